@@ -1,0 +1,51 @@
+using PhiMailGateway.Spool;
+
+namespace PhiMailGateway.Pipeline;
+
+/// <summary>Everything the stages know about one queued message, and what they decide to send.</summary>
+public sealed class MessageContext
+{
+    public MessageContext(string queueId, Envelope envelope, SpoolEntry spool)
+    {
+        QueueId = queueId;
+        Envelope = envelope;
+        Spool = spool;
+    }
+
+    public string QueueId { get; }
+    public Envelope Envelope { get; }
+    public SpoolEntry Spool { get; }
+
+    /// <summary>Opens the message as received (with our Received header), streamed from the spool.</summary>
+    public Stream OpenMessage() => Spool.OpenMessage();
+
+    /// <summary>The copies to relay, filled by the stages; each recipient appears in exactly one.</summary>
+    public List<OutboundCopy> Outbound { get; } = [];
+
+    /// <summary>Files a stage wrote for outbound copies; removed again if the message does not go out.</summary>
+    public List<string> GeneratedFiles { get; } = [];
+}
+
+/// <summary>One copy of the message to relay to some of its recipients.</summary>
+/// <param name="Recipients">Who gets this copy (Bcc recipients never share a copy with others once routing exists).</param>
+/// <param name="Content">The bytes to send.</param>
+/// <param name="Action">Routing action that produced it (Relay, RequireTls, Smime, Pickup).</param>
+/// <param name="RuleName">The rule that decided, for the audit and logs.</param>
+/// <param name="RequireTls">Only over verified TLS.</param>
+public sealed record OutboundCopy(
+    IReadOnlyList<string> Recipients,
+    OutboundContent Content,
+    string Action,
+    string? RuleName,
+    bool RequireTls);
+
+/// <summary>Bytes on disk to relay: the original spool file from its message offset, or a generated file from 0.</summary>
+public sealed record OutboundContent(string Path, long Offset)
+{
+    public Stream Open()
+    {
+        var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.SequentialScan);
+        stream.Seek(Offset, SeekOrigin.Begin);
+        return stream;
+    }
+}

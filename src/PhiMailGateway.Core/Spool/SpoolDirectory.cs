@@ -1,0 +1,39 @@
+using PhiMailGateway.Configuration;
+using PhiMailGateway.Storage;
+
+namespace PhiMailGateway.Spool;
+
+/// <summary>
+/// The spool folders, each with one meaning (as in Postfix):
+/// <c>tmp</c> being written, not yet accepted; <c>incoming</c> accepted and not yet finished;
+/// <c>outbound</c> copies generated for relay (DSNs, and later S/MIME and pickup notices);
+/// <c>hold</c> kept for a person to look at; <c>corrupt</c> unreadable files, kept, never retried.
+/// Recovery after a crash is a rescan of <c>incoming</c>, never in-memory state.
+/// </summary>
+public sealed class SpoolDirectory
+{
+    public SpoolDirectory(GatewayOptions options)
+    {
+        Root = Path.Combine(options.FullDataDirectory, "spool");
+        Temp = Path.Combine(Root, "tmp");
+        Incoming = Path.Combine(Root, "incoming");
+        Outbound = Path.Combine(Root, "outbound");
+        Hold = Path.Combine(Root, "hold");
+        Corrupt = Path.Combine(Root, "corrupt");
+    }
+
+    public string Root { get; }
+    public string Temp { get; }
+    public string Incoming { get; }
+    public string Outbound { get; }
+    public string Hold { get; }
+    public string Corrupt { get; }
+
+    public void EnsureCreated()
+    {
+        foreach (var dir in new[] { Root, Temp, Incoming, Outbound, Hold, Corrupt })
+            OwnerOnly.CreateDirectory(dir);
+    }
+
+    public string IncomingPath(string queueId) => Path.Combine(Incoming, queueId + ".msg");
+}

@@ -1,0 +1,106 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+
+namespace PhiMailGateway.Spool;
+
+/// <summary>
+/// One accepted message on disk: a magic line, the envelope as one line of JSON, then the message
+/// bytes exactly as they will be relayed (our Received header first). Envelope and message sit in
+/// one file so that the rename into <c>incoming/</c> commits both at once.
+/// </summary>
+public static class SpoolFile
+{
+    private const string Magic = "PHIMAIL-SPOOL 1";
+    private const int MaxHeaderBytes = 1 << 20;
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+
+    public static async Task WriteAsync(Stream destination, Envelope envelope, ReadOnlyMemory<byte> receivedHeader, ReadOnlySequence<byte> message, CancellationToken cancellationToken)
+    {
+        var header = Encoding.UTF8.GetBytes(Magic + "\r\n" + JsonSerializer.Serialize(envelope, Json) + "\r\n");
+        await destination.WriteAsync(header, cancellationToken);
+        await destination.WriteAsync(receivedHeader, cancellationToken);
+        var previous = (byte)'\n';
+        var chunk = ArrayPool<byte>.Shared.Rent(128 * 1024);
+        try
+        {
+            foreach (var segment in message)
+            {
+                for (var start = 0; start < segment.Length;)
+                {
+                    var take = Math.Min(segment.Length - start, 64 * 1024);
+                    var written = NormalizeLineEnds(segment.Span.Slice(start, take), chunk, ref previous);
+                    await destination.WriteAsync(chunk.AsMemory(0, written), cancellationToken);
+                    start += take;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+        // SmtpServer hands over the message without the CRLF that precedes the final dot; that CRLF
+        // ends the message's last line and belongs to it (RFC 5321 4.1.1.4), so put it back.
+        if (previous != '\n') await destination.WriteAsync("\r\n"u8.ToArray(), cancellationToken);
+    }
+
+    /// <summary>
+    /// A bare LF becomes CRLF (Postfix's smtpd_forbid_bare_newline=normalize). Only CRLF.CRLF ends
+    /// DATA, so a smuggled LF.LF never splits a message here; normalising it keeps it from being
+    /// read as an end of data by a laxer server further on, where it is then dot-stuffed as a line.
+    /// </summary>
+    private static int NormalizeLineEnds(ReadOnlySpan<byte> input, byte[] output, ref byte previous)
+    {
+        var n = 0;
+        foreach (var b in input)
+        {
+            if (b == '\n' && previous != '\r') output[n++] = (byte)'\r';
+            output[n++] = b;
+            previous = b;
+        }
+        return n;
+    }
+
+    /// <summary>Reads the envelope and finds where the message starts. Throws <see cref="InvalidDataException"/> for anything not written by us.</summary>
+    public static SpoolEntry Read(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096);
+        var buffer = new byte[Math.Min(MaxHeaderBytes, (int)Math.Min(stream.Length, int.MaxValue))];
+        var read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+        var span = buffer.AsSpan(0, read);
+
+        var first = span.IndexOf("\r\n"u8);
+        if (first < 0 || !span[..first].SequenceEqual(Encoding.ASCII.GetBytes(Magic)))
+            throw new InvalidDataException("Not a spool file (bad magic line).");
+        var rest = span[(first + 2)..];
+        var second = rest.IndexOf("\r\n"u8);
+        if (second < 0) throw new InvalidDataException("Spool file envelope is truncated.");
+
+        Envelope? envelope;
+        try
+        {
+            envelope = JsonSerializer.Deserialize<Envelope>(rest[..second], Json);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException("Spool file envelope is not valid JSON.", e);
+        }
+        if (envelope is null || envelope.Recipients is null || envelope.Recipients.Count == 0 || envelope.Sender is null)
+            throw new InvalidDataException("Spool file envelope lacks sender or recipients.");
+
+        var offset = first + 2 + second + 2;
+        return new SpoolEntry(Path.GetFileNameWithoutExtension(path), path, offset, stream.Length - offset, envelope);
+    }
+}
+
+/// <summary>A spool file read back: where it is, its envelope, and where the message bytes start.</summary>
+public sealed record SpoolEntry(string QueueId, string Path, long MessageOffset, long MessageLength, Envelope Envelope)
+{
+    public Stream OpenMessage()
+    {
+        var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 81920, FileOptions.SequentialScan);
+        stream.Seek(MessageOffset, SeekOrigin.Begin);
+        return stream;
+    }
+}

@@ -1,0 +1,26 @@
+using Microsoft.Extensions.Configuration;
+
+namespace PhiMailGateway.Hosting;
+
+/// <summary>
+/// The configuration sources every verb shares, lowest first: the JSON file, environment variables
+/// (<c>Smtp__Port=2525</c>), then <c>--Smtp:Port=2525</c> on the command line.
+/// The file is <c>config/appsettings.json</c> beside the executable, or the path in <c>PHIMAIL_CONFIG</c>.
+/// </summary>
+public static class GatewayConfiguration
+{
+    public const string ConfigFileVariable = "PHIMAIL_CONFIG";
+
+    public static string DefaultConfigFile =>
+        Environment.GetEnvironmentVariable(ConfigFileVariable) is { Length: > 0 } path
+            ? Path.GetFullPath(path)
+            : Path.Combine(AppContext.BaseDirectory, "config", "appsettings.json");
+
+    public static void AddGatewaySources(this IConfigurationBuilder builder, string[] configArgs, IDictionary<string, string?>? overrides = null)
+    {
+        builder.AddJsonFile(DefaultConfigFile, optional: true, reloadOnChange: false);
+        builder.AddEnvironmentVariables();
+        builder.AddCommandLine(configArgs);
+        if (overrides is not null) builder.AddInMemoryCollection(overrides);
+    }
+}
