@@ -16,6 +16,12 @@ namespace PhiMailGateway.Storage;
 /// </summary>
 public sealed class GatewayDatabase
 {
+    static GatewayDatabase()
+    {
+        // Columns are snake_case, row classes PascalCase.
+        DefaultTypeMap.MatchNamesWithUnderscores = true;
+    }
+
     private readonly string _connectionString;
     private int _migrated;
 

@@ -1,0 +1,71 @@
+using System.Buffers;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using PhiMailGateway.Configuration;
+using PhiMailGateway.Queue;
+using PhiMailGateway.Storage;
+
+namespace PhiMailGateway.Spool;
+
+/// <summary>
+/// Makes an accepted message durable, in Postfix's order: write a temp file, flush it to disk,
+/// rename it into <c>incoming/</c> (the rename is the commit point), fsync the folder, record the
+/// queue row, and only then let ingress answer 250. If anything fails before the row commits, the
+/// file is removed again so that the 451 the client hears means "nothing kept; send it again".
+/// </summary>
+public sealed partial class SpoolMessageAcceptor(
+    SpoolDirectory spool,
+    MessageQueue queue,
+    GatewayOptions gateway,
+    ProcessingSignal signal,
+    TimeProvider time,
+    ILogger<SpoolMessageAcceptor> logger) : IMessageAcceptor
+{
+    public async Task<AcceptResult> AcceptAsync(Envelope envelope, ReadOnlySequence<byte> message, CancellationToken cancellationToken)
+    {
+        var queueId = QueueId.New(time.GetUtcNow());
+        var tempPath = Path.Combine(spool.Temp, queueId + ".tmp");
+        var finalPath = spool.IncomingPath(queueId);
+        var renamed = false;
+        try
+        {
+            await using (var file = OwnerOnly.CreateNew(tempPath))
+            {
+                await SpoolFile.WriteAsync(file, envelope, ReceivedHeader.Build(envelope, queueId, gateway.HostName), message, cancellationToken);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(tempPath, finalPath);
+            renamed = true;
+            DirectorySync.Flush(spool.Incoming);
+
+            var entry = SpoolFile.Read(finalPath);
+            await queue.RecordReceivedAsync(entry, cancellationToken);
+            LogAccepted(logger, queueId, entry.MessageLength, envelope.Recipients.Count);
+            signal.Notify();
+            return new AcceptResult.Accepted(queueId);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SqliteException or InvalidDataException or OperationCanceledException)
+        {
+            LogTransient(logger, queueId, e.GetType().Name, e is SqliteException s ? s.SqliteErrorCode : e.HResult);
+            TryDelete(renamed ? finalPath : tempPath);
+            if (renamed) TryFlush(spool.Incoming);
+            return new AcceptResult.Transient(e is SqliteException ? "queue database busy" : "spool storage unavailable");
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    private static void TryFlush(string directory)
+    {
+        try { DirectorySync.Flush(directory); } catch (IOException) { }
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Queued {QueueId}: {Size} bytes, {RecipientCount} recipients")]
+    private static partial void LogAccepted(ILogger logger, string queueId, long size, int recipientCount);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Could not queue {QueueId} ({ErrorType}, code {ErrorCode}); client told to retry (451)")]
+    private static partial void LogTransient(ILogger logger, string queueId, string errorType, int errorCode);
+}
