@@ -16,6 +16,9 @@ public static class StorageRegistration
         builder.Services.AddSingleton<MessageQueue>();
         builder.Services.AddSingleton<ProcessingSignal>();
         builder.Services.AddSingleton<IMessageAcceptor, SpoolMessageAcceptor>();
+        builder.Services.AddSingleton<SpoolRecovery>();
+        // Registered before ingress, so the folders and database exist before the listener opens.
+        builder.Services.AddHostedService<StartupPreparation>();
         return builder;
     }
 }

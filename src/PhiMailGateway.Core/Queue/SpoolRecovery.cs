@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Logging;
+using PhiMailGateway.Spool;
+using PhiMailGateway.Storage;
+
+namespace PhiMailGateway.Queue;
+
+/// <summary>
+/// Recovery after a crash is a rescan of the spool, never in-memory state (as in Postfix):
+/// files left in <c>tmp/</c> were never acknowledged and go; every file in <c>incoming/</c> gets
+/// its queue row back if it lost it; a file that cannot be read moves to <c>corrupt/</c>, is
+/// logged, and the rest keeps flowing.
+/// </summary>
+public sealed partial class SpoolRecovery(SpoolDirectory spool, MessageQueue queue, ILogger<SpoolRecovery> logger)
+{
+    public async Task RecoverAsync(CancellationToken cancellationToken)
+    {
+        foreach (var tmp in Directory.EnumerateFiles(spool.Temp))
+        {
+            File.Delete(tmp);
+        }
+
+        var recovered = 0;
+        foreach (var path in Directory.EnumerateFiles(spool.Incoming, "*.msg"))
+        {
+            SpoolEntry entry;
+            try
+            {
+                entry = SpoolFile.Read(path);
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException)
+            {
+                MoveToCorrupt(path, e);
+                continue;
+            }
+            var known = await queue.FindMessageAsync(entry.QueueId, cancellationToken);
+            if (known is null)
+            {
+                await queue.RecordReceivedAsync(entry, cancellationToken);
+                recovered++;
+            }
+        }
+        LogRescan(logger, recovered);
+    }
+
+    /// <summary>Keeps an unreadable file for a person to look at, out of the way of the queue.</summary>
+    public void MoveToCorrupt(string path, Exception reason)
+    {
+        var name = Path.GetFileName(path);
+        var target = Path.Combine(spool.Corrupt, name);
+        if (File.Exists(target)) target = Path.Combine(spool.Corrupt, $"{Path.GetFileNameWithoutExtension(name)}.{DateTime.UtcNow.Ticks}{Path.GetExtension(name)}");
+        File.Move(path, target);
+        DirectorySync.Flush(spool.Corrupt);
+        LogCorrupt(logger, name, reason.GetType().Name);
+    }
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Spool rescan done: {Recovered} messages re-queued from spool files")]
+    private static partial void LogRescan(ILogger logger, int recovered);
+
+    // The spool file name is the queue id, never an attachment name.
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Error, Message = "Spool file {SpoolFile} is unreadable ({Reason}); moved to corrupt/")]
+    private static partial void LogCorrupt(ILogger logger, string spoolFile, string reason);
+}

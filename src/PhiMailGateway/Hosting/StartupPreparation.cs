@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Hosting;
+using PhiMailGateway.Queue;
+using PhiMailGateway.Spool;
+using PhiMailGateway.Storage;
+
+namespace PhiMailGateway.Hosting;
+
+/// <summary>
+/// Runs before the listener opens: creates the spool folders owner-only, migrates the database,
+/// and rescans the spool so every message accepted before a crash is back in the queue.
+/// </summary>
+public sealed class StartupPreparation(SpoolDirectory spool, GatewayDatabase database, SpoolRecovery recovery) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        spool.EnsureCreated();
+        await database.MigrateAsync(cancellationToken);
+        await recovery.RecoverAsync(cancellationToken);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
