@@ -6,6 +6,7 @@ public static class MessageStates
     public const string Processed = "Processed";
     public const string Held = "Held";
     public const string Rejected = "Rejected";
+    public const string Corrupt = "Corrupt";
     public const string Done = "Done";
 }
 

@@ -1,8 +1,25 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using PhiMailGateway.Pipeline;
+using PhiMailGateway.Relay;
 
 namespace PhiMailGateway.Processing;
 
 public static class ProcessingRegistration
 {
-    public static IHostApplicationBuilder AddProcessing(this IHostApplicationBuilder builder) => builder;
+    /// <summary>
+    /// The stages, in the order a message walks them. Inspection, Routing and Protection join here
+    /// as they are built; until then every recipient gets the message unchanged (Relay).
+    /// </summary>
+    public static IHostApplicationBuilder AddProcessing(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<IPipelineStage, RelayEverythingStage>();
+
+        builder.Services.AddSingleton<MessagePipeline>();
+        builder.Services.AddSingleton<MessageProcessor>();
+        builder.Services.AddSingleton<BounceWriter>();
+        builder.Services.AddSingleton<OutboundDeliverer>();
+        builder.Services.AddHostedService<QueueWorker>();
+        return builder;
+    }
 }

@@ -1,0 +1,101 @@
+using Microsoft.Extensions.Logging;
+using PhiMailGateway.Pipeline;
+using PhiMailGateway.Queue;
+using PhiMailGateway.Spool;
+using PhiMailGateway.Storage;
+
+namespace PhiMailGateway.Relay;
+
+/// <summary>
+/// One relay attempt for one outbound copy: hand it to the transport, then record per recipient:
+/// delivered, failed (5xx: DSN to the sender), or deferred until the next step of the retry
+/// schedule; past <c>Relay:MaxQueueLifetime</c> a deferred recipient fails with a DSN too.
+/// When nothing is pending any more, the spool file of the message is removed.
+/// </summary>
+public sealed partial class OutboundDeliverer(
+    IRelayTransport transport,
+    MessageQueue queue,
+    RetryPolicy retryPolicy,
+    BounceWriter bounces,
+    SpoolDirectory spool,
+    TimeProvider time,
+    ILogger<OutboundDeliverer> logger)
+{
+    public async Task DeliverAsync(QueuedDelivery delivery, CancellationToken cancellationToken)
+    {
+        var content = new OutboundContent(delivery.ContentPath, delivery.ContentOffset);
+        IReadOnlyList<RecipientOutcome> outcomes;
+        if (delivery.PendingRecipients.Count == 0)
+        {
+            outcomes = [];
+        }
+        else if (!File.Exists(delivery.ContentPath))
+        {
+            LogContentMissing(logger, delivery.DeliveryId);
+            outcomes = delivery.PendingRecipients.Select(r => new RecipientOutcome(r, RecipientStatus.Failed, 0, "queued content is missing")).ToList();
+        }
+        else
+        {
+            outcomes = await transport.SendAsync(new RelayRequest(delivery.DeliveryId, delivery.Sender, delivery.PendingRecipients, content.Open, delivery.RequireTls), cancellationToken);
+        }
+
+        var now = time.GetUtcNow();
+        var queuedAt = DateTimeOffset.FromUnixTimeMilliseconds(delivery.CreatedAt);
+        var deferred = outcomes.Where(o => o.Status == RecipientStatus.Deferred).ToList();
+        var next = deferred.Count == 0 ? now : retryPolicy.NextAttempt((int)delivery.Attempts, queuedAt, now);
+        var expired = deferred.Count > 0 && next is null;
+        var giveUp = expired ? deferred.Select(o => o.Recipient).ToHashSet(StringComparer.OrdinalIgnoreCase) : [];
+
+        var failed = outcomes.Where(o => o.Status == RecipientStatus.Failed || giveUp.Contains(o.Recipient)).ToList();
+        NewDelivery? dsn = null;
+        if (failed.Count > 0 && !delivery.IsDsn)
+        {
+            var original = new OutboundContent(delivery.ContentPath, delivery.ContentOffset);
+            dsn = File.Exists(delivery.ContentPath)
+                ? await bounces.WriteAsync(delivery.QueueId, delivery.Sender, queuedAt, failed, original.Open, expired, cancellationToken)
+                : await bounces.WriteAsync(delivery.QueueId, delivery.Sender, queuedAt, failed, () => new MemoryStream(), expired, cancellationToken);
+        }
+
+        var lastError = deferred.Count > 0 ? $"{deferred[0].Code} {Truncate(deferred[0].Response)}" : null;
+        var done = await queue.RecordAttemptAsync(delivery, outcomes, giveUp, next ?? now, lastError, dsn, cancellationToken);
+        LogAttempt(logger, delivery.DeliveryId, outcomes.Count(o => o.Status == RecipientStatus.Delivered), deferred.Count - giveUp.Count, failed.Count, dsn is not null);
+
+        if (!done) return;
+        if (IsGenerated(delivery.ContentPath)) DeleteFile(delivery.ContentPath);
+        await FinishMessageIfDoneAsync(delivery.QueueId, cancellationToken);
+    }
+
+    /// <summary>Once every copy of a message is settled, its spool file and generated copies go.</summary>
+    public async Task FinishMessageIfDoneAsync(string queueId, CancellationToken cancellationToken)
+    {
+        if (!await queue.TryFinishMessageAsync(queueId, cancellationToken)) return;
+        foreach (var path in await queue.DeliveryContentPathsAsync(queueId, cancellationToken))
+        {
+            if (IsGenerated(path)) DeleteFile(path);
+        }
+        var message = await queue.FindMessageAsync(queueId, cancellationToken);
+        if (message is not null) DeleteFile(message.SpoolPath);
+        LogFinished(logger, queueId);
+    }
+
+    private bool IsGenerated(string path) =>
+        string.Equals(Path.GetDirectoryName(Path.GetFullPath(path)), Path.GetFullPath(spool.Outbound), StringComparison.Ordinal);
+
+    private static void DeleteFile(string path)
+    {
+        if (!File.Exists(path)) return;
+        File.Delete(path);
+        if (Path.GetDirectoryName(path) is { } dir) DirectorySync.Flush(dir);
+    }
+
+    private static string Truncate(string text) => text.Length <= 200 ? text : text[..200];
+
+    [LoggerMessage(EventId = 4901, Level = LogLevel.Information, Message = "{DeliveryId}: {Delivered} delivered, {Deferred} deferred, {Failed} failed, DSN queued: {DsnQueued}")]
+    private static partial void LogAttempt(ILogger logger, string deliveryId, int delivered, int deferred, int failed, bool dsnQueued);
+
+    [LoggerMessage(EventId = 4902, Level = LogLevel.Information, Message = "{QueueId}: all copies settled; spool file removed")]
+    private static partial void LogFinished(ILogger logger, string queueId);
+
+    [LoggerMessage(EventId = 4903, Level = LogLevel.Error, Message = "{DeliveryId}: queued content file is missing; recipients failed")]
+    private static partial void LogContentMissing(ILogger logger, string deliveryId);
+}

@@ -1,0 +1,113 @@
+using System.Buffers;
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using PhiMailGateway.Configuration;
+using PhiMailGateway.Queue;
+using PhiMailGateway.Relay;
+using PhiMailGateway.Spool;
+using PhiMailGateway.Storage;
+using PhiMailGateway.Tests.TestKit;
+
+namespace PhiMailGateway.Tests.Queue;
+
+public class MessageQueueTests
+{
+    private TempDirectory _dir = null!;
+    private SpoolDirectory _spool = null!;
+    private GatewayDatabase _database = null!;
+    private MessageQueue _queue = null!;
+
+    [SetUp]
+    public async Task SetUp()
+    {
+        _dir = new TempDirectory();
+        var options = new GatewayOptions { DataDirectory = _dir.Path, HostName = "gw.test" };
+        _spool = new SpoolDirectory(options);
+        _spool.EnsureCreated();
+        _database = new GatewayDatabase(options);
+        await _database.MigrateAsync(CancellationToken.None);
+        _queue = new MessageQueue(_database, TimeProvider.System);
+    }
+
+    [TearDown]
+    public void TearDown() => _dir.Dispose();
+
+    private async Task<string> AcceptAsync(params string[] recipients)
+    {
+        var acceptor = new SpoolMessageAcceptor(_spool, _queue, new GatewayOptions { DataDirectory = _dir.Path, HostName = "gw.test" },
+            new ProcessingSignal(), TimeProvider.System, NullLogger<SpoolMessageAcceptor>.Instance);
+        var envelope = new Envelope("office@practice.example", recipients, "frontdesk", "127.0.0.1", "pc", DateTimeOffset.UtcNow, true);
+        var result = await acceptor.AcceptAsync(envelope, new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes("Subject: t\r\n\r\nhello\r\n")), CancellationToken.None);
+        return ((AcceptResult.Accepted)result).QueueId;
+    }
+
+    [Test]
+    public async Task SpoolMessageAcceptor_Accept_WritesOwnerOnlyFileAndQueueRow()
+    {
+        var id = await AcceptAsync("a@lab.example");
+        var path = _spool.IncomingPath(id);
+        Assert.That(File.Exists(path), Is.True);
+        Assert.That(File.GetUnixFileMode(path), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+        Assert.That(File.GetUnixFileMode(_database.FilePath), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+        var due = await _queue.DueMessagesAsync(10, CancellationToken.None);
+        Assert.That(due.Select(m => m.QueueId), Is.EqualTo(new[] { id }));
+        Assert.That(Directory.EnumerateFiles(_spool.Temp), Is.Empty);
+    }
+
+    [Test]
+    public async Task SpoolMessageAcceptor_IncomingFolderUnusable_ReturnsTransientAndKeepsNothing()
+    {
+        Directory.Delete(_spool.Incoming);
+        File.WriteAllText(_spool.Incoming, "not a folder");
+        var acceptor = new SpoolMessageAcceptor(_spool, _queue, new GatewayOptions { DataDirectory = _dir.Path }, new ProcessingSignal(), TimeProvider.System, NullLogger<SpoolMessageAcceptor>.Instance);
+        var envelope = new Envelope("office@practice.example", ["a@lab.example"], null, "127.0.0.1", "pc", DateTimeOffset.UtcNow, false);
+        var result = await acceptor.AcceptAsync(envelope, new ReadOnlySequence<byte>("Subject: t\r\n\r\nx"u8.ToArray()), CancellationToken.None);
+        Assert.That(result, Is.TypeOf<AcceptResult.Transient>());
+        Assert.That(await _queue.DueMessagesAsync(10, CancellationToken.None), Is.Empty);
+        Assert.That(Directory.EnumerateFiles(_spool.Temp), Is.Empty, "the temp file is removed again");
+    }
+
+    [Test]
+    public async Task SpoolRecovery_FileWithoutRow_IsQueuedAgain_AndForeignFileMovesToCorrupt()
+    {
+        var id = await AcceptAsync("a@lab.example");
+        // Simulate a crash between the rename and the queue row: a fresh database.
+        File.Delete(_database.FilePath);
+        foreach (var f in Directory.EnumerateFiles(_dir.Path, "gateway.db-*")) File.Delete(f);
+        var database = new GatewayDatabase(new GatewayOptions { DataDirectory = _dir.Path });
+        var queue = new MessageQueue(database, TimeProvider.System);
+        File.WriteAllText(Path.Combine(_spool.Incoming, "GARBAGE.msg"), "this is not a spool file");
+        File.WriteAllText(Path.Combine(_spool.Temp, "half.tmp"), "never acknowledged");
+
+        await new SpoolRecovery(_spool, queue, NullLogger<SpoolRecovery>.Instance).RecoverAsync(CancellationToken.None);
+
+        Assert.That((await queue.DueMessagesAsync(10, CancellationToken.None)).Select(m => m.QueueId), Is.EqualTo(new[] { id }));
+        Assert.That(File.Exists(Path.Combine(_spool.Corrupt, "GARBAGE.msg")), Is.True);
+        Assert.That(Directory.EnumerateFiles(_spool.Temp), Is.Empty);
+    }
+
+    [Test]
+    public async Task MessageQueue_AttemptWithDeferredAndDelivered_KeepsOnlyDeferredPending()
+    {
+        var id = await AcceptAsync("a@lab.example", "b@lab.example");
+        var path = _spool.IncomingPath(id);
+        await _queue.CompleteProcessingAsync(id, [new NewDelivery(id + "-1", "office@practice.example", ["a@lab.example", "b@lab.example"], path, 0, "Relay", null, false, false)], null, CancellationToken.None);
+        var delivery = (await _queue.DueDeliveriesAsync(10, CancellationToken.None)).Single();
+        Assert.That(delivery.PendingRecipients, Is.EqualTo(new[] { "a@lab.example", "b@lab.example" }));
+
+        var done = await _queue.RecordAttemptAsync(delivery,
+            [new RecipientOutcome("a@lab.example", RecipientStatus.Delivered, 250, "ok"), new RecipientOutcome("b@lab.example", RecipientStatus.Deferred, 451, "later")],
+            [], DateTimeOffset.UtcNow.AddMinutes(-1), "451 later", null, CancellationToken.None);
+        Assert.That(done, Is.False);
+        Assert.That(await _queue.TryFinishMessageAsync(id, CancellationToken.None), Is.False, "a pending recipient keeps the message");
+
+        delivery = (await _queue.DueDeliveriesAsync(10, CancellationToken.None)).Single();
+        Assert.That(delivery.PendingRecipients, Is.EqualTo(new[] { "b@lab.example" }));
+        Assert.That(delivery.Attempts, Is.EqualTo(1));
+
+        done = await _queue.RecordAttemptAsync(delivery, [new RecipientOutcome("b@lab.example", RecipientStatus.Deferred, 451, "later")],
+            ["b@lab.example"], DateTimeOffset.UtcNow, "expired", null, CancellationToken.None);
+        Assert.That(done, Is.True, "a recipient given up on is final");
+        Assert.That(await _queue.TryFinishMessageAsync(id, CancellationToken.None), Is.True);
+    }
+}
