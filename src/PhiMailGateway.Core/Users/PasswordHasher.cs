@@ -60,6 +60,9 @@ public static class PasswordHasher
         }
     }
 
+    /// <summary>True when <paramref name="stored"/> parses as a hash this class can check.</summary>
+    public static bool IsWellFormed(string? stored) => TryParse(stored, out _, out _, out _);
+
     /// <summary>True when the stored hash uses a different scheme or iteration count than new hashes would.</summary>
     public static bool NeedsRehash(string? stored) =>
         !TryParse(stored, out var iterations, out _, out _) || iterations != DefaultIterations;

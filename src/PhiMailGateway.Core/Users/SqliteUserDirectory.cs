@@ -80,10 +80,11 @@ public sealed class SqliteUserDirectory : IUserDirectory
                 "SELECT password_hash FROM users WHERE name = @name", new { name = normalized }, cancellationToken: cancellationToken));
         }
         // The connection is closed here; only now the slow part.
-        // Exactly one PBKDF2 run on every path (unknown user, empty password, wrong password), so the
-        // answer time does not tell which names exist.
-        var matches = PasswordHasher.Verify(password ?? string.Empty, stored ?? DummyHash);
-        return matches && stored is not null && !string.IsNullOrEmpty(password);
+        // Exactly one PBKDF2 run on every path (unknown user, empty password, wrong password, a stored
+        // hash that does not parse), so the answer time does not tell which names exist.
+        var usable = PasswordHasher.IsWellFormed(stored);
+        var matches = PasswordHasher.Verify(password ?? string.Empty, usable ? stored : DummyHash);
+        return matches && usable && !string.IsNullOrEmpty(password);
     }
 
     private sealed record UserRow(string Name, long CreatedAt, long UpdatedAt);

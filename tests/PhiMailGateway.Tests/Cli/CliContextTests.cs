@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using PhiMailGateway.Cli;
 using PhiMailGateway.Configuration;
+using PhiMailGateway.Users;
 
 namespace PhiMailGateway.Tests.Cli;
 
@@ -29,5 +30,14 @@ public class CliContextTests
     {
         // users does not need Relay, whose password lives only in the service's environment.
         Assert.That(() => { using var _ = CliContext.Create(["--Relay:Mode=Smtp"], CliSections.Smtp); }, Throws.Nothing);
+    }
+
+    [Test]
+    public void CliContext_Services_UserDirectoryIsSqliteSingleton()
+    {
+        using var context = CliContext.Create(["--Gateway:DataDirectory=/tmp/phimail-unused"]);
+        var first = context.Get<IUserDirectory>();
+        Assert.That(first, Is.InstanceOf<SqliteUserDirectory>());
+        Assert.That(context.Get<IUserDirectory>(), Is.SameAs(first), "one directory per process");
     }
 }

@@ -119,6 +119,20 @@ public class SqliteUserDirectoryTests
     }
 
     [Test]
+    public async Task SqliteUserDirectory_CorruptStoredHash_VerifyFalse()
+    {
+        await _users.AddOrUpdateAsync("frontdesk", "pw", CancellationToken.None);
+        await using (var connection = await _database.OpenAsync(CancellationToken.None))
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "UPDATE users SET password_hash = 'plain:pw' WHERE name = 'frontdesk'";
+            await command.ExecuteNonQueryAsync();
+        }
+        Assert.That(await _users.VerifyAsync("frontdesk", "pw", CancellationToken.None), Is.False);
+        Assert.That(await _users.VerifyAsync("frontdesk", "plain:pw", CancellationToken.None), Is.False);
+    }
+
+    [Test]
     public async Task SqliteUserDirectory_StoredRow_HoldsHashNotPassword()
     {
         await _users.AddOrUpdateAsync("frontdesk", "PlainTextPassword", CancellationToken.None);
