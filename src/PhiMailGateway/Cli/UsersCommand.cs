@@ -1,8 +1,126 @@
+using Microsoft.Data.Sqlite;
+using PhiMailGateway.Users;
+
 namespace PhiMailGateway.Cli;
 
+/// <summary>
+/// <c>users add NAME</c> (password: first line of stdin), <c>users list</c>, <c>users remove NAME</c>.
+/// The password never appears on the command line, where other local users could read it from the
+/// process list or the shell history.
+/// </summary>
 internal static class UsersCommand
 {
-    // TODO(helper: users): users add/list/remove.
-    public static Task<int> RunAsync(string[] args, string[] configArgs, TextReader stdin, TextWriter stdout, TextWriter stderr) =>
-        Task.FromResult(GatewayCommandLine.Usage(stderr, 2, "users: not implemented yet"));
+    public static async Task<int> RunAsync(string[] args, string[] configArgs, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    {
+        var sub = args.Length > 0 ? args[0] : null;
+        switch (sub, args.Length)
+        {
+            case ("add", 2):
+            case ("remove", 2):
+                if (!UserName.TryNormalize(args[1], out _))
+                {
+                    await stderr.WriteLineAsync($"users {sub}: '{args[1]}' is not a valid user name: {UserName.Rule}.");
+                    return 2;
+                }
+                break;
+            case ("list", 1):
+                break;
+            default:
+                return GatewayCommandLine.Usage(stderr, 2, sub is "add" or "remove" or "list"
+                    ? $"users {sub}: wrong number of arguments."
+                    : "users: expected 'add NAME', 'list' or 'remove NAME'.");
+        }
+
+        string? password = null;
+        if (sub == "add")
+        {
+            password = await ReadPasswordAsync(stdin, stderr);
+            if (string.IsNullOrEmpty(password))
+            {
+                await stderr.WriteLineAsync("users add: no password given. Pipe it on stdin, e.g. `printf '%s\\n' \"$PW\" | PhiMailGateway users add NAME`.");
+                return 2;
+            }
+        }
+
+        await using var context = CliContext.Create(configArgs, CliSections.Gateway | CliSections.Smtp);
+        var users = context.Users();
+        try
+        {
+            switch (sub)
+            {
+                case "add":
+                {
+                    var name = UserName.Normalize(args[1]);
+                    var added = await users.AddOrUpdateAsync(name, password!, CancellationToken.None);
+                    await stdout.WriteLineAsync(added ? $"Added user {name}" : $"Updated password for {name}");
+                    return 0;
+                }
+                case "remove":
+                {
+                    var name = UserName.Normalize(args[1]);
+                    if (await users.RemoveAsync(name, CancellationToken.None))
+                    {
+                        await stdout.WriteLineAsync($"Removed user {name}");
+                        return 0;
+                    }
+                    await stderr.WriteLineAsync($"users remove: no user named '{name}'.");
+                    return 1;
+                }
+                default:
+                    await ListAsync(users, stdout);
+                    return 0;
+            }
+        }
+        catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException)
+        {
+            await stderr.WriteLineAsync($"users {sub}: cannot use the user database '{context.Database().FilePath}': {e.Message}");
+            return 1;
+        }
+    }
+
+    private static async Task ListAsync(IUserDirectory users, TextWriter stdout)
+    {
+        var accounts = await users.ListAsync(CancellationToken.None);
+        if (accounts.Count == 0)
+        {
+            await stdout.WriteLineAsync("No users.");
+            return;
+        }
+        var width = Math.Max("NAME".Length, accounts.Max(a => a.Name.Length));
+        await stdout.WriteLineAsync($"{"NAME".PadRight(width)}  {"CREATED (UTC)",-20}  UPDATED (UTC)");
+        foreach (var a in accounts)
+            await stdout.WriteLineAsync($"{a.Name.PadRight(width)}  {Format(a.CreatedAt),-20}  {Format(a.UpdatedAt)}");
+    }
+
+    private static string Format(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The first line of stdin without its line end. At an interactive terminal it prompts on stderr
+    /// and reads without echo, so the password does not stay on screen.
+    /// </summary>
+    private static async Task<string?> ReadPasswordAsync(TextReader stdin, TextWriter stderr)
+    {
+        if (ReferenceEquals(stdin, Console.In) && !Console.IsInputRedirected)
+        {
+            await stderr.WriteAsync("Password: ");
+            var chars = new System.Text.StringBuilder();
+            while (true)
+            {
+                var key = Console.ReadKey(intercept: true);
+                if (key.Key == ConsoleKey.Enter) break;
+                if (key.Key == ConsoleKey.Backspace)
+                {
+                    if (chars.Length > 0) chars.Length--;
+                    continue;
+                }
+                if (key.KeyChar != '\0') chars.Append(key.KeyChar);
+            }
+            await stderr.WriteLineAsync();
+            return chars.ToString();
+        }
+        // ReadLine drops the line end (LF, CRLF or a lone CR); TrimEnd covers a stray CR left over
+        // from a file written with mixed line ends.
+        var line = await stdin.ReadLineAsync();
+        return line?.TrimEnd('\r', '\n');
+    }
 }

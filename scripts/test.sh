@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what the tests need (when missing), then runs every test of the solution.
+# Extra arguments go to `dotnet test`, e.g. scripts/test.sh --filter "FullyQualifiedName~Users".
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# command -> Debian package. The tests call openssl (certificates, CMS checks) and sqlite3.
+# chromium (for the pickup page browser tests) joins this list when those tests exist.
+declare -A needed=(
+  [openssl]=openssl
+  [sqlite3]=sqlite3
+)
+
+missing=()
+for cmd in "${!needed[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${needed[$cmd]}")
+done
+
+if ((${#missing[@]} > 0)); then
+  sudo=()
+  if [[ "$(id -u)" -ne 0 ]]; then sudo=(sudo); fi
+  echo "test.sh: installing ${missing[*]}" >&2
+  "${sudo[@]}" apt-get update
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+dotnet test PhiMailGateway.sln -c Release \
+  --logger "trx;LogFileName=results.trx" \
+  --results-directory TestResults \
+  "$@"

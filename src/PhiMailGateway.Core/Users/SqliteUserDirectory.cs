@@ -1,0 +1,91 @@
+using Dapper;
+using PhiMailGateway.Storage;
+
+namespace PhiMailGateway.Users;
+
+/// <summary>
+/// SMTP AUTH accounts in the <c>users</c> table of <see cref="GatewayDatabase"/>. Plain, portable SQL
+/// so a PostgreSQL directory can follow for multi-instance practices.
+/// PBKDF2 runs while no connection is open: a slow hash must not hold a pooled connection (or, for
+/// writes, the database write lock) for tens of milliseconds.
+/// </summary>
+public sealed class SqliteUserDirectory : IUserDirectory
+{
+    // Verified against when the user does not exist, so an unknown name costs the same PBKDF2 work as
+    // a known one and AUTH timing does not reveal which accounts exist. It tracks DefaultIterations; its
+    // hash is all zeros, which no password derives to in practice.
+    private static readonly string DummyHash = PasswordHasher.Format(
+        PasswordHasher.DefaultIterations, "phimail-dummy-16"u8.ToArray(), new byte[PasswordHasher.HashBytes]);
+
+    private readonly GatewayDatabase _database;
+    private readonly TimeProvider _time;
+
+    public SqliteUserDirectory(GatewayDatabase database, TimeProvider? time = null)
+    {
+        _database = database;
+        _time = time ?? TimeProvider.System;
+    }
+
+    public async Task<bool> AddOrUpdateAsync(string name, string password, CancellationToken cancellationToken)
+    {
+        var normalized = UserName.Normalize(name, nameof(name));
+        if (string.IsNullOrEmpty(password)) throw new ArgumentException("The password must not be empty.", nameof(password));
+        var hash = PasswordHasher.Hash(password);
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        return await _database.WriteAsync(async (connection, transaction) =>
+        {
+            var updated = await connection.ExecuteAsync(
+                "UPDATE users SET password_hash = @hash, updated_at = @now WHERE name = @name",
+                new { name = normalized, hash, now }, transaction);
+            if (updated > 0) return false;
+            await connection.ExecuteAsync(
+                "INSERT INTO users (name, password_hash, created_at, updated_at) VALUES (@name, @hash, @now, @now)",
+                new { name = normalized, hash, now }, transaction);
+            return true;
+        }, cancellationToken);
+    }
+
+    public async Task<bool> RemoveAsync(string name, CancellationToken cancellationToken)
+    {
+        var normalized = UserName.Normalize(name, nameof(name));
+        return await _database.WriteAsync(
+            async (connection, transaction) =>
+                await connection.ExecuteAsync("DELETE FROM users WHERE name = @name", new { name = normalized }, transaction) > 0,
+            cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<UserAccount>> ListAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<UserRow>(new CommandDefinition(
+            "SELECT name AS Name, created_at AS CreatedAt, updated_at AS UpdatedAt FROM users ORDER BY name",
+            cancellationToken: cancellationToken));
+        return rows.Select(r => new UserAccount(
+            r.Name,
+            DateTimeOffset.FromUnixTimeMilliseconds(r.CreatedAt),
+            DateTimeOffset.FromUnixTimeMilliseconds(r.UpdatedAt))).ToList();
+    }
+
+    /// <summary>
+    /// False for a wrong password, an unknown or malformed name, or an unreadable stored hash, each after
+    /// one PBKDF2 run. Database errors propagate: the caller answers them as a temporary failure (454).
+    /// </summary>
+    public async Task<bool> VerifyAsync(string name, string password, CancellationToken cancellationToken)
+    {
+        string? stored = null;
+        if (UserName.TryNormalize(name, out var normalized))
+        {
+            await using var connection = await _database.OpenAsync(cancellationToken);
+            stored = await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
+                "SELECT password_hash FROM users WHERE name = @name", new { name = normalized }, cancellationToken: cancellationToken));
+        }
+        // The connection is closed here; only now the slow part.
+        // Exactly one PBKDF2 run on every path (unknown user, empty password, wrong password, a stored
+        // hash that does not parse), so the answer time does not tell which names exist.
+        var usable = PasswordHasher.IsWellFormed(stored);
+        var matches = PasswordHasher.Verify(password ?? string.Empty, usable ? stored : DummyHash);
+        return matches && usable && !string.IsNullOrEmpty(password);
+    }
+
+    private sealed record UserRow(string Name, long CreatedAt, long UpdatedAt);
+}
