@@ -77,7 +77,7 @@ public sealed class CliContext : IDisposable, IAsyncDisposable
     }
 
     /// <summary>Resolves each requested section (binding, then validators) and reports all validation failures together.</summary>
-    private static void Validate(IServiceProvider services, CliSections sections)
+    internal static void Validate(IServiceProvider services, CliSections sections)
     {
         var failures = new List<string>();
         if (sections.HasFlag(CliSections.Gateway)) Collect<GatewayOptions>(services, failures);

@@ -46,6 +46,8 @@ public static class GatewayCommandLine
     private static async Task<int> ServeAsync(string[] configArgs)
     {
         using var host = GatewayHost.Build(configArgs);
+        // Validate every section before starting, so a bad value is one clear line, not a host stack trace.
+        CliContext.Validate(host.Services, CliSections.All);
         await host.RunAsync();
         return 0;
     }

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using PhiMailGateway.Hosting;
 using PhiMailGateway.Queue;
 using PhiMailGateway.Spool;
 using PhiMailGateway.Storage;
@@ -15,16 +13,15 @@ internal static class QueueCommand
         if (sub is not ("list" or "retry") || (sub == "retry" && args.Length != 2) || (sub == "list" && args.Length != 1))
             return GatewayCommandLine.Usage(stderr, 2, "queue: expected `queue list` or `queue retry ID`.");
 
-        using var host = GatewayHost.Build(configArgs);
-        var services = host.Services;
-        var database = services.GetRequiredService<GatewayDatabase>();
-        services.GetRequiredService<SpoolDirectory>().EnsureCreated();
-        await database.MigrateAsync(CancellationToken.None);
-        var queue = services.GetRequiredService<MessageQueue>();
+        await using var context = CliContext.Create(configArgs);
+        var spool = context.Get<SpoolDirectory>();
+        spool.EnsureCreated();
+        await context.Database().MigrateAsync(CancellationToken.None);
+        var queue = context.Get<MessageQueue>();
 
         return sub == "list"
             ? await ListAsync(queue, stdout)
-            : await RetryAsync(queue, services.GetRequiredService<SpoolDirectory>(), args[1], stdout, stderr);
+            : await RetryAsync(queue, spool, args[1], stdout, stderr);
     }
 
     private static async Task<int> ListAsync(MessageQueue queue, TextWriter stdout)
