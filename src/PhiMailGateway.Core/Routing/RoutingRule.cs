@@ -1,0 +1,43 @@
+namespace PhiMailGateway.Routing;
+
+/// <summary>What happens to a recipient's copy of a message.</summary>
+public enum RoutingAction
+{
+    /// <summary>Encrypt to the recipient's certificate.</summary>
+    Smime,
+
+    /// <summary>Keep the protected content at the gateway; the mail carries a pickup link.</summary>
+    Pickup,
+
+    /// <summary>Unchanged, but only over verified TLS; never a plaintext fallback.</summary>
+    RequireTls,
+
+    /// <summary>Unchanged.</summary>
+    Relay,
+
+    /// <summary>Not sent; the sender gets a DSN with the rule's message.</summary>
+    Reject,
+}
+
+/// <summary>One routing rule from configuration. Rules are tried in order; the first whose conditions all hold wins.</summary>
+/// <param name="Purpose">Why the disclosure happens, for the HIPAA accounting (164.528 needs the purpose); default Treatment.</param>
+public sealed record RoutingRule(string Name, RuleConditions When, RoutingAction Action, string? Message, string Purpose);
+
+/// <summary>
+/// The conditions of a rule; every condition that is set must hold (AND). Lists match when any
+/// entry matches. Domains and addresses compare case-insensitively; a domain matches exactly.
+/// </summary>
+public sealed record RuleConditions
+{
+    public IReadOnlyList<string>? RecipientDomains { get; init; }
+    public IReadOnlyList<string>? RecipientAddresses { get; init; }
+    public IReadOnlyList<string>? SenderDomains { get; init; }
+    public IReadOnlyList<string>? SenderAddresses { get; init; }
+    public bool? HasDentalImage { get; init; }
+    public IReadOnlyList<string>? ImageKinds { get; init; }
+    public string? SubjectContains { get; init; }
+    public bool? RecipientHasCertificate { get; init; }
+    public string? Sensitivity { get; init; }
+
+    public static readonly RuleConditions Always = new();
+}
