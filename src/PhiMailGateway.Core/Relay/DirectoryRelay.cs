@@ -73,8 +73,9 @@ public sealed class DirectoryRelay : IRelayTransport
         {
             throw;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or JsonException)
+        catch (Exception e)
         {
+            // Fail closed: whatever went wrong, nothing was committed, so the delivery is retried.
             RelayLog.OutboxWriteFailed(_logger, request.DeliveryId, e.GetType().Name, request.Recipients.Count);
             var reason = $"Outbox write failed: {e.GetType().Name}: {e.Message}";
             return request.Recipients.Select(r => new RecipientOutcome(r, RecipientStatus.Deferred, 0, reason)).ToArray();

@@ -88,7 +88,7 @@ public sealed class SmarthostRelay : IRelayTransport, IAsyncDisposable
             return DeferAll(request, $"Content could not be opened: {e.GetType().Name}.");
         }
 
-        await using var _ = content;
+        await using var contentScope = content;
         try
         {
             // Persistent: parts stay backed by the file instead of being copied into memory.

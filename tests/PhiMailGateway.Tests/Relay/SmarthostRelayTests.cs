@@ -87,6 +87,38 @@ public class SmarthostRelayTests
     }
 
     [Test]
+    public async Task SmarthostRelay_ContentAtAnOffsetInAFile_DeliversExactlyThoseBytes()
+    {
+        // Like the spool: an envelope prefix, then the message; the relay gets a stream positioned after the prefix.
+        var path = Path.Combine(Path.GetTempPath(), $"phimail-relay-{Guid.NewGuid():N}.msg");
+        var prefix = Encoding.ASCII.GetBytes("PHIMAIL-SPOOL 1\r\n{\"Sender\":\"x\"}\r\n");
+        await File.WriteAllBytesAsync(path, [.. prefix, .. TrickyMessage]);
+        try
+        {
+            await using var upstream = await FakeSmtpUpstream.StartAsync();
+            await using var relay = Relay(Options(upstream));
+            var request = Request("D1", "lab@smilelab.example") with
+            {
+                OpenContent = () =>
+                {
+                    var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+                    stream.Seek(prefix.Length, SeekOrigin.Begin);
+                    return stream;
+                },
+            };
+
+            var outcomes = await relay.SendAsync(request, CancellationToken.None);
+
+            Assert.That(outcomes.Single().Status, Is.EqualTo(RecipientStatus.Delivered), outcomes.Single().Response);
+            Assert.That((await upstream.WaitForMessagesAsync(1, TimeSpan.FromSeconds(10))).Single().Data, Is.EqualTo(TrickyMessage));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
     public async Task SmarthostRelay_Sha1PinWithColonsLowerCase_Delivers()
     {
         await using var upstream = await FakeSmtpUpstream.StartAsync();
