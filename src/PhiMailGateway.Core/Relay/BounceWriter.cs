@@ -27,7 +27,7 @@ public sealed class BounceWriter(DsnBuilder builder, SpoolDirectory spool)
         var path = Path.Combine(spool.Outbound, deliveryId + ".eml");
         await using (var file = OwnerOnly.CreateNew(path))
         {
-            await dsn.WriteToAsync(new FormatOptions { NewLineFormat = NewLineFormat.Dos }, file, cancellationToken);
+            DsnBuilder.WriteTo(dsn, file);
             file.Flush(flushToDisk: true);
         }
         DirectorySync.Flush(spool.Outbound);

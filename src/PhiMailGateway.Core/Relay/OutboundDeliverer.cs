@@ -42,7 +42,7 @@ public sealed partial class OutboundDeliverer(
         var now = time.GetUtcNow();
         var queuedAt = DateTimeOffset.FromUnixTimeMilliseconds(delivery.CreatedAt);
         var deferred = outcomes.Where(o => o.Status == RecipientStatus.Deferred).ToList();
-        var next = deferred.Count == 0 ? now : retryPolicy.NextAttempt((int)delivery.Attempts, queuedAt, now);
+        var next = deferred.Count == 0 ? now : retryPolicy.NextAttempt((int)delivery.Attempts + 1, queuedAt, now);
         var expired = deferred.Count > 0 && next is null;
         var giveUp = expired ? deferred.Select(o => o.Recipient).ToHashSet(StringComparer.OrdinalIgnoreCase) : [];
 

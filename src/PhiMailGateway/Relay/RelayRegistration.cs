@@ -1,9 +1,27 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using PhiMailGateway.Configuration;
 
 namespace PhiMailGateway.Relay;
 
 public static class RelayRegistration
 {
-    // TODO(helper: relay): register IRelayTransport (Directory or Smtp by Relay:Mode).
-    public static IHostApplicationBuilder AddRelay(this IHostApplicationBuilder builder) => builder;
+    /// <summary>
+    /// The relay's parts, all singletons: <see cref="RetryPolicy"/>, <see cref="DsnBuilder"/>, and
+    /// <see cref="IRelayTransport"/> chosen by Relay:Mode (<see cref="DirectoryRelay"/> or
+    /// <see cref="SmarthostRelay"/>, whose pooled connections the container closes on shutdown).
+    /// </summary>
+    public static IHostApplicationBuilder AddRelay(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<RetryPolicy>();
+        builder.Services.AddSingleton<DsnBuilder>();
+        builder.Services.AddSingleton<DirectoryRelay>();
+        builder.Services.AddSingleton<SmarthostRelay>();
+        builder.Services.AddSingleton<IRelayTransport>(sp => sp.GetRequiredService<RelayOptions>().Mode switch
+        {
+            RelayMode.Smtp => sp.GetRequiredService<SmarthostRelay>(),
+            _ => sp.GetRequiredService<DirectoryRelay>(),
+        });
+        return builder;
+    }
 }
