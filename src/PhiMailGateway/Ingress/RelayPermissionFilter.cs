@@ -39,6 +39,11 @@ public sealed partial class RelayPermissionFilter(
         }
 
         var isNullSender = from is null || (string.IsNullOrEmpty(from.User) && string.IsNullOrEmpty(from.Host));
+        if (!isNullSender && !WithinRfcLimits(from!))
+        {
+            LogRefused(logger, context.SessionId, "MAIL", 501);
+            throw new SmtpResponseException(new SmtpResponse(SmtpReplyCode.SyntaxError, "5.1.7 Sender address too long"));
+        }
         if (!isNullSender && _domains.Count > 0 && !_domains.Contains(from!.Host ?? ""))
         {
             LogRefused(logger, context.SessionId, "MAIL", 553);
@@ -57,7 +62,24 @@ public sealed partial class RelayPermissionFilter(
             LogRefused(logger, context.SessionId, "RCPT", 554);
             throw new SmtpResponseException(new SmtpResponse(SmtpReplyCode.TransactionFailed, "5.7.1 Relay access denied"));
         }
+        if (to is null || !WithinRfcLimits(to))
+        {
+            LogRefused(logger, context.SessionId, "RCPT", 501);
+            throw new SmtpResponseException(new SmtpResponse(SmtpReplyCode.SyntaxError, "5.1.3 Recipient address too long"));
+        }
         return Task.FromResult(true);
+    }
+
+    /// <summary>
+    /// RFC 5321 4.5.3.1: local part at most 64 octets, domain at most 255, whole address at most 254.
+    /// SmtpServer parses longer ones happily; refusing them here keeps absurd addresses out of the
+    /// spool, the queue rows and the relay's commands to the smarthost.
+    /// </summary>
+    internal static bool WithinRfcLimits(IMailbox mailbox)
+    {
+        var user = mailbox.User ?? "";
+        var host = mailbox.Host ?? "";
+        return user.Length <= 64 && host.Length <= 255 && user.Length + 1 + host.Length <= 254;
     }
 
     private bool MayRelay(ISessionContext context) =>
