@@ -6,7 +6,6 @@ using Microsoft.Extensions.Options;
 using PhiMailGateway.Configuration;
 using SmtpServer;
 using SmtpServer.Authentication;
-using SmtpServer.Net;
 using SmtpServer.Protocol;
 using SmtpServer.Storage;
 using SmtpServerHost = SmtpServer.SmtpServer;
@@ -35,7 +34,7 @@ public sealed partial class SmtpIngressService(
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<IPEndPoint> _bound = [];
     private readonly Lock _lock = new();
-    private SmtpServerHost? _server;
+    private DrainingListenerFactory? _listeners;
     private Task? _running;
     private int _activeSessions;
 
@@ -83,7 +82,7 @@ public sealed partial class SmtpIngressService(
         var expected = options.Endpoints.Count;
 
         var allBound = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var listeners = new EndpointListenerFactory();
+        var listeners = new DrainingListenerFactory();
         listeners.EndpointStarted += (_, e) =>
         {
             lock (_lock)
@@ -109,7 +108,7 @@ public sealed partial class SmtpIngressService(
             LogSessionFaulted(logger, e.Context.SessionId, e.Exception.GetType().Name);
             OnSessionEnded(e, "faulted");
         };
-        _server = server;
+        _listeners = listeners;
         _running = server.StartAsync(_stopping.Token);
 
         // Fail start-up loudly (port taken, address not local) instead of running without a listener.
@@ -131,18 +130,25 @@ public sealed partial class SmtpIngressService(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_server is null || _running is null) return;
+        if (_listeners is null || _running is null) return;
         LogStopping(logger, ActiveSessions);
-        _server.Shutdown();
-        var grace = hostOptions.Value.ShutdownTimeout;
+        _listeners.StopAccepting();
+
+        // Let the sessions in flight finish (a client in DATA gets its 250) for up to the host's
+        // shutdown timeout; only then cancel the rest. Their messages were never acknowledged, so
+        // their clients keep them and retry: nothing is lost (invariant 1).
+        var deadline = DateTime.UtcNow + hostOptions.Value.ShutdownTimeout;
         try
         {
-            await _server.ShutdownTask.WaitAsync(grace, cancellationToken);
+            while (ActiveSessions > 0 && DateTime.UtcNow < deadline)
+                await Task.Delay(25, cancellationToken);
         }
-        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        catch (OperationCanceledException)
         {
-            LogSessionsAbandoned(logger, ActiveSessions);
+            // The host's own shutdown timeout fired first.
         }
+        if (ActiveSessions > 0) LogSessionsAbandoned(logger, ActiveSessions);
+
         await _stopping.CancelAsync();
         try
         {
@@ -150,7 +156,7 @@ public sealed partial class SmtpIngressService(
         }
         catch (Exception e) when (e is OperationCanceledException or TimeoutException)
         {
-            // Cancelled on purpose; sessions still open were not acknowledged and will be retried by their clients.
+            // Cancelled on purpose.
         }
         LogStopped(logger);
     }
