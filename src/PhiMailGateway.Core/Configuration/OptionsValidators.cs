@@ -43,6 +43,8 @@ public sealed class SmtpOptionsValidator : IValidateOptions<SmtpOptions>
         }
         if (o.MaxAuthFailures < 1) errors.Add($"Smtp:MaxAuthFailures: must be at least 1 (got {o.MaxAuthFailures}).");
         if (o.AuthLockout < TimeSpan.Zero) errors.Add("Smtp:AuthLockout: must not be negative.");
+        if (o.AuthFailureDelay < TimeSpan.Zero || o.AuthFailureDelay > TimeSpan.FromSeconds(30))
+            errors.Add($"Smtp:AuthFailureDelay: must be between 00:00:00 and 00:00:30 (got {o.AuthFailureDelay}).");
         if (o.SessionTimeout <= TimeSpan.Zero) errors.Add("Smtp:SessionTimeout: must be positive.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

@@ -30,6 +30,9 @@ public sealed record SmtpOptions
     /// <summary>How long a client address stays locked out after too many failed AUTH attempts.</summary>
     public TimeSpan AuthLockout { get; init; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>Pause after each failed AUTH, so guessing is slow even before the lockout starts.</summary>
+    public TimeSpan AuthFailureDelay { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Idle time before the server drops a session.</summary>
     public TimeSpan SessionTimeout { get; init; } = TimeSpan.FromMinutes(2);
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using PhiMailGateway.Ingress;
 using PhiMailGateway.Processing;
@@ -10,7 +11,11 @@ namespace PhiMailGateway.Hosting;
 /// <summary>The `serve` verb's host; reads like the flow in DESIGN.md, one line per stage.</summary>
 public static class GatewayHost
 {
-    public static IHost Build(string[] configArgs, IDictionary<string, string?>? overrides = null)
+    /// <param name="configArgs">Command-line configuration (<c>--Smtp:Port=2525</c>).</param>
+    /// <param name="overrides">Highest-priority configuration values (tests).</param>
+    /// <param name="configureServices">Runs after every stage registered itself, so it can add or replace
+    /// services (tests: a fake user directory, a failing acceptor). Production passes nothing.</param>
+    public static IHost Build(string[] configArgs, IDictionary<string, string?>? overrides = null, Action<IServiceCollection>? configureServices = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -28,6 +33,7 @@ public static class GatewayHost
         builder.AddIngress();      // SMTP in, spool, 250
         builder.AddProcessing();   // pipeline stages after queueing
         builder.AddRelay();        // out to the smarthost or outbox, retries, DSNs
+        configureServices?.Invoke(builder.Services);
         return builder.Build();
     }
 }

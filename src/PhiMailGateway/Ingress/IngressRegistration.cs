@@ -1,9 +1,27 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using PhiMailGateway.Configuration;
 
 namespace PhiMailGateway.Ingress;
 
 public static class IngressRegistration
 {
-    // TODO(helper: ingress): SmtpServer listener, SpoolMessageStore, relay-permission filter, authenticator.
-    public static IHostApplicationBuilder AddIngress(this IHostApplicationBuilder builder) => builder;
+    /// <summary>
+    /// SMTP in: listener, relay permission, AUTH with lockout, and the store that hands each message to
+    /// the spool. Needs an <see cref="Users.IUserDirectory"/> registered (by AddUsers).
+    /// </summary>
+    public static IHostApplicationBuilder AddIngress(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddSingleton(sp => new TrustedNetworks(sp.GetRequiredService<SmtpOptions>().TrustedNetworks));
+        services.AddSingleton<TlsCertificateProvider>();
+        services.AddSingleton<AuthFailureTracker>();
+        services.AddSingleton<GatewayUserAuthenticator>();
+        services.AddSingleton<RelayPermissionFilter>();
+        services.AddSingleton<SpoolMessageStore>();
+        services.AddSingleton<SmtpIngressService>();
+        // Registered after storage, so StartupPreparation has made the folders and the database first.
+        services.AddHostedService(sp => sp.GetRequiredService<SmtpIngressService>());
+        return builder;
+    }
 }

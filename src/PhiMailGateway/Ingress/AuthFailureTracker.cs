@@ -1,0 +1,84 @@
+using PhiMailGateway.Configuration;
+
+namespace PhiMailGateway.Ingress;
+
+/// <summary>
+/// Counts failed AUTH attempts per key (a client address or a user name). After Smtp:MaxAuthFailures
+/// failures within Smtp:AuthLockout the key is locked out for Smtp:AuthLockout. Memory is bounded:
+/// past <see cref="MaxEntries"/> keys, stale entries go first, then the least recently seen.
+/// One lock guards everything; AUTH is rare enough that contention does not matter.
+/// </summary>
+public sealed class AuthFailureTracker(SmtpOptions smtp, TimeProvider time)
+{
+    public const int MaxEntries = 4096;
+
+    private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
+
+    public bool IsLockedOut(string key)
+    {
+        lock (_lock)
+        {
+            return _entries.TryGetValue(key, out var e) && e.LockedUntil > time.GetUtcNow();
+        }
+    }
+
+    /// <summary>Records a failure; returns true when this failure started a lockout.</summary>
+    public bool RecordFailure(string key)
+    {
+        var now = time.GetUtcNow();
+        lock (_lock)
+        {
+            if (!_entries.TryGetValue(key, out var e))
+            {
+                if (_entries.Count >= MaxEntries) Evict(now);
+                e = new Entry { WindowStart = now };
+                _entries[key] = e;
+            }
+            if (now - e.WindowStart > smtp.AuthLockout && e.LockedUntil <= now)
+            {
+                e.WindowStart = now;
+                e.Failures = 0;
+            }
+            e.LastSeen = now;
+            e.Failures++;
+            if (e.Failures >= smtp.MaxAuthFailures && e.LockedUntil <= now)
+            {
+                e.LockedUntil = now + smtp.AuthLockout;
+                return true;
+            }
+            return false;
+        }
+    }
+
+    public void Reset(string key)
+    {
+        lock (_lock) _entries.Remove(key);
+    }
+
+    internal int Count
+    {
+        get { lock (_lock) return _entries.Count; }
+    }
+
+    private void Evict(DateTimeOffset now)
+    {
+        foreach (var (key, e) in _entries.ToArray())
+        {
+            if (e.LockedUntil <= now && now - e.LastSeen > smtp.AuthLockout) _entries.Remove(key);
+        }
+        while (_entries.Count >= MaxEntries)
+        {
+            var oldest = _entries.MinBy(kv => kv.Value.LastSeen).Key;
+            _entries.Remove(oldest);
+        }
+    }
+
+    private sealed class Entry
+    {
+        public int Failures;
+        public DateTimeOffset WindowStart;
+        public DateTimeOffset LastSeen;
+        public DateTimeOffset LockedUntil = DateTimeOffset.MinValue;
+    }
+}
