@@ -7,7 +7,7 @@ public class IngressShutdownTests
     [Test]
     public async Task Shutdown_SessionInFlight_StopsAcceptingButFinishesTheOpenTransaction()
     {
-        await using var gw = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Smtp:TrustedNetworks:0"] = "127.0.0.0/8" });
+        await using var gw = await TestGateway.StartIngressOnlyAsync(new Dictionary<string, string?> { ["Smtp:TrustedNetworks:0"] = "127.0.0.0/8" });
         await using var client = await SmtpTestClient.ConnectAsync(gw.Port);
         await client.EhloAsync();
         SmtpTestClient.Expect(await client.CommandAsync("MAIL FROM:<frontdesk@practice.test>"), 250, "MAIL");

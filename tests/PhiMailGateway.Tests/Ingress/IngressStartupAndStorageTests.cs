@@ -20,7 +20,7 @@ public class IngressStartupAndStorageTests
         try
         {
             string firstThumbprint;
-            await using (var gw = await TestGateway.StartAsync(dataDirectory: dataDirectory))
+            await using (var gw = await TestGateway.StartIngressOnlyAsync(dataDirectory: dataDirectory))
             {
                 await using var client = await SmtpTestClient.ConnectAsync(gw.Port);
                 await client.EhloAsync();
@@ -44,7 +44,7 @@ public class IngressStartupAndStorageTests
             Assert.That(eku.EnhancedKeyUsages.Cast<System.Security.Cryptography.Oid>().Select(o => o.Value), Does.Contain("1.3.6.1.5.5.7.3.1"), "serverAuth");
             Assert.That(onDisk.NotAfter - onDisk.NotBefore, Is.GreaterThan(TimeSpan.FromDays(700)), "two years");
 
-            await using (var again = await TestGateway.StartAsync(dataDirectory: dataDirectory))
+            await using (var again = await TestGateway.StartIngressOnlyAsync(dataDirectory: dataDirectory))
             {
                 Assert.That(again.Services.GetRequiredService<TlsCertificateProvider>().GetCertificate().Thumbprint, Is.EqualTo(firstThumbprint),
                     "a restart reuses the certificate, so clients that accepted it keep working");
@@ -67,7 +67,7 @@ public class IngressStartupAndStorageTests
             using (var generated = X509CertificateLoader.LoadPkcs12(TlsCertificateProvider.CreateSelfSigned("mail.practice.test", DateTimeOffset.UtcNow), null))
                 await File.WriteAllBytesAsync(pfxPath, generated.Export(X509ContentType.Pfx, "s3cret"));
 
-            await using var gw = await TestGateway.StartAsync(new Dictionary<string, string?>
+            await using var gw = await TestGateway.StartIngressOnlyAsync(new Dictionary<string, string?>
             {
                 ["Smtp:CertificatePath"] = pfxPath,
                 ["Smtp:CertificatePassword"] = "s3cret",
@@ -89,7 +89,7 @@ public class IngressStartupAndStorageTests
     [Test]
     public async Task Store_IncomingFolderReplacedByFile_Returns451AndNothingIsQueued()
     {
-        await using var gw = await TestGateway.StartAsync(Trusted);
+        await using var gw = await TestGateway.StartIngressOnlyAsync(Trusted);
         // Tests run as root, so chmod would not stop the write; a file where the folder should be makes the rename fail.
         Directory.Delete(gw.Spool.Incoming);
         await File.WriteAllTextAsync(gw.Spool.Incoming, "not a folder");
@@ -111,7 +111,7 @@ public class IngressStartupAndStorageTests
     [Test]
     public async Task Store_AcceptorThrows_Returns451NotPermanent554()
     {
-        await using var gw = await TestGateway.StartAsync(Trusted, services =>
+        await using var gw = await TestGateway.StartIngressOnlyAsync(Trusted, services =>
             services.AddSingleton<PhiMailGateway.Spool.IMessageAcceptor, ThrowingAcceptor>());
         await using var client = await SmtpTestClient.ConnectAsync(gw.Port);
         await client.EhloAsync();
@@ -131,7 +131,7 @@ public class IngressStartupAndStorageTests
     {
         var e = Assert.CatchAsync<Exception>(async () =>
         {
-            await using var gw = await TestGateway.StartAsync(new Dictionary<string, string?> { [key] = value });
+            await using var gw = await TestGateway.StartIngressOnlyAsync(new Dictionary<string, string?> { [key] = value });
         });
 
         var message = e is OptionsValidationException v ? string.Join("\n", v.Failures) : e!.Message;
@@ -148,7 +148,7 @@ public class IngressStartupAndStorageTests
             var port = ((System.Net.IPEndPoint)blocker.LocalEndpoint).Port;
             Assert.CatchAsync<Exception>(async () =>
             {
-                await using var gw = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Smtp:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+                await using var gw = await TestGateway.StartIngressOnlyAsync(new Dictionary<string, string?> { ["Smtp:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) });
             }, "start-up fails instead of running without a listener");
         }
         finally

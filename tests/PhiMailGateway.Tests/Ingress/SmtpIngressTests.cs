@@ -22,7 +22,7 @@ public class SmtpIngressTests
 
     private static async Task<TestGateway> StartWithUserAsync(IDictionary<string, string?>? overrides = null)
     {
-        var gw = await TestGateway.StartAsync(overrides);
+        var gw = await TestGateway.StartIngressOnlyAsync(overrides);
         await gw.AddUserAsync(User, Password);
         return gw;
     }
@@ -44,7 +44,7 @@ public class SmtpIngressTests
     [Test]
     public async Task Ehlo_BeforeStartTls_OffersStartTlsAndSizeButNotAuth()
     {
-        await using var gw = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Smtp:MaxMessageBytes"] = "100000" });
+        await using var gw = await TestGateway.StartIngressOnlyAsync(new Dictionary<string, string?> { ["Smtp:MaxMessageBytes"] = "100000" });
         await using var client = await SmtpTestClient.ConnectAsync(gw.Port);
 
         Assert.That(client.Greeting.Code, Is.EqualTo(220), client.Greeting.ToString());
@@ -61,7 +61,7 @@ public class SmtpIngressTests
     [Test]
     public async Task Ehlo_AfterStartTls_OffersAuthPlainLogin()
     {
-        await using var gw = await TestGateway.StartAsync();
+        await using var gw = await TestGateway.StartIngressOnlyAsync();
         await using var client = await SmtpTestClient.ConnectAsync(gw.Port);
         await client.EhloAsync();
 
@@ -223,7 +223,7 @@ public class SmtpIngressTests
     [Test]
     public async Task Submission_FromTrustedNetworkWithoutAuth_IsQueued()
     {
-        await using var gw = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Smtp:TrustedNetworks:0"] = "127.0.0.0/8" });
+        await using var gw = await TestGateway.StartIngressOnlyAsync(new Dictionary<string, string?> { ["Smtp:TrustedNetworks:0"] = "127.0.0.0/8" });
         await using var client = await SmtpTestClient.ConnectAsync(gw.Port);
         await client.EhloAsync();
 
@@ -238,7 +238,7 @@ public class SmtpIngressTests
     [Test]
     public async Task Mail_SenderOutsideGatewayDomains_Returns553()
     {
-        await using var gw = await TestGateway.StartAsync(new Dictionary<string, string?>
+        await using var gw = await TestGateway.StartIngressOnlyAsync(new Dictionary<string, string?>
         {
             ["Smtp:TrustedNetworks:0"] = "127.0.0.0/8",
             ["Gateway:Domains:0"] = "practice.test",
@@ -260,7 +260,7 @@ public class SmtpIngressTests
     [Test]
     public async Task Submission_NullReversePath_IsStoredAsEmptySender()
     {
-        await using var gw = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Smtp:TrustedNetworks:0"] = "127.0.0.0/8" });
+        await using var gw = await TestGateway.StartIngressOnlyAsync(new Dictionary<string, string?> { ["Smtp:TrustedNetworks:0"] = "127.0.0.0/8" });
         await using var client = await SmtpTestClient.ConnectAsync(gw.Port);
         await client.EhloAsync();
 
@@ -273,7 +273,7 @@ public class SmtpIngressTests
     [Test]
     public async Task Mail_DeclaredSizeOverLimit_Returns552()
     {
-        await using var gw = await TestGateway.StartAsync(new Dictionary<string, string?>
+        await using var gw = await TestGateway.StartIngressOnlyAsync(new Dictionary<string, string?>
         {
             ["Smtp:TrustedNetworks:0"] = "127.0.0.0/8",
             ["Smtp:MaxMessageBytes"] = "10000",
@@ -291,7 +291,7 @@ public class SmtpIngressTests
     [Test]
     public async Task Data_OverLimitWithoutSize_Returns552AndNothingIsSpooled()
     {
-        await using var gw = await TestGateway.StartAsync(new Dictionary<string, string?>
+        await using var gw = await TestGateway.StartIngressOnlyAsync(new Dictionary<string, string?>
         {
             ["Smtp:TrustedNetworks:0"] = "127.0.0.0/8",
             ["Smtp:MaxMessageBytes"] = "10000",
@@ -315,7 +315,7 @@ public class SmtpIngressTests
     [Test]
     public async Task Command_Garbage_Returns5xxAndSessionKeepsWorking()
     {
-        await using var gw = await TestGateway.StartAsync();
+        await using var gw = await TestGateway.StartIngressOnlyAsync();
         await using var client = await SmtpTestClient.ConnectAsync(gw.Port);
         await client.EhloAsync();
 
@@ -331,7 +331,7 @@ public class SmtpIngressTests
     [TestCase("XLONG {0}")]
     public async Task Command_2000CharacterLine_ClearErrorAndSessionUsable(string template)
     {
-        await using var gw = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Smtp:TrustedNetworks:0"] = "127.0.0.0/8" });
+        await using var gw = await TestGateway.StartIngressOnlyAsync(new Dictionary<string, string?> { ["Smtp:TrustedNetworks:0"] = "127.0.0.0/8" });
         await using var client = await SmtpTestClient.ConnectAsync(gw.Port);
         await client.EhloAsync();
         if (template.StartsWith("RCPT", StringComparison.Ordinal)) SmtpTestClient.Expect(await client.CommandAsync("MAIL FROM:<frontdesk@practice.test>"), 250, "MAIL");
@@ -349,7 +349,7 @@ public class SmtpIngressTests
     [Test]
     public async Task Rcpt_BeforeMail_IsRefusedAsBadSequence()
     {
-        await using var gw = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Smtp:TrustedNetworks:0"] = "127.0.0.0/8" });
+        await using var gw = await TestGateway.StartIngressOnlyAsync(new Dictionary<string, string?> { ["Smtp:TrustedNetworks:0"] = "127.0.0.0/8" });
         await using var client = await SmtpTestClient.ConnectAsync(gw.Port);
         await client.EhloAsync();
 
@@ -365,7 +365,7 @@ public class SmtpIngressTests
     [Test]
     public async Task Data_SmuggledEndOfDataWithBareLf_QueuesExactlyOneMessageContainingIt()
     {
-        await using var gw = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Smtp:TrustedNetworks:0"] = "127.0.0.0/8" });
+        await using var gw = await TestGateway.StartIngressOnlyAsync(new Dictionary<string, string?> { ["Smtp:TrustedNetworks:0"] = "127.0.0.0/8" });
         await using var client = await SmtpTestClient.ConnectAsync(gw.Port);
         await client.EhloAsync();
         var smuggled = Encoding.ASCII.GetBytes(
@@ -387,7 +387,7 @@ public class SmtpIngressTests
     [Test]
     public async Task Data_ClientDisconnectsMidData_NothingIsQueued()
     {
-        await using var gw = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Smtp:TrustedNetworks:0"] = "127.0.0.0/8" });
+        await using var gw = await TestGateway.StartIngressOnlyAsync(new Dictionary<string, string?> { ["Smtp:TrustedNetworks:0"] = "127.0.0.0/8" });
         await using (var client = await SmtpTestClient.ConnectAsync(gw.Port))
         {
             await client.EhloAsync();
@@ -426,7 +426,7 @@ public class SmtpIngressTests
     [Test]
     public async Task Greeting_DoesNotRevealLibraryVersion()
     {
-        await using var gw = await TestGateway.StartAsync();
+        await using var gw = await TestGateway.StartIngressOnlyAsync();
         await using var client = await SmtpTestClient.ConnectAsync(gw.Port);
 
         Assert.That(client.Greeting.Text, Is.EqualTo(TestGateway.HostName + " ESMTP ready"));

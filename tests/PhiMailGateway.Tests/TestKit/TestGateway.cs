@@ -48,6 +48,20 @@ public sealed class TestGateway : IAsyncDisposable
     /// <param name="overrides">Configuration on top of the defaults (a null value removes a default).</param>
     /// <param name="configureServices">Runs after the gateway registered its services: replace or add any.</param>
     /// <param name="dataDirectory">Reuse an existing data directory (a restart); it is then not deleted on dispose.</param>
+    /// <summary>
+    /// A gateway without the queue worker: ingress tests look at the spool right after the 250,
+    /// and with the worker running the message may already be relayed and its file gone.
+    /// </summary>
+    public static Task<TestGateway> StartIngressOnlyAsync(
+        IDictionary<string, string?>? overrides = null,
+        Action<IServiceCollection>? configureServices = null,
+        string? dataDirectory = null) =>
+        StartAsync(overrides, services =>
+        {
+            services.Remove(services.Single(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(PhiMailGateway.Processing.QueueWorker)));
+            configureServices?.Invoke(services);
+        }, dataDirectory);
+
     public static async Task<TestGateway> StartAsync(
         IDictionary<string, string?>? overrides = null,
         Action<IServiceCollection>? configureServices = null,
