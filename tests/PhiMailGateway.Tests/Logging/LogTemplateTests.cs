@@ -1,0 +1,66 @@
+using System.Reflection;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
+
+namespace PhiMailGateway.Tests.Logging;
+
+/// <summary>
+/// DESIGN invariant 5 over every log event the gateway defines: fixed ids, never reused, and no
+/// addresses, content, file names, patient data or secrets above Debug.
+/// </summary>
+public class LogTemplateTests
+{
+    /// <summary>Each stage owns a block of event ids, so an id says where it came from.</summary>
+    private static readonly Dictionary<string, (int From, int To)> Ranges = new()
+    {
+        ["PhiMailGateway.Ingress"] = (1000, 1999),
+        ["PhiMailGateway.Spool"] = (2000, 2999),
+        ["PhiMailGateway.Queue"] = (2000, 2999),
+        ["PhiMailGateway.Pipeline"] = (3000, 3999),
+        ["PhiMailGateway.Processing"] = (3000, 3999),
+        ["PhiMailGateway.Relay"] = (4000, 4999),
+        ["PhiMailGateway.Inspection"] = (5100, 5199),
+        ["PhiMailGateway.Routing"] = (5200, 5299),
+    };
+
+    private static readonly string[] Forbidden =
+        ["Sender", "Recipient", "Address", "From", "User", "Subject", "Body", "Password", "Token", "Helo", "FileName", "Patient", "Response", "Detail"];
+
+    private static IEnumerable<(MethodInfo Method, LoggerMessageAttribute Attribute)> LogMethods() =>
+        new[] { typeof(PhiMailGateway.Spool.SpoolFile).Assembly, typeof(PhiMailGateway.Hosting.GatewayHost).Assembly }
+            .SelectMany(a => a.GetTypes())
+            .SelectMany(t => t.GetMethods(BindingFlags.Static | BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public | BindingFlags.DeclaredOnly))
+            .Select(m => (Method: m, Attribute: m.GetCustomAttribute<LoggerMessageAttribute>()!))
+            .Where(x => x.Attribute is not null);
+
+    [Test]
+    public void LogEvents_Ids_AreUniqueAcrossTheGatewayAndInTheirStageRange()
+    {
+        var methods = LogMethods().ToList();
+        Assert.That(methods, Has.Count.GreaterThan(20));
+        var duplicates = methods.GroupBy(m => m.Attribute.EventId).Where(g => g.Count() > 1)
+            .Select(g => $"{g.Key}: {string.Join(", ", g.Select(m => m.Method.DeclaringType!.Name + "." + m.Method.Name))}");
+        Assert.That(duplicates, Is.Empty, "an event id names one event forever");
+        foreach (var (method, attribute) in methods)
+        {
+            var ns = method.DeclaringType!.Namespace!;
+            if (!Ranges.TryGetValue(ns, out var range)) continue;
+            Assert.That(attribute.EventId, Is.InRange(range.From, range.To), $"{method.DeclaringType.Name}.{method.Name} in {ns}");
+        }
+    }
+
+    [Test]
+    public void LogEvents_AboveDebug_CarryNoAddressesContentOrSecrets()
+    {
+        foreach (var (method, attribute) in LogMethods().Where(m => m.Attribute.Level > LogLevel.Debug))
+        {
+            foreach (var name in Regex.Matches(attribute.Message, @"\{(\w+)\}").Select(m => m.Groups[1].Value))
+            {
+                // Counts are fine; so is the client's IP in security warnings (it is not an e-mail address).
+                if (name.EndsWith("Count", StringComparison.Ordinal) || name == "ClientAddress") continue;
+                Assert.That(Forbidden.Where(f => name.Contains(f, StringComparison.OrdinalIgnoreCase)), Is.Empty,
+                    $"{method.DeclaringType!.Name}.{method.Name} (event {attribute.EventId}) logs {{{name}}} at {attribute.Level}");
+            }
+        }
+    }
+}
