@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -80,6 +81,7 @@ public sealed class CliContext : IDisposable, IAsyncDisposable
     internal static void Validate(IServiceProvider services, CliSections sections)
     {
         var failures = new List<string>();
+        failures.AddRange(SecretSources.Check(services.GetRequiredService<IConfiguration>()));
         if (sections.HasFlag(CliSections.Gateway)) Collect<GatewayOptions>(services, failures);
         if (sections.HasFlag(CliSections.Smtp)) Collect<SmtpOptions>(services, failures);
         if (sections.HasFlag(CliSections.Relay)) Collect<RelayOptions>(services, failures);
