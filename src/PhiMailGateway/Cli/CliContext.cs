@@ -52,17 +52,7 @@ public sealed class CliContext : IDisposable, IAsyncDisposable
         Action<IHostApplicationBuilder>? configure = null,
         IDictionary<string, string?>? overrides = null)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
-        {
-            Args = [],
-            DisableDefaults = true,
-            ContentRootPath = AppContext.BaseDirectory,
-        });
-        builder.Configuration.Sources.Clear();
-        builder.Configuration.AddGatewaySources(configArgs, overrides);
-        builder.AddGatewayOptions();
-        builder.AddStorage();
-        builder.AddUsers();
+        var builder = GatewayHost.CreateBuilder(configArgs, overrides, withDefaults: false);
         configure?.Invoke(builder);
         var host = builder.Build();
         try

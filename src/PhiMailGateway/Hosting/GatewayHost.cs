@@ -17,23 +17,33 @@ public static class GatewayHost
     /// services (tests: a fake user directory, a failing acceptor). Production passes nothing.</param>
     public static IHost Build(string[] configArgs, IDictionary<string, string?>? overrides = null, Action<IServiceCollection>? configureServices = null)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
-        {
-            Args = [],
-            DisableDefaults = false,
-            ContentRootPath = AppContext.BaseDirectory,
-        });
-        builder.Configuration.Sources.Clear();
-        builder.Configuration.AddGatewaySources(configArgs, overrides);
+        var builder = CreateBuilder(configArgs, overrides, withDefaults: true);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
-
-        builder.AddGatewayOptions();
-        builder.AddStorage();
-        builder.AddUsers();
         builder.AddIngress();      // SMTP in, spool, 250
         builder.AddProcessing();   // pipeline stages after queueing
         builder.AddRelay();        // out to the smarthost or outbox, retries, DSNs
         configureServices?.Invoke(builder.Services);
         return builder.Build();
+    }
+
+    /// <summary>
+    /// What `serve` and every CLI verb share: the configuration sources, the options with their
+    /// validators, storage and users. <paramref name="withDefaults"/> adds the host's logging and
+    /// lifetime defaults, which only `serve` wants.
+    /// </summary>
+    public static HostApplicationBuilder CreateBuilder(string[] configArgs, IDictionary<string, string?>? overrides, bool withDefaults)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = [],
+            DisableDefaults = !withDefaults,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddGatewaySources(configArgs, overrides);
+        builder.AddGatewayOptions();
+        builder.AddStorage();
+        builder.AddUsers();
+        return builder;
     }
 }

@@ -13,43 +13,27 @@ namespace PhiMailGateway.Tests.Cli;
 
 public class QueueCommandTests
 {
-    private TempDirectory _dir = null!;
+    private QueueTestBed _bed = null!;
     private SpoolDirectory _spool = null!;
     private MessageQueue _queue = null!;
 
     [SetUp]
     public async Task SetUp()
     {
-        _dir = new TempDirectory();
-        var options = new GatewayOptions { DataDirectory = _dir.Path, HostName = "gw.test" };
-        _spool = new SpoolDirectory(options);
-        _spool.EnsureCreated();
-        var database = new GatewayDatabase(options);
-        await database.MigrateAsync(CancellationToken.None);
-        _queue = new MessageQueue(database, TimeProvider.System);
+        _bed = await QueueTestBed.CreateAsync();
+        (_spool, _queue) = (_bed.Spool, _bed.Queue);
     }
 
     [TearDown]
-    public void TearDown()
-    {
-        SqliteConnection.ClearAllPools();
-        _dir.Dispose();
-    }
+    public void TearDown() => _bed.Dispose();
 
-    private async Task<string> AcceptAsync()
-    {
-        var acceptor = new SpoolMessageAcceptor(_spool, _queue, new GatewayOptions { DataDirectory = _dir.Path, HostName = "gw.test" },
-            new ProcessingSignal(), TimeProvider.System, NullLogger<SpoolMessageAcceptor>.Instance);
-        var envelope = new Envelope("office@practice.example", ["dr.lee@specialist.example"], "frontdesk", "127.0.0.1", "pc", DateTimeOffset.UtcNow, true);
-        var result = await acceptor.AcceptAsync(envelope, new ReadOnlySequence<byte>("Subject: t\r\n\r\nhello\r\n"u8.ToArray()), CancellationToken.None);
-        return ((AcceptResult.Accepted)result).QueueId;
-    }
+    private Task<string> AcceptAsync() => _bed.AcceptAsync("dr.lee@specialist.example");
 
     private async Task<(int Code, string Out, string Err)> Run(params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        var code = await GatewayCommandLine.RunAsync([.. args, $"--Gateway:DataDirectory={_dir.Path}"], new StringReader(""), stdout, stderr);
+        var code = await GatewayCommandLine.RunAsync([.. args, $"--Gateway:DataDirectory={_bed.DataDirectory}"], new StringReader(""), stdout, stderr);
         return (code, stdout.ToString(), stderr.ToString());
     }
 

@@ -12,7 +12,7 @@ namespace PhiMailGateway.Tests.Queue;
 
 public class MessageQueueTests
 {
-    private TempDirectory _dir = null!;
+    private QueueTestBed _bed = null!;
     private SpoolDirectory _spool = null!;
     private GatewayDatabase _database = null!;
     private MessageQueue _queue = null!;
@@ -20,26 +20,14 @@ public class MessageQueueTests
     [SetUp]
     public async Task SetUp()
     {
-        _dir = new TempDirectory();
-        var options = new GatewayOptions { DataDirectory = _dir.Path, HostName = "gw.test" };
-        _spool = new SpoolDirectory(options);
-        _spool.EnsureCreated();
-        _database = new GatewayDatabase(options);
-        await _database.MigrateAsync(CancellationToken.None);
-        _queue = new MessageQueue(_database, TimeProvider.System);
+        _bed = await QueueTestBed.CreateAsync();
+        (_spool, _database, _queue) = (_bed.Spool, _bed.Database, _bed.Queue);
     }
 
     [TearDown]
-    public void TearDown() => _dir.Dispose();
+    public void TearDown() => _bed.Dispose();
 
-    private async Task<string> AcceptAsync(params string[] recipients)
-    {
-        var acceptor = new SpoolMessageAcceptor(_spool, _queue, new GatewayOptions { DataDirectory = _dir.Path, HostName = "gw.test" },
-            new ProcessingSignal(), TimeProvider.System, NullLogger<SpoolMessageAcceptor>.Instance);
-        var envelope = new Envelope("office@practice.example", recipients, "frontdesk", "127.0.0.1", "pc", DateTimeOffset.UtcNow, true);
-        var result = await acceptor.AcceptAsync(envelope, new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes("Subject: t\r\n\r\nhello\r\n")), CancellationToken.None);
-        return ((AcceptResult.Accepted)result).QueueId;
-    }
+    private Task<string> AcceptAsync(params string[] recipients) => _bed.AcceptAsync(recipients);
 
     [Test]
     public async Task SpoolMessageAcceptor_Accept_WritesOwnerOnlyFileAndQueueRow()
@@ -59,7 +47,7 @@ public class MessageQueueTests
     {
         Directory.Delete(_spool.Incoming);
         File.WriteAllText(_spool.Incoming, "not a folder");
-        var acceptor = new SpoolMessageAcceptor(_spool, _queue, new GatewayOptions { DataDirectory = _dir.Path }, new ProcessingSignal(), TimeProvider.System, NullLogger<SpoolMessageAcceptor>.Instance);
+        var acceptor = _bed.Acceptor();
         var envelope = new Envelope("office@practice.example", ["a@lab.example"], null, "127.0.0.1", "pc", DateTimeOffset.UtcNow, false);
         var result = await acceptor.AcceptAsync(envelope, new ReadOnlySequence<byte>("Subject: t\r\n\r\nx"u8.ToArray()), CancellationToken.None);
         Assert.That(result, Is.TypeOf<AcceptResult.Transient>());
@@ -73,8 +61,8 @@ public class MessageQueueTests
         var id = await AcceptAsync("a@lab.example");
         // Simulate a crash between the rename and the queue row: a fresh database.
         File.Delete(_database.FilePath);
-        foreach (var f in Directory.EnumerateFiles(_dir.Path, "gateway.db-*")) File.Delete(f);
-        var database = new GatewayDatabase(new GatewayOptions { DataDirectory = _dir.Path });
+        foreach (var f in Directory.EnumerateFiles(_bed.DataDirectory, "gateway.db-*")) File.Delete(f);
+        var database = new GatewayDatabase(new GatewayOptions { DataDirectory = _bed.DataDirectory });
         var queue = new MessageQueue(database, TimeProvider.System);
         File.WriteAllText(Path.Combine(_spool.Incoming, "GARBAGE.msg"), "this is not a spool file");
         File.WriteAllText(Path.Combine(_spool.Temp, "half.tmp"), "never acknowledged");
