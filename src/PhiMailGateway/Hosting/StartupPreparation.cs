@@ -7,13 +7,15 @@ namespace PhiMailGateway.Hosting;
 
 /// <summary>
 /// Runs before the listener opens: creates the spool folders owner-only, migrates the database,
-/// and rescans the spool so every message accepted before a crash is back in the queue.
+/// and rescans the spool so every message accepted before a crash is back in the queue. Taking
+/// the <see cref="MasterKey"/> creates it on first start, owner-only, before anything needs it.
 /// </summary>
-public sealed class StartupPreparation(SpoolDirectory spool, GatewayDatabase database, SpoolRecovery recovery) : IHostedService
+public sealed class StartupPreparation(SpoolDirectory spool, GatewayDatabase database, SpoolRecovery recovery, MasterKey masterKey) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         spool.EnsureCreated();
+        _ = masterKey.KeyId;
         await database.MigrateAsync(cancellationToken);
         await recovery.RecoverAsync(cancellationToken);
     }

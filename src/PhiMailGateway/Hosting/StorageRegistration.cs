@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using PhiMailGateway.Configuration;
 using PhiMailGateway.Queue;
 using PhiMailGateway.Spool;
 using PhiMailGateway.Storage;
@@ -13,6 +14,7 @@ public static class StorageRegistration
         builder.Services.AddSingleton<GatewayDatabase>();
         builder.Services.AddSingleton<SpoolDirectory>();
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(sp => MasterKey.LoadOrCreate(sp.GetRequiredService<GatewayOptions>()));
         builder.Services.AddSingleton<MessageQueue>();
         builder.Services.AddSingleton<ProcessingSignal>();
         builder.Services.AddSingleton<IMessageAcceptor, SpoolMessageAcceptor>();
