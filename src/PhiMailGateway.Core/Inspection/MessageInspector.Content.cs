@@ -221,7 +221,7 @@ public sealed partial class MessageInspector
         try
         {
             file.Position = 0;
-            using (var reader = new TnefReader(file, 0, TnefComplianceMode.Loose))
+            using (var reader = new TnefReader(new NonClosingStream(file), 0, TnefComplianceMode.Loose))
             {
                 var attributes = 0;
                 while (reader.ReadNextAttribute())

@@ -22,6 +22,14 @@ public sealed partial class MessageInspector
 {
     private const int MaxHtmlBytesForCids = 4 << 20;
 
+    static MessageInspector()
+    {
+        // MimeKit's TNEF reader decodes attachment names in the message's ANSI code page (usually
+        // 1252). .NET only has those once the code-pages provider is registered; without it the
+        // reader's type initializer fails for the life of the process.
+        Encoding.RegisterProvider(CodePagesEncodingProvider.Instance);
+    }
+
     private readonly InspectionOptions _options;
     private readonly DentalImageClassifier _classifier;
     private readonly string _scratchDirectory;
