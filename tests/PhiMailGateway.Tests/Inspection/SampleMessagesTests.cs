@@ -25,7 +25,8 @@ public class SampleMessagesTests
             var message = build();
             message.MessageId = Path.GetFileNameWithoutExtension(file) + "@practice.example";
             using var stream = File.Create(Path.Combine(samples, file));
-            message.WriteTo(FormatOptions.Default, stream);
+            // samples/ holds byte-exact SMTP input: CRLF line ends (see samples/.gitattributes).
+            message.WriteTo(new FormatOptions { NewLineFormat = NewLineFormat.Dos }, stream);
         }
     }
 
