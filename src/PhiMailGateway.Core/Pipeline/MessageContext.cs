@@ -1,3 +1,4 @@
+using PhiMailGateway.Inspection;
 using PhiMailGateway.Spool;
 
 namespace PhiMailGateway.Pipeline;
@@ -18,6 +19,9 @@ public sealed class MessageContext
 
     /// <summary>Opens the message as received (with our Received header), streamed from the spool.</summary>
     public Stream OpenMessage() => Spool.OpenMessage();
+
+    /// <summary>What the Inspection stage found; null until it has run.</summary>
+    public InspectionReport? Inspection { get; set; }
 
     /// <summary>The copies to relay, filled by the stages; each recipient appears in exactly one.</summary>
     public List<OutboundCopy> Outbound { get; } = [];

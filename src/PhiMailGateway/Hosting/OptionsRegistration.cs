@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using PhiMailGateway.Configuration;
+using PhiMailGateway.Inspection;
 
 namespace PhiMailGateway.Hosting;
 
@@ -13,6 +14,7 @@ public static class OptionsRegistration
         Add<GatewayOptions, GatewayOptionsValidator>(builder, GatewayOptions.Section);
         Add<SmtpOptions, SmtpOptionsValidator>(builder, SmtpOptions.Section);
         Add<RelayOptions, RelayOptionsValidator>(builder, RelayOptions.Section);
+        Add<InspectionOptions, InspectionOptionsValidator>(builder, InspectionOptions.Section);
         return builder;
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using PhiMailGateway.Inspection;
 using PhiMailGateway.Pipeline;
 using PhiMailGateway.Relay;
 
@@ -13,6 +14,7 @@ public static class ProcessingRegistration
     /// </summary>
     public static IHostApplicationBuilder AddProcessing(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddSingleton<IPipelineStage, InspectionStage>();
         builder.Services.AddSingleton<IPipelineStage, RelayEverythingStage>();
 
         builder.Services.AddSingleton<MessagePipeline>();
