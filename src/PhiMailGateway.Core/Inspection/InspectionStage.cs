@@ -12,7 +12,7 @@ namespace PhiMailGateway.Inspection;
 public sealed partial class InspectionStage(InspectionOptions options, SpoolDirectory spool, ILogger<InspectionStage> logger) : IPipelineStage
 {
     // Zip and TNEF containers are spilled next to the spool, so PHI never leaves the data directory.
-    private readonly MessageInspector _inspector = new(options, Path.Combine(spool.Root, "scratch"));
+    private readonly MessageInspector _inspector = new(options, spool.Scratch);
 
     public string Name => "Inspection";
 

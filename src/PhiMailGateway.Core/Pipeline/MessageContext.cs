@@ -1,4 +1,5 @@
 using PhiMailGateway.Inspection;
+using PhiMailGateway.Routing;
 using PhiMailGateway.Spool;
 
 namespace PhiMailGateway.Pipeline;
@@ -23,6 +24,15 @@ public sealed class MessageContext
     /// <summary>What the Inspection stage found; null until it has run.</summary>
     public InspectionReport? Inspection { get; set; }
 
+    /// <summary>Routing's decision per envelope recipient (case-insensitive), for Protection and the audit.</summary>
+    public Dictionary<string, RoutingDecision> Decisions { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Subject tags of the rules in force (such as <c>[secure]</c>), stripped from every outbound copy.</summary>
+    public IReadOnlyList<string> SubjectTags { get; set; } = [];
+
+    /// <summary>Recipients a Reject rule refused, with the rule's message; the sender gets a DSN for them.</summary>
+    public List<(string Recipient, string Message)> Rejections { get; } = [];
+
     /// <summary>The copies to relay, filled by the stages; each recipient appears in exactly one.</summary>
     public List<OutboundCopy> Outbound { get; } = [];
 
@@ -36,12 +46,14 @@ public sealed class MessageContext
 /// <param name="Action">Routing action that produced it (Relay, RequireTls, Smime, Pickup).</param>
 /// <param name="RuleName">The rule that decided, for the audit and logs.</param>
 /// <param name="RequireTls">Only over verified TLS.</param>
+/// <param name="Reference">What the protection produced, for the audit: a pickup package id, a certificate thumbprint.</param>
 public sealed record OutboundCopy(
     IReadOnlyList<string> Recipients,
     OutboundContent Content,
     string Action,
     string? RuleName,
-    bool RequireTls);
+    bool RequireTls,
+    string? Reference = null);
 
 /// <summary>Bytes on disk to relay: the original spool file from its message offset, or a generated file from 0.</summary>
 public sealed record OutboundContent(string Path, long Offset)

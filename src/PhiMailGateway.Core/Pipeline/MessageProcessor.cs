@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using PhiMailGateway.Audit;
 using PhiMailGateway.Queue;
 using PhiMailGateway.Relay;
 using PhiMailGateway.Spool;
@@ -17,6 +18,7 @@ public sealed partial class MessageProcessor(
     SpoolDirectory spool,
     SpoolRecovery recovery,
     BounceWriter bounces,
+    IDisclosureRecorder disclosures,
     ProcessingSignal signal,
     TimeProvider time,
     ILogger<MessageProcessor> logger)
@@ -46,7 +48,10 @@ public sealed partial class MessageProcessor(
                 var deliveries = context.Outbound.Select((copy, i) => new NewDelivery(
                     $"{message.QueueId}-{i + 1}", entry.Envelope.Sender, copy.Recipients, copy.Content.Path, copy.Content.Offset,
                     copy.Action, copy.RuleName, copy.RequireTls, IsDsn: false)).ToList();
-                await queue.CompleteProcessingAsync(message.QueueId, deliveries, null, cancellationToken);
+                if (await RejectionNoticeAsync(context, cancellationToken) is { } notice) deliveries.Add(notice);
+                // The disclosure records commit with the copies, or neither does (invariant 2).
+                await queue.CompleteProcessingAsync(message.QueueId, deliveries,
+                    (c, t) => disclosures.RecordAsync(c, t, context, deliveries, cancellationToken), cancellationToken);
                 LogProcessed(logger, message.QueueId, deliveries.Count, deliveries.Sum(d => d.Recipients.Count));
                 signal.Notify();
                 break;
@@ -68,9 +73,11 @@ public sealed partial class MessageProcessor(
 
             case StageResult.RejectResult reject:
                 DeleteGenerated(context);
-                var failed = entry.Envelope.Recipients.Select(r => new RecipientOutcome(r, RecipientStatus.Failed, 550, reject.Reason)).ToList();
-                var dsn = await bounces.WriteAsync(message.QueueId, entry.Envelope.Sender, entry.Envelope.ReceivedAt, failed, entry.OpenMessage, expired: false, cancellationToken);
-                await queue.SetMessageStateAsync(message.QueueId, MessageStates.Rejected, reject.Reason, null, dsn is null ? null : [dsn], cancellationToken);
+                if (context.Rejections.Count == 0)
+                    context.Rejections.AddRange(entry.Envelope.Recipients.Select(r => (r, reject.Reason)));
+                var dsn = await RejectionNoticeAsync(context, cancellationToken);
+                await queue.SetMessageStateAsync(message.QueueId, MessageStates.Rejected, reject.Reason, null, dsn is null ? null : [dsn], cancellationToken,
+                    (c, t) => disclosures.RecordAsync(c, t, context, dsn is null ? [] : [dsn], cancellationToken));
                 LogRejected(logger, message.QueueId);
                 if (dsn is null && await queue.TryFinishMessageAsync(message.QueueId, cancellationToken))
                 {
@@ -80,6 +87,14 @@ public sealed partial class MessageProcessor(
                 signal.Notify();
                 break;
         }
+    }
+
+    /// <summary>A DSN telling the sender which recipients a Reject rule refused, and why.</summary>
+    private Task<NewDelivery?> RejectionNoticeAsync(MessageContext context, CancellationToken cancellationToken)
+    {
+        if (context.Rejections.Count == 0) return Task.FromResult<NewDelivery?>(null);
+        var failed = context.Rejections.Select(r => new RecipientOutcome(r.Recipient, RecipientStatus.Failed, 550, "5.7.1 " + r.Message)).ToList();
+        return bounces.WriteAsync(context.QueueId, context.Envelope.Sender, context.Envelope.ReceivedAt, failed, context.OpenMessage, expired: false, cancellationToken);
     }
 
     private async Task HoldAsync(QueuedMessage message, MessageContext context, string reason, CancellationToken cancellationToken)

@@ -70,10 +70,12 @@ public sealed class MessageQueue(GatewayDatabase database, TimeProvider time)
             new { queueId, next = nextAttempt.ToUnixTimeMilliseconds(), reason }, t), cancellationToken);
 
     /// <summary>Final states for a message that will not be relayed as is (Held, Rejected), or Done.</summary>
-    public Task SetMessageStateAsync(string queueId, string state, string? reason, string? spoolPath, IReadOnlyList<NewDelivery>? deliveries, CancellationToken cancellationToken) =>
+    public Task SetMessageStateAsync(string queueId, string state, string? reason, string? spoolPath, IReadOnlyList<NewDelivery>? deliveries,
+        CancellationToken cancellationToken, Func<IDbConnection, IDbTransaction, Task>? alsoInTransaction = null) =>
         database.WriteAsync(async (c, t) =>
         {
             foreach (var delivery in deliveries ?? []) await InsertDeliveryAsync(c, t, queueId, delivery);
+            if (alsoInTransaction is not null) await alsoInTransaction(c, t);
             await c.ExecuteAsync(
                 "UPDATE messages SET state = @state, last_error = @reason, spool_path = COALESCE(@spoolPath, spool_path) WHERE queue_id = @queueId",
                 new { queueId, state, reason, spoolPath }, t);

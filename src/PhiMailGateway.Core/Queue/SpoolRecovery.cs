@@ -14,9 +14,10 @@ public sealed partial class SpoolRecovery(SpoolDirectory spool, MessageQueue que
 {
     public async Task RecoverAsync(CancellationToken cancellationToken)
     {
-        foreach (var tmp in Directory.EnumerateFiles(spool.Temp))
+        // Never acknowledged (tmp) or only ever a working copy (scratch): nothing to keep.
+        foreach (var leftover in Directory.EnumerateFiles(spool.Temp).Concat(Directory.EnumerateFiles(spool.Scratch)))
         {
-            File.Delete(tmp);
+            File.Delete(leftover);
         }
 
         var recovered = 0;

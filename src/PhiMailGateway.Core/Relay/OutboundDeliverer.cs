@@ -60,8 +60,8 @@ public sealed partial class OutboundDeliverer(
         var done = await queue.RecordAttemptAsync(delivery, outcomes, giveUp, next ?? now, lastError, dsn, cancellationToken);
         LogAttempt(logger, delivery.DeliveryId, outcomes.Count(o => o.Status == RecipientStatus.Delivered), deferred.Count - giveUp.Count, failed.Count, dsn is not null);
 
+        // Generated copies may serve several deliveries; they go with the message, below.
         if (!done) return;
-        if (IsGenerated(delivery.ContentPath)) DeleteFile(delivery.ContentPath);
         await FinishMessageIfDoneAsync(delivery.QueueId, cancellationToken);
     }
 

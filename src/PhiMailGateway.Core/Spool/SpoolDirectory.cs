@@ -7,7 +7,8 @@ namespace PhiMailGateway.Spool;
 /// The spool folders, each with one meaning (as in Postfix):
 /// <c>tmp</c> being written, not yet accepted; <c>incoming</c> accepted and not yet finished;
 /// <c>outbound</c> copies generated for relay (DSNs, and later S/MIME and pickup notices);
-/// <c>hold</c> kept for a person to look at; <c>corrupt</c> unreadable files, kept, never retried.
+/// <c>hold</c> kept for a person to look at; <c>corrupt</c> unreadable files, kept, never retried;
+/// <c>scratch</c> short-lived owner-only copies that inspection needs seekable (zip, TNEF).
 /// Recovery after a crash is a rescan of <c>incoming</c>, never in-memory state.
 /// </summary>
 public sealed class SpoolDirectory
@@ -20,6 +21,7 @@ public sealed class SpoolDirectory
         Outbound = Path.Combine(Root, "outbound");
         Hold = Path.Combine(Root, "hold");
         Corrupt = Path.Combine(Root, "corrupt");
+        Scratch = Path.Combine(Root, "scratch");
     }
 
     public string Root { get; }
@@ -28,10 +30,11 @@ public sealed class SpoolDirectory
     public string Outbound { get; }
     public string Hold { get; }
     public string Corrupt { get; }
+    public string Scratch { get; }
 
     public void EnsureCreated()
     {
-        foreach (var dir in new[] { Root, Temp, Incoming, Outbound, Hold, Corrupt })
+        foreach (var dir in new[] { Root, Temp, Incoming, Outbound, Hold, Corrupt, Scratch })
             OwnerOnly.CreateDirectory(dir);
     }
 

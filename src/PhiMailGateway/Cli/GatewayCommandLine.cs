@@ -1,6 +1,8 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using PhiMailGateway.Hosting;
+using PhiMailGateway.Routing;
 
 namespace PhiMailGateway.Cli;
 
@@ -48,6 +50,7 @@ public static class GatewayCommandLine
         using var host = GatewayHost.Build(configArgs);
         // Validate every section before starting, so a bad value is one clear line, not a host stack trace.
         CliContext.Validate(host.Services, CliSections.All);
+        _ = host.Services.GetRequiredService<RuleSetProvider>();
         await host.RunAsync();
         return 0;
     }

@@ -16,9 +16,10 @@ public static class GatewayConfiguration
             ? Path.GetFullPath(path)
             : Path.Combine(AppContext.BaseDirectory, "config", "appsettings.json");
 
-    public static void AddGatewaySources(this IConfigurationBuilder builder, string[] configArgs, IDictionary<string, string?>? overrides = null)
+    /// <param name="reloadOnChange">Watch the file (serve: routing rules follow edits); CLI verbs read it once.</param>
+    public static void AddGatewaySources(this IConfigurationBuilder builder, string[] configArgs, IDictionary<string, string?>? overrides = null, bool reloadOnChange = false)
     {
-        builder.AddJsonFile(DefaultConfigFile, optional: true, reloadOnChange: false);
+        builder.AddJsonFile(DefaultConfigFile, optional: true, reloadOnChange: reloadOnChange);
         builder.AddEnvironmentVariables();
         builder.AddCommandLine(configArgs);
         if (overrides is not null) builder.AddInMemoryCollection(overrides);

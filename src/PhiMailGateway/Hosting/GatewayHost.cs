@@ -40,7 +40,7 @@ public static class GatewayHost
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.Configuration.Sources.Clear();
-        builder.Configuration.AddGatewaySources(configArgs, overrides);
+        builder.Configuration.AddGatewaySources(configArgs, overrides, reloadOnChange: withDefaults);
         builder.AddGatewayOptions();
         builder.AddStorage();
         builder.AddUsers();

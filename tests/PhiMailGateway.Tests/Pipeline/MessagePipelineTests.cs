@@ -63,15 +63,4 @@ public class MessagePipelineTests
         Assert.That(order, Is.EqualTo(new[] { "Inspection", "Routing" }));
         Assert.That(result, Is.EqualTo(StageResult.Reject("policy")));
     }
-
-    [Test]
-    public async Task RelayEverythingStage_AddsOneCopyOfTheOriginalForUnservedRecipients()
-    {
-        var context = Context();
-        var result = await new RelayEverythingStage().ProcessAsync(context, CancellationToken.None);
-        Assert.That(result, Is.EqualTo(StageResult.Deliver));
-        Assert.That(context.Outbound, Has.Count.EqualTo(1));
-        Assert.That(context.Outbound[0].Recipients, Is.EqualTo(new[] { "b@lab.example" }));
-        Assert.That(context.Outbound[0].Action, Is.EqualTo("Relay"));
-    }
 }

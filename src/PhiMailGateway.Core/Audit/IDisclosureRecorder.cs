@@ -1,0 +1,60 @@
+using System.Data;
+using PhiMailGateway.Pipeline;
+using PhiMailGateway.Queue;
+
+namespace PhiMailGateway.Audit;
+
+/// <summary>
+/// Writes the disclosure records of one processed message inside the transaction that enqueues its
+/// outbound copies (invariant 2: no message leaves before its record is committed). The context
+/// carries everything the record needs: envelope, inspection report (PHI description and DICOM
+/// patient identifiers), routing decisions (rule, purpose, certificate fallbacks) and the copies.
+/// </summary>
+public interface IDisclosureRecorder
+{
+    Task RecordAsync(IDbConnection connection, IDbTransaction transaction, MessageContext context,
+        IReadOnlyList<NewDelivery> deliveries, CancellationToken cancellationToken);
+}
+
+/// <summary>What happened after the disclosure: relay replies, deferrals, bounces, pickup activity.</summary>
+public interface IAuditTrail
+{
+    Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken);
+}
+
+public static class AuditEventTypes
+{
+    public const string Relayed = "Relayed";
+    public const string Deferred = "Deferred";
+    public const string Bounced = "Bounced";
+    public const string Rejected = "Rejected";
+    public const string CertificateFallback = "CertificateFallback";
+    public const string PickupCodeSent = "PickupCodeSent";
+    public const string PickupVerified = "PickupVerified";
+    public const string PickupViewed = "PickupViewed";
+    public const string PickupDownloaded = "PickupDownloaded";
+    public const string PickupRevoked = "PickupRevoked";
+    public const string PickupExpired = "PickupExpired";
+}
+
+/// <param name="Type">One of <see cref="AuditEventTypes"/>.</param>
+/// <param name="Detail">Upstream reply, reason, file count...: never message content or patient data.</param>
+public sealed record AuditEvent(
+    string Type,
+    string? QueueId,
+    string? DeliveryId,
+    string? Recipient,
+    string? Detail,
+    string? PackageId = null,
+    string? ClientAddress = null,
+    string? UserAgent = null,
+    string? FileSha256 = null);
+
+/// <summary>Until the audit log exists: records nothing.</summary>
+public sealed class NoAudit : IDisclosureRecorder, IAuditTrail
+{
+    public Task RecordAsync(IDbConnection connection, IDbTransaction transaction, MessageContext context, IReadOnlyList<NewDelivery> deliveries, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
+
+    public Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,85 @@
+using System.Text.RegularExpressions;
+using MimeKit;
+using PhiMailGateway.Pipeline;
+using PhiMailGateway.Spool;
+using PhiMailGateway.Storage;
+
+namespace PhiMailGateway.Protection;
+
+/// <summary>
+/// Builds outbound copies that differ from the received message. Every copy loses the Bcc header
+/// (a Bcc recipient must never be visible in anyone's copy) and the subject tags that triggered
+/// rules. The message is parsed with its content left on disk (MimeKit's persistent mode), so a
+/// 30 MB attachment is streamed from the spool, not held in memory.
+/// </summary>
+public sealed class OutboundMessageWriter(SpoolDirectory spool)
+{
+    private static readonly FormatOptions CrLf = new() { NewLineFormat = NewLineFormat.Dos };
+
+    /// <summary>Whether the original bytes can go out as they are (no Bcc header, no subject tag).</summary>
+    public static async Task<bool> CanRelayUnchangedAsync(MessageContext context, CancellationToken cancellationToken)
+    {
+        await using var stream = context.OpenMessage();
+        var headers = await HeaderList.LoadAsync(stream, cancellationToken);
+        if (headers.Contains(HeaderId.Bcc) || headers.Contains(HeaderId.ResentBcc)) return false;
+        var subject = headers[HeaderId.Subject] ?? "";
+        return !context.SubjectTags.Any(t => subject.Contains(t, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>Parses the queued message; dispose the result when the copy is written.</summary>
+    public static async Task<LoadedMessage> LoadAsync(MessageContext context, CancellationToken cancellationToken)
+    {
+        var stream = context.OpenMessage();
+        try
+        {
+            var message = await MimeMessage.LoadAsync(stream, persistent: true, cancellationToken);
+            return new LoadedMessage(message, stream);
+        }
+        catch
+        {
+            await stream.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Removes Bcc headers and rule-triggering subject tags.</summary>
+    public static void PrepareHeaders(MimeMessage message, IReadOnlyList<string> subjectTags)
+    {
+        message.Headers.RemoveAll(HeaderId.Bcc);
+        message.Headers.RemoveAll(HeaderId.ResentBcc);
+        if (message.Subject is { } subject && subjectTags.Any(t => subject.Contains(t, StringComparison.OrdinalIgnoreCase)))
+            message.Subject = StripTags(subject, subjectTags);
+    }
+
+    public static string StripTags(string subject, IReadOnlyList<string> tags)
+    {
+        foreach (var tag in tags)
+            subject = Regex.Replace(subject, Regex.Escape(tag), "", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+        return Regex.Replace(subject, @"\s{2,}", " ").Trim();
+    }
+
+    /// <summary>Writes a copy into <c>spool/outbound</c>, flushed to disk, and registers it with the context.</summary>
+    public async Task<OutboundContent> WriteAsync(MessageContext context, MimeMessage message, string name, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(spool.Outbound, $"{context.QueueId}-{name}.eml");
+        context.GeneratedFiles.Add(path);
+        await using (var file = OwnerOnly.CreateNew(path))
+        {
+            await message.WriteToAsync(CrLf, file, cancellationToken);
+            file.Flush(flushToDisk: true);
+        }
+        return new OutboundContent(path, 0);
+    }
+}
+
+/// <summary>A parsed message whose content still reads from the spool file.</summary>
+public sealed class LoadedMessage(MimeMessage message, Stream source) : IAsyncDisposable
+{
+    public MimeMessage Message { get; } = message;
+
+    public async ValueTask DisposeAsync()
+    {
+        Message.Dispose();
+        await source.DisposeAsync();
+    }
+}
