@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using PhiMailGateway.Audit;
 using PhiMailGateway.Pipeline;
 using PhiMailGateway.Queue;
 using PhiMailGateway.Spool;
@@ -17,6 +18,7 @@ public sealed partial class OutboundDeliverer(
     MessageQueue queue,
     RetryPolicy retryPolicy,
     BounceWriter bounces,
+    IAuditTrail audit,
     SpoolDirectory spool,
     TimeProvider time,
     ILogger<OutboundDeliverer> logger)
@@ -58,6 +60,7 @@ public sealed partial class OutboundDeliverer(
 
         var lastError = deferred.Count > 0 ? $"{deferred[0].Code} {Truncate(deferred[0].Response)}" : null;
         var done = await queue.RecordAttemptAsync(delivery, outcomes, giveUp, next ?? now, lastError, dsn, cancellationToken);
+        if (!delivery.IsDsn) await RecordEventsAsync(delivery, outcomes, giveUp, cancellationToken);
         LogAttempt(logger, delivery.DeliveryId, outcomes.Count(o => o.Status == RecipientStatus.Delivered), deferred.Count - giveUp.Count, failed.Count, dsn is not null);
 
         // Generated copies may serve several deliveries; they go with the message, below.
@@ -76,6 +79,22 @@ public sealed partial class OutboundDeliverer(
         var message = await queue.FindMessageAsync(queueId, cancellationToken);
         if (message is not null) DeleteFile(message.SpoolPath);
         LogFinished(logger, queueId);
+    }
+
+    /// <summary>What happened to each recipient's copy, for the accounting of disclosures.</summary>
+    private async Task RecordEventsAsync(QueuedDelivery delivery, IReadOnlyList<RecipientOutcome> outcomes, IReadOnlySet<string> giveUp, CancellationToken cancellationToken)
+    {
+        foreach (var outcome in outcomes)
+        {
+            var type = outcome.Status switch
+            {
+                RecipientStatus.Delivered => AuditEventTypes.Relayed,
+                RecipientStatus.Failed => AuditEventTypes.Bounced,
+                _ when giveUp.Contains(outcome.Recipient) => AuditEventTypes.Bounced,
+                _ => AuditEventTypes.Deferred,
+            };
+            await audit.AppendAsync(new AuditEvent(type, delivery.QueueId, delivery.DeliveryId, outcome.Recipient, $"{outcome.Code} {Truncate(outcome.Response)}".Trim()), cancellationToken);
+        }
     }
 
     private bool IsGenerated(string path) =>
