@@ -19,6 +19,12 @@ public static class GatewayCommandLine
         stdout ??= Console.Out;
         stderr ??= Console.Error;
         var (verbArgs, configArgs) = Split(args);
+        if (TakeConfigFile(verbArgs) is { } configFile)
+        {
+            // Same effect as PHIMAIL_CONFIG, for this run only: e.g. dry-run a candidate rules file.
+            if (!File.Exists(configFile)) return Usage(stderr, 2, $"--config: file '{configFile}' does not exist.");
+            Environment.SetEnvironmentVariable(GatewayConfiguration.ConfigFileVariable, Path.GetFullPath(configFile));
+        }
         var verb = verbArgs.Count == 0 ? "serve" : verbArgs[0];
         var rest = verbArgs.Skip(1).ToArray();
         try
@@ -28,6 +34,7 @@ public static class GatewayCommandLine
                 "serve" => await ServeAsync(configArgs),
                 "users" => await UsersCommand.RunAsync(rest, configArgs, stdin, stdout, stderr),
                 "queue" => await QueueCommand.RunAsync(rest, configArgs, stdout, stderr),
+                "rules" => await RulesCommand.RunAsync(rest, configArgs, stdout, stderr),
                 "help" or "--help" or "-h" => Usage(stdout, 0),
                 _ => Usage(stderr, 2, $"Unknown verb '{verb}'."),
             };
@@ -55,6 +62,27 @@ public static class GatewayCommandLine
         return 0;
     }
 
+    /// <summary>Removes <c>--config FILE</c> (or <c>--config=FILE</c>) from the verb's arguments and returns FILE.</summary>
+    private static string? TakeConfigFile(List<string> verbArgs)
+    {
+        for (var i = 0; i < verbArgs.Count; i++)
+        {
+            if (verbArgs[i].StartsWith("--config=", StringComparison.Ordinal))
+            {
+                var path = verbArgs[i]["--config=".Length..];
+                verbArgs.RemoveAt(i);
+                return path;
+            }
+            if (verbArgs[i] == "--config" && i + 1 < verbArgs.Count)
+            {
+                var path = verbArgs[i + 1];
+                verbArgs.RemoveRange(i, 2);
+                return path;
+            }
+        }
+        return null;
+    }
+
     /// <summary>Tokens of the form <c>--A:B=v</c> or <c>--A:B v</c> are configuration; the rest belong to the verb.</summary>
     internal static (List<string> VerbArgs, string[] ConfigArgs) Split(string[] args)
     {
@@ -80,7 +108,7 @@ public static class GatewayCommandLine
     {
         if (error is not null) writer.WriteLine(error);
         writer.WriteLine("""
-            Usage: PhiMailGateway [VERB] [--Section:Key=value ...]
+            Usage: PhiMailGateway [VERB] [--config FILE] [--Section:Key=value ...]
 
               serve                       run the gateway (the default)
               users add NAME              add or update an SMTP user; password on stdin
@@ -88,6 +116,8 @@ public static class GatewayCommandLine
               users remove NAME           remove an SMTP user
               queue list                  list queued messages and deliveries
               queue retry ID              retry a message or delivery now
+              rules test --eml FILE [--to ADDR ...] [--from ADDR] [--show-phi]
+                                          dry run: what each rule decides per recipient, and why
             """);
         return exitCode;
     }

@@ -1,0 +1,118 @@
+using System.Globalization;
+using MimeKit;
+using PhiMailGateway.Inspection;
+using PhiMailGateway.Processing;
+using PhiMailGateway.Routing;
+using PhiMailGateway.Spool;
+
+namespace PhiMailGateway.Cli;
+
+/// <summary>
+/// `rules test --eml FILE [--to ADDR ...] [--from ADDR] [--show-phi]`: IT's dry run. Inspects the
+/// message exactly as the gateway would, then prints per recipient the action, the rule and why,
+/// rule by rule. Nothing is sent or stored. DICOM patient data is shown only with --show-phi.
+/// </summary>
+internal static class RulesCommand
+{
+    private const string UsageText = "rules: expected `rules test --eml FILE [--to ADDR ...] [--from ADDR] [--show-phi]`.";
+
+    public static async Task<int> RunAsync(string[] args, string[] configArgs, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.FirstOrDefault() != "test") return GatewayCommandLine.Usage(stderr, 2, UsageText);
+        if (!TryParse(args[1..], out var eml, out var to, out var from, out var showPhi, out var error))
+            return GatewayCommandLine.Usage(stderr, 2, error);
+        if (!File.Exists(eml))
+        {
+            await stderr.WriteLineAsync($"rules test: cannot read '{eml}': no such file.");
+            return 2;
+        }
+
+        await using var context = CliContext.Create(configArgs, CliSections.Gateway, b => b.AddRouting());
+        var rules = context.Get<RuleSetProvider>().Current;
+        var spool = context.Get<SpoolDirectory>();
+
+        InspectionReport report;
+        try
+        {
+            await using var file = new FileStream(eml, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.SequentialScan);
+            report = await new MessageInspector(context.Get<InspectionOptions>(), spool.Scratch).InspectAsync(file, CancellationToken.None);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await stderr.WriteLineAsync($"rules test: cannot read '{eml}': {e.Message}");
+            return 2;
+        }
+
+        var sender = from ?? report.From.FirstOrDefault() ?? "";
+        var recipients = to.Count > 0 ? to : report.To.Concat(report.Cc).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        if (recipients.Count == 0)
+        {
+            await stderr.WriteLineAsync("rules test: the message names no To or Cc recipient; give one with --to ADDR.");
+            return 2;
+        }
+
+        await PrintFindingsAsync(stdout, report, showPhi);
+        await stdout.WriteLineAsync($"Rules: {(rules.IsBuiltInDefault ? "built-in default" : "from configuration")}, {rules.Rules.Count} rules; sender {(sender.Length == 0 ? "(none)" : sender)}");
+        var facts = RoutingStage.FactsOf(sender, report);
+        var engine = context.Get<RuleEngine>();
+        foreach (var recipient in recipients)
+        {
+            var decision = await engine.DecideAsync(rules, facts, recipient, CancellationToken.None);
+            await stdout.WriteLineAsync();
+            await stdout.WriteLineAsync(decision.Rule is { } rule
+                ? $"{recipient}: {rule.Action} (rule '{rule.Name}', purpose {rule.Purpose}){(rule.Action == RoutingAction.Reject ? $": {rule.Message}" : "")}"
+                : $"{recipient}: HOLD (no rule matched; the message would wait in spool/hold)");
+            foreach (var line in decision.Trace) await stdout.WriteLineAsync("  " + line);
+        }
+        return 0;
+    }
+
+    private static async Task PrintFindingsAsync(TextWriter stdout, InspectionReport report, bool showPhi)
+    {
+        await stdout.WriteLineAsync($"Dental image: {(report.HasDentalImage ? "yes" : "no")}{(report.Kinds.Count > 0 ? $" ({string.Join(", ", report.Kinds)})" : "")}");
+        // A subject can name a patient ("X-ray for J. Smith"), so it is patient data here too.
+        var subject = string.IsNullOrEmpty(report.Subject) ? "(empty)" : showPhi ? report.Subject : "(hidden; --show-phi shows it)";
+        await stdout.WriteLineAsync($"Subject: {subject}; sensitivity: {report.Sensitivity ?? "normal"}");
+        await stdout.WriteLineAsync($"Parts ({report.Findings.Count}):");
+        foreach (var f in report.Findings)
+        {
+            var size = f.Width is { } w && f.Height is { } h ? $", {w}x{h}" : "";
+            var depth = f.Components is { } c ? $", {c} component{(c == 1 ? "" : "s")}" + (f.BitDepth is { } b ? $" {b}-bit" : "") : "";
+            var flag = f.IsProtected ? "PROTECTED" : "not protected";
+            await stdout.WriteLineAsync($"  [{f.PartSpecifier}] {f.Path}: {f.Kind}, {f.Format}, {f.Size.ToString("N0", CultureInfo.InvariantCulture)} bytes{size}{depth}; {flag}");
+            if (f.FailClosedReason is { } reason) await stdout.WriteLineAsync($"      could not be inspected ({reason}): counted as a dental image");
+            if (f.Dicom?.Tags is { } tags)
+            {
+                await stdout.WriteLineAsync($"      DICOM: modality {tags.Modality ?? "?"}, body part {tags.BodyPartExamined ?? "?"}, study date {tags.StudyDate ?? "?"}");
+                await stdout.WriteLineAsync(showPhi
+                    ? $"      patient: {tags.PatientName ?? "?"}, id {tags.PatientId ?? "?"}, born {tags.PatientBirthDate ?? "?"}"
+                    : "      patient data hidden (add --show-phi to see it)");
+            }
+        }
+    }
+
+    private static bool TryParse(string[] args, out string eml, out List<string> to, out string? from, out bool showPhi, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
+    {
+        eml = "";
+        to = [];
+        from = null;
+        showPhi = false;
+        error = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--eml" when i + 1 < args.Length: eml = args[++i]; break;
+                case "--to" when i + 1 < args.Length: to.Add(MailboxAddress.Parse(args[++i]).Address); break;
+                case "--from" when i + 1 < args.Length: from = MailboxAddress.Parse(args[++i]).Address; break;
+                case "--show-phi": showPhi = true; break;
+                default:
+                    error = $"rules test: unexpected argument '{args[i]}'. {UsageText}";
+                    return false;
+            }
+        }
+        if (eml.Length > 0) return true;
+        error = UsageText;
+        return false;
+    }
+}

@@ -1,0 +1,102 @@
+using Microsoft.Data.Sqlite;
+using PhiMailGateway.Cli;
+using PhiMailGateway.Tests.TestKit;
+
+namespace PhiMailGateway.Tests.Cli;
+
+public class RulesCommandTests
+{
+    private TempDirectory _dir = null!;
+
+    [SetUp]
+    public void SetUp() => _dir = new TempDirectory();
+
+    [TearDown]
+    public void TearDown()
+    {
+        // --config sets PHIMAIL_CONFIG for the process; later tests want the shipped file.
+        Environment.SetEnvironmentVariable(PhiMailGateway.Hosting.GatewayConfiguration.ConfigFileVariable, null);
+        SqliteConnection.ClearAllPools();
+        _dir.Dispose();
+    }
+
+    private async Task<(int Code, string Out, string Err)> Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var code = await GatewayCommandLine.RunAsync([.. args, $"--Gateway:DataDirectory={_dir.Path}"], new StringReader(""), stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    private static string Sample(string name) => Path.Combine(AppContext.BaseDirectory, "samples", name);
+
+    [Test]
+    public async Task RulesTest_DicomInZip_ShowsFindingsAndDecisionWithoutPatientData()
+    {
+        var rules = Path.Combine(_dir.Path, "candidate.json");
+        await File.WriteAllTextAsync(rules, """
+            { "Rules": [
+              { "Name": "lab-tls", "When": { "RecipientDomains": [ "smilelab.example" ] }, "Action": "RequireTls" },
+              { "Name": "images-pickup", "When": { "HasDentalImage": true }, "Action": "Pickup" },
+              { "Name": "rest", "Action": "Relay" }
+            ] }
+            """);
+        var (code, output, err) = await Run("rules", "test", "--config", rules, "--eml", Sample("zip-of-xrays.eml"), "--to", "dr.lee@specialist.example", "--to", "tech@smilelab.example");
+        Assert.That(code, Is.Zero, err);
+        Assert.That(output, Does.Contain("Dental image: yes"));
+        Assert.That(output, Does.Contain("xrays.zip) > bitewing.dcm: Dicom, DICOM"));
+        Assert.That(output, Does.Contain("pano.jpg: Radiograph, JPEG").And.Contain("2000x1000"));
+        Assert.That(output, Does.Contain("dr.lee@specialist.example: Pickup (rule 'images-pickup', purpose Treatment)"));
+        Assert.That(output, Does.Contain("rule 'lab-tls': skipped, recipient domain specialist.example is not in RecipientDomains"));
+        Assert.That(output, Does.Contain("tech@smilelab.example: RequireTls (rule 'lab-tls'"));
+        Assert.That(output, Does.Not.Contain("TEST^PATIENT").And.Not.Contain("TEST-0001"), "patient data only with --show-phi");
+    }
+
+    [Test]
+    public async Task RulesTest_ShowPhi_ShowsDicomPatient()
+    {
+        var (code, output, err) = await Run("rules", "test", "--eml", Sample("xray-dicom.eml"), "--show-phi");
+        Assert.That(code, Is.Zero, err);
+        Assert.That(output, Does.Contain("patient: TEST^PATIENT, id TEST-0001"));
+    }
+
+    [Test]
+    public async Task RulesTest_SignatureLogoOnly_IsRelayed()
+    {
+        var (code, output, err) = await Run("rules", "test", "--eml", Sample("signature-logo.eml"), "--to", "dr.lee@specialist.example");
+        Assert.That(code, Is.Zero, err);
+        Assert.That(output, Does.Contain("Dental image: no"));
+        Assert.That(output, Does.Contain(": Decoration,"));
+        Assert.That(output, Does.Contain("dr.lee@specialist.example: Relay (rule 'everything-else'"));
+    }
+
+    [Test]
+    public async Task RulesTest_NoRuleMatches_SaysTheMessageWouldBeHeld()
+    {
+        var rules = Path.Combine(_dir.Path, "candidate.json");
+        await File.WriteAllTextAsync(rules, """{ "Rules": [ { "Name": "lab-only", "When": { "RecipientDomains": [ "lab.example" ] }, "Action": "Relay" } ] }""");
+        var (code, output, _) = await Run("rules", "test", "--config", rules, "--eml", Sample("hello.eml"));
+        Assert.That(code, Is.Zero);
+        Assert.That(output, Does.Contain("HOLD (no rule matched"));
+    }
+
+    [TestCase("rules", "test", "--eml", "/nonexistent/x.eml")]
+    [TestCase("rules", "test")]
+    [TestCase("rules", "test", "--eml", "a.eml", "--bogus")]
+    [TestCase("rules", "check")]
+    [TestCase("rules", "test", "--config", "/nonexistent/rules.json", "--eml", "a.eml")]
+    public async Task RulesTest_BadInput_ExitsTwoWithAMessage(params string[] args)
+    {
+        var (code, _, err) = await Run(args);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err, Does.Contain("rules"));
+    }
+
+    [Test]
+    public async Task RulesTest_InvalidRule_ExitsTwoNamingRuleAndField()
+    {
+        var (code, _, err) = await Run("rules", "test", "--eml", Sample("hello.eml"), "--Rules:0:Name=x", "--Rules:0:Action=Explode");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err, Does.Contain("Rules:0 (x): Action 'Explode' is not one of"));
+    }
+}
