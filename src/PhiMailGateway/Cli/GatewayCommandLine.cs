@@ -28,6 +28,7 @@ public static class GatewayCommandLine
                 "serve" => await ServeAsync(configArgs),
                 "users" => await UsersCommand.RunAsync(rest, configArgs, stdin, stdout, stderr),
                 "queue" => await QueueCommand.RunAsync(rest, configArgs, stdout, stderr),
+                "audit" => await AuditCommand.RunAsync(rest, configArgs, stdout, stderr),
                 "help" or "--help" or "-h" => Usage(stdout, 0),
                 _ => Usage(stderr, 2, $"Unknown verb '{verb}'."),
             };
@@ -88,6 +89,9 @@ public static class GatewayCommandLine
               users remove NAME           remove an SMTP user
               queue list                  list queued messages and deliveries
               queue retry ID              retry a message or delivery now
+              audit verify                recompute the audit chain; exit 1 and the first bad record on any break
+              audit export [--since DATE] [--until DATE] [--patient ID] [--recipient ADDR] [--format csv|json]
+                                          accounting of disclosures (HIPAA 164.528) to stdout
             """);
         return exitCode;
     }
