@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using PhiMailGateway.Audit;
 using PhiMailGateway.Configuration;
 using PhiMailGateway.Hosting;
 using PhiMailGateway.Storage;
@@ -17,7 +18,8 @@ public enum CliSections
     Gateway = 1,
     Smtp = 2,
     Relay = 4,
-    All = Gateway | Smtp | Relay,
+    Audit = 8,
+    All = Gateway | Smtp | Relay | Audit,
 }
 
 /// <summary>
@@ -75,6 +77,7 @@ public sealed class CliContext : IDisposable, IAsyncDisposable
         if (sections.HasFlag(CliSections.Gateway)) Collect<GatewayOptions>(services, failures);
         if (sections.HasFlag(CliSections.Smtp)) Collect<SmtpOptions>(services, failures);
         if (sections.HasFlag(CliSections.Relay)) Collect<RelayOptions>(services, failures);
+        if (sections.HasFlag(CliSections.Audit)) Collect<AuditOptions>(services, failures);
         if (failures.Count > 0) throw new OptionsValidationException(Options.DefaultName, typeof(CliContext), failures);
     }
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using PhiMailGateway.Audit;
 using PhiMailGateway.Ingress;
 using PhiMailGateway.Processing;
 using PhiMailGateway.Relay;
@@ -20,6 +21,7 @@ public static class GatewayHost
         var builder = CreateBuilder(configArgs, overrides, withDefaults: true);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
         builder.AddIngress();      // SMTP in, spool, 250
+        builder.AddAudit();        // disclosure records and events, hash-chained (before processing)
         builder.AddProcessing();   // pipeline stages after queueing
         builder.AddRelay();        // out to the smarthost or outbox, retries, DSNs
         configureServices?.Invoke(builder.Services);

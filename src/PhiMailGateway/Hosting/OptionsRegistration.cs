@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using PhiMailGateway.Audit;
 using PhiMailGateway.Configuration;
 using PhiMailGateway.Inspection;
 
@@ -15,6 +16,7 @@ public static class OptionsRegistration
         Add<SmtpOptions, SmtpOptionsValidator>(builder, SmtpOptions.Section);
         Add<RelayOptions, RelayOptionsValidator>(builder, RelayOptions.Section);
         Add<InspectionOptions, InspectionOptionsValidator>(builder, InspectionOptions.Section);
+        Add<AuditOptions, AuditOptionsValidator>(builder, AuditOptions.Section);
         return builder;
     }
 

@@ -10,7 +10,7 @@ namespace PhiMailGateway.Tests.EndToEnd;
 public class CrashRecoveryTests
 {
     /// <summary>Runs the gateway executable built beside the tests as a child process.</summary>
-    private sealed class GatewayProcess : IDisposable
+    internal sealed class GatewayProcess : IDisposable
     {
         private readonly Process _process;
         private readonly StringBuilder _output = new();

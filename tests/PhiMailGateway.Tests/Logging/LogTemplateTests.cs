@@ -21,6 +21,7 @@ public class LogTemplateTests
         ["PhiMailGateway.Relay"] = (4000, 4999),
         ["PhiMailGateway.Inspection"] = (5100, 5199),
         ["PhiMailGateway.Routing"] = (5200, 5299),
+        ["PhiMailGateway.Audit"] = (6000, 6999),
     };
 
     private static readonly string[] Forbidden =
