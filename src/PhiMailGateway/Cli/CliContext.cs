@@ -17,7 +17,8 @@ public enum CliSections
     Gateway = 1,
     Smtp = 2,
     Relay = 4,
-    All = Gateway | Smtp | Relay,
+    Smime = 8,
+    All = Gateway | Smtp | Relay | Smime,
 }
 
 /// <summary>
@@ -75,6 +76,7 @@ public sealed class CliContext : IDisposable, IAsyncDisposable
         if (sections.HasFlag(CliSections.Gateway)) Collect<GatewayOptions>(services, failures);
         if (sections.HasFlag(CliSections.Smtp)) Collect<SmtpOptions>(services, failures);
         if (sections.HasFlag(CliSections.Relay)) Collect<RelayOptions>(services, failures);
+        if (sections.HasFlag(CliSections.Smime)) Collect<PhiMailGateway.Protection.Smime.SmimeOptions>(services, failures);
         if (failures.Count > 0) throw new OptionsValidationException(Options.DefaultName, typeof(CliContext), failures);
     }
 

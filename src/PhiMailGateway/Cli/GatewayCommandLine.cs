@@ -28,6 +28,7 @@ public static class GatewayCommandLine
                 "serve" => await ServeAsync(configArgs),
                 "users" => await UsersCommand.RunAsync(rest, configArgs, stdin, stdout, stderr),
                 "queue" => await QueueCommand.RunAsync(rest, configArgs, stdout, stderr),
+                "certs" => await CertsCommand.RunAsync(rest, configArgs, stdout, stderr),
                 "help" or "--help" or "-h" => Usage(stdout, 0),
                 _ => Usage(stderr, 2, $"Unknown verb '{verb}'."),
             };
@@ -88,6 +89,11 @@ public static class GatewayCommandLine
               users remove NAME           remove an SMTP user
               queue list                  list queued messages and deliveries
               queue retry ID              retry a message or delivery now
+              certs import FILE [--address ADDR]
+                                          import a recipient S/MIME certificate (PEM, DER, PKCS#7 chain)
+                                          or a CRL; never a PFX. --address binds it to that recipient
+              certs list                  list recipient certificates: address, status, expiry, thumbprint
+              certs remove ADDRESS        remove an address's certificates (or one, by SHA-256 thumbprint)
             """);
         return exitCode;
     }

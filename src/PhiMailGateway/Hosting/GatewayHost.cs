@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using PhiMailGateway.Ingress;
 using PhiMailGateway.Processing;
+using PhiMailGateway.Protection;
 using PhiMailGateway.Relay;
 using PhiMailGateway.Users;
 
@@ -20,6 +21,7 @@ public static class GatewayHost
         var builder = CreateBuilder(configArgs, overrides, withDefaults: true);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
         builder.AddIngress();      // SMTP in, spool, 250
+        builder.AddSmime();        // recipient certificates and S/MIME (before AddProcessing's stand-ins)
         builder.AddProcessing();   // pipeline stages after queueing
         builder.AddRelay();        // out to the smarthost or outbox, retries, DSNs
         configureServices?.Invoke(builder.Services);
