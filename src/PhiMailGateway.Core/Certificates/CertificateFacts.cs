@@ -28,6 +28,9 @@ public static class CertificateFacts
         return addresses;
     }
 
+    /// <summary>A distinguished name as people read it, most specific first (CN=..., O=...).</summary>
+    public static string Name(X509Name name) => name.ToString(true, X509Name.DefaultSymbols);
+
     public static string NormalizeAddress(string address) => address.Trim().ToLowerInvariant();
 
     public static bool IsAddress(string value)

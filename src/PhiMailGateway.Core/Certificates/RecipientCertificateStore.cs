@@ -40,7 +40,7 @@ public sealed class RecipientCertificateStore(GatewayDatabase database, TimeProv
         {
             if (address is null && CertificateFacts.Addresses(certificate).Count == 0)
                 throw new CertificateFileException(
-                    $"the certificate '{certificate.SubjectDN}' names no e-mail address (subject alternative name or E=); give the recipient's address with --address ADDR.");
+                    $"the certificate '{CertificateFacts.Name(certificate.SubjectDN)}' names no e-mail address (subject alternative name or E=); give the recipient's address with --address ADDR.");
         }
 
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -60,8 +60,8 @@ public sealed class RecipientCertificateStore(GatewayDatabase database, TimeProv
                     new
                     {
                         thumbprint,
-                        subject = certificate.SubjectDN.ToString(),
-                        issuer = certificate.IssuerDN.ToString(),
+                        subject = CertificateFacts.Name(certificate.SubjectDN),
+                        issuer = CertificateFacts.Name(certificate.IssuerDN),
                         serial = certificate.SerialNumber.ToString(16).ToUpperInvariant(),
                         notBefore = new DateTimeOffset(certificate.NotBefore, TimeSpan.Zero).ToUnixTimeMilliseconds(),
                         notAfter = new DateTimeOffset(certificate.NotAfter, TimeSpan.Zero).ToUnixTimeMilliseconds(),
@@ -92,7 +92,7 @@ public sealed class RecipientCertificateStore(GatewayDatabase database, TimeProv
                     new
                     {
                         id = CertificateFacts.Thumbprint(crl),
-                        issuer = crl.IssuerDN.ToString(),
+                        issuer = CertificateFacts.Name(crl.IssuerDN),
                         thisUpdate = new DateTimeOffset(crl.ThisUpdate, TimeSpan.Zero).ToUnixTimeMilliseconds(),
                         nextUpdate = crl.NextUpdate is { } next ? new DateTimeOffset(next, TimeSpan.Zero).ToUnixTimeMilliseconds() : (long?)null,
                         der = crl.GetEncoded(),

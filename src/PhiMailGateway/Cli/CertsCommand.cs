@@ -119,13 +119,13 @@ internal static class CertsCommand
             var verb = isNew ? "Imported" : "Already known:";
             if (stored.IsAuthority)
             {
-                await stdout.WriteLineAsync($"{verb} authority certificate {c.SubjectDN} (used to build chains)");
+                await stdout.WriteLineAsync($"{verb} authority certificate {CertificateFacts.Name(c.SubjectDN)} (used to build chains)");
                 await stdout.WriteLineAsync($"  expires  {Date(c.NotAfter)}    SHA-256 {stored.Thumbprint}");
                 continue;
             }
             await stdout.WriteLineAsync($"{verb} recipient certificate for {string.Join(", ", stored.Addresses)}");
-            await stdout.WriteLineAsync($"  subject  {c.SubjectDN}");
-            await stdout.WriteLineAsync($"  issuer   {c.IssuerDN}");
+            await stdout.WriteLineAsync($"  subject  {CertificateFacts.Name(c.SubjectDN)}");
+            await stdout.WriteLineAsync($"  issuer   {CertificateFacts.Name(c.IssuerDN)}");
             await stdout.WriteLineAsync($"  expires  {Date(c.NotAfter)}");
             await stdout.WriteLineAsync($"  SHA-256  {stored.Thumbprint}");
             foreach (var a in stored.Addresses)
@@ -153,12 +153,12 @@ internal static class CertsCommand
         {
             foreach (var a in r.Addresses.DefaultIfEmpty("(none)"))
                 rows.Add((a, a == "(none)" ? "no address" : smime.Check(r.Certificate, a) ?? "usable", Date(r.Certificate.NotAfter),
-                    r.Thumbprint, r.Certificate.SubjectDN.ToString(), r.Certificate.IssuerDN.ToString()));
+                    r.Thumbprint, CertificateFacts.Name(r.Certificate.SubjectDN), CertificateFacts.Name(r.Certificate.IssuerDN)));
         }
         foreach (var c in snapshot.Authorities)
         {
             var status = now.UtcDateTime > c.NotAfter ? "authority, expired" : "authority";
-            rows.Add(("(authority)", status, Date(c.NotAfter), CertificateFacts.Thumbprint(c), c.SubjectDN.ToString(), c.IssuerDN.ToString()));
+            rows.Add(("(authority)", status, Date(c.NotAfter), CertificateFacts.Thumbprint(c), CertificateFacts.Name(c.SubjectDN), CertificateFacts.Name(c.IssuerDN)));
         }
         var aw = Math.Max("ADDRESS".Length, rows.Max(r => r.Address.Length));
         var sw = Math.Max("STATUS".Length, rows.Max(r => r.Status.Length));
