@@ -19,7 +19,8 @@ public enum CliSections
     Smtp = 2,
     Relay = 4,
     Audit = 8,
-    All = Gateway | Smtp | Relay | Audit,
+    Smime = 16,
+    All = Gateway | Smtp | Relay | Audit | Smime,
 }
 
 /// <summary>
@@ -78,6 +79,7 @@ public sealed class CliContext : IDisposable, IAsyncDisposable
         if (sections.HasFlag(CliSections.Smtp)) Collect<SmtpOptions>(services, failures);
         if (sections.HasFlag(CliSections.Relay)) Collect<RelayOptions>(services, failures);
         if (sections.HasFlag(CliSections.Audit)) Collect<AuditOptions>(services, failures);
+        if (sections.HasFlag(CliSections.Smime)) Collect<PhiMailGateway.Protection.Smime.SmimeOptions>(services, failures);
         if (failures.Count > 0) throw new OptionsValidationException(Options.DefaultName, typeof(CliContext), failures);
     }
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using PhiMailGateway.Audit;
 using PhiMailGateway.Ingress;
 using PhiMailGateway.Processing;
+using PhiMailGateway.Protection;
 using PhiMailGateway.Relay;
 using PhiMailGateway.Users;
 
@@ -22,6 +23,7 @@ public static class GatewayHost
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
         builder.AddIngress();      // SMTP in, spool, 250
         builder.AddAudit();        // disclosure records and events, hash-chained (before processing)
+        builder.AddSmime();        // recipient certificates and S/MIME (before AddProcessing's stand-ins)
         builder.AddProcessing();   // pipeline stages after queueing
         builder.AddRelay();        // out to the smarthost or outbox, retries, DSNs
         configureServices?.Invoke(builder.Services);

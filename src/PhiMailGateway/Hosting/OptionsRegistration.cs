@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using PhiMailGateway.Audit;
 using PhiMailGateway.Configuration;
 using PhiMailGateway.Inspection;
+using PhiMailGateway.Protection.Smime;
 
 namespace PhiMailGateway.Hosting;
 
@@ -17,6 +18,7 @@ public static class OptionsRegistration
         Add<RelayOptions, RelayOptionsValidator>(builder, RelayOptions.Section);
         Add<InspectionOptions, InspectionOptionsValidator>(builder, InspectionOptions.Section);
         Add<AuditOptions, AuditOptionsValidator>(builder, AuditOptions.Section);
+        Add<SmimeOptions, SmimeOptionsValidator>(builder, SmimeOptions.Section);
         return builder;
     }
 

@@ -22,6 +22,8 @@ public class LogTemplateTests
         ["PhiMailGateway.Inspection"] = (5100, 5199),
         ["PhiMailGateway.Routing"] = (5200, 5299),
         ["PhiMailGateway.Audit"] = (6000, 6999),
+        ["PhiMailGateway.Protection.Smime"] = (8000, 8999),
+        ["PhiMailGateway.Certificates"] = (8000, 8999),
     };
 
     private static readonly string[] Forbidden =
