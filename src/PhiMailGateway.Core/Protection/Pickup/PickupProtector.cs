@@ -88,7 +88,7 @@ public sealed partial class PickupProtector(
             {
                 case MessagePart attached:
                     sources.Add(new PackageSource(Unique(names, SafeName(null, n, ".eml")), "message/rfc822",
-                        (s, ct) => attached.Message.WriteToAsync(CrLf, s, ct)));
+                        (s, ct) => attached.Message is { } inner ? inner.WriteToAsync(CrLf, s, ct) : Task.CompletedTask));
                     break;
                 case MimePart part:
                     var type = leaf?.Format switch
