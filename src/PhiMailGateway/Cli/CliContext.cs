@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using PhiMailGateway.Configuration;
 using PhiMailGateway.Hosting;
+using PhiMailGateway.Protection.Pickup;
 using PhiMailGateway.Storage;
 using PhiMailGateway.Users;
 
@@ -17,7 +18,8 @@ public enum CliSections
     Gateway = 1,
     Smtp = 2,
     Relay = 4,
-    All = Gateway | Smtp | Relay,
+    Pickup = 8,
+    All = Gateway | Smtp | Relay | Pickup,
 }
 
 /// <summary>
@@ -75,6 +77,7 @@ public sealed class CliContext : IDisposable, IAsyncDisposable
         if (sections.HasFlag(CliSections.Gateway)) Collect<GatewayOptions>(services, failures);
         if (sections.HasFlag(CliSections.Smtp)) Collect<SmtpOptions>(services, failures);
         if (sections.HasFlag(CliSections.Relay)) Collect<RelayOptions>(services, failures);
+        if (sections.HasFlag(CliSections.Pickup)) Collect<PickupOptions>(services, failures);
         if (failures.Count > 0) throw new OptionsValidationException(Options.DefaultName, typeof(CliContext), failures);
     }
 

@@ -28,6 +28,7 @@ public static class GatewayCommandLine
                 "serve" => await ServeAsync(configArgs),
                 "users" => await UsersCommand.RunAsync(rest, configArgs, stdin, stdout, stderr),
                 "queue" => await QueueCommand.RunAsync(rest, configArgs, stdout, stderr),
+                "pickup" => await PickupCommand.RunAsync(rest, configArgs, stdout, stderr),
                 "help" or "--help" or "-h" => Usage(stdout, 0),
                 _ => Usage(stderr, 2, $"Unknown verb '{verb}'."),
             };
@@ -88,6 +89,8 @@ public static class GatewayCommandLine
               users remove NAME           remove an SMTP user
               queue list                  list queued messages and deliveries
               queue retry ID              retry a message or delivery now
+              pickup list                 list pickup packages (secure links)
+              pickup revoke ID            withdraw a pickup link now; deletes its content
             """);
         return exitCode;
     }

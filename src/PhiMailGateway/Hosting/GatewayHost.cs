@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using PhiMailGateway.Ingress;
+using PhiMailGateway.Pickup;
 using PhiMailGateway.Processing;
 using PhiMailGateway.Relay;
 using PhiMailGateway.Users;
@@ -22,6 +23,7 @@ public static class GatewayHost
         builder.AddIngress();      // SMTP in, spool, 250
         builder.AddProcessing();   // pipeline stages after queueing
         builder.AddRelay();        // out to the smarthost or outbox, retries, DSNs
+        builder.AddPickup();       // pickup packages, the recipient's page, retention
         configureServices?.Invoke(builder.Services);
         return builder.Build();
     }

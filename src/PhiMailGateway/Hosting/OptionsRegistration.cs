@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using PhiMailGateway.Configuration;
 using PhiMailGateway.Inspection;
+using PhiMailGateway.Protection.Pickup;
 
 namespace PhiMailGateway.Hosting;
 
@@ -15,6 +16,7 @@ public static class OptionsRegistration
         Add<SmtpOptions, SmtpOptionsValidator>(builder, SmtpOptions.Section);
         Add<RelayOptions, RelayOptionsValidator>(builder, RelayOptions.Section);
         Add<InspectionOptions, InspectionOptionsValidator>(builder, InspectionOptions.Section);
+        Add<PickupOptions, PickupOptionsValidator>(builder, PickupOptions.Section);
         return builder;
     }
 
