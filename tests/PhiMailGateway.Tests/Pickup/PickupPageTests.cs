@@ -287,14 +287,14 @@ public class PickupPageTests
         var b = NewRecipient();
         var message = PickupTestBed.Wire(PickupTestBed.XrayMessage(DentalCorpus.PanoramicJpeg()));
         await PhiMailGateway.Tests.EndToEnd.RelayEndToEndTests.SubmitAsync(_bed.Gateway, message, a, b);
-        var forA = await _bed.SendAsync(PickupTestBed.XrayMessage(DentalCorpus.PanoramicJpeg()), a); // the second message: its own package too
-        var links = _bed.Upstream.Messages.Where(m => m.Recipients.Contains(a) || m.Recipients.Contains(b)).ToList();
-        Assert.That(links.All(m => m.Recipients.Count == 1), Is.True, "each recipient gets a copy of their own");
-        var packages = await _bed.Store.ListAsync(CancellationToken.None);
-        Assert.That(packages.Count(p => p.Recipient == b), Is.EqualTo(1));
-        Assert.That(packages.Count(p => p.Recipient == a), Is.EqualTo(2));
-        Assert.That(packages.Where(p => p.Recipient == a || p.Recipient == b).Select(p => p.TokenHash).Distinct().Count(), Is.EqualTo(3));
-        Assert.That(forA.PackageId, Does.StartWith("pk_"));
+        var forA = await _bed.WaitForNoticeAsync(a);
+        var forB = await _bed.WaitForNoticeAsync(b);
+        Assert.That(forA.Notice.Recipients, Is.EqualTo(new[] { a }), "each recipient gets a copy of their own");
+        Assert.That(forB.Notice.Recipients, Is.EqualTo(new[] { b }));
+        Assert.That(forA.Token, Is.Not.EqualTo(forB.Token));
+        Assert.That(forA.PackageId, Is.Not.EqualTo(forB.PackageId));
+        Assert.That((await _bed.Store.FindAsync(forA.PackageId, CancellationToken.None))!.Recipient, Is.EqualTo(a));
+        Assert.That((await _bed.Store.FindAsync(forB.PackageId, CancellationToken.None))!.Recipient, Is.EqualTo(b));
     }
 
     private static bool Contains(byte[] haystack, ReadOnlySpan<byte> needle) => haystack.AsSpan().IndexOf(needle) >= 0;

@@ -75,6 +75,12 @@ public sealed partial class PickupTestBed : IAsyncDisposable
     public async Task<PickupDelivery> SendAsync(MimeMessage message, string recipient)
     {
         await RelayEndToEndTests.SubmitAsync(Gateway, Wire(message), recipient);
+        return await WaitForNoticeAsync(recipient);
+    }
+
+    /// <summary>The first pickup notice relayed to <paramref name="recipient"/>, with its link and package.</summary>
+    public async Task<PickupDelivery> WaitForNoticeAsync(string recipient)
+    {
         var notice = await WaitForAsync(recipient, m => !(m.Subject ?? "").StartsWith("Your code", StringComparison.Ordinal), "the pickup notice");
         var parsed = Parse(notice);
         var match = LinkPattern().Match(parsed.TextBody ?? "");
