@@ -32,6 +32,7 @@ public sealed partial class PickupEndpoints(
     {
         app.MapGet("/", (HttpContext c) => Html(c, 200, c.RequestServices.GetRequiredService<PickupPages>().Home()));
         app.MapGet("/static/site.css", StaticCss);
+        app.MapGet("/favicon.ico", (HttpContext c) => { c.Response.StatusCode = StatusCodes.Status204NoContent; return Task.CompletedTask; });
         app.MapGet("/p/{token}", (HttpContext c, string token) => E(c).LandingAsync(c, token));
         app.MapPost("/p/{token}/code", (HttpContext c, string token) => E(c).SendCodeAsync(c, token));
         app.MapGet("/p/{token}/verify", (HttpContext c, string token) => E(c).VerifyFormAsync(c, token));

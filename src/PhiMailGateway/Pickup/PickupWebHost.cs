@@ -35,6 +35,8 @@ public sealed partial class PickupWebHost(IServiceProvider gateway, PickupOption
         builder.Configuration.Sources.Clear();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggers);
+        // The gateway's host owns start, stop and Ctrl+C; this app only follows it.
+        builder.Services.AddSingleton<IHostLifetime, FollowerLifetime>();
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -134,6 +136,12 @@ public sealed partial class PickupWebHost(IServiceProvider gateway, PickupOption
     public async ValueTask DisposeAsync()
     {
         if (_app is not null) await _app.DisposeAsync();
+    }
+
+    private sealed class FollowerLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     [LoggerMessage(EventId = 7201, Level = LogLevel.Information, Message = "Pickup page listening on {ListenAddress}:{Port}")]
