@@ -97,7 +97,7 @@ public sealed partial class PickupWebHost(IServiceProvider gateway, PickupOption
         PickupEndpoints.Map(app);
         await app.StartAsync(cancellationToken);
         _app = app;
-        LogListening(loggers.CreateLogger<PickupWebHost>(), options.Address, options.Port);
+        LogListening(loggers.CreateLogger<PickupWebHost>(), $"{options.Address}:{options.Port}");
     }
 
     private static FixedWindowRateLimiterOptions Window(int permits) => new()
@@ -144,8 +144,8 @@ public sealed partial class PickupWebHost(IServiceProvider gateway, PickupOption
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
-    [LoggerMessage(EventId = 7201, Level = LogLevel.Information, Message = "Pickup page listening on {ListenAddress}:{Port}")]
-    private static partial void LogListening(ILogger logger, string listenAddress, int port);
+    [LoggerMessage(EventId = 7201, Level = LogLevel.Information, Message = "Pickup page listening on {Endpoint}")]
+    private static partial void LogListening(ILogger logger, string endpoint);
 
     [LoggerMessage(EventId = 7202, Level = LogLevel.Warning, Message = "Pickup page: request over the rate limit (client {ClientAddress})")]
     private static partial void LogRateLimited(ILogger logger, string? clientAddress);

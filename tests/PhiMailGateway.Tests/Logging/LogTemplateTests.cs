@@ -21,6 +21,8 @@ public class LogTemplateTests
         ["PhiMailGateway.Relay"] = (4000, 4999),
         ["PhiMailGateway.Inspection"] = (5100, 5199),
         ["PhiMailGateway.Routing"] = (5200, 5299),
+        ["PhiMailGateway.Pickup"] = (7000, 7999),
+        ["PhiMailGateway.Protection.Pickup"] = (7000, 7999),
     };
 
     private static readonly string[] Forbidden =
