@@ -258,10 +258,12 @@ public sealed partial class PickupEndpoints(
         return package;
     }
 
+    /// <summary>After a download was refused: the page says why (a race with expiry or revocation reads as removed).</summary>
     private async Task GoneAsync(HttpContext c, string token)
     {
-        var package = await store.FindByTokenAsync(token, c.RequestAborted);
-        await Html(c, 410, pages.Gone(package!, package!.Availability(time.GetUtcNow()) is var a && a == PackageAvailability.Available ? PackageAvailability.Removed : a));
+        var package = (await store.FindByTokenAsync(token, c.RequestAborted))!;
+        var why = package.Availability(time.GetUtcNow());
+        await Html(c, 410, pages.Gone(package, why == PackageAvailability.Available ? PackageAvailability.Removed : why));
     }
 
     private async Task<bool> SignedInAsync(HttpContext c, string token, PickupPackage package)
