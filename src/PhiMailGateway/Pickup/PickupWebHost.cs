@@ -33,8 +33,11 @@ public sealed partial class PickupWebHost(IServiceProvider gateway, PickupOption
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.Configuration.Sources.Clear();
+        // The gateway's log sinks, but ASP.NET Core's request logs stay at Warning whatever the
+        // configuration says: at Information they would write every URL, and a URL holds a token.
         builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(loggers);
+        builder.Logging.AddProvider(new ForwardingLoggerProvider(loggers));
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         // The gateway's host owns start, stop and Ctrl+C; this app only follows it.
         builder.Services.AddSingleton<IHostLifetime, FollowerLifetime>();
         builder.WebHost.ConfigureKestrel(k =>
@@ -136,6 +139,12 @@ public sealed partial class PickupWebHost(IServiceProvider gateway, PickupOption
     public async ValueTask DisposeAsync()
     {
         if (_app is not null) await _app.DisposeAsync();
+    }
+
+    private sealed class ForwardingLoggerProvider(ILoggerFactory gateway) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => gateway.CreateLogger(categoryName);
+        public void Dispose() { }
     }
 
     private sealed class FollowerLifetime : IHostLifetime
