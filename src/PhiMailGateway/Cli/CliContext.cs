@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using PhiMailGateway.Audit;
 using PhiMailGateway.Configuration;
 using PhiMailGateway.Hosting;
+using PhiMailGateway.Protection.Pickup;
 using PhiMailGateway.Storage;
 using PhiMailGateway.Users;
 
@@ -20,7 +21,8 @@ public enum CliSections
     Relay = 4,
     Audit = 8,
     Smime = 16,
-    All = Gateway | Smtp | Relay | Audit | Smime,
+    Pickup = 32,
+    All = Gateway | Smtp | Relay | Audit | Smime | Pickup,
 }
 
 /// <summary>
@@ -80,6 +82,7 @@ public sealed class CliContext : IDisposable, IAsyncDisposable
         if (sections.HasFlag(CliSections.Relay)) Collect<RelayOptions>(services, failures);
         if (sections.HasFlag(CliSections.Audit)) Collect<AuditOptions>(services, failures);
         if (sections.HasFlag(CliSections.Smime)) Collect<PhiMailGateway.Protection.Smime.SmimeOptions>(services, failures);
+        if (sections.HasFlag(CliSections.Pickup)) Collect<PickupOptions>(services, failures);
         if (failures.Count > 0) throw new OptionsValidationException(Options.DefaultName, typeof(CliContext), failures);
     }
 

@@ -37,6 +37,7 @@ public static class GatewayCommandLine
                 "rules" => await RulesCommand.RunAsync(rest, configArgs, stdout, stderr),
                 "audit" => await AuditCommand.RunAsync(rest, configArgs, stdout, stderr),
                 "certs" => await CertsCommand.RunAsync(rest, configArgs, stdout, stderr),
+                "pickup" => await PickupCommand.RunAsync(rest, configArgs, stdout, stderr),
                 "help" or "--help" or "-h" => Usage(stdout, 0),
                 _ => Usage(stderr, 2, $"Unknown verb '{verb}'."),
             };
@@ -128,6 +129,8 @@ public static class GatewayCommandLine
                                           or a CRL; never a PFX. --address binds it to that recipient
               certs list                  list recipient certificates: address, status, expiry, thumbprint
               certs remove ADDRESS        remove an address's certificates (or one, by SHA-256 thumbprint)
+              pickup list                 list pickup packages (secure links)
+              pickup revoke ID            withdraw a pickup link now; deletes its content
             """);
         return exitCode;
     }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using PhiMailGateway.Audit;
 using PhiMailGateway.Ingress;
+using PhiMailGateway.Pickup;
 using PhiMailGateway.Processing;
 using PhiMailGateway.Protection;
 using PhiMailGateway.Relay;
@@ -26,6 +27,7 @@ public static class GatewayHost
         builder.AddSmime();        // recipient certificates and S/MIME (before AddProcessing's stand-ins)
         builder.AddProcessing();   // pipeline stages after queueing
         builder.AddRelay();        // out to the smarthost or outbox, retries, DSNs
+        builder.AddPickup();       // pickup packages, the recipient's page, retention
         configureServices?.Invoke(builder.Services);
         return builder.Build();
     }

@@ -5,6 +5,7 @@ using PhiMailGateway.Audit;
 using PhiMailGateway.Configuration;
 using PhiMailGateway.Inspection;
 using PhiMailGateway.Protection.Smime;
+using PhiMailGateway.Protection.Pickup;
 
 namespace PhiMailGateway.Hosting;
 
@@ -19,6 +20,7 @@ public static class OptionsRegistration
         Add<InspectionOptions, InspectionOptionsValidator>(builder, InspectionOptions.Section);
         Add<AuditOptions, AuditOptionsValidator>(builder, AuditOptions.Section);
         Add<SmimeOptions, SmimeOptionsValidator>(builder, SmimeOptions.Section);
+        Add<PickupOptions, PickupOptionsValidator>(builder, PickupOptions.Section);
         return builder;
     }
 

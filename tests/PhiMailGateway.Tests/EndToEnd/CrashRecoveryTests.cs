@@ -86,10 +86,11 @@ public class CrashRecoveryTests
         });
 
         var smtpPort = TestGateway.GetFreePort();
+        var pickupPort = TestGateway.GetFreePort();
         string[] Args(int relayPort) =>
         [
             $"--Gateway:DataDirectory={data.Path}", "--Gateway:HostName=gateway.test",
-            $"--Smtp:Port={smtpPort}", "--Smtp:TrustedNetworks:0=127.0.0.0/8",
+            $"--Smtp:Port={smtpPort}", "--Smtp:TrustedNetworks:0=127.0.0.0/8", $"--Pickup:Port={pickupPort}",
             "--Relay:Mode=Smtp", "--Relay:Host=127.0.0.1", $"--Relay:Port={relayPort}",
             $"--Relay:CertificateThumbprint={upstream.CertificateThumbprintSha256}",
             "--Relay:RetrySchedule=00:00:00.500", "--Relay:Timeout=00:00:30",

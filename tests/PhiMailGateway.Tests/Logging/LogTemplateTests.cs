@@ -24,6 +24,8 @@ public class LogTemplateTests
         ["PhiMailGateway.Audit"] = (6000, 6999),
         ["PhiMailGateway.Protection.Smime"] = (8000, 8999),
         ["PhiMailGateway.Certificates"] = (8000, 8999),
+        ["PhiMailGateway.Pickup"] = (7000, 7999),
+        ["PhiMailGateway.Protection.Pickup"] = (7000, 7999),
     };
 
     private static readonly string[] Forbidden =

@@ -329,23 +329,22 @@ public class SmimeEndToEndTests
     }
 
     [Test]
-    public async Task Smime_ExpiredCertificateWithDefaultRules_FallsBackToPickupWhichHoldsTheMessage()
+    public async Task Smime_ExpiredCertificateWithDefaultRules_FallsBackToPickupAndRecordsWhy()
     {
         await using var upstream = await FakeSmtpUpstream.StartAsync();
-        var (gw, _) = await StartAsync(upstream, rules: null);
+        var (gw, recorder) = await StartAsync(upstream, rules: null);
         await using var __ = gw;
         await ImportAsync(gw, TestCertificates.CreateRecipient(Lee, notBefore: DateTimeOffset.UtcNow.AddYears(-2), notAfter: DateTimeOffset.UtcNow.AddDays(-1)));
 
-        var queueId = await RelayEndToEndTests.SubmitAsync(gw, MessageTo("Referral", Lee), Lee);
+        await RelayEndToEndTests.SubmitAsync(gw, MessageTo("Referral", Lee), Lee);
 
-        string? state = null, error = null;
-        await RelayEndToEndTests.WaitUntilAsync(async () =>
-        {
-            await using var c = await gw.Services.GetRequiredService<GatewayDatabase>().OpenAsync(CancellationToken.None);
-            (state, error) = await c.QuerySingleAsync<(string, string?)>("SELECT state, last_error FROM messages WHERE queue_id = @queueId", new { queueId });
-            return state == "Held";
-        }, "the message is held");
-        Assert.That(error, Is.EqualTo("no protection available for action Pickup"), "pickup, the next rule, is not built in this branch: nothing leaves");
-        Assert.That(upstream.Messages, Is.Empty);
+        var relayed = (await upstream.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Single();
+        var text = Encoding.UTF8.GetString(relayed.Data);
+        Assert.That(text, Does.Contain("/p/"), "the recipient gets a pickup link instead");
+        Assert.That(text, Does.Not.Contain("application/pkcs7-mime"));
+        Assert.That(relayed.Data.AsSpan().IndexOf(Xray.AsSpan(Xray.Length - 64)), Is.EqualTo(-1), "no image bytes leave");
+        var decision = recorder.Contexts.Single().Decisions[Lee];
+        Assert.That(decision.Rule!.Name, Is.EqualTo("images-pickup"));
+        Assert.That(decision.Certificate!.Reason, Is.EqualTo("expired"));
     }
 }
