@@ -14,19 +14,7 @@ public class AuditCrashTests
         using var data = new TempDirectory();
         await using var upstream = await FakeSmtpUpstream.StartAsync();
         // First life: the smarthost accepts TCP and never answers, so the copy is in flight when the process dies.
-        using var blackHole = new TcpListener(IPAddress.Loopback, 0);
-        blackHole.Start();
-        var held = new List<TcpClient>();
-        var accepted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _ = Task.Run(async () =>
-        {
-            while (true)
-            {
-                try { held.Add(await blackHole.AcceptTcpClientAsync()); accepted.TrySetResult(); }
-                catch (ObjectDisposedException) { return; }
-                catch (SocketException) { return; }
-            }
-        });
+        using var blackHole = new BlackHoleSmarthost();
 
         var smtpPort = TestGateway.GetFreePort();
         string[] Args(int relayPort) =>
@@ -40,7 +28,7 @@ public class AuditCrashTests
         ];
         string[] recipients = ["dr.lee@specialist.example", "lab@smilelab.example"];
 
-        using (var first = new CrashRecoveryTests.GatewayProcess(Args(((IPEndPoint)blackHole.LocalEndpoint).Port)))
+        using (var first = new GatewayProcess(Args(blackHole.Port)))
         {
             await first.WaitForPortAsync(smtpPort);
             await using (var client = await SmtpTestClient.ConnectAsync(smtpPort))
@@ -51,15 +39,14 @@ public class AuditCrashTests
                 SmtpTestClient.Expect(await client.DataAsync(RelayEndToEndTests.DotStuff(AuditTestKit.DicomMessage())), 250, "DATA");
             }
             // The relay connects only after the copies and their records committed together.
-            await accepted.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            await blackHole.FirstConnection.WaitAsync(TimeSpan.FromSeconds(20));
             first.Kill();
         }
-        blackHole.Stop();
-        foreach (var c in held) c.Dispose();
+        blackHole.Dispose();
         Assert.That(upstream.Messages, Is.Empty, "nothing was delivered before the crash");
         Assert.That(await AuditTestKit.ScalarAsync<long>(data.Path, "SELECT COUNT(*) FROM disclosures"), Is.EqualTo(2), "records committed before the relay");
 
-        using (new CrashRecoveryTests.GatewayProcess(Args(upstream.Port)))
+        using (new GatewayProcess(Args(upstream.Port)))
         {
             var relayed = (await upstream.WaitForMessagesAsync(1, TimeSpan.FromSeconds(30))).Single();
             Assert.That(relayed.Recipients, Is.EquivalentTo(recipients));

@@ -9,61 +9,6 @@ namespace PhiMailGateway.Tests.EndToEnd;
 /// <summary>Invariant 1, tested the hard way: the real executable, killed with SIGKILL after its 250.</summary>
 public class CrashRecoveryTests
 {
-    /// <summary>Runs the gateway executable built beside the tests as a child process.</summary>
-    internal sealed class GatewayProcess : IDisposable
-    {
-        private readonly Process _process;
-        private readonly StringBuilder _output = new();
-
-        public GatewayProcess(params string[] args)
-        {
-            var dll = Path.Combine(AppContext.BaseDirectory, "PhiMailGateway.dll");
-            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            info.ArgumentList.Add(dll);
-            foreach (var arg in args) info.ArgumentList.Add(arg);
-            info.Environment["Logging__LogLevel__Default"] = "Information";
-            _process = Process.Start(info)!;
-            _process.OutputDataReceived += (_, e) => { lock (_output) _output.AppendLine(e.Data); };
-            _process.ErrorDataReceived += (_, e) => { lock (_output) _output.AppendLine(e.Data); };
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-        }
-
-        public string Output { get { lock (_output) return _output.ToString(); } }
-
-        public async Task WaitForPortAsync(int port)
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (true)
-            {
-                if (_process.HasExited) Assert.Fail($"gateway exited with {_process.ExitCode}:\n{Output}");
-                try
-                {
-                    using var probe = new TcpClient();
-                    await probe.ConnectAsync(IPAddress.Loopback, port);
-                    return;
-                }
-                catch (SocketException) when (DateTime.UtcNow < deadline)
-                {
-                    await Task.Delay(100);
-                }
-            }
-        }
-
-        /// <summary>SIGKILL: no shutdown code runs, exactly like a power cut for the process.</summary>
-        public void Kill()
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(10_000);
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited) Kill();
-            _process.Dispose();
-        }
-    }
-
     [Test]
     public async Task Gateway_KilledAfter250_DeliversTheMessageAfterRestart()
     {
@@ -71,19 +16,7 @@ public class CrashRecoveryTests
         await using var upstream = await FakeSmtpUpstream.StartAsync();
         // First life: the smarthost accepts TCP but never answers, so the message is still in
         // flight when the process dies.
-        using var blackHole = new TcpListener(IPAddress.Loopback, 0);
-        blackHole.Start();
-        var held = new List<TcpClient>();
-        var accepted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _ = Task.Run(async () =>
-        {
-            while (true)
-            {
-                try { held.Add(await blackHole.AcceptTcpClientAsync()); accepted.TrySetResult(); }
-                catch (ObjectDisposedException) { return; }
-                catch (SocketException) { return; }
-            }
-        });
+        using var blackHole = new BlackHoleSmarthost();
 
         var smtpPort = TestGateway.GetFreePort();
         var pickupPort = TestGateway.GetFreePort();
@@ -97,7 +30,7 @@ public class CrashRecoveryTests
         ];
 
         string queueId;
-        using (var first = new GatewayProcess(Args(((IPEndPoint)blackHole.LocalEndpoint).Port)))
+        using (var first = new GatewayProcess(Args(blackHole.Port)))
         {
             await first.WaitForPortAsync(smtpPort);
             await using (var client = await SmtpTestClient.ConnectAsync(smtpPort))
@@ -109,11 +42,10 @@ public class CrashRecoveryTests
                 SmtpTestClient.Expect(reply, 250, "DATA");
                 queueId = reply.Text[^20..];
             }
-            await accepted.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            await blackHole.FirstConnection.WaitAsync(TimeSpan.FromSeconds(20));
             first.Kill();
         }
-        blackHole.Stop();
-        foreach (var c in held) c.Dispose();
+        blackHole.Dispose();
         Assert.That(upstream.Messages, Is.Empty, "nothing was delivered before the crash");
 
         using var second = new GatewayProcess(Args(upstream.Port));
