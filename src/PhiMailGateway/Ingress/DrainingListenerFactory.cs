@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using SmtpServer;
 using SmtpServer.IO;
 using SmtpServer.Net;
@@ -13,20 +14,18 @@ namespace PhiMailGateway.Ingress;
 /// </summary>
 internal sealed class DrainingListenerFactory : IEndpointListenerFactory
 {
-    private readonly EndpointListenerFactory _inner = new();
     private readonly CancellationTokenSource _stopAccepting = new();
     private readonly List<DrainingListener> _listeners = [];
     private readonly Lock _lock = new();
 
-    public event EventHandler<EndpointEventArgs> EndpointStarted
-    {
-        add => _inner.EndpointStarted += value;
-        remove => _inner.EndpointStarted -= value;
-    }
+    public event EventHandler<EndpointEventArgs>? EndpointStarted;
 
     public IEndpointListener CreateListener(IEndpointDefinition endpointDefinition)
     {
-        var listener = new DrainingListener(_inner.CreateListener(endpointDefinition), _stopAccepting.Token);
+        var tcp = new TcpListener(endpointDefinition.Endpoint);
+        tcp.Start();
+        EndpointStarted?.Invoke(this, new EndpointEventArgs(endpointDefinition, tcp.LocalEndpoint));
+        var listener = new DrainingListener(new TcpEndpointListener(tcp), _stopAccepting.Token);
         lock (_lock)
         {
             _listeners.Add(listener);
