@@ -191,7 +191,7 @@ public sealed partial class DisclosureLog(
         }
     }
 
-    [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "{QueueId}: {RecordCount} disclosure records written; audit chain at seq {Seq}")]
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Debug, Message = "{QueueId}: {RecordCount} disclosure records written; audit chain at seq {Seq}")]
     private static partial void LogRecorded(ILogger logger, string queueId, int recordCount, long seq);
 
     [LoggerMessage(EventId = 6002, Level = LogLevel.Debug, Message = "Audit event {Type} appended at seq {Seq}")]

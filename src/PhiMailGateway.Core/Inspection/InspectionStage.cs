@@ -45,7 +45,7 @@ public sealed partial class InspectionStage(InspectionOptions options, SpoolDire
         return StageResult.Continue;
     }
 
-    [LoggerMessage(EventId = 5101, Level = LogLevel.Information, Message = "{QueueId}: inspected {PartCount} parts, {ProtectedCount} protected (kinds {Kinds}, {ProtectedBytes} bytes)")]
+    [LoggerMessage(EventId = 5101, Level = LogLevel.Debug, Message = "{QueueId}: inspected {PartCount} parts, {ProtectedCount} protected (kinds {Kinds}, {ProtectedBytes} bytes)")]
     private static partial void LogInspected(ILogger logger, string queueId, int partCount, int protectedCount, string kinds, long protectedBytes);
 
     [LoggerMessage(EventId = 5102, Level = LogLevel.Warning, Message = "{QueueId}: {FailedCount} parts could not be inspected; counted as dental images")]

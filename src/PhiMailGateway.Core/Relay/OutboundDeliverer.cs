@@ -112,7 +112,7 @@ public sealed partial class OutboundDeliverer(
     [LoggerMessage(EventId = 4901, Level = LogLevel.Information, Message = "{DeliveryId}: {Delivered} delivered, {Deferred} deferred, {Failed} failed, DSN queued: {DsnQueued}")]
     private static partial void LogAttempt(ILogger logger, string deliveryId, int delivered, int deferred, int failed, bool dsnQueued);
 
-    [LoggerMessage(EventId = 4902, Level = LogLevel.Information, Message = "{QueueId}: all copies settled; spool file removed")]
+    [LoggerMessage(EventId = 4902, Level = LogLevel.Debug, Message = "{QueueId}: all copies settled; spool file removed")]
     private static partial void LogFinished(ILogger logger, string queueId);
 
     [LoggerMessage(EventId = 4903, Level = LogLevel.Error, Message = "{DeliveryId}: queued content file is missing; recipients failed")]

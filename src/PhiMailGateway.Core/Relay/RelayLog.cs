@@ -9,13 +9,13 @@ namespace PhiMailGateway.Relay;
 /// </summary>
 internal static partial class RelayLog
 {
-    [LoggerMessage(EventId = 4000, Level = LogLevel.Information, Message = "Delivery {DeliveryId}: written to the outbox for {RecipientCount} recipient(s), {Bytes} bytes")]
+    [LoggerMessage(EventId = 4000, Level = LogLevel.Debug, Message = "Delivery {DeliveryId}: written to the outbox for {RecipientCount} recipient(s), {Bytes} bytes")]
     public static partial void OutboxWritten(ILogger logger, string deliveryId, int recipientCount, long bytes);
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Delivery {DeliveryId}: outbox write failed ({ErrorType}); {RecipientCount} recipient(s) deferred")]
     public static partial void OutboxWriteFailed(ILogger logger, string deliveryId, string errorType, int recipientCount);
 
-    [LoggerMessage(EventId = 4010, Level = LogLevel.Information, Message = "Delivery {DeliveryId}: smarthost attempt finished: {Delivered} delivered, {Deferred} deferred, {Failed} failed, {Bytes} bytes")]
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Debug, Message = "Delivery {DeliveryId}: smarthost attempt finished: {Delivered} delivered, {Deferred} deferred, {Failed} failed, {Bytes} bytes")]
     public static partial void SmarthostAttempt(ILogger logger, string deliveryId, int delivered, int deferred, int failed, long bytes);
 
     [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "Delivery {DeliveryId}: smarthost connection trouble ({ErrorType}); {RecipientCount} recipient(s) deferred")]

@@ -64,7 +64,8 @@ public sealed partial class SpoolMessageAcceptor(
         try { DirectorySync.Flush(directory); } catch (IOException) { }
     }
 
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Queued {QueueId}: {Size} bytes, {RecipientCount} recipients")]
+    // Debug: ingress logs the same acceptance at Information (1010), with the session.
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Queued {QueueId}: {Size} bytes, {RecipientCount} recipients")]
     private static partial void LogAccepted(ILogger logger, string queueId, long size, int recipientCount);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Could not queue {QueueId} ({ErrorType}, code {ErrorCode}); client told to retry (451)")]
