@@ -46,6 +46,7 @@ public sealed class SmtpOptionsValidator : IValidateOptions<SmtpOptions>
         if (o.AuthFailureDelay < TimeSpan.Zero || o.AuthFailureDelay > TimeSpan.FromSeconds(30))
             errors.Add($"Smtp:AuthFailureDelay: must be between 00:00:00 and 00:00:30 (got {o.AuthFailureDelay}).");
         if (o.SessionTimeout <= TimeSpan.Zero) errors.Add("Smtp:SessionTimeout: must be positive.");
+        if (o.MaxSessions is < 1 or > 10_000) errors.Add($"Smtp:MaxSessions: must be between 1 and 10000 (got {o.MaxSessions}).");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

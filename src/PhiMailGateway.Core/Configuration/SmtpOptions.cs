@@ -35,4 +35,10 @@ public sealed record SmtpOptions
 
     /// <summary>Idle time before the server drops a session.</summary>
     public TimeSpan SessionTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// Sessions served at once across all ports; further clients wait in the kernel's accept queue.
+    /// Bounds memory: the SMTP library buffers a command line or a message in memory per session.
+    /// </summary>
+    public int MaxSessions { get; init; } = 100;
 }

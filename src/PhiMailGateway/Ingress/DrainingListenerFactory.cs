@@ -12,8 +12,9 @@ namespace PhiMailGateway.Ingress;
 /// sockets (new connections are refused by the kernel) and parks the accept loop until the server's
 /// own cancellation token fires, which <see cref="SmtpIngressService"/> does once the sessions drained.
 /// </summary>
-internal sealed class DrainingListenerFactory : IEndpointListenerFactory
+internal sealed class DrainingListenerFactory(int maxSessions) : IEndpointListenerFactory
 {
+    private readonly SemaphoreSlim _sessionSlots = new(maxSessions, maxSessions);
     private readonly CancellationTokenSource _stopAccepting = new();
     private readonly List<DrainingListener> _listeners = [];
     private readonly Lock _lock = new();
@@ -25,7 +26,7 @@ internal sealed class DrainingListenerFactory : IEndpointListenerFactory
         var tcp = new TcpListener(endpointDefinition.Endpoint);
         tcp.Start();
         EndpointStarted?.Invoke(this, new EndpointEventArgs(endpointDefinition, tcp.LocalEndpoint));
-        var listener = new DrainingListener(new TcpEndpointListener(tcp), _stopAccepting.Token);
+        var listener = new DrainingListener(new TcpEndpointListener(tcp, _sessionSlots), _stopAccepting.Token);
         lock (_lock)
         {
             _listeners.Add(listener);

@@ -82,7 +82,7 @@ public sealed partial class SmtpIngressService(
         var expected = options.Endpoints.Count;
 
         var allBound = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var listeners = new DrainingListenerFactory();
+        var listeners = new DrainingListenerFactory(smtp.MaxSessions);
         listeners.EndpointStarted += (_, e) =>
         {
             lock (_lock)

@@ -14,16 +14,28 @@ namespace PhiMailGateway.Ingress;
 /// Without it a pipelining client (Outlook, smtp-source) waits for delayed ACKs: the server's
 /// replies to MAIL and RCPT are separate small writes, and Nagle holds the second until the
 /// client acknowledges the first, some 40 ms later, on every message.
+/// It also takes a session slot before accepting (<c>Smtp:MaxSessions</c>), so beyond the bound
+/// clients wait in the kernel's accept queue instead of costing memory here.
 /// </summary>
-internal sealed class TcpEndpointListener(TcpListener listener) : IEndpointListener
+internal sealed class TcpEndpointListener(TcpListener listener, SemaphoreSlim sessionSlots) : IEndpointListener
 {
     public async Task<ISecurableDuplexPipe> GetPipeAsync(ISessionContext context, CancellationToken cancellationToken)
     {
-        var client = await listener.AcceptTcpClientAsync(cancellationToken);
+        await sessionSlots.WaitAsync(cancellationToken);
+        TcpClient client;
+        try
+        {
+            client = await listener.AcceptTcpClientAsync(cancellationToken);
+        }
+        catch
+        {
+            sessionSlots.Release();
+            throw;
+        }
         client.NoDelay = true;
         context.Properties.Add(EndpointListener.LocalEndPointKey, listener.LocalEndpoint);
         context.Properties.Add(EndpointListener.RemoteEndPointKey, client.Client.RemoteEndPoint!);
-        return new SocketDuplexPipe(client);
+        return new SocketDuplexPipe(client, () => sessionSlots.Release());
     }
 
     public void Dispose() => listener.Stop();
@@ -33,11 +45,14 @@ internal sealed class TcpEndpointListener(TcpListener listener) : IEndpointListe
 internal sealed class SocketDuplexPipe : ISecurableDuplexPipe
 {
     private readonly TcpClient _client;
+    private readonly Action _released;
     private Stream _stream;
+    private int _disposed;
 
-    public SocketDuplexPipe(TcpClient client)
+    public SocketDuplexPipe(TcpClient client, Action released)
     {
         _client = client;
+        _released = released;
         _stream = client.GetStream();
         Input = PipeReader.Create(_stream);
         Output = PipeWriter.Create(_stream);
@@ -67,7 +82,9 @@ internal sealed class SocketDuplexPipe : ISecurableDuplexPipe
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _stream.Dispose();
         _client.Dispose();
+        _released();
     }
 }
