@@ -54,6 +54,7 @@ static int Usage()
                  --gateway-arg K=V        extra --K=V configuration for the gateway (repeatable)
                  --timeout SECONDS        per run wait for the sink (default 60 s + 1 s per MiB sent)
                  --csv FILE               append every run as a CSV row
+                 --no-pipelining          one command per round trip even when the server offers PIPELINING
         """);
     return 2;
 }

@@ -25,7 +25,7 @@ public static class LoadMode
         IMailTarget NewGateway() => new GatewayTarget(repoRoot, args.Value("gateway-log-level"), args.Raw("gateway-arg").Select(a => "--" + a).ToList());
 
         await using var sink = new SmtpSink();
-        var runner = new LoadRunner(sink, timeout);
+        var runner = new LoadRunner(sink, timeout) { Pipelining = !args.Flag("no-pipelining") };
         Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; load average {Stats.LoadAverage()}");
         Console.WriteLine(RunResult.Header);
 

@@ -14,6 +14,9 @@ namespace PhiMailGateway.Bench.Load;
 /// </summary>
 public sealed class LoadRunner(SmtpSink sink, TimeSpan? timeoutOverride)
 {
+    /// <summary>Send MAIL, RCPT and DATA in one write when the server offers PIPELINING (as smtp-source does).</summary>
+    public bool Pipelining { get; init; } = true;
+
     public async Task<RunResult> RunAsync(IMailTarget target, Scenario scenario, int sessions, int messages, int? warmupOverride, CancellationToken cancellationToken)
     {
         RunResult Fail(string status) => new(target.Name, scenario.Name, sessions, messages, status);
@@ -94,14 +97,14 @@ public sealed class LoadRunner(SmtpSink sink, TimeSpan? timeoutOverride)
     private static double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
 
     /// <summary>M sessions take messages from one counter until N are sent; returns every message's times and the start time.</summary>
-    private static async Task<(List<SentMessage> Sent, long Started)> SendAllAsync(int port, Scenario scenario, int sessions, int messages, string tag, CancellationToken cancellationToken)
+    private async Task<(List<SentMessage> Sent, long Started)> SendAllAsync(int port, Scenario scenario, int sessions, int messages, string tag, CancellationToken cancellationToken)
     {
         var results = new ConcurrentBag<SentMessage>();
         var next = -1;
         var started = Stopwatch.GetTimestamp();
         var tasks = Enumerable.Range(0, Math.Max(1, sessions)).Select(_ => Task.Run(async () =>
         {
-            await using var client = await SmtpLoadClient.ConnectAsync(port, cancellationToken);
+            await using var client = await SmtpLoadClient.ConnectAsync(port, Pipelining, cancellationToken);
             int n;
             while ((n = Interlocked.Increment(ref next)) < messages)
                 results.Add(await client.SendAsync(Scenario.Sender, scenario.Recipients, tag + n.ToString(System.Globalization.CultureInfo.InvariantCulture), scenario.Template, cancellationToken));

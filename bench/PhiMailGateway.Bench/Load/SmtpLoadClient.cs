@@ -23,7 +23,7 @@ public sealed class SmtpLoadClient : IAsyncDisposable
 
     private SmtpLoadClient(Socket socket) => _socket = socket;
 
-    public static async Task<SmtpLoadClient> ConnectAsync(int port, CancellationToken cancellationToken)
+    public static async Task<SmtpLoadClient> ConnectAsync(int port, bool allowPipelining, CancellationToken cancellationToken)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancellationToken);
@@ -32,7 +32,7 @@ public sealed class SmtpLoadClient : IAsyncDisposable
         await client.SendAsync("EHLO bench-client.example\r\n"u8.ToArray(), cancellationToken);
         var ehlo = await client.ReadReplyAsync(cancellationToken);
         if (ehlo.Code != 250) throw new IOException($"EHLO refused: {ehlo.Text}");
-        client._pipelining = ehlo.Text.Contains("PIPELINING", StringComparison.OrdinalIgnoreCase);
+        client._pipelining = allowPipelining && ehlo.Text.Contains("PIPELINING", StringComparison.OrdinalIgnoreCase);
         return client;
     }
 
