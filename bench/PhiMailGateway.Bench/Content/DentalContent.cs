@@ -48,6 +48,18 @@ public static class DentalContent
         return s.ToArray();
     }
 
+    /// <summary>A PDF-looking document (header, filler, trailer): inspection sniffs it as PDF, not an image.</summary>
+    public static byte[] Pdf(int totalBytes)
+    {
+        var head = "%PDF-1.4\n%\u00e2\u00e3\n"u8;
+        var tail = "\n%%EOF\n"u8;
+        var bytes = new byte[Math.Max(totalBytes, head.Length + tail.Length + 16)];
+        new Random(1404).NextBytes(bytes);
+        head.CopyTo(bytes);
+        tail.CopyTo(bytes.AsSpan(bytes.Length - tail.Length));
+        return bytes;
+    }
+
     /// <summary>A colour intra-oral photo, 1600x1200, three components.</summary>
     public static byte[] IntraoralJpeg(int totalBytes) => Jpeg(1600, 1200, 3, totalBytes, seed: 1600);
 

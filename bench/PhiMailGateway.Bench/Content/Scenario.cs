@@ -49,12 +49,14 @@ public sealed class Scenario
 
     public int DefaultMessages(int sessions) => sessions <= 1 ? DefaultMessagesOneSession : DefaultMessagesManySessions;
 
-    public static readonly string[] Names = ["relay-1k", "pickup-100k", "smime-100k", "panoramic-5m", "cbct-30m"];
+    public static readonly string[] Names = ["relay-1k", "relay-100k", "pickup-100k", "smime-100k", "panoramic-5m", "cbct-30m"];
 
     public static Scenario Create(string name) => name switch
     {
         "relay-1k" => new(name, "1 KB text, Relay", Feature.None, [PlainRecipient],
             Text("Appointment moved", 1024, PlainRecipient), 500, 2000, 100),
+        "relay-100k" => new(name, "100 KB message, PDF referral letter (not an image), Relay: the 100 KB size class while Pickup is missing", Feature.None, [PlainRecipient],
+            WithAttachment([PlainRecipient], "Referral letter", "application", "pdf", "referral.pdf", DentalContent.Pdf(AttachmentBytesFor(100 * 1024))), 300, 1000, 50),
         "pickup-100k" => new(name, "100 KB message, intra-oral JPEG 1600x1200 colour, Pickup", Feature.Pickup, [PickupRecipient],
             WithAttachment([PickupRecipient], "Intra-oral photos", "image", "jpeg", "intraoral-1.jpg", DentalContent.IntraoralJpeg(AttachmentBytesFor(100 * 1024))), 300, 1000, 50),
         "smime-100k" => new(name, "100 KB message, intra-oral JPEG, recipient with certificate, Smime", Feature.Smime, [SmimeRecipient],
