@@ -26,7 +26,8 @@ ENV Gateway__DataDirectory=/data \
     Smtp__Address=0.0.0.0 \
     Pickup__Address=0.0.0.0
 VOLUME ["/data"]
-# 2525: SMTP submission (STARTTLS + AUTH); 5080: the pickup web page (once the Pickup stage exists).
+# 2525: SMTP submission (STARTTLS + AUTH); 5080: the pickup web page. Pickup__BaseUrl (the public
+# https URL of the page, behind a TLS proxy) must be set at run time: links are built from it.
 EXPOSE 2525 5080
 USER $APP_UID
 ENTRYPOINT ["dotnet", "PhiMailGateway.dll"]

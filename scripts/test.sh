@@ -5,11 +5,13 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# command -> Debian package. The tests call openssl (certificates, CMS checks) and sqlite3.
-# chromium (for the pickup page browser tests) joins this list when those tests exist.
+# command -> Debian package. The tests call openssl (certificates, CMS checks) and sqlite3;
+# the pickup page's browser tests drive Debian's chromium (/usr/bin/chromium) with Playwright,
+# whose own browser download cannot work offline.
 declare -A needed=(
   [openssl]=openssl
   [sqlite3]=sqlite3
+  [chromium]=chromium
 )
 
 missing=()

@@ -14,6 +14,13 @@ public interface IDisclosureRecorder
 {
     Task RecordAsync(IDbConnection connection, IDbTransaction transaction, MessageContext context,
         IReadOnlyList<NewDelivery> deliveries, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Called after the transaction that ran <see cref="RecordAsync"/> ended, outside it: the audit
+    /// log notes its new head outside the database (a chain alone cannot show that its newest
+    /// records were cut off).
+    /// </summary>
+    Task CommittedAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>What happened after the disclosure: relay replies, deferrals, bounces, pickup activity.</summary>
@@ -55,6 +62,8 @@ public sealed class NoAudit : IDisclosureRecorder, IAuditTrail
 {
     public Task RecordAsync(IDbConnection connection, IDbTransaction transaction, MessageContext context, IReadOnlyList<NewDelivery> deliveries, CancellationToken cancellationToken) =>
         Task.CompletedTask;
+
+    public Task CommittedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -52,6 +52,7 @@ public sealed partial class MessageProcessor(
                 // The disclosure records commit with the copies, or neither does (invariant 2).
                 await queue.CompleteProcessingAsync(message.QueueId, deliveries,
                     (c, t) => disclosures.RecordAsync(c, t, context, deliveries, cancellationToken), cancellationToken);
+                await disclosures.CommittedAsync(cancellationToken);
                 LogProcessed(logger, message.QueueId, deliveries.Count, deliveries.Sum(d => d.Recipients.Count));
                 signal.Notify();
                 break;
@@ -78,6 +79,7 @@ public sealed partial class MessageProcessor(
                 var dsn = await RejectionNoticeAsync(context, cancellationToken);
                 await queue.SetMessageStateAsync(message.QueueId, MessageStates.Rejected, reject.Reason, null, dsn is null ? null : [dsn], cancellationToken,
                     (c, t) => disclosures.RecordAsync(c, t, context, dsn is null ? [] : [dsn], cancellationToken));
+                await disclosures.CommittedAsync(cancellationToken);
                 LogRejected(logger, message.QueueId);
                 if (dsn is null && await queue.TryFinishMessageAsync(message.QueueId, cancellationToken))
                 {

@@ -16,10 +16,13 @@ public static class SpoolFile
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
 
-    public static async Task WriteAsync(Stream destination, Envelope envelope, ReadOnlyMemory<byte> receivedHeader, ReadOnlySequence<byte> message, CancellationToken cancellationToken)
+    /// <summary>Writes envelope and message; returns where the message starts and how long it is, so nobody has to read the file back.</summary>
+    public static async Task<(long MessageOffset, long MessageLength)> WriteAsync(Stream destination, Envelope envelope, ReadOnlyMemory<byte> receivedHeader, ReadOnlySequence<byte> message, CancellationToken cancellationToken)
     {
+        var fileStart = destination.Position;
         var header = Encoding.UTF8.GetBytes(Magic + "\r\n" + JsonSerializer.Serialize(envelope, Json) + "\r\n");
         await destination.WriteAsync(header, cancellationToken);
+        var messageOffset = destination.Position - fileStart;
         await destination.WriteAsync(receivedHeader, cancellationToken);
         var previous = (byte)'\n';
         var chunk = ArrayPool<byte>.Shared.Rent(128 * 1024);
@@ -43,6 +46,7 @@ public static class SpoolFile
         // SmtpServer hands over the message without the CRLF that precedes the final dot; that CRLF
         // ends the message's last line and belongs to it (RFC 5321 4.1.1.4), so put it back.
         if (previous != '\n') await destination.WriteAsync("\r\n"u8.ToArray(), cancellationToken);
+        return (messageOffset, destination.Position - fileStart - messageOffset);
     }
 
     /// <summary>
@@ -66,8 +70,14 @@ public static class SpoolFile
     public static SpoolEntry Read(string path)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096);
-        var buffer = new byte[Math.Min(MaxHeaderBytes, (int)Math.Min(stream.Length, int.MaxValue))];
+        // The envelope is usually a few hundred bytes: read 16 KiB, more only for long recipient lists.
+        var buffer = new byte[(int)Math.Min(16 * 1024, stream.Length)];
         var read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+        while (buffer.AsSpan(0, read).Count("\r\n"u8) < 2 && read == buffer.Length && buffer.Length < MaxHeaderBytes && read < stream.Length)
+        {
+            Array.Resize(ref buffer, (int)Math.Min(Math.Min(buffer.Length * 4L, MaxHeaderBytes), stream.Length));
+            read += stream.ReadAtLeast(buffer.AsSpan(read), buffer.Length - read, throwOnEndOfStream: false);
+        }
         var span = buffer.AsSpan(0, read);
 
         var first = span.IndexOf("\r\n"u8);

@@ -29,16 +29,17 @@ public sealed partial class SpoolMessageAcceptor(
         var renamed = false;
         try
         {
+            (long Offset, long Length) written;
             await using (var file = OwnerOnly.CreateNew(tempPath))
             {
-                await SpoolFile.WriteAsync(file, envelope, ReceivedHeader.Build(envelope, queueId, gateway.HostName), message, cancellationToken);
+                written = await SpoolFile.WriteAsync(file, envelope, ReceivedHeader.Build(envelope, queueId, gateway.HostName), message, cancellationToken);
                 file.Flush(flushToDisk: true);
             }
             File.Move(tempPath, finalPath);
             renamed = true;
             DirectorySync.Flush(spool.Incoming);
 
-            var entry = SpoolFile.Read(finalPath);
+            var entry = new SpoolEntry(queueId, finalPath, written.Offset, written.Length, envelope);
             await queue.RecordReceivedAsync(entry, cancellationToken);
             LogAccepted(logger, queueId, entry.MessageLength, envelope.Recipients.Count);
             signal.Notify();

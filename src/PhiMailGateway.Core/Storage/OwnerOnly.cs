@@ -11,6 +11,7 @@ public static class OwnerOnly
     public const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     public const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
+    /// <summary>Creates the folder and any missing parents owner-only; existing folders are left as they are.</summary>
     public static void CreateDirectory(string path)
     {
         if (OperatingSystem.IsWindows())
@@ -18,7 +19,15 @@ public static class OwnerOnly
             Directory.CreateDirectory(path);
             return;
         }
-        Directory.CreateDirectory(path, DirectoryMode);
+        // Directory.CreateDirectory(path, mode) gives the mode to the last folder only; the data
+        // directory itself is usually a missing parent here, so create the chain one by one.
+        var missing = new Stack<string>();
+        for (var dir = Path.GetFullPath(path); !Directory.Exists(dir); dir = Path.GetDirectoryName(dir)!)
+        {
+            missing.Push(dir);
+            if (Path.GetDirectoryName(dir) is null) break;
+        }
+        while (missing.TryPop(out var dir)) Directory.CreateDirectory(dir, DirectoryMode);
     }
 
     /// <summary>Creates a new file (failing if it exists) with owner-only permissions, open for writing.</summary>

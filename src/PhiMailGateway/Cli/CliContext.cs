@@ -2,8 +2,10 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using PhiMailGateway.Audit;
 using PhiMailGateway.Configuration;
 using PhiMailGateway.Hosting;
+using PhiMailGateway.Protection.Pickup;
 using PhiMailGateway.Storage;
 using PhiMailGateway.Users;
 
@@ -17,7 +19,10 @@ public enum CliSections
     Gateway = 1,
     Smtp = 2,
     Relay = 4,
-    All = Gateway | Smtp | Relay,
+    Audit = 8,
+    Smime = 16,
+    Pickup = 32,
+    All = Gateway | Smtp | Relay | Audit | Smime | Pickup,
 }
 
 /// <summary>
@@ -75,6 +80,9 @@ public sealed class CliContext : IDisposable, IAsyncDisposable
         if (sections.HasFlag(CliSections.Gateway)) Collect<GatewayOptions>(services, failures);
         if (sections.HasFlag(CliSections.Smtp)) Collect<SmtpOptions>(services, failures);
         if (sections.HasFlag(CliSections.Relay)) Collect<RelayOptions>(services, failures);
+        if (sections.HasFlag(CliSections.Audit)) Collect<AuditOptions>(services, failures);
+        if (sections.HasFlag(CliSections.Smime)) Collect<PhiMailGateway.Protection.Smime.SmimeOptions>(services, failures);
+        if (sections.HasFlag(CliSections.Pickup)) Collect<PickupOptions>(services, failures);
         if (failures.Count > 0) throw new OptionsValidationException(Options.DefaultName, typeof(CliContext), failures);
     }
 

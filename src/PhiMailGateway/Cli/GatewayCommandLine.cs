@@ -35,6 +35,9 @@ public static class GatewayCommandLine
                 "users" => await UsersCommand.RunAsync(rest, configArgs, stdin, stdout, stderr),
                 "queue" => await QueueCommand.RunAsync(rest, configArgs, stdout, stderr),
                 "rules" => await RulesCommand.RunAsync(rest, configArgs, stdout, stderr),
+                "audit" => await AuditCommand.RunAsync(rest, configArgs, stdout, stderr),
+                "certs" => await CertsCommand.RunAsync(rest, configArgs, stdout, stderr),
+                "pickup" => await PickupCommand.RunAsync(rest, configArgs, stdout, stderr),
                 "help" or "--help" or "-h" => Usage(stdout, 0),
                 _ => Usage(stderr, 2, $"Unknown verb '{verb}'."),
             };
@@ -118,6 +121,16 @@ public static class GatewayCommandLine
               queue retry ID              retry a message or delivery now
               rules test --eml FILE [--to ADDR ...] [--from ADDR] [--show-phi]
                                           dry run: what each rule decides per recipient, and why
+              audit verify                recompute the audit chain; exit 1 and the first bad record on any break
+              audit export [--since DATE] [--until DATE] [--patient ID] [--recipient ADDR] [--format csv|json]
+                                          accounting of disclosures (HIPAA 164.528) to stdout
+              certs import FILE [--address ADDR]
+                                          import a recipient S/MIME certificate (PEM, DER, PKCS#7 chain)
+                                          or a CRL; never a PFX. --address binds it to that recipient
+              certs list                  list recipient certificates: address, status, expiry, thumbprint
+              certs remove ADDRESS        remove an address's certificates (or one, by SHA-256 thumbprint)
+              pickup list                 list pickup packages (secure links)
+              pickup revoke ID            withdraw a pickup link now; deletes its content
             """);
         return exitCode;
     }

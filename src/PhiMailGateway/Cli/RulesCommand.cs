@@ -2,6 +2,7 @@ using System.Globalization;
 using MimeKit;
 using PhiMailGateway.Inspection;
 using PhiMailGateway.Processing;
+using PhiMailGateway.Protection;
 using PhiMailGateway.Routing;
 using PhiMailGateway.Spool;
 
@@ -27,7 +28,13 @@ internal static class RulesCommand
             return 2;
         }
 
-        await using var context = CliContext.Create(configArgs, CliSections.Gateway, b => b.AddRouting());
+        // The real certificate store, so RecipientHasCertificate answers as it will in `serve`.
+        await using var context = CliContext.Create(configArgs, CliSections.Gateway, b =>
+        {
+            b.AddSmime();
+            b.AddRouting();
+        });
+        await context.Database().MigrateAsync(CancellationToken.None);
         var rules = context.Get<RuleSetProvider>().Current;
         var spool = context.Get<SpoolDirectory>();
 

@@ -1,8 +1,11 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using PhiMailGateway.Audit;
 using PhiMailGateway.Ingress;
+using PhiMailGateway.Pickup;
 using PhiMailGateway.Processing;
+using PhiMailGateway.Protection;
 using PhiMailGateway.Relay;
 using PhiMailGateway.Users;
 
@@ -20,8 +23,11 @@ public static class GatewayHost
         var builder = CreateBuilder(configArgs, overrides, withDefaults: true);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
         builder.AddIngress();      // SMTP in, spool, 250
+        builder.AddAudit();        // disclosure records and events, hash-chained (before processing)
+        builder.AddSmime();        // recipient certificates and S/MIME (before AddProcessing's stand-ins)
         builder.AddProcessing();   // pipeline stages after queueing
         builder.AddRelay();        // out to the smarthost or outbox, retries, DSNs
+        builder.AddPickup();       // pickup packages, the recipient's page, retention
         configureServices?.Invoke(builder.Services);
         return builder.Build();
     }

@@ -1,8 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using PhiMailGateway.Audit;
 using PhiMailGateway.Configuration;
 using PhiMailGateway.Inspection;
+using PhiMailGateway.Protection.Smime;
+using PhiMailGateway.Protection.Pickup;
 
 namespace PhiMailGateway.Hosting;
 
@@ -15,6 +18,9 @@ public static class OptionsRegistration
         Add<SmtpOptions, SmtpOptionsValidator>(builder, SmtpOptions.Section);
         Add<RelayOptions, RelayOptionsValidator>(builder, RelayOptions.Section);
         Add<InspectionOptions, InspectionOptionsValidator>(builder, InspectionOptions.Section);
+        Add<AuditOptions, AuditOptionsValidator>(builder, AuditOptions.Section);
+        Add<SmimeOptions, SmimeOptionsValidator>(builder, SmimeOptions.Section);
+        Add<PickupOptions, PickupOptionsValidator>(builder, PickupOptions.Section);
         return builder;
     }
 

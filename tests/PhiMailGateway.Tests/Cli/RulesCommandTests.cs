@@ -99,4 +99,17 @@ public class RulesCommandTests
         Assert.That(code, Is.EqualTo(2));
         Assert.That(err, Does.Contain("Rules:0 (x): Action 'Explode' is not one of"));
     }
+
+    [Test]
+    public async Task RulesTest_RecipientWithImportedCertificate_GetsSmime()
+    {
+        var pem = TestCertificates.WritePem(Path.Combine(_dir.Path, "lee.pem"), TestCertificates.CreateRecipient("dr.lee@specialist.example"));
+        var imported = await Run("certs", "import", pem);
+        Assert.That(imported.Code, Is.Zero, imported.Err);
+
+        var (code, output, err) = await Run("rules", "test", "--eml", Sample("xray-dicom.eml"), "--to", "dr.lee@specialist.example", "--to", "patient@mail.example");
+        Assert.That(code, Is.Zero, err);
+        Assert.That(output, Does.Contain("dr.lee@specialist.example: Smime (rule 'images-smime'"), "the dry run asks the real certificate store");
+        Assert.That(output, Does.Contain("patient@mail.example: Pickup (rule 'images-pickup'"));
+    }
 }

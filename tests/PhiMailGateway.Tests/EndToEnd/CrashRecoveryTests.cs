@@ -10,7 +10,7 @@ namespace PhiMailGateway.Tests.EndToEnd;
 public class CrashRecoveryTests
 {
     /// <summary>Runs the gateway executable built beside the tests as a child process.</summary>
-    private sealed class GatewayProcess : IDisposable
+    internal sealed class GatewayProcess : IDisposable
     {
         private readonly Process _process;
         private readonly StringBuilder _output = new();
@@ -86,10 +86,11 @@ public class CrashRecoveryTests
         });
 
         var smtpPort = TestGateway.GetFreePort();
+        var pickupPort = TestGateway.GetFreePort();
         string[] Args(int relayPort) =>
         [
             $"--Gateway:DataDirectory={data.Path}", "--Gateway:HostName=gateway.test",
-            $"--Smtp:Port={smtpPort}", "--Smtp:TrustedNetworks:0=127.0.0.0/8",
+            $"--Smtp:Port={smtpPort}", "--Smtp:TrustedNetworks:0=127.0.0.0/8", $"--Pickup:Port={pickupPort}",
             "--Relay:Mode=Smtp", "--Relay:Host=127.0.0.1", $"--Relay:Port={relayPort}",
             $"--Relay:CertificateThumbprint={upstream.CertificateThumbprintSha256}",
             "--Relay:RetrySchedule=00:00:00.500", "--Relay:Timeout=00:00:30",

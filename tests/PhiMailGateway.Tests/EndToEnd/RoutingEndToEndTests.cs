@@ -74,12 +74,12 @@ public class RoutingEndToEndTests
     }
 
     [Test]
-    public async Task Gateway_DentalImageWithoutProtector_IsHeldNotRelayed()
+    public async Task Gateway_RecipientNoRuleMatches_HoldsTheMessageAndSendsNothing()
     {
         using var data = new TempDirectory();
         await using var upstream = await FakeSmtpUpstream.StartAsync();
         TestGateway gw;
-        using (TestConfig.Use(data.Path, Rules))
+        using (TestConfig.Use(data.Path, """{ "Rules": [ { "Name": "lab-only", "When": { "RecipientDomains": [ "smilelab.example" ] }, "Action": "Relay" } ] }"""))
         {
             gw = await TestGateway.StartAsync(RelayEndToEndTests.SmarthostSettings(upstream));
         }
@@ -87,9 +87,9 @@ public class RoutingEndToEndTests
         {
             await gw.AddUserAsync("frontdesk", "correct horse");
             var eml = await File.ReadAllBytesAsync(Path.Combine(AppContext.BaseDirectory, "samples", "xray-dicom.eml"));
-            var queueId = await RelayEndToEndTests.SubmitAsync(gw, eml, "dr.lee@specialist.example");
+            var queueId = await RelayEndToEndTests.SubmitAsync(gw, eml, "tech@smilelab.example", "dr.lee@specialist.example");
             await RelayEndToEndTests.WaitUntilAsync(() => Task.FromResult(File.Exists(Path.Combine(gw.Spool.Hold, queueId + ".msg"))), "the message is held");
-            Assert.That(upstream.Messages, Is.Empty, "no dental image leaves unprotected");
+            Assert.That(upstream.Messages, Is.Empty, "nothing leaves on a default nobody wrote, not even to the recipient a rule covers");
         }
     }
 }

@@ -21,6 +21,11 @@ public class LogTemplateTests
         ["PhiMailGateway.Relay"] = (4000, 4999),
         ["PhiMailGateway.Inspection"] = (5100, 5199),
         ["PhiMailGateway.Routing"] = (5200, 5299),
+        ["PhiMailGateway.Audit"] = (6000, 6999),
+        ["PhiMailGateway.Protection.Smime"] = (8000, 8999),
+        ["PhiMailGateway.Certificates"] = (8000, 8999),
+        ["PhiMailGateway.Pickup"] = (7000, 7999),
+        ["PhiMailGateway.Protection.Pickup"] = (7000, 7999),
     };
 
     private static readonly string[] Forbidden =

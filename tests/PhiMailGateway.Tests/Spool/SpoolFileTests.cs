@@ -63,4 +63,20 @@ public class SpoolFileTests
         Assert.That(header, Does.StartWith("Received: from evil__Bcc:_x@y__comment_ ([127.0.0.1])\r\n\tby gw.example (PhiMailGateway) with ESMTPSA id ABC;\r\n\t"));
         Assert.That(header.Split("\r\n"), Has.Length.EqualTo(4), "three header lines and the final CRLF");
     }
+
+    [Test]
+    public async Task SpoolFile_EnvelopeLongerThanTheFirstRead_IsReadWholeAndOffsetsAgree()
+    {
+        using var dir = new TempDirectory();
+        var path = System.IO.Path.Combine(dir.Path, "many.msg");
+        var many = Envelope with { Recipients = Enumerable.Range(0, 2000).Select(i => $"recipient{i}@lab.example").ToList() };
+        (long Offset, long Length) written;
+        await using (var file = File.Create(path))
+        {
+            written = await SpoolFile.WriteAsync(file, many, "Received: x\r\n"u8.ToArray(), new ReadOnlySequence<byte>("Subject: hi\r\n\r\nbody\r\n"u8.ToArray()), CancellationToken.None);
+        }
+        var entry = SpoolFile.Read(path);
+        Assert.That(entry.Envelope.Recipients, Has.Count.EqualTo(2000));
+        Assert.That((entry.MessageOffset, entry.MessageLength), Is.EqualTo(written), "what the writer reports is what a reader finds");
+    }
 }

@@ -29,3 +29,16 @@ public class MasterKeyTests
         Assert.That(() => MasterKey.LoadOrCreate(path), Throws.TypeOf<InvalidDataException>().With.Message.StartsWith("Gateway:MasterKeyPath"));
     }
 }
+
+public class OwnerOnlyTests
+{
+    [Test]
+    public void OwnerOnly_CreateDirectory_MakesEveryMissingParentOwnerOnly()
+    {
+        using var dir = new TempDirectory();
+        var data = Path.Combine(dir.Path, "data");
+        OwnerOnly.CreateDirectory(Path.Combine(data, "spool", "incoming"));
+        foreach (var folder in new[] { data, Path.Combine(data, "spool"), Path.Combine(data, "spool", "incoming") })
+            Assert.That(File.GetUnixFileMode(folder), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute), folder);
+    }
+}

@@ -19,7 +19,9 @@ public static class DentalCorpus
 
     /// <summary>A DICOM intraoral X-ray: Part 10 with preamble, or a raw dataset; explicit or implicit VR LE.</summary>
     /// <param name="hostileLength">Insert a private element claiming a length of about 4 GB before the patient tags.</param>
-    public static byte[] Dicom(bool explicitVr = true, bool preamble = true, bool hostileLength = false, int rows = 1000, int columns = 1500)
+    /// <param name="patientName">(0010,0010); the audit tests use other patients, and hostile names.</param>
+    public static byte[] Dicom(bool explicitVr = true, bool preamble = true, bool hostileLength = false, int rows = 1000, int columns = 1500,
+        string patientName = PatientName, string patientId = PatientId)
     {
         var ds = new MemoryStream();
         var w = new DicomWriter(ds, explicitVr);
@@ -30,8 +32,8 @@ public static class DentalCorpus
         // An undefined-length sequence with one undefined-length item, as many real files have before the patient group.
         w.UndefinedSequence(0x0008, 0x1110, [(0x0008, 0x1150, "UI", Ascii("1.2.840.10008.3.1.2.3.1", '\0')), (0x0008, 0x1155, "UI", Ascii("2.25.42", '\0'))]);
         if (hostileLength) w.RawLongHeader(0x0009, 0x1010, "OB", 0xFFFFFFF0);
-        w.Element(0x0010, 0x0010, "PN", Ascii(PatientName));
-        w.Element(0x0010, 0x0020, "LO", Ascii(PatientId));
+        w.Element(0x0010, 0x0010, "PN", Ascii(patientName));
+        w.Element(0x0010, 0x0020, "LO", Ascii(patientId));
         w.Element(0x0010, 0x0030, "DA", Ascii("19800101"));
         w.Element(0x0018, 0x0015, "CS", Ascii("JAW"));
         w.Element(0x0028, 0x0002, "US", UShort(1));

@@ -14,7 +14,7 @@ namespace PhiMailGateway.Tests.TestKit;
 /// <summary>
 /// The whole gateway, started for one test on loopback with its own temp data directory:
 /// <code>await using var gw = await TestGateway.StartAsync(new() { ["Smtp:TrustedNetworks:0"] = "127.0.0.0/8" });</code>
-/// Defaults: host name <c>gateway.test</c>, a free port for Smtp:Port, Relay:Mode=Directory,
+/// Defaults: host name <c>gateway.test</c>, a free port for Smtp:Port and Pickup:Port, Relay:Mode=Directory,
 /// short session timeout and AUTH failure delay so tests stay fast, log level Warning.
 /// An override value of <see cref="FreePort"/> gets a free port (e.g. for Smtp:ImplicitTlsPort).
 /// When the host has no <see cref="IUserDirectory"/> registered yet, an <see cref="InMemoryUserDirectory"/> is used.
@@ -79,6 +79,7 @@ public sealed class TestGateway : IAsyncDisposable
                 ["Gateway:HostName"] = HostName,
                 ["Smtp:Address"] = "127.0.0.1",
                 ["Smtp:Port"] = FreePort,
+                ["Pickup:Port"] = FreePort,
                 ["Smtp:SessionTimeout"] = "00:00:10",
                 ["Smtp:AuthFailureDelay"] = "00:00:00.020",
                 ["Relay:Mode"] = "Directory",

@@ -1,0 +1,137 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Dapper;
+using PhiMailGateway.Storage;
+
+namespace PhiMailGateway.Audit;
+
+/// <summary>Filters of `audit export`; every one is optional. Times are UTC, <see cref="Until"/> exclusive.</summary>
+public sealed record AccountingQuery(DateTimeOffset? Since = null, DateTimeOffset? Until = null, string? PatientId = null, string? Recipient = null);
+
+/// <summary>
+/// One line of the accounting of disclosures: the fields 45 CFR 164.528(b)(2) names (date,
+/// recipient name and address, brief description of the PHI, purpose), plus how it was sent, what
+/// became of it, and the patients, decrypted.
+/// </summary>
+public sealed record AccountingEntry(
+    DateTimeOffset Date,
+    string RecipientName,
+    string RecipientAddress,
+    string Description,
+    string Purpose,
+    string Method,
+    string Outcome,
+    DateTimeOffset? OutcomeAt,
+    IReadOnlyList<AuditPatient> Patients,
+    string? Rule,
+    string Sender,
+    string? AuthenticatedUser,
+    string? MessageId,
+    string QueueId,
+    string? DeliveryId,
+    long Seq);
+
+/// <summary>
+/// Reads disclosures for the accounting: filters in SQL (the patient by its keyed hash, so the
+/// query never needs a name), patient fields decrypted here, and the delivery outcome taken from
+/// the newest event for that recipient's copy (or its pickup package).
+/// </summary>
+public sealed class AccountingExport(GatewayDatabase database, AuditKeys keys)
+{
+    /// <summary>Events that are not about the outcome of the delivery.</summary>
+    private static readonly HashSet<string> NotOutcomes = [AuditEventTypes.CertificateFallback];
+
+    public async Task<IReadOnlyList<AccountingEntry>> QueryAsync(AccountingQuery query, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var sql = "SELECT * FROM disclosures WHERE 1 = 1";
+        var parameters = new DynamicParameters();
+        if (query.Since is { } since)
+        {
+            sql += " AND recorded_at >= @since";
+            parameters.Add("since", since.ToUnixTimeMilliseconds());
+        }
+        if (query.Until is { } until)
+        {
+            sql += " AND recorded_at < @until";
+            parameters.Add("until", until.ToUnixTimeMilliseconds());
+        }
+        if (query.Recipient is { } recipient)
+        {
+            sql += " AND LOWER(recipient) = @recipient";
+            parameters.Add("recipient", recipient.Trim().ToLowerInvariant());
+        }
+        string? wanted = null;
+        if (query.PatientId is { } patientId)
+        {
+            wanted = keys.PatientLookup(patientId);
+            sql += " AND seq IN (SELECT disclosure_seq FROM disclosure_patients WHERE patient_lookup = @lookup)";
+            parameters.Add("lookup", wanted);
+        }
+        sql += " ORDER BY seq";
+        var rows = (await connection.QueryAsync<DisclosureRow>(sql, parameters)).AsList();
+
+        var events = new List<AuditEventRow>();
+        foreach (var chunk in rows.Select(r => r.QueueId).Distinct(StringComparer.Ordinal).Chunk(500))
+            events.AddRange(await connection.QueryAsync<AuditEventRow>("SELECT * FROM audit_events WHERE queue_id IN @chunk ORDER BY seq", new { chunk }));
+        foreach (var chunk in rows.Select(r => r.Reference).OfType<string>().Distinct(StringComparer.Ordinal).Chunk(500))
+            events.AddRange(await connection.QueryAsync<AuditEventRow>("SELECT * FROM audit_events WHERE package_id IN @chunk AND queue_id IS NULL ORDER BY seq", new { chunk }));
+
+        return rows.Select(r =>
+        {
+            var patients = Decrypt(r);
+            // An accounting for one patient does not name the other patients of the same message.
+            if (query.PatientId is { } id)
+                patients = patients.Where(p => p.PatientId is not null && AuditKeys.NormalizePatientId(p.PatientId) == AuditKeys.NormalizePatientId(id)).ToList();
+            var outcome = events.Where(e => !NotOutcomes.Contains(e.Type) && IsAbout(e, r)).MaxBy(e => e.Seq);
+            return new AccountingEntry(
+                DateTimeOffset.FromUnixTimeMilliseconds(r.RecordedAt),
+                r.RecipientName ?? "",
+                r.Recipient,
+                PhiDescription.Render(r.PhiCount, r.PhiParts),
+                r.Purpose ?? "",
+                r.Action,
+                outcome is null ? (r.Action == "Reject" ? "rejected" : "queued") : OutcomeText(outcome.Type),
+                outcome is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(outcome.RecordedAt),
+                patients,
+                r.RuleName,
+                r.Sender,
+                r.AuthenticatedUser,
+                r.MessageId,
+                r.QueueId,
+                r.DeliveryId,
+                r.Seq);
+        }).ToList();
+    }
+
+    private static bool IsAbout(AuditEventRow e, DisclosureRow r)
+    {
+        var sameRecipient = e.Recipient is null || string.Equals(e.Recipient, r.Recipient, StringComparison.OrdinalIgnoreCase);
+        if (!sameRecipient) return false;
+        if (r.Reference is not null && e.PackageId == r.Reference) return true;
+        return e.QueueId == r.QueueId && e.Recipient is not null && (e.DeliveryId is null || r.DeliveryId is null || e.DeliveryId == r.DeliveryId);
+    }
+
+    public static string OutcomeText(string type) => type switch
+    {
+        AuditEventTypes.Relayed => "relayed",
+        AuditEventTypes.Deferred => "deferred",
+        AuditEventTypes.Bounced => "bounced",
+        AuditEventTypes.Rejected => "rejected",
+        AuditEventTypes.PickupCodeSent => "pickup code sent",
+        AuditEventTypes.PickupVerified => "pickup verified",
+        AuditEventTypes.PickupViewed => "viewed",
+        AuditEventTypes.PickupDownloaded => "downloaded",
+        AuditEventTypes.PickupRevoked => "revoked",
+        AuditEventTypes.PickupExpired => "expired",
+        _ => type,
+    };
+
+    private List<AuditPatient> Decrypt(DisclosureRow row)
+    {
+        if (row.PatientsEnc is null) return [];
+        if (row.KeyId != keys.KeyId)
+            throw new CryptographicException($"disclosure seq {row.Seq} was encrypted under master key {row.KeyId}, not the current {keys.KeyId}.");
+        return JsonSerializer.Deserialize<List<AuditPatient>>(keys.Decrypt(row.PatientsEnc, row.QueueId)) ?? [];
+    }
+}

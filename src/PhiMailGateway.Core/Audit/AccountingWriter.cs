@@ -1,0 +1,85 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace PhiMailGateway.Audit;
+
+/// <summary>The accounting as CSV (RFC 4180) or JSON, the same columns in both.</summary>
+public static class AccountingWriter
+{
+    public static readonly IReadOnlyList<string> Columns =
+    [
+        "date", "recipient_name", "recipient_address", "description", "purpose", "method", "outcome", "outcome_at",
+        "patient_id", "patient_name", "patient_birth_date", "rule", "sender", "authenticated_user", "message_id", "queue_id", "delivery_id", "seq",
+    ];
+
+    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static string Joined(IEnumerable<string?> values) => string.Join("; ", values.Select(v => v ?? ""));
+
+    private static IReadOnlyList<string> Cells(AccountingEntry e) =>
+    [
+        Time(e.Date), e.RecipientName, e.RecipientAddress, e.Description, e.Purpose, e.Method, e.Outcome, e.OutcomeAt is { } at ? Time(at) : "",
+        Joined(e.Patients.Select(p => p.PatientId)), Joined(e.Patients.Select(p => p.PatientName)), Joined(e.Patients.Select(p => p.BirthDate)),
+        e.Rule ?? "", e.Sender, e.AuthenticatedUser ?? "", e.MessageId ?? "", e.QueueId, e.DeliveryId ?? "", e.Seq.ToString(CultureInfo.InvariantCulture),
+    ];
+
+    /// <summary>Header row, then one row per disclosure; CRLF line ends; fields quoted when they need it.</summary>
+    public static async Task WriteCsvAsync(IEnumerable<AccountingEntry> entries, TextWriter writer)
+    {
+        await writer.WriteAsync(CsvRow(Columns));
+        foreach (var entry in entries) await writer.WriteAsync(CsvRow(Cells(entry)));
+    }
+
+    public static string CsvRow(IEnumerable<string> cells) => string.Join(',', cells.Select(CsvField)) + "\r\n";
+
+    /// <summary>
+    /// One RFC 4180 field. A cell a spreadsheet would read as a formula (starting with = + - @, tab
+    /// or CR) gets a leading apostrophe first: a patient name such as <c>=HYPERLINK(…)</c> comes from
+    /// a DICOM header anyone can write, and must not run in the practice's spreadsheet.
+    /// </summary>
+    public static string CsvField(string value)
+    {
+        if (value.Length > 0 && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r') value = "'" + value;
+        return value.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        // A file for people and tools, not HTML: keep non-ASCII names readable.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>An array of objects with the CSV's columns, patients as an array of objects.</summary>
+    public static async Task WriteJsonAsync(IEnumerable<AccountingEntry> entries, TextWriter writer)
+    {
+        var objects = entries.Select(e => new Dictionary<string, object?>
+        {
+            ["date"] = Time(e.Date),
+            ["recipient_name"] = e.RecipientName,
+            ["recipient_address"] = e.RecipientAddress,
+            ["description"] = e.Description,
+            ["purpose"] = e.Purpose,
+            ["method"] = e.Method,
+            ["outcome"] = e.Outcome,
+            ["outcome_at"] = e.OutcomeAt is { } at ? Time(at) : null,
+            ["patients"] = e.Patients.Select(p => new Dictionary<string, string?>
+            {
+                ["patient_id"] = p.PatientId,
+                ["patient_name"] = p.PatientName,
+                ["patient_birth_date"] = p.BirthDate,
+            }).ToList(),
+            ["rule"] = e.Rule,
+            ["sender"] = e.Sender,
+            ["authenticated_user"] = e.AuthenticatedUser,
+            ["message_id"] = e.MessageId,
+            ["queue_id"] = e.QueueId,
+            ["delivery_id"] = e.DeliveryId,
+            ["seq"] = e.Seq,
+        }).ToList();
+        await writer.WriteAsync(JsonSerializer.Serialize(objects, JsonOptions));
+        await writer.WriteAsync('\n');
+    }
+}

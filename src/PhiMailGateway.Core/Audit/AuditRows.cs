@@ -1,0 +1,50 @@
+namespace PhiMailGateway.Audit;
+
+/// <summary>A row of <c>disclosures</c>: one message to one recipient. Times are unix milliseconds (UTC).</summary>
+public sealed class DisclosureRow
+{
+    public long Seq { get; set; }
+    public string PrevMac { get; set; } = "";
+    public string Mac { get; set; } = "";
+    public long RecordedAt { get; set; }
+    public string QueueId { get; set; } = "";
+    public string? MessageId { get; set; }
+    public string? DeliveryId { get; set; }
+    public string? AuthenticatedUser { get; set; }
+    public string Sender { get; set; } = "";
+    public string Recipient { get; set; } = "";
+    public string? RecipientName { get; set; }
+    public string Action { get; set; } = "";
+    public string? RuleName { get; set; }
+    public string? Purpose { get; set; }
+    public string? Reference { get; set; }
+    public long PhiCount { get; set; }
+    public string PhiKinds { get; set; } = "";
+    public string PhiParts { get; set; } = "";
+    public string? PatientsEnc { get; set; }
+    public string KeyId { get; set; } = "";
+
+    /// <summary>Rows of <c>disclosure_patients</c>, filled after reading; part of the MAC.</summary>
+    public List<string> PatientLookups { get; set; } = [];
+}
+
+/// <summary>A row of <c>audit_events</c>.</summary>
+public sealed class AuditEventRow
+{
+    public long Seq { get; set; }
+    public string PrevMac { get; set; } = "";
+    public string Mac { get; set; } = "";
+    public long RecordedAt { get; set; }
+    public string Type { get; set; } = "";
+    public string? QueueId { get; set; }
+    public string? DeliveryId { get; set; }
+    public string? Recipient { get; set; }
+    public string? Detail { get; set; }
+    public string? PackageId { get; set; }
+    public string? ClientAddress { get; set; }
+    public string? UserAgent { get; set; }
+    public string? FileSha256 { get; set; }
+}
+
+/// <summary>One patient named in the DICOM headers of a message; stored only encrypted.</summary>
+public sealed record AuditPatient(string? PatientId, string? PatientName, string? BirthDate);

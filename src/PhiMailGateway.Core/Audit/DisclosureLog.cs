@@ -1,0 +1,199 @@
+using System.Data;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using MimeKit;
+using PhiMailGateway.Inspection;
+using PhiMailGateway.Pipeline;
+using PhiMailGateway.Queue;
+using PhiMailGateway.Storage;
+
+namespace PhiMailGateway.Audit;
+
+/// <summary>
+/// The audit log's writer: disclosure records inside the transaction that enqueues the copies
+/// (invariant 2), and the events that follow them, all in one MAC chain (<see cref="AuditChain"/>).
+/// After each commit the new head goes to <see cref="AuditHeadFile"/>.
+/// Patient identifiers from the DICOM headers are stored only encrypted, plus a keyed hash of each
+/// PatientID for lookups; nothing here is logged except ids and counts.
+/// </summary>
+public sealed partial class DisclosureLog(
+    AuditKeys keys,
+    AuditHeadFile headFile,
+    GatewayDatabase database,
+    TimeProvider time,
+    ILogger<DisclosureLog> logger) : IDisclosureRecorder, IAuditTrail
+{
+    public const string DefaultPurpose = "Treatment";
+
+    public async Task RecordAsync(IDbConnection connection, IDbTransaction transaction, MessageContext context,
+        IReadOnlyList<NewDelivery> deliveries, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var headers = ReadHeaders(context);
+        var phi = PhiDescription.Of(context.Inspection);
+        var patients = PatientsOf(context.Inspection);
+        var patientsEnc = patients.Count == 0 ? null : keys.Encrypt(JsonSerializer.Serialize(patients), context.QueueId);
+        var lookups = patients.Where(p => !string.IsNullOrWhiteSpace(p.PatientId)).Select(p => keys.PatientLookup(p.PatientId!))
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+
+        DisclosureRow Row(string recipient, string action, string? ruleName, string? deliveryId, string? reference) => new()
+        {
+            RecordedAt = now,
+            QueueId = context.QueueId,
+            MessageId = headers.MessageId,
+            DeliveryId = deliveryId,
+            AuthenticatedUser = context.Envelope.AuthenticatedUser,
+            Sender = context.Envelope.Sender,
+            Recipient = recipient,
+            RecipientName = headers.Names.GetValueOrDefault(recipient),
+            Action = action,
+            RuleName = ruleName,
+            Purpose = context.Decisions.TryGetValue(recipient, out var d) && d.Rule is { } rule ? rule.Purpose : null,
+            Reference = reference,
+            PhiCount = phi.Count,
+            PhiKinds = phi.Kinds,
+            PhiParts = phi.Parts,
+            PatientsEnc = patientsEnc,
+            KeyId = keys.KeyId,
+            PatientLookups = lookups,
+        };
+
+        var writer = await AuditChainWriter.OpenAsync(keys, connection, transaction);
+        // Still inside the write lock, before the first record commits: a missing head file now
+        // means a fresh log, never a deleted one.
+        if (writer.Head.Seq == 0) headFile.CreateIfMissing();
+
+        // The queued copies are the non-DSN deliveries, in the order of context.Outbound. With none
+        // (the message was rejected), nothing was disclosed except the Reject records below.
+        var copies = deliveries.Where(x => !x.IsDsn).ToList();
+        var deliveryOf = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var records = 0;
+        if (copies.Count > 0)
+        {
+            if (copies.Count != context.Outbound.Count)
+                throw new InvalidOperationException($"{context.QueueId}: {copies.Count} deliveries for {context.Outbound.Count} outbound copies; refusing to guess the audit record.");
+            for (var i = 0; i < copies.Count; i++)
+            {
+                var copy = context.Outbound[i];
+                foreach (var recipient in copy.Recipients.Distinct(StringComparer.OrdinalIgnoreCase))
+                {
+                    await writer.AppendAsync(Row(recipient, copy.Action, copy.RuleName, copies[i].DeliveryId, copy.Reference));
+                    deliveryOf[recipient] = copies[i].DeliveryId;
+                    records++;
+                }
+            }
+        }
+        foreach (var (recipient, _) in context.Rejections.DistinctBy(r => r.Recipient, StringComparer.OrdinalIgnoreCase))
+        {
+            var ruleName = context.Decisions.TryGetValue(recipient, out var decision) ? decision.Rule?.Name : null;
+            await writer.AppendAsync(Row(recipient, "Reject", ruleName, null, null));
+            await writer.AppendAsync(Event(now, AuditEventTypes.Rejected, context.QueueId, null, recipient,
+                ruleName is null ? "rejected by the pipeline" : $"rule {ruleName}"));
+            records++;
+        }
+
+        // The recipient's certificate could not be used, so a rule after the S/MIME one decided.
+        foreach (var decision in context.Decisions.Values)
+        {
+            if (decision.Certificate is not { Usable: false, Reason: { } reason } || decision.Rule is null) continue;
+            await writer.AppendAsync(Event(now, AuditEventTypes.CertificateFallback, context.QueueId, deliveryOf.GetValueOrDefault(decision.Recipient),
+                decision.Recipient, $"no usable certificate ({reason}); rule {decision.Rule.Name} -> {decision.Rule.Action}"));
+        }
+        LogRecorded(logger, context.QueueId, records, writer.Head.Seq);
+    }
+
+    /// <summary>After the transaction that ran <see cref="RecordAsync"/> ended: notes the committed head.</summary>
+    public async Task CommittedAsync(CancellationToken cancellationToken)
+    {
+        ChainHead head;
+        await using (var connection = await database.OpenAsync(cancellationToken))
+            head = await ChainHead.ReadAsync(connection);
+        if (head.Seq > 0) await headFile.NoteAsync(head, cancellationToken);
+    }
+
+    public async Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var head = await database.WriteAsync(async (c, t) =>
+        {
+            var writer = await AuditChainWriter.OpenAsync(keys, c, t);
+            if (writer.Head.Seq == 0) headFile.CreateIfMissing();
+            await writer.AppendAsync(new AuditEventRow
+            {
+                RecordedAt = now,
+                Type = auditEvent.Type,
+                QueueId = auditEvent.QueueId,
+                DeliveryId = auditEvent.DeliveryId,
+                Recipient = auditEvent.Recipient,
+                Detail = auditEvent.Detail,
+                PackageId = auditEvent.PackageId,
+                ClientAddress = auditEvent.ClientAddress,
+                UserAgent = auditEvent.UserAgent,
+                FileSha256 = auditEvent.FileSha256,
+            });
+            return writer.Head;
+        }, cancellationToken);
+        LogEventAppended(logger, auditEvent.Type, head.Seq);
+        await headFile.NoteAsync(head, cancellationToken);
+    }
+
+    private static AuditEventRow Event(long now, string type, string queueId, string? deliveryId, string recipient, string detail) => new()
+    {
+        RecordedAt = now,
+        Type = type,
+        QueueId = queueId,
+        DeliveryId = deliveryId,
+        Recipient = recipient,
+        Detail = detail,
+    };
+
+    /// <summary>The patients named in the message's DICOM headers, each once.</summary>
+    internal static IReadOnlyList<AuditPatient> PatientsOf(InspectionReport? report) =>
+        report is null
+            ? []
+            : report.Findings
+                .Select(f => f.Dicom?.Tags)
+                .OfType<DicomTags>()
+                .Select(t => new AuditPatient(Clean(t.PatientId), Clean(t.PatientName), Clean(t.PatientBirthDate)))
+                .Where(p => p.PatientId is not null || p.PatientName is not null || p.BirthDate is not null)
+                .Distinct()
+                .ToList();
+
+    private static string? Clean(string? value) => value?.Trim(' ', '\0') is { Length: > 0 } v ? v : null;
+
+    private sealed record MessageHeaders(string? MessageId, Dictionary<string, string> Names);
+
+    /// <summary>Message-ID and the display names of To and Cc addresses (164.528 asks for the recipient's name).</summary>
+    private static MessageHeaders ReadHeaders(MessageContext context)
+    {
+        var names = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        try
+        {
+            using var stream = context.OpenMessage();
+            var headers = HeaderList.Load(stream);
+            string? messageId = null;
+            if (headers[HeaderId.MessageId] is { } raw)
+                messageId = MimeKit.Utils.MimeUtils.EnumerateReferences(raw).FirstOrDefault() ?? raw.Trim();
+            foreach (var header in headers.Where(h => h.Id is HeaderId.To or HeaderId.Cc))
+            {
+                if (!InternetAddressList.TryParse(ParserOptions.Default, header.RawValue, out var list)) continue;
+                foreach (var mailbox in list.Mailboxes)
+                {
+                    if (!string.IsNullOrWhiteSpace(mailbox.Name)) names.TryAdd(mailbox.Address, mailbox.Name.Trim());
+                }
+            }
+            return new MessageHeaders(messageId, names);
+        }
+        catch (FormatException)
+        {
+            // MimeKit's ParseException is a FormatException: headers we cannot read leave the fields empty.
+            return new MessageHeaders(null, names);
+        }
+    }
+
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "{QueueId}: {RecordCount} disclosure records written; audit chain at seq {Seq}")]
+    private static partial void LogRecorded(ILogger logger, string queueId, int recordCount, long seq);
+
+    [LoggerMessage(EventId = 6002, Level = LogLevel.Debug, Message = "Audit event {Type} appended at seq {Seq}")]
+    private static partial void LogEventAppended(ILogger logger, string type, long seq);
+}

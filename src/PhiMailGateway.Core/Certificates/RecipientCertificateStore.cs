@@ -1,0 +1,178 @@
+using Dapper;
+using Org.BouncyCastle.X509;
+using PhiMailGateway.Storage;
+
+namespace PhiMailGateway.Certificates;
+
+/// <summary>A certificate in the store with the recipient addresses it serves (none for an authority).</summary>
+public sealed record StoredCertificate(string Thumbprint, X509Certificate Certificate, bool IsAuthority, IReadOnlyList<string> Addresses);
+
+/// <summary>The certificates one decision needs: the recipient's own, and the authorities and CRLs to check them.</summary>
+public sealed record CertificateSnapshot(IReadOnlyList<StoredCertificate> Recipients, IReadOnlyList<X509Certificate> Authorities, IReadOnlyList<X509Crl> Crls);
+
+/// <summary>One imported end-entity or authority certificate, and what was new.</summary>
+public sealed record ImportedCertificate(StoredCertificate Stored, bool New);
+
+public sealed record ImportResult(IReadOnlyList<ImportedCertificate> Certificates, int NewCrls, int KnownCrls);
+
+/// <summary>
+/// Recipient S/MIME certificates in <c>gateway.db</c> (tables <c>certificates</c>,
+/// <c>certificate_addresses</c>, <c>certificate_crls</c>). Plain, portable SQL through Dapper, so a
+/// PostgreSQL store can follow for multi-instance practices. The S/MIME context
+/// (<see cref="Protection.Smime.GatewaySecureMimeContext"/>) reads its certificates from here.
+/// </summary>
+public sealed class RecipientCertificateStore(GatewayDatabase database, TimeProvider time)
+{
+    private const string CertificateColumns = "c.thumbprint AS Thumbprint, c.is_authority AS IsAuthority, c.der AS Der";
+
+    /// <param name="address">Bind the (single) recipient certificate to this address instead of the ones it names.</param>
+    public async Task<ImportResult> ImportAsync(CertificateBundle bundle, string? address, CancellationToken cancellationToken)
+    {
+        var endEntities = bundle.Certificates.Where(c => !CertificateFacts.IsAuthority(c)).ToList();
+        if (address is not null)
+        {
+            address = CertificateFacts.NormalizeAddress(address);
+            if (!CertificateFacts.IsAddress(address)) throw new CertificateFileException($"'{address}' is not an e-mail address.");
+            if (endEntities.Count != 1)
+                throw new CertificateFileException($"--address needs a file with exactly one recipient certificate; this one has {endEntities.Count}.");
+        }
+        foreach (var certificate in endEntities)
+        {
+            if (address is null && CertificateFacts.Addresses(certificate).Count == 0)
+                throw new CertificateFileException(
+                    $"the certificate '{CertificateFacts.Name(certificate.SubjectDN)}' names no e-mail address (subject alternative name or E=); give the recipient's address with --address ADDR.");
+        }
+
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        return await database.WriteAsync(async (connection, transaction) =>
+        {
+            var imported = new List<ImportedCertificate>();
+            foreach (var certificate in bundle.Certificates)
+            {
+                var thumbprint = CertificateFacts.Thumbprint(certificate);
+                var authority = CertificateFacts.IsAuthority(certificate);
+                var inserted = await connection.ExecuteAsync(
+                    """
+                    INSERT INTO certificates (thumbprint, subject, issuer, serial_number, not_before, not_after, is_authority, der, imported_at)
+                    VALUES (@thumbprint, @subject, @issuer, @serial, @notBefore, @notAfter, @authority, @der, @now)
+                    ON CONFLICT (thumbprint) DO NOTHING
+                    """,
+                    new
+                    {
+                        thumbprint,
+                        subject = CertificateFacts.Name(certificate.SubjectDN),
+                        issuer = CertificateFacts.Name(certificate.IssuerDN),
+                        serial = certificate.SerialNumber.ToString(16).ToUpperInvariant(),
+                        notBefore = new DateTimeOffset(certificate.NotBefore, TimeSpan.Zero).ToUnixTimeMilliseconds(),
+                        notAfter = new DateTimeOffset(certificate.NotAfter, TimeSpan.Zero).ToUnixTimeMilliseconds(),
+                        authority = authority ? 1 : 0,
+                        der = certificate.GetEncoded(),
+                        now,
+                    }, transaction);
+                var addresses = authority ? [] : address is not null ? [address] : CertificateFacts.Addresses(certificate).Order(StringComparer.Ordinal).ToList();
+                foreach (var a in addresses)
+                {
+                    inserted += await connection.ExecuteAsync(
+                        "INSERT INTO certificate_addresses (address, thumbprint) VALUES (@a, @thumbprint) ON CONFLICT (address, thumbprint) DO NOTHING",
+                        new { a, thumbprint }, transaction);
+                }
+                var bound = (await connection.QueryAsync<string>(
+                    "SELECT address FROM certificate_addresses WHERE thumbprint = @thumbprint ORDER BY address", new { thumbprint }, transaction)).ToList();
+                imported.Add(new ImportedCertificate(new StoredCertificate(thumbprint, certificate, authority, bound), inserted > 0));
+            }
+            var newCrls = 0;
+            foreach (var crl in bundle.Crls)
+            {
+                newCrls += await connection.ExecuteAsync(
+                    """
+                    INSERT INTO certificate_crls (crl_id, issuer, this_update, next_update, der, imported_at)
+                    VALUES (@id, @issuer, @thisUpdate, @nextUpdate, @der, @now)
+                    ON CONFLICT (crl_id) DO NOTHING
+                    """,
+                    new
+                    {
+                        id = CertificateFacts.Thumbprint(crl),
+                        issuer = CertificateFacts.Name(crl.IssuerDN),
+                        thisUpdate = new DateTimeOffset(crl.ThisUpdate, TimeSpan.Zero).ToUnixTimeMilliseconds(),
+                        nextUpdate = crl.NextUpdate is { } next ? new DateTimeOffset(next, TimeSpan.Zero).ToUnixTimeMilliseconds() : (long?)null,
+                        der = crl.GetEncoded(),
+                        now,
+                    }, transaction);
+            }
+            return new ImportResult(imported, newCrls, bundle.Crls.Count - newCrls);
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Removes the certificates of an address (or one certificate by its thumbprint). A certificate
+    /// that still serves another address stays for that one. Returns how many bindings or certificates went.
+    /// </summary>
+    public Task<int> RemoveAsync(string addressOrThumbprint, CancellationToken cancellationToken)
+    {
+        var key = CertificateFacts.NormalizeAddress(addressOrThumbprint);
+        return database.WriteAsync(async (connection, transaction) =>
+        {
+            if (!CertificateFacts.IsAddress(key))
+            {
+                var thumbprint = key.Replace(":", "", StringComparison.Ordinal).ToUpperInvariant();
+                await connection.ExecuteAsync("DELETE FROM certificate_addresses WHERE thumbprint = @thumbprint", new { thumbprint }, transaction);
+                return await connection.ExecuteAsync("DELETE FROM certificates WHERE thumbprint = @thumbprint", new { thumbprint }, transaction);
+            }
+            var thumbprints = (await connection.QueryAsync<string>(
+                "SELECT thumbprint FROM certificate_addresses WHERE address = @key", new { key }, transaction)).ToList();
+            var removed = await connection.ExecuteAsync("DELETE FROM certificate_addresses WHERE address = @key", new { key }, transaction);
+            foreach (var thumbprint in thumbprints)
+            {
+                // A recipient certificate nobody uses any more goes too; a shared one stays.
+                await connection.ExecuteAsync(
+                    """
+                    DELETE FROM certificates WHERE thumbprint = @thumbprint AND is_authority = 0
+                      AND NOT EXISTS (SELECT 1 FROM certificate_addresses a WHERE a.thumbprint = @thumbprint)
+                    """, new { thumbprint }, transaction);
+            }
+            return removed;
+        }, cancellationToken);
+    }
+
+    /// <summary>Every certificate (recipients and authorities) and every CRL, for <c>certs list</c>.</summary>
+    public async Task<CertificateSnapshot> LoadAllAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<CertificateRow>(new CommandDefinition(
+            $"SELECT {CertificateColumns} FROM certificates c ORDER BY c.subject", cancellationToken: cancellationToken))).ToList();
+        var bindings = (await connection.QueryAsync<(string Address, string Thumbprint)>(new CommandDefinition(
+            "SELECT address, thumbprint FROM certificate_addresses ORDER BY address", cancellationToken: cancellationToken)))
+            .ToLookup(b => b.Thumbprint, b => b.Address);
+        var all = rows.Select(r => ToStored(r, bindings[r.Thumbprint].ToList())).ToList();
+        return new CertificateSnapshot(all.Where(c => !c.IsAuthority).ToList(), all.Where(c => c.IsAuthority).Select(c => c.Certificate).ToList(),
+            await CrlsAsync(connection, cancellationToken));
+    }
+
+    /// <summary>The certificates bound to one address, with every authority and CRL to check them against.</summary>
+    public async Task<CertificateSnapshot> LoadForAsync(string address, CancellationToken cancellationToken)
+    {
+        var key = CertificateFacts.NormalizeAddress(address);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var recipients = (await connection.QueryAsync<CertificateRow>(new CommandDefinition(
+            $"""
+            SELECT {CertificateColumns} FROM certificates c
+            JOIN certificate_addresses a ON a.thumbprint = c.thumbprint
+            WHERE a.address = @key AND c.is_authority = 0
+            """, new { key }, cancellationToken: cancellationToken)))
+            .Select(r => ToStored(r, [key])).ToList();
+        if (recipients.Count == 0) return new CertificateSnapshot([], [], []);
+        var authorities = (await connection.QueryAsync<CertificateRow>(new CommandDefinition(
+            $"SELECT {CertificateColumns} FROM certificates c WHERE c.is_authority = 1", cancellationToken: cancellationToken)))
+            .Select(r => ToStored(r, []).Certificate).ToList();
+        return new CertificateSnapshot(recipients, authorities, await CrlsAsync(connection, cancellationToken));
+    }
+
+    private static async Task<IReadOnlyList<X509Crl>> CrlsAsync(System.Data.IDbConnection connection, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<byte[]>(new CommandDefinition("SELECT der FROM certificate_crls ORDER BY this_update", cancellationToken: cancellationToken)))
+            .Select(der => new X509Crl(der)).ToList();
+
+    private static StoredCertificate ToStored(CertificateRow row, IReadOnlyList<string> addresses) =>
+        new(row.Thumbprint, new X509Certificate(row.Der), row.IsAuthority != 0, addresses);
+
+    private sealed record CertificateRow(string Thumbprint, long IsAuthority, byte[] Der);
+}

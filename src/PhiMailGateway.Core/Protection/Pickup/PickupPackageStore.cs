@@ -1,0 +1,422 @@
+using System.IO.Pipelines;
+using System.Security.Cryptography;
+using System.Text;
+using Dapper;
+using PhiMailGateway.Configuration;
+using PhiMailGateway.Storage;
+
+namespace PhiMailGateway.Protection.Pickup;
+
+/// <summary>
+/// Pickup packages: rows in gateway.db, content in <c>&lt;data&gt;/pickup/&lt;package&gt;/&lt;n&gt;.pkg</c>.
+/// Each package has its own random AES-256 key, wrapped (AES-GCM) under a key the master key
+/// derives for this purpose only; the row keeps the master key's id so keys can rotate. Every file
+/// and folder is owner-only from creation. Deleting the wrapped key and the files (retention,
+/// revocation) makes the content unrecoverable; the row stays as the record that it existed.
+/// </summary>
+public sealed class PickupPackageStore
+{
+    private const string WrapPurpose = "pickup-key-wrap/v1";
+    private readonly GatewayDatabase _database;
+    private readonly MasterKey _masterKey;
+    private readonly PickupOptions _options;
+    private readonly TimeProvider _time;
+    private readonly byte[] _wrapKey;
+    private readonly byte[] _codeKey;
+
+    public PickupPackageStore(GatewayDatabase database, MasterKey masterKey, GatewayOptions gateway, PickupOptions options, TimeProvider time)
+    {
+        _database = database;
+        _masterKey = masterKey;
+        _options = options;
+        _time = time;
+        _wrapKey = masterKey.Derive(WrapPurpose);
+        _codeKey = masterKey.Derive("pickup-code-mac/v1");
+        Root = Path.Combine(gateway.FullDataDirectory, "pickup");
+    }
+
+    /// <summary>Folder that holds one sub-folder of encrypted files per package.</summary>
+    public string Root { get; }
+
+    public string PackageDirectory(string packageId) => Path.Combine(Root, packageId);
+
+    private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    // ------------------------------------------------------------------ create
+
+    /// <summary>
+    /// Encrypts <paramref name="files"/> into a new package for one recipient and records it. The
+    /// files are written (and flushed) before the row commits, so a row never points at nothing.
+    /// </summary>
+    public async Task<CreatedPackage> CreateAsync(string queueId, string recipient, string sender, PickupScope scope,
+        IReadOnlyList<PackageSource> files, CancellationToken cancellationToken)
+    {
+        var packageId = PickupSecrets.NewPackageId();
+        var token = PickupSecrets.NewToken();
+        var key = RandomNumberGenerator.GetBytes(PackageCipher.KeySize);
+        var directory = PackageDirectory(packageId);
+        OwnerOnly.CreateDirectory(Root);
+        OwnerOnly.CreateDirectory(directory);
+        var paths = new List<string>();
+        var rows = new List<object>();
+        long totalBytes = 0;
+        try
+        {
+            for (var i = 0; i < files.Count; i++)
+            {
+                var path = Path.Combine(directory, $"{i}.pkg");
+                paths.Add(path);
+                (long Length, string Sha256) result;
+                await using (var output = OwnerOnly.CreateNew(path))
+                {
+                    result = await EncryptSourceAsync(files[i], output, key, FileAad(packageId, i), cancellationToken);
+                    output.Flush(flushToDisk: true);
+                }
+                totalBytes += result.Length;
+                rows.Add(new
+                {
+                    packageId,
+                    fileIndex = i,
+                    sealedName = PackageCipher.SealSmall(key, Encoding.UTF8.GetBytes(files[i].Name), NameAad(packageId, i)),
+                    contentType = files[i].ContentType,
+                    size = result.Length,
+                    sha256 = result.Sha256,
+                });
+            }
+            DirectorySync.Flush(directory);
+
+            var created = _time.GetUtcNow();
+            var expires = created + _options.LinkLifetime;
+            await _database.WriteAsync(async (c, t) =>
+            {
+                await c.ExecuteAsync("""
+                    INSERT INTO pickup_packages (package_id, token_hash, queue_id, recipient, sender, scope, file_count, total_bytes,
+                        key_id, wrapped_key, created_at, expires_at, max_downloads, state)
+                    VALUES (@packageId, @tokenHash, @queueId, @recipient, @sender, @scope, @fileCount, @totalBytes,
+                        @keyId, @wrappedKey, @createdAt, @expiresAt, @maxDownloads, 'Active')
+                    """, new
+                {
+                    packageId,
+                    tokenHash = PickupSecrets.Hash(token),
+                    queueId,
+                    recipient,
+                    sender,
+                    scope = scope.ToString(),
+                    fileCount = files.Count,
+                    totalBytes,
+                    keyId = _masterKey.KeyId,
+                    wrappedKey = PackageCipher.SealSmall(_wrapKey, key, KeyAad(packageId)),
+                    createdAt = created.ToUnixTimeMilliseconds(),
+                    expiresAt = expires.ToUnixTimeMilliseconds(),
+                    maxDownloads = _options.MaxDownloads,
+                }, t);
+                await c.ExecuteAsync("""
+                    INSERT INTO pickup_files (package_id, file_index, sealed_name, content_type, size, sha256)
+                    VALUES (@packageId, @fileIndex, @sealedName, @contentType, @size, @sha256)
+                    """, rows, t);
+            }, cancellationToken);
+            return new CreatedPackage(packageId, token, expires, files.Count, paths);
+        }
+        catch
+        {
+            TryDeleteDirectory(directory);
+            throw;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
+    }
+
+    /// <summary>MimeKit writes into a stream; the cipher reads one. A pipe joins them without buffering the file.</summary>
+    private static async Task<(long, string)> EncryptSourceAsync(PackageSource source, Stream output, byte[] key, string aad, CancellationToken cancellationToken)
+    {
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19));
+        var producer = Task.Run(async () =>
+        {
+            try
+            {
+                await using (var writer = pipe.Writer.AsStream(leaveOpen: true))
+                    await source.WriteTo(writer, cancellationToken);
+                await pipe.Writer.CompleteAsync();
+            }
+            catch (Exception e)
+            {
+                await pipe.Writer.CompleteAsync(e);
+            }
+        }, cancellationToken);
+        try
+        {
+            await using var reader = pipe.Reader.AsStream();
+            return await PackageCipher.EncryptAsync(reader, output, key, aad, cancellationToken);
+        }
+        finally
+        {
+            await producer;
+        }
+    }
+
+    private static string FileAad(string packageId, int index) => $"PhiMailGateway pickup file v1|{packageId}|{index}";
+    private static string NameAad(string packageId, int index) => $"PhiMailGateway pickup name v1|{packageId}|{index}";
+    private static string KeyAad(string packageId) => $"PhiMailGateway pickup key v1|{packageId}";
+
+    // ------------------------------------------------------------------ read
+
+    public async Task<PickupPackage?> FindByTokenAsync(string token, CancellationToken cancellationToken)
+    {
+        if (!PickupSecrets.LooksLikeToken(token)) return null;
+        var hash = PickupSecrets.Hash(token);
+        await using var c = await _database.OpenAsync(cancellationToken);
+        var package = await c.QuerySingleOrDefaultAsync<PickupPackage>("SELECT * FROM pickup_packages WHERE token_hash = @hash", new { hash });
+        return package is not null && PickupSecrets.HashEquals(package.TokenHash, hash) ? package : null;
+    }
+
+    public async Task<PickupPackage?> FindAsync(string packageId, CancellationToken cancellationToken)
+    {
+        await using var c = await _database.OpenAsync(cancellationToken);
+        return await c.QuerySingleOrDefaultAsync<PickupPackage>("SELECT * FROM pickup_packages WHERE package_id = @packageId", new { packageId });
+    }
+
+    public async Task<IReadOnlyList<PickupPackage>> ListAsync(CancellationToken cancellationToken)
+    {
+        await using var c = await _database.OpenAsync(cancellationToken);
+        return (await c.QueryAsync<PickupPackage>("SELECT * FROM pickup_packages ORDER BY created_at, package_id")).ToList();
+    }
+
+    /// <summary>The files with their names opened; empty once the key is gone.</summary>
+    public async Task<IReadOnlyList<PickupFile>> FilesAsync(PickupPackage package, CancellationToken cancellationToken)
+    {
+        var key = UnwrapKey(package);
+        if (key is null) return [];
+        try
+        {
+            await using var c = await _database.OpenAsync(cancellationToken);
+            var rows = await c.QueryAsync<(long FileIndex, byte[]? SealedName, string ContentType, long Size, string Sha256)>(
+                "SELECT file_index, sealed_name, content_type, size, sha256 FROM pickup_files WHERE package_id = @PackageId ORDER BY file_index", new { package.PackageId });
+            return rows.Where(r => r.SealedName is not null).Select(r => new PickupFile((int)r.FileIndex,
+                Encoding.UTF8.GetString(PackageCipher.OpenSmall(key, r.SealedName, NameAad(package.PackageId, (int)r.FileIndex))),
+                r.ContentType, r.Size, r.Sha256)).ToList();
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
+    }
+
+    /// <summary>Plaintext of one file, decrypted chunk by chunk as it is read.</summary>
+    public Stream OpenFile(PickupPackage package, int index)
+    {
+        var key = UnwrapKey(package) ?? throw new InvalidOperationException("The package's key has been deleted.");
+        try
+        {
+            return PackageCipher.OpenRead(Path.Combine(PackageDirectory(package.PackageId), $"{index}.pkg"), key, FileAad(package.PackageId, index));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
+    }
+
+    private byte[]? UnwrapKey(PickupPackage package)
+    {
+        if (package.WrappedKey is null) return null;
+        if (package.KeyId != _masterKey.KeyId)
+            throw new CryptographicException($"Package {package.PackageId} was wrapped under master key {package.KeyId}, not the current {_masterKey.KeyId}.");
+        return PackageCipher.OpenSmall(_wrapKey, package.WrappedKey, KeyAad(package.PackageId));
+    }
+
+    // ------------------------------------------------------------------ downloads
+
+    /// <summary>Counts one download if the package is still available; false when the cap or expiry got there first.</summary>
+    public async Task<bool> TryCountDownloadAsync(string packageId, CancellationToken cancellationToken) =>
+        await _database.WriteAsync(async (c, t) => await c.ExecuteAsync("""
+            UPDATE pickup_packages SET download_count = download_count + 1
+            WHERE package_id = @packageId AND state = 'Active' AND purged_at IS NULL AND download_count < max_downloads AND expires_at > @now
+            """, new { packageId, now = Now }, t) == 1, cancellationToken);
+
+    // ------------------------------------------------------------------ codes
+
+    /// <summary>A new six-digit code for the package, or null when it asked for too many this hour.</summary>
+    public async Task<string?> IssueCodeAsync(string packageId, CancellationToken cancellationToken)
+    {
+        var code = PickupSecrets.NewCode();
+        var salt = RandomNumberGenerator.GetBytes(16);
+        var now = Now;
+        var issued = await _database.WriteAsync(async (c, t) =>
+        {
+            var recent = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM pickup_codes WHERE package_id = @packageId AND created_at > @since",
+                new { packageId, since = now - (long)TimeSpan.FromHours(1).TotalMilliseconds }, t);
+            if (recent >= _options.MaxCodesPerHour) return false;
+            await c.ExecuteAsync("""
+                INSERT INTO pickup_codes (code_id, package_id, salt, code_hash, created_at, expires_at)
+                VALUES (@codeId, @packageId, @salt, @hash, @now, @expires)
+                """, new
+            {
+                codeId = Convert.ToHexString(RandomNumberGenerator.GetBytes(12)),
+                packageId,
+                salt,
+                hash = PickupSecrets.CodeHash(_codeKey, salt, packageId, code),
+                now,
+                expires = now + (long)_options.CodeLifetime.TotalMilliseconds,
+            }, t);
+            return true;
+        }, cancellationToken);
+        return issued ? code : null;
+    }
+
+    /// <summary>
+    /// Checks a code: any unused, unexpired code of the package matches (a resend does not void the
+    /// earlier mail). A match uses up every open code; a miss counts, and the
+    /// <see cref="PickupOptions.MaxWrongCodes"/>th miss locks the package for <see cref="PickupOptions.Lockout"/>.
+    /// </summary>
+    public async Task<CodeCheckResult> CheckCodeAsync(string packageId, string? code, CancellationToken cancellationToken)
+    {
+        var now = Now;
+        return await _database.WriteAsync(async (c, t) =>
+        {
+            var package = await c.QuerySingleAsync<PickupPackage>("SELECT * FROM pickup_packages WHERE package_id = @packageId", new { packageId }, t);
+            if (package.LockedUntil is { } until && until > now)
+                return new CodeCheckResult(CodeCheck.Locked, 0, DateTimeOffset.FromUnixTimeMilliseconds(until));
+            var open = await c.QueryAsync<(byte[] Salt, byte[] CodeHash)>(
+                "SELECT salt, code_hash FROM pickup_codes WHERE package_id = @packageId AND used_at IS NULL AND expires_at > @now", new { packageId, now }, t);
+            var match = false;
+            if (code is not null)
+            {
+                foreach (var (salt, hash) in open)
+                    match |= CryptographicOperations.FixedTimeEquals(PickupSecrets.CodeHash(_codeKey, salt, packageId, code), hash);
+            }
+            if (match)
+            {
+                await c.ExecuteAsync("UPDATE pickup_codes SET used_at = @now WHERE package_id = @packageId AND used_at IS NULL", new { packageId, now }, t);
+                await c.ExecuteAsync("UPDATE pickup_packages SET failed_codes = 0, locked_until = NULL WHERE package_id = @packageId", new { packageId }, t);
+                return new CodeCheckResult(CodeCheck.Accepted, _options.MaxWrongCodes, null);
+            }
+            var failed = package.FailedCodes + 1;
+            if (failed >= _options.MaxWrongCodes)
+            {
+                var lockedUntil = now + (long)_options.Lockout.TotalMilliseconds;
+                // The lock also voids the open codes: after it, the recipient asks for a new one.
+                await c.ExecuteAsync("UPDATE pickup_codes SET used_at = @now WHERE package_id = @packageId AND used_at IS NULL", new { packageId, now }, t);
+                await c.ExecuteAsync("UPDATE pickup_packages SET failed_codes = 0, locked_until = @lockedUntil WHERE package_id = @packageId", new { packageId, lockedUntil }, t);
+                return new CodeCheckResult(CodeCheck.Locked, 0, DateTimeOffset.FromUnixTimeMilliseconds(lockedUntil));
+            }
+            await c.ExecuteAsync("UPDATE pickup_packages SET failed_codes = @failed WHERE package_id = @packageId", new { packageId, failed }, t);
+            return new CodeCheckResult(CodeCheck.Wrong, (int)(_options.MaxWrongCodes - failed), null);
+        }, cancellationToken);
+    }
+
+    // ------------------------------------------------------------------ sessions
+
+    /// <summary>A new session for a verified recipient; returns the cookie value (only its hash is stored).</summary>
+    public async Task<string> CreateSessionAsync(string packageId, CancellationToken cancellationToken)
+    {
+        var session = PickupSecrets.NewToken();
+        var now = Now;
+        await _database.WriteAsync(async (c, t) =>
+        {
+            await c.ExecuteAsync("DELETE FROM pickup_sessions WHERE expires_at <= @now", new { now }, t);
+            await c.ExecuteAsync("INSERT INTO pickup_sessions (session_hash, package_id, created_at, expires_at) VALUES (@hash, @packageId, @now, @expires)",
+                new { hash = PickupSecrets.Hash(session), packageId, now, expires = now + (long)_options.SessionLifetime.TotalMilliseconds }, t);
+        }, cancellationToken);
+        return session;
+    }
+
+    public async Task<bool> IsSessionValidAsync(string packageId, string? session, CancellationToken cancellationToken)
+    {
+        if (!PickupSecrets.LooksLikeToken(session)) return false;
+        var hash = PickupSecrets.Hash(session!);
+        await using var c = await _database.OpenAsync(cancellationToken);
+        var stored = await c.QuerySingleOrDefaultAsync<string>(
+            "SELECT session_hash FROM pickup_sessions WHERE session_hash = @hash AND package_id = @packageId AND expires_at > @now",
+            new { hash, packageId, now = Now });
+        return stored is not null && PickupSecrets.HashEquals(stored, hash);
+    }
+
+    // ------------------------------------------------------------------ revoke and retention
+
+    /// <summary>Revokes a package at once: sessions end, content and key are deleted. False when unknown or already revoked.</summary>
+    public async Task<bool> RevokeAsync(string packageId, CancellationToken cancellationToken)
+    {
+        var now = Now;
+        var revoked = await _database.WriteAsync(async (c, t) =>
+        {
+            var n = await c.ExecuteAsync("UPDATE pickup_packages SET state = 'Revoked', revoked_at = @now WHERE package_id = @packageId AND state <> 'Revoked'",
+                new { packageId, now }, t);
+            if (n == 1) await c.ExecuteAsync("DELETE FROM pickup_sessions WHERE package_id = @packageId", new { packageId }, t);
+            return n == 1;
+        }, cancellationToken);
+        if (revoked) await PurgeAsync(packageId, cancellationToken);
+        return revoked;
+    }
+
+    /// <summary>Marks packages past their expiry as Expired; returns them (for the audit).</summary>
+    public async Task<IReadOnlyList<PickupPackage>> ExpireDueAsync(CancellationToken cancellationToken)
+    {
+        var now = Now;
+        return await _database.WriteAsync(async (c, t) =>
+        {
+            var due = (await c.QueryAsync<PickupPackage>("SELECT * FROM pickup_packages WHERE state = 'Active' AND expires_at <= @now", new { now }, t)).ToList();
+            await c.ExecuteAsync("UPDATE pickup_packages SET state = 'Expired' WHERE state = 'Active' AND expires_at <= @now", new { now }, t);
+            return (IReadOnlyList<PickupPackage>)due;
+        }, cancellationToken);
+    }
+
+    /// <summary>Packages whose content may go: expired, revoked, or every download used.</summary>
+    public async Task<IReadOnlyList<string>> PurgeableAsync(CancellationToken cancellationToken)
+    {
+        await using var c = await _database.OpenAsync(cancellationToken);
+        return (await c.QueryAsync<string>("""
+            SELECT package_id FROM pickup_packages
+            WHERE purged_at IS NULL AND (state <> 'Active' OR download_count >= max_downloads OR expires_at <= @now)
+            """, new { now = Now })).ToList();
+    }
+
+    /// <summary>
+    /// Deletes the key first (the content is unreadable from that commit on), then the files. A crash
+    /// between the two leaves ciphertext without a key, which the next sweep removes.
+    /// </summary>
+    public async Task PurgeAsync(string packageId, CancellationToken cancellationToken)
+    {
+        var now = Now;
+        await _database.WriteAsync(async (c, t) =>
+        {
+            await c.ExecuteAsync("UPDATE pickup_packages SET wrapped_key = NULL, purged_at = COALESCE(purged_at, @now) WHERE package_id = @packageId", new { packageId, now }, t);
+            await c.ExecuteAsync("UPDATE pickup_files SET sealed_name = NULL WHERE package_id = @packageId", new { packageId }, t);
+            await c.ExecuteAsync("DELETE FROM pickup_sessions WHERE package_id = @packageId", new { packageId }, t);
+            await c.ExecuteAsync("DELETE FROM pickup_codes WHERE package_id = @packageId", new { packageId }, t);
+        }, cancellationToken);
+        TryDeleteDirectory(PackageDirectory(packageId));
+    }
+
+    /// <summary>Content folders whose package row says purged (or that have no row): left over by a crash.</summary>
+    public async Task<int> RemoveOrphansAsync(CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(Root)) return 0;
+        await using var c = await _database.OpenAsync(cancellationToken);
+        var live = (await c.QueryAsync<string>("SELECT package_id FROM pickup_packages WHERE purged_at IS NULL")).ToHashSet(StringComparer.Ordinal);
+        var cutoff = _time.GetUtcNow().UtcDateTime - TimeSpan.FromHours(1);
+        var removed = 0;
+        foreach (var dir in Directory.GetDirectories(Root))
+        {
+            // A folder being filled right now has no row yet: only old ones are orphans.
+            if (live.Contains(Path.GetFileName(dir)) || Directory.GetLastWriteTimeUtc(dir) > cutoff) continue;
+            TryDeleteDirectory(dir);
+            removed++;
+        }
+        return removed;
+    }
+
+    private static void TryDeleteDirectory(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}

@@ -1,0 +1,176 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using MimeKit;
+using MimeKit.Cryptography;
+using Org.BouncyCastle.Asn1;
+using Org.BouncyCastle.Asn1.Nist;
+using Org.BouncyCastle.Asn1.Pkcs;
+using Org.BouncyCastle.Asn1.X509;
+using Org.BouncyCastle.Cms;
+using Org.BouncyCastle.Crypto.Operators;
+using Org.BouncyCastle.Security;
+using PhiMailGateway.Certificates;
+using PhiMailGateway.Pipeline;
+using PhiMailGateway.Routing;
+using PhiMailGateway.Spool;
+using PhiMailGateway.Storage;
+using X509Certificate = Org.BouncyCastle.X509.X509Certificate;
+
+namespace PhiMailGateway.Protection.Smime;
+
+/// <summary>
+/// The Smime action: one copy per recipient, encrypted to that recipient's certificate only (never
+/// to the sender as <c>MimeMessage.Encrypt</c> would, never to anyone else on the message). The outer
+/// message keeps its headers (From, To, Cc, Date, Message-ID, Subject without rule tags; Bcc gone);
+/// the whole original MIME body, optionally signed by the practice first, is the encrypted content.
+/// <para>
+/// CMS EnvelopedData with AES-256-CBC, set explicitly (MimeKit's default is Triple-DES); key transport
+/// RSAES-PKCS1-v1_5 (what Outlook, Apple Mail and Thunderbird all read) or RSAES-OAEP-SHA-256 by
+/// configuration. AES-GCM (AuthEnvelopedData) is not available in MimeKit or BouncyCastle's CMS.
+/// </para>
+/// <para>
+/// Large attachments stream: MimeKit's <c>ApplicationPkcs7Mime.Encrypt</c> copies the content into
+/// memory and encodes the envelope as one byte array, so the envelope is built with BouncyCastle's
+/// <see cref="CmsEnvelopedDataStreamGenerator"/> instead: plaintext body (from the spool, content left
+/// on disk) → scratch file → CMS stream → scratch file → base64 into <c>spool/outbound</c>.
+/// No step holds the message in memory. The scratch files are owner-only and removed at once.
+/// </para>
+/// </summary>
+public sealed partial class SmimeProtector(
+    RecipientCertificateStore store,
+    TrustAnchorSet anchors,
+    PracticeSigner signer,
+    SmimeOptions options,
+    SpoolDirectory spool,
+    OutboundMessageWriter writer,
+    TimeProvider time,
+    ILogger<SmimeProtector> logger) : IProtector
+{
+    private static readonly FormatOptions CrLf = new() { NewLineFormat = NewLineFormat.Dos };
+
+    private static readonly RsaesOaepParameters OaepSha256 = new(
+        new AlgorithmIdentifier(NistObjectIdentifiers.IdSha256, DerNull.Instance),
+        new AlgorithmIdentifier(PkcsObjectIdentifiers.IdMgf1, new AlgorithmIdentifier(NistObjectIdentifiers.IdSha256, DerNull.Instance)),
+        RsaesOaepParameters.DefaultPSourceAlgorithm);
+
+    public RoutingAction Action => RoutingAction.Smime;
+
+    public async Task<IReadOnlyList<OutboundCopy>> ProtectAsync(MessageContext context, IReadOnlyList<RoutingDecision> recipients, CancellationToken cancellationToken)
+    {
+        var targets = new List<(RoutingDecision Decision, StoredCertificate Certificate)>();
+        foreach (var decision in recipients)
+        {
+            var snapshot = await store.LoadForAsync(decision.Recipient, cancellationToken);
+            using var smime = new GatewaySecureMimeContext(snapshot, anchors, time.GetUtcNow());
+            var verdict = smime.Choose(decision.Recipient);
+            // Routing saw a usable certificate. If it was removed or expired since, fail: the message is
+            // processed again later, and routing then falls back to the next rule. Never send plain.
+            if (verdict.Certificate is null)
+                throw new InvalidOperationException($"The recipient certificate became unusable after routing ({verdict.Reason ?? "removed"}).");
+            targets.Add((decision, verdict.Certificate));
+        }
+
+        var plaintext = Path.Combine(spool.Scratch, $"{context.QueueId}-smime.mime");
+        try
+        {
+            await using var loaded = await OutboundMessageWriter.LoadAsync(context, cancellationToken);
+            var message = loaded.Message;
+            OutboundMessageWriter.PrepareHeaders(message, context.SubjectTags);
+            var body = message.Body ?? throw new InvalidDataException("The message has no body to encrypt.");
+            await WritePlaintextAsync(body, plaintext, cancellationToken);
+
+            var copies = new List<OutboundCopy>();
+            for (var i = 0; i < targets.Count; i++)
+            {
+                var (decision, certificate) = targets[i];
+                var envelope = Path.Combine(spool.Scratch, $"{context.QueueId}-smime-{i + 1}.p7m");
+                try
+                {
+                    await EnvelopeAsync(plaintext, envelope, certificate.Certificate, cancellationToken);
+                    await using var cms = new FileStream(envelope, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.SequentialScan);
+                    message.Body = new ApplicationPkcs7Mime(SecureMimeType.EnvelopedData, cms);
+                    var content = await writer.WriteAsync(context, message, $"smime-{i + 1}", cancellationToken);
+                    copies.Add(new OutboundCopy([decision.Recipient], content, Action.ToString(), decision.Rule!.Name, RequireTls: false,
+                        Reference: certificate.Thumbprint));
+                }
+                finally
+                {
+                    File.Delete(envelope);
+                }
+            }
+            LogEncrypted(logger, context.QueueId, copies.Count, signer.Signer is not null, options.KeyEncryption);
+            return copies;
+        }
+        finally
+        {
+            File.Delete(plaintext);
+        }
+    }
+
+    /// <summary>
+    /// Writes the content to encrypt: the original body entity, or, with a practice certificate, a
+    /// multipart/signed around it. The detached signature covers the body's bytes exactly as written
+    /// here; the body is first made 7-bit clean so nothing on the way re-encodes (and breaks) it.
+    /// </summary>
+    private async Task WritePlaintextAsync(MimeEntity body, string path, CancellationToken cancellationToken)
+    {
+        if (signer.Signer is not { } cmsSigner)
+        {
+            await using var file = OwnerOnly.CreateNew(path);
+            await body.WriteToAsync(CrLf, file, cancellationToken);
+            return;
+        }
+
+        body.Prepare(EncodingConstraint.SevenBit, 78);
+        var entityPath = path + ".entity";
+        try
+        {
+            await using (var entity = OwnerOnly.CreateNew(entityPath))
+                await body.WriteToAsync(CrLf, entity, cancellationToken);
+
+            ApplicationPkcs7Signature signature;
+            using (var smime = new GatewaySecureMimeContext(new CertificateSnapshot([], [], []), TrustAnchorSet.None, time.GetUtcNow(), cmsSigner))
+            await using (var entity = OpenSequential(entityPath))
+                signature = await smime.SignAsync(cmsSigner, entity, cancellationToken);
+
+            var boundary = "=-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(12));
+            await using var file = OwnerOnly.CreateNew(path);
+            await WriteAsciiAsync(file, "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256;\r\n" +
+                                        $"\tboundary=\"{boundary}\"\r\n\r\n--{boundary}\r\n", cancellationToken);
+            await using (var entity = OpenSequential(entityPath))
+                await entity.CopyToAsync(file, cancellationToken);
+            await WriteAsciiAsync(file, $"\r\n--{boundary}\r\n", cancellationToken);
+            await signature.WriteToAsync(CrLf, file, cancellationToken);
+            await WriteAsciiAsync(file, $"\r\n--{boundary}--\r\n", cancellationToken);
+        }
+        finally
+        {
+            File.Delete(entityPath);
+        }
+    }
+
+    /// <summary>CMS EnvelopedData, AES-256-CBC, for one recipient certificate, streamed file to file.</summary>
+    private async Task EnvelopeAsync(string plaintextPath, string envelopePath, X509Certificate certificate, CancellationToken cancellationToken)
+    {
+        var generator = new CmsEnvelopedDataStreamGenerator(new SecureRandom());
+        if (options.KeyEncryption == SmimeKeyEncryption.RsaOaep)
+            generator.AddRecipientInfoGenerator(new KeyTransRecipientInfoGenerator(certificate, new Asn1KeyWrapper(PkcsObjectIdentifiers.IdRsaesOaep, OaepSha256, certificate)));
+        else
+            generator.AddKeyTransRecipient(certificate); // rsaEncryption: RSAES-PKCS1-v1_5
+
+        await using var output = OwnerOnly.CreateNew(envelopePath);
+        await using (var input = OpenSequential(plaintextPath))
+        await using (var encrypting = generator.Open(output, CmsEnvelopedGenerator.Aes256Cbc))
+            await input.CopyToAsync(encrypting, 81920, cancellationToken);
+    }
+
+    private static FileStream OpenSequential(string path) =>
+        new(path, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.SequentialScan);
+
+    private static Task WriteAsciiAsync(Stream stream, string text, CancellationToken cancellationToken) =>
+        stream.WriteAsync(Encoding.ASCII.GetBytes(text), cancellationToken).AsTask();
+
+    [LoggerMessage(EventId = 8101, Level = LogLevel.Information, Message = "{QueueId}: S/MIME encrypted {CopyCount} copies (signed: {Signed}, key transport {KeyEncryption})")]
+    private static partial void LogEncrypted(ILogger logger, string queueId, int copyCount, bool signed, SmimeKeyEncryption keyEncryption);
+}

@@ -1,0 +1,150 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Microsoft.Data.Sqlite;
+using PhiMailGateway.Audit;
+using PhiMailGateway.Storage;
+
+namespace PhiMailGateway.Cli;
+
+/// <summary>
+/// <c>audit verify</c>: recompute the MAC chain and compare it with the head file (exit 0 and the
+/// counts when intact, 1 and the first bad record when not). <c>audit export</c>: the HIPAA
+/// accounting of disclosures as CSV or JSON on stdout.
+/// </summary>
+internal static class AuditCommand
+{
+    private const string ExportUsage = "audit export [--since DATE] [--until DATE] [--patient ID] [--recipient ADDR] [--format csv|json]";
+
+    public static async Task<int> RunAsync(string[] args, string[] configArgs, TextWriter stdout, TextWriter stderr)
+    {
+        var sub = args.FirstOrDefault();
+        AccountingQuery? query = null;
+        var format = "csv";
+        switch (sub)
+        {
+            case "verify" when args.Length == 1:
+                break;
+            case "export":
+                if (ParseExport(args.Skip(1).ToArray(), out query, out format) is { } error)
+                    return GatewayCommandLine.Usage(stderr, 2, $"audit export: {error} Usage: {ExportUsage}");
+                break;
+            default:
+                return GatewayCommandLine.Usage(stderr, 2, "audit: expected `audit verify` or `" + ExportUsage + "`.");
+        }
+
+        await using var context = CliContext.Create(configArgs, CliSections.Gateway | CliSections.Audit, b => b.AddAudit());
+        var keyPath = MasterKey.DefaultPath(context.Gateway);
+        if (!File.Exists(keyPath))
+        {
+            // Creating a new key here would make every record look forged.
+            await stderr.WriteLineAsync($"audit {sub}: the master key '{keyPath}' (Gateway:MasterKeyPath) does not exist; the audit log cannot be checked or read without it.");
+            return 1;
+        }
+        try
+        {
+            await context.Database().MigrateAsync(CancellationToken.None);
+            return sub == "verify"
+                ? await VerifyAsync(context.Get<AuditVerifier>(), context.Get<AuditHeadFile>(), stdout)
+                : await ExportAsync(context.Get<AccountingExport>(), query!, format, stdout);
+        }
+        catch (CryptographicException e)
+        {
+            await stderr.WriteLineAsync($"audit {sub}: cannot decrypt patient fields: {e.Message}");
+            return 1;
+        }
+        catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException)
+        {
+            await stderr.WriteLineAsync($"audit {sub}: cannot read the audit log in '{context.Database().FilePath}': {e.Message}");
+            return 1;
+        }
+    }
+
+    private static async Task<int> VerifyAsync(AuditVerifier verifier, AuditHeadFile headFile, TextWriter stdout)
+    {
+        var result = await verifier.VerifyAsync(CancellationToken.None);
+        if (result.Ok)
+        {
+            await stdout.WriteLineAsync($"Audit log intact: {result.Disclosures} disclosure records and {result.Events} events ({result.IntactRecords} records in the chain).");
+            await stdout.WriteLineAsync($"Head file {headFile.Path} notes seq {result.AnchoredSeq}.");
+            if (result.Unanchored > 0)
+                await stdout.WriteLineAsync($"{result.Unanchored} newest record(s) not yet anchored in the head file (written after the last note; verified by the chain; the next write or start-up anchors them).");
+            return 0;
+        }
+        await stdout.WriteLineAsync("Audit log verification FAILED.");
+        if (result.FirstBadSeq is { } seq) await stdout.WriteLineAsync($"First bad record: seq {seq}");
+        foreach (var problem in result.Problems) await stdout.WriteLineAsync("  " + problem);
+        await stdout.WriteLineAsync($"{result.IntactRecords} records verified before the first break.");
+        return 1;
+    }
+
+    private static async Task<int> ExportAsync(AccountingExport export, AccountingQuery query, string format, TextWriter stdout)
+    {
+        var entries = await export.QueryAsync(query, CancellationToken.None);
+        if (format == "json") await AccountingWriter.WriteJsonAsync(entries, stdout);
+        else await AccountingWriter.WriteCsvAsync(entries, stdout);
+        return 0;
+    }
+
+    /// <summary>Returns an error message, or null with the query filled in.</summary>
+    internal static string? ParseExport(string[] args, out AccountingQuery query, out string format)
+    {
+        query = new AccountingQuery();
+        format = "csv";
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            string? value = null;
+            var eq = arg.IndexOf('=', StringComparison.Ordinal);
+            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
+            {
+                value = arg[(eq + 1)..];
+                arg = arg[..eq];
+            }
+            if (arg is not ("--since" or "--until" or "--patient" or "--recipient" or "--format"))
+                return $"unknown argument '{args[i]}'.";
+            if (value is null)
+            {
+                if (i + 1 >= args.Length) return $"{arg} needs a value.";
+                value = args[++i];
+            }
+            switch (arg)
+            {
+                case "--since":
+                    if (ParseDate(value, endOfDay: false) is not { } since) return $"--since '{value}' is not a date (yyyy-MM-dd or ISO 8601, UTC).";
+                    query = query with { Since = since };
+                    break;
+                case "--until":
+                    if (ParseDate(value, endOfDay: true) is not { } until) return $"--until '{value}' is not a date (yyyy-MM-dd or ISO 8601, UTC).";
+                    query = query with { Until = until };
+                    break;
+                case "--patient":
+                    if (string.IsNullOrWhiteSpace(value)) return "--patient needs a PatientID.";
+                    query = query with { PatientId = value };
+                    break;
+                case "--recipient":
+                    if (!value.Contains('@', StringComparison.Ordinal)) return $"--recipient '{value}' is not an address.";
+                    query = query with { Recipient = value };
+                    break;
+                default:
+                    format = value.ToLowerInvariant();
+                    if (format is not ("csv" or "json")) return $"--format '{value}' is not csv or json.";
+                    break;
+            }
+        }
+        if (query.Since is { } s && query.Until is { } u && s >= u) return "--since must be before --until.";
+        return null;
+    }
+
+    /// <summary>A day (yyyy-MM-dd, UTC; as --until it includes the whole day) or an ISO 8601 time (UTC unless it says otherwise).</summary>
+    private static DateTimeOffset? ParseDate(string value, bool endOfDay)
+    {
+        if (DateTime.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+        {
+            var start = new DateTimeOffset(day, TimeSpan.Zero);
+            return endOfDay ? start.AddDays(1) : start;
+        }
+        return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var time)
+            ? time
+            : null;
+    }
+}

@@ -1,0 +1,76 @@
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using PhiMailGateway.Audit;
+using PhiMailGateway.Protection.Pickup;
+
+namespace PhiMailGateway.Cli;
+
+/// <summary>
+/// <c>pickup list</c> and <c>pickup revoke ID</c>. A revocation takes effect at once, also for a
+/// running <c>serve</c>: the page reads the package row on every request, and the content and key
+/// are deleted right here.
+/// </summary>
+internal static class PickupCommand
+{
+    public static async Task<int> RunAsync(string[] args, string[] configArgs, TextWriter stdout, TextWriter stderr)
+    {
+        var sub = args.FirstOrDefault();
+        if (sub is not ("list" or "revoke") || (sub == "revoke" && args.Length != 2) || (sub == "list" && args.Length != 1))
+            return GatewayCommandLine.Usage(stderr, 2, "pickup: expected `pickup list` or `pickup revoke ID`.");
+
+        await using var context = CliContext.Create(configArgs, CliSections.Gateway | CliSections.Pickup,
+            b =>
+            {
+                b.Services.TryAddSingleton<PickupPackageStore>();
+                b.AddAudit(); // a revocation is an audit event
+            });
+        await context.Database().MigrateAsync(CancellationToken.None);
+        var store = context.Get<PickupPackageStore>();
+        var now = context.Get<TimeProvider>().GetUtcNow();
+
+        if (sub == "list")
+        {
+            var packages = await store.ListAsync(CancellationToken.None);
+            if (packages.Count == 0)
+            {
+                await stdout.WriteLineAsync("No pickup packages.");
+                return 0;
+            }
+            await stdout.WriteLineAsync($"{"PACKAGE",-19} {"STATUS",-14} {"CREATED (UTC)",-16} {"EXPIRES (UTC)",-16} {"FILES",5} {"DOWNLOADS",9}  RECIPIENT");
+            foreach (var p in packages)
+            {
+                var status = p.Availability(now) switch
+                {
+                    PackageAvailability.Available => p.IsLocked(now) ? "Locked" : "Active",
+                    PackageAvailability.DownloadsUsed => "Used up",
+                    var a => a.ToString(),
+                } + (p.PurgedAt is null ? "" : "*");
+                await stdout.WriteLineAsync($"{p.PackageId,-19} {status,-14} {Time(p.CreatedAt),-16} {Time(p.ExpiresAt),-16} {p.FileCount,5} {$"{p.DownloadCount}/{p.MaxDownloads}",9}  {p.Recipient}");
+            }
+            await stdout.WriteLineAsync("* content and key deleted");
+            return 0;
+        }
+
+        var id = args[1];
+        var package = await store.FindAsync(id, CancellationToken.None);
+        if (package is null)
+        {
+            await stderr.WriteLineAsync($"pickup revoke: no package with id '{id}'. See `pickup list`.");
+            return 1;
+        }
+        if (!await store.RevokeAsync(id, CancellationToken.None))
+        {
+            await stdout.WriteLineAsync($"{id} was already revoked.");
+            return 0;
+        }
+        var audit = context.Get<IAuditTrail>();
+        await audit.AppendAsync(new AuditEvent(AuditEventTypes.PickupRevoked, package.QueueId, null, package.Recipient,
+            $"revoked by `pickup revoke` ({Environment.UserName})", package.PackageId), CancellationToken.None);
+        await stdout.WriteLineAsync($"Revoked {id}: the link no longer works; its content and key are deleted.");
+        return 0;
+    }
+
+    private static string Time(long unixMs) =>
+        DateTimeOffset.FromUnixTimeMilliseconds(unixMs).UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,39 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using PhiMailGateway.Certificates;
+using PhiMailGateway.Protection.Smime;
+using PhiMailGateway.Routing;
+
+namespace PhiMailGateway.Protection;
+
+public static class SmimeRegistration
+{
+    /// <summary>
+    /// The recipient certificate store, the rules' <c>RecipientHasCertificate</c> answered from it, and
+    /// the Smime protector. Call before <c>AddProcessing</c>: it registers the "nobody has a certificate"
+    /// stand-in only when no store is registered.
+    /// </summary>
+    public static IHostApplicationBuilder AddSmime(this IHostApplicationBuilder builder)
+    {
+        builder.AddCertificateStore();
+        builder.Services.AddSingleton(sp =>
+        {
+            var errors = new List<string>();
+            var anchors = TrustAnchorSet.Load(sp.GetRequiredService<SmimeOptions>().TrustAnchors, errors);
+            // The options validator has reported these already; this is the last line of defence.
+            return errors.Count == 0 ? anchors : throw new OptionsValidationException(SmimeOptions.Section, typeof(SmimeOptions), errors);
+        });
+        builder.Services.AddSingleton<PracticeSigner>();
+        builder.Services.AddSingleton<IRecipientCertificates, StoredRecipientCertificates>();
+        builder.Services.AddSingleton<IProtector, SmimeProtector>();
+        return builder;
+    }
+
+    /// <summary>Just the store (for the <c>certs</c> verbs).</summary>
+    public static IHostApplicationBuilder AddCertificateStore(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<RecipientCertificateStore>();
+        return builder;
+    }
+}
