@@ -8,9 +8,8 @@ using PhiMailGateway.Inspection;
 namespace PhiMailGateway.Bench.Micro;
 
 /// <summary>
-/// The stages, called directly on PhiMailGateway.Core. One benchmark method per stage operation;
-/// stages that have not landed yet are listed in <see cref="PendingStages"/> and get their method
-/// when they do (see README, "Benchmark").
+/// The stages, called directly on PhiMailGateway.Core, one benchmark method per stage operation
+/// (a new stage: one class or method here, listed in MicroMode's BenchmarkSwitcher).
 /// </summary>
 [MemoryDiagnoser]
 public class InspectionBenchmarks
@@ -48,7 +47,7 @@ public class InspectionBenchmarks
 
 /// <summary>
 /// MimeKit's own in-memory S/MIME path (BouncyCastle CMS, AES-256, one RSA recipient) on the
-/// attachment entity: not the gateway's stage (that is landing separately), but the baseline the
+/// message body: not the gateway's stage (see <see cref="SmimeStageBenchmarks"/>), but the baseline the
 /// issue asks about ("streaming CMS generator if MimeKit's in-memory path misses the target").
 /// </summary>
 [MemoryDiagnoser]
@@ -64,7 +63,7 @@ public class MimeKitSmimeBaseline
     [GlobalSetup]
     public void Setup()
     {
-        _entity = MicroContent.AttachmentEntity(SizeMB);
+        _entity = MicroContent.BodyEntity(SizeMB);
         _recipients = MicroContent.Recipients();
         _context = new TemporarySecureMimeContext();
     }
@@ -76,21 +75,104 @@ public class MimeKitSmimeBaseline
     public ApplicationPkcs7Mime MimeKit_Encrypt() => ApplicationPkcs7Mime.Encrypt(_context, _recipients, _entity);
 }
 
-/// <summary>Stage operations whose types are not in PhiMailGateway.Core yet: probed by name, reported as skipped.</summary>
-public static class PendingStages
+/// <summary>
+/// The gateway's S/MIME stage (<c>SmimeProtector</c>) on the whole 5 MB panoramic and 30 MB CBCT
+/// message bodies, one recipient certificate: parse, plaintext to scratch, streaming CMS, base64
+/// into spool/outbound, as MessageProcessor runs it.
+/// </summary>
+[MemoryDiagnoser]
+public class SmimeStageBenchmarks
 {
-    public static readonly (string Operation, string[] TypeNames)[] All =
-    [
-        ("audit insert (one disclosure record)", ["PhiMailGateway.Audit.DisclosureLog", "PhiMailGateway.Audit.SqliteDisclosureLog"]),
-        ("pickup packaging of 30 MB", ["PhiMailGateway.Protection.Pickup.PickupProtector", "PhiMailGateway.Protection.Pickup.PickupPackageStore"]),
-        ("S/MIME of 5 and 30 MB (the gateway's stage)", ["PhiMailGateway.Protection.Smime.SmimeProtector"]),
-    ];
+    private StageBed _bed = null!;
+    private Protection.Smime.SmimeProtector _protector = null!;
+    private Spool.SpoolEntry _entry = null!;
+    private InspectionReport _report = null!;
+    private Pipeline.MessageContext? _context;
 
-    /// <summary>The first type name found in PhiMailGateway.Core, or null.</summary>
-    public static string? Find(string[] typeNames)
+    [Params(5, 30)]
+    public int SizeMB { get; set; }
+
+    [GlobalSetup]
+    public void Setup() => SetupAsync().GetAwaiter().GetResult();
+
+    private async Task SetupAsync()
     {
-        var core = typeof(MessageInspector).Assembly;
-        return typeNames.FirstOrDefault(n => core.GetType(n) is not null);
+        _bed = await StageBed.CreateAsync();
+        _protector = await _bed.SmimeProtectorAsync();
+        (_entry, _report) = await _bed.QueueAsync(MicroContent.Unstuffed(MicroContent.ScenarioFor(SizeMB)), [Scenario.SmimeRecipient]);
+    }
+
+    [IterationCleanup]
+    public void CleanIteration() => _bed.CleanGenerated(_context);
+
+    [GlobalCleanup]
+    public void Cleanup() => _bed.Dispose();
+
+    [Benchmark]
+    public async Task<int> Smime_Stage()
+    {
+        _context = StageBed.Context(_entry, _report);
+        var copies = await _protector.ProtectAsync(_context, [StageBed.Decision(Scenario.SmimeRecipient, Routing.RoutingAction.Smime)], CancellationToken.None);
+        return copies.Count;
+    }
+}
+
+/// <summary>The Pickup stage (<c>PickupProtector</c>) on the 30 MB CBCT message: package (encrypted at rest) and notice.</summary>
+[MemoryDiagnoser]
+public class PickupStageBenchmarks
+{
+    private StageBed _bed = null!;
+    private Protection.Pickup.PickupProtector _protector = null!;
+    private Spool.SpoolEntry _entry = null!;
+    private InspectionReport _report = null!;
+    private Pipeline.MessageContext? _context;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _bed = StageBed.CreateAsync().GetAwaiter().GetResult();
+        _protector = _bed.PickupProtector();
+        (_entry, _report) = _bed.QueueAsync(MicroContent.Unstuffed("cbct-30m"), [Scenario.PickupRecipient]).GetAwaiter().GetResult();
+    }
+
+    [IterationCleanup]
+    public void CleanIteration() => _bed.CleanGenerated(_context);
+
+    [GlobalCleanup]
+    public void Cleanup() => _bed.Dispose();
+
+    [Benchmark]
+    public async Task<int> Pickup_Stage_Cbct30MB()
+    {
+        _context = StageBed.Context(_entry, _report);
+        var copies = await _protector.ProtectAsync(_context, [StageBed.Decision(Scenario.PickupRecipient, Routing.RoutingAction.Pickup)], CancellationToken.None);
+        return copies.Count;
+    }
+}
+
+/// <summary>An audit insert: one hash-chained event (<c>DisclosureLog.AppendAsync</c>), a committed SQLite write each.</summary>
+[MemoryDiagnoser]
+public class AuditBenchmarks
+{
+    private const int Batch = 50;
+    private StageBed _bed = null!;
+    private Audit.DisclosureLog _log = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _bed = StageBed.CreateAsync().GetAwaiter().GetResult();
+        _log = _bed.DisclosureLog();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _bed.Dispose();
+
+    [Benchmark(OperationsPerInvoke = Batch)]
+    public async Task Audit_Insert()
+    {
+        for (var i = 0; i < Batch; i++)
+            await _log.AppendAsync(new Audit.AuditEvent(Audit.AuditEventTypes.Relayed, "BENCHQ", "BENCHQ-1", Scenario.PlainRecipient, "250 2.0.0 Ok"), CancellationToken.None);
     }
 }
 
@@ -112,10 +194,12 @@ public static class MicroContent
         return output.ToArray();
     }
 
-    /// <summary>The attachment part of the 5 MB panoramic or 30 MB CBCT message: what an S/MIME stage encrypts.</summary>
-    public static MimeEntity AttachmentEntity(int sizeMB)
+    public static string ScenarioFor(int sizeMB) => sizeMB >= 30 ? "cbct-30m" : "panoramic-5m";
+
+    /// <summary>The whole body of the 5 MB panoramic or 30 MB CBCT message (text part + attachment): what the S/MIME stage encrypts.</summary>
+    public static MimeEntity BodyEntity(int sizeMB)
     {
-        var message = MimeMessage.Load(new MemoryStream(Unstuffed(sizeMB >= 30 ? "cbct-30m" : "panoramic-5m")));
+        var message = MimeMessage.Load(new MemoryStream(Unstuffed(ScenarioFor(sizeMB))));
         return message.Body ?? throw new InvalidOperationException("Scenario message has no body.");
     }
 
