@@ -1,0 +1,134 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using PhiMailGateway.Bench.Content;
+using PhiMailGateway.Bench.Targets;
+
+namespace PhiMailGateway.Bench.Load;
+
+/// <summary>
+/// One measured run: start the server fresh, warm it up with a few messages of the scenario (JIT,
+/// connection pools, SQLite pages), then send N messages over M concurrent sessions, each session
+/// reusing its connection, and wait until the sink has every accepted message. A server that holds
+/// a message instead of relaying it (the gateway without the feature a scenario needs) ends the run
+/// as skipped.
+/// </summary>
+public sealed class LoadRunner(SmtpSink sink, TimeSpan? timeoutOverride)
+{
+    /// <summary>Send MAIL, RCPT and DATA in one write when the server offers PIPELINING (as smtp-source does).</summary>
+    public bool Pipelining { get; init; } = true;
+
+    public async Task<RunResult> RunAsync(IMailTarget target, Scenario scenario, int sessions, int messages, int? warmupOverride, CancellationToken cancellationToken)
+    {
+        RunResult Fail(string status) => new(target.Name, scenario.Name, sessions, messages, status);
+        try
+        {
+            if (await target.StartAsync(scenario, sink.Port, cancellationToken) is { } skip) return Fail(skip);
+            var idleRss = target.RssBytes();
+
+            var warmup = warmupOverride ?? scenario.Warmup;
+            var timeout = timeoutOverride ?? TimeSpan.FromSeconds(60 + (double)Math.Max(messages, warmup) * scenario.Template.Length / (1 << 20));
+            if (warmup > 0)
+            {
+                var tag = $"{scenario.Name}-w{Guid.NewGuid():N}"[..32] + "-";
+                sink.BeginRun(tag);
+                var (warm, _) = await SendAllAsync(target.SmtpPort, scenario, Math.Min(sessions, warmup), warmup, tag, cancellationToken);
+                var accepted = warm.Count(m => m.Code == 250);
+                if (accepted == 0) return Fail($"failed: warm-up messages refused (codes {string.Join(",", warm.Select(m => m.Code).Distinct())})");
+                if (await WaitForSinkAsync(target, accepted, timeout, cancellationToken) is { } why) return Fail(why);
+            }
+
+            var runTag = $"{scenario.Name}-r{Guid.NewGuid():N}"[..32] + "-";
+            sink.BeginRun(runTag);
+            var cpuBefore = target.CpuSeconds();
+            long polledPeak = target.RssBytes();
+            using var pollStop = new CancellationTokenSource();
+            var poller = Task.Run(async () =>
+            {
+                while (!pollStop.IsCancellationRequested)
+                {
+                    polledPeak = Math.Max(polledPeak, target.RssBytes());
+                    try { await Task.Delay(250, pollStop.Token); } catch (OperationCanceledException) { }
+                }
+            }, CancellationToken.None);
+
+            var (sent, started) = await SendAllAsync(target.SmtpPort, scenario, sessions, messages, runTag, cancellationToken);
+            var ok = sent.Where(m => m.Code == 250).ToList();
+            var waitResult = ok.Count == 0 ? null : await WaitForSinkAsync(target, ok.Count, timeout, cancellationToken);
+            var cpuAfter = target.CpuSeconds();
+            await pollStop.CancelAsync();
+            await poller;
+            if (waitResult is not null) return Fail(waitResult);
+            if (ok.Count == 0) return Fail($"failed: every message refused (codes {string.Join(",", sent.Select(m => m.Code).Distinct())})");
+
+            var arrivals = sink.Arrivals;
+            var lastAccepted = ok.Max(m => m.Accepted);
+            var lastArrival = ok.Max(m => arrivals[m.BenchId]);
+            var seconds = (double)(lastArrival - started) / Stopwatch.Frequency;
+            var acceptSeconds = (double)(lastAccepted - started) / Stopwatch.Frequency;
+            var acceptLatency = ok.Select(m => Ms(m.Accepted - m.DataSent)).ToList();
+            var relayLatency = ok.Select(m => Ms(arrivals[m.BenchId] - m.Accepted)).ToList();
+            var peak = target.PeakRssBytes() ?? polledPeak;
+            return new RunResult(target.Name, scenario.Name, sessions, messages, "ok",
+                Accepted: ok.Count,
+                Refused: sent.Count - ok.Count,
+                Relayed: ok.Count,
+                AcceptedPerSecond: ok.Count / acceptSeconds,
+                EndToEndPerSecond: ok.Count / seconds,
+                MegabytesPerSecond: ok.Count * (double)scenario.Template.Length / (1 << 20) / seconds,
+                AcceptP50Ms: Stats.Percentile(acceptLatency, 50),
+                AcceptP99Ms: Stats.Percentile(acceptLatency, 99),
+                RelayP50Ms: Stats.Percentile(relayLatency, 50),
+                RelayP99Ms: Stats.Percentile(relayLatency, 99),
+                CpuMsPerMessage: (cpuAfter - cpuBefore) * 1000 / ok.Count,
+                EnvelopeP50Ms: Stats.Percentile(ok.Select(m => Ms(m.DataReady - m.Started)).ToList(), 50),
+                IdleRssMiB: idleRss / 1048576.0,
+                PeakRssMiB: peak / 1048576.0);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return Fail($"failed: {e.GetType().Name}: {e.Message.Split('\n')[0]}");
+        }
+        finally
+        {
+            await target.StopAsync();
+        }
+    }
+
+    private static double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
+
+    /// <summary>M sessions take messages from one counter until N are sent; returns every message's times and the start time.</summary>
+    private async Task<(List<SentMessage> Sent, long Started)> SendAllAsync(int port, Scenario scenario, int sessions, int messages, string tag, CancellationToken cancellationToken)
+    {
+        var results = new ConcurrentBag<SentMessage>();
+        var next = -1;
+        var started = Stopwatch.GetTimestamp();
+        var tasks = Enumerable.Range(0, Math.Max(1, sessions)).Select(_ => Task.Run(async () =>
+        {
+            await using var client = await SmtpLoadClient.ConnectAsync(port, Pipelining, cancellationToken);
+            int n;
+            while ((n = Interlocked.Increment(ref next)) < messages)
+                results.Add(await client.SendAsync(Scenario.Sender, scenario.Recipients, tag + n.ToString(System.Globalization.CultureInfo.InvariantCulture), scenario.Template, cancellationToken));
+        }, cancellationToken)).ToArray();
+        await Task.WhenAll(tasks);
+        return (results.ToList(), started);
+    }
+
+    /// <summary>Null once the sink has <paramref name="expected"/> messages of this run; else why not (held, timed out).</summary>
+    private async Task<string?> WaitForSinkAsync(IMailTarget target, int expected, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var nextHoldCheck = TimeSpan.Zero;
+        while (sink.ArrivedCount < expected)
+        {
+            if (clock.Elapsed >= nextHoldCheck)
+            {
+                if (target.HeldCount() > 0) return "skipped: feature not available (message held)";
+                nextHoldCheck = clock.Elapsed + TimeSpan.FromMilliseconds(250);
+            }
+            if (clock.Elapsed > timeout)
+                return $"timed out: the sink has {sink.ArrivedCount} of {expected} after {timeout.TotalSeconds:F0} s (feature not available, or too slow)";
+            await Task.Delay(5, cancellationToken);
+        }
+        return null;
+    }
+}

@@ -1,0 +1,211 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace PhiMailGateway.Bench.Load;
+
+/// <summary>
+/// The upstream both the gateway and Postfix relay to: a minimal SMTP server on loopback that
+/// answers 250 to everything, counts messages and bytes, and notes when each message arrived by
+/// its X-Bench-Id header. Deliberately not the SmtpServer library: that one buffers the whole
+/// message into one sequence and runs a full command parser and state machine per session, which
+/// would make the sink a measurable part of the result on a 2-core machine. Here a session is one
+/// receive loop over a 64 KiB buffer; DATA is scanned with IndexOf for CRLF.CRLF, and only the first
+/// few KiB of each message are looked at for the header. Replies to pipelined commands go out in
+/// one send per received buffer.
+/// </summary>
+public sealed class SmtpSink : IAsyncDisposable
+{
+    private const int HeaderScanBytes = 16 * 1024;
+    private static readonly byte[] EndOfData = "\r\n.\r\n"u8.ToArray();
+    private static readonly byte[] BenchIdHeader = "\r\nX-Bench-Id: "u8.ToArray();
+
+    private readonly Socket _listener;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _accepting;
+    private ConcurrentDictionary<string, long> _arrivals = new(StringComparer.Ordinal);
+    private string _runTag = "";
+    private long _messages;
+    private long _bytes;
+
+    public SmtpSink()
+    {
+        _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.Listen(512);
+        Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
+        _accepting = AcceptLoopAsync();
+    }
+
+    public int Port { get; }
+    public long Messages => Interlocked.Read(ref _messages);
+    public long Bytes => Interlocked.Read(ref _bytes);
+
+    /// <summary>Arrivals (Stopwatch timestamps) of this run's messages, by X-Bench-Id.</summary>
+    public IReadOnlyDictionary<string, long> Arrivals => _arrivals;
+
+    /// <summary>Forgets earlier arrivals; from now on only ids that start with <paramref name="runTag"/> count.</summary>
+    public void BeginRun(string runTag)
+    {
+        _runTag = runTag;
+        _arrivals = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+        Interlocked.Exchange(ref _messages, 0);
+        Interlocked.Exchange(ref _bytes, 0);
+    }
+
+    public int ArrivedCount => _arrivals.Count;
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _listener.AcceptAsync(_stop.Token);
+            }
+            catch (Exception) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                continue;
+            }
+            _ = Task.Run(() => SessionAsync(client));
+        }
+    }
+
+    private async Task SessionAsync(Socket socket)
+    {
+        socket.NoDelay = true;
+        var buffer = new byte[64 * 1024];
+        var filled = 0;
+        var replies = new MemoryStream(256);
+        var inData = false;
+        var header = new byte[HeaderScanBytes];
+        var headerLength = 0;
+        long messageBytes = 0;
+        try
+        {
+            await socket.SendAsync("220 bench-sink ESMTP\r\n"u8.ToArray(), SocketFlags.None, _stop.Token);
+            while (true)
+            {
+                var read = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, _stop.Token);
+                if (read == 0) return;
+                filled += read;
+                var pos = 0;
+                var quit = false;
+                while (pos < filled)
+                {
+                    if (inData)
+                    {
+                        var span = buffer.AsSpan(pos, filled - pos);
+                        var end = span.IndexOf(EndOfData);
+                        var take = end >= 0 ? end + 2 : Math.Max(0, span.Length - (EndOfData.Length - 1));
+                        if (headerLength < header.Length)
+                        {
+                            var copy = Math.Min(take, header.Length - headerLength);
+                            span[..copy].CopyTo(header.AsSpan(headerLength));
+                            headerLength += copy;
+                        }
+                        messageBytes += take;
+                        if (end < 0)
+                        {
+                            pos += take;
+                            break;
+                        }
+                        pos += end + EndOfData.Length;
+                        inData = false;
+                        MessageArrived(header.AsSpan(0, headerLength), messageBytes);
+                        replies.Write("250 2.0.0 Ok: queued\r\n"u8);
+                        continue;
+                    }
+
+                    var lineEnd = buffer.AsSpan(pos, filled - pos).IndexOf("\r\n"u8);
+                    if (lineEnd < 0) break;
+                    var line = buffer.AsSpan(pos, lineEnd);
+                    pos += lineEnd + 2;
+                    if (StartsWith(line, "EHLO"))
+                    {
+                        replies.Write("250-bench-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SIZE 209715200\r\n250 ENHANCEDSTATUSCODES\r\n"u8);
+                    }
+                    else if (StartsWith(line, "DATA"))
+                    {
+                        replies.Write("354 End data with <CR><LF>.<CR><LF>\r\n"u8);
+                        inData = true;
+                        headerLength = 0;
+                        messageBytes = 0;
+                        // The line before the data was the DATA command, so the data starts "after a CRLF":
+                        // put one in front of the header copy so the header search below finds line 1 too.
+                        header[0] = (byte)'\r';
+                        header[1] = (byte)'\n';
+                        headerLength = 2;
+                    }
+                    else if (StartsWith(line, "QUIT"))
+                    {
+                        replies.Write("221 2.0.0 Bye\r\n"u8);
+                        quit = true;
+                        break;
+                    }
+                    else
+                    {
+                        replies.Write("250 2.0.0 Ok\r\n"u8);
+                    }
+                }
+
+                if (replies.Length > 0)
+                {
+                    await socket.SendAsync(replies.GetBuffer().AsMemory(0, (int)replies.Length), SocketFlags.None, _stop.Token);
+                    replies.SetLength(0);
+                }
+                if (quit) return;
+                // Keep the unconsumed tail (a partial line, or the last bytes that may begin CRLF.CRLF).
+                Buffer.BlockCopy(buffer, pos, buffer, 0, filled - pos);
+                filled -= pos;
+                if (filled == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
+            }
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            socket.Dispose();
+        }
+    }
+
+    private void MessageArrived(ReadOnlySpan<byte> header, long bytes)
+    {
+        var now = Stopwatch.GetTimestamp();
+        Interlocked.Increment(ref _messages);
+        Interlocked.Add(ref _bytes, bytes);
+        var at = header.IndexOf(BenchIdHeader);
+        if (at < 0) return;
+        var value = header[(at + BenchIdHeader.Length)..];
+        var end = value.IndexOf("\r\n"u8);
+        if (end < 0) return;
+        var id = Encoding.ASCII.GetString(value[..end]);
+        if (id.StartsWith(_runTag, StringComparison.Ordinal)) _arrivals.TryAdd(id, now);
+    }
+
+    private static bool StartsWith(ReadOnlySpan<byte> line, string command)
+    {
+        if (line.Length < command.Length) return false;
+        for (var i = 0; i < command.Length; i++)
+        {
+            if ((line[i] | 0x20) != (command[i] | 0x20)) return false;
+        }
+        return true;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Dispose();
+        try { await _accepting; } catch (OperationCanceledException) { }
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,60 @@
+using PhiMailGateway.Bench;
+using PhiMailGateway.Bench.Load;
+using PhiMailGateway.Bench.Micro;
+
+// Benchmark tooling for issue 8 (README, "Benchmark"): load, compare, micro.
+BenchArgs parsed;
+try
+{
+    parsed = BenchArgs.Parse(args);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+
+try
+{
+    return parsed.Mode switch
+    {
+        "load" => await LoadMode.RunAsync(parsed, compare: false),
+        "compare" => await LoadMode.RunAsync(parsed, compare: true),
+        "micro" => await MicroMode.RunAsync(parsed),
+        _ => Usage(),
+    };
+}
+catch (Exception e) when (e is ArgumentException or InvalidOperationException or FileNotFoundException)
+{
+    Console.Error.WriteLine("bench: " + e.Message);
+    return 2;
+}
+
+static int Usage()
+{
+    Console.WriteLine("""
+        PhiMailGateway.Bench MODE [options]
+
+        load     start the gateway (Release build) and an SMTP sink; send N messages over M sessions
+                 --scenario NAME[,NAME]   relay-1k pickup-100k smime-100k panoramic-5m cbct-30m (default relay-1k)
+                 --sessions M[,M]         default 1,20
+                 --messages N             default per scenario and session count
+                 --warmup N               messages sent (and relayed) before measuring
+                 --runs R                 repeat each run R times and print medians (default 1)
+                 --target gateway|postfix which server (default gateway)
+        compare  the same load through the gateway and a private Postfix, alternately
+                 --pairs P                gateway/Postfix pairs per scenario and session count (default 5)
+                 plus the load options
+        micro    BenchmarkDotNet benchmarks of the stages, and openssl cms for S/MIME reference times
+                 --no-openssl             skip the openssl reference
+                 -- ARGS                  passed to BenchmarkDotNet (e.g. -- --filter *Inspect*)
+
+        common   --no-build               do not `dotnet build -c Release` the gateway first
+                 --gateway-log-level L    Logging:LogLevel:Default for the gateway (default: its own, Information)
+                 --gateway-arg K=V        extra --K=V configuration for the gateway (repeatable)
+                 --timeout SECONDS        per run wait for the sink (default 60 s + 1 s per MiB sent)
+                 --csv FILE               append every run as a CSV row
+                 --no-pipelining          one command per round trip even when the server offers PIPELINING
+        """);
+    return 2;
+}

@@ -1,0 +1,28 @@
+using PhiMailGateway.Bench.Content;
+
+namespace PhiMailGateway.Bench.Targets;
+
+/// <summary>A mail server under test, started fresh (empty queue) for each run, relaying to the sink.</summary>
+public interface IMailTarget : IAsyncDisposable
+{
+    string Name { get; }
+
+    int SmtpPort { get; }
+
+    /// <summary>Prepares for a scenario (e.g. imports the recipient certificate) and starts; returns a skip reason when the scenario cannot run here.</summary>
+    Task<string?> StartAsync(Scenario scenario, int sinkPort, CancellationToken cancellationToken);
+
+    Task StopAsync();
+
+    /// <summary>CPU seconds of everything the server runs (process tree), so far.</summary>
+    double CpuSeconds();
+
+    /// <summary>Current resident memory of the server's processes.</summary>
+    long RssBytes();
+
+    /// <summary>The kernel's high-water mark of resident memory, when the server is one process; else null (then polled RSS is used).</summary>
+    long? PeakRssBytes();
+
+    /// <summary>Messages the server set aside instead of relaying (the gateway's spool/hold).</summary>
+    int HeldCount();
+}
