@@ -113,11 +113,26 @@ public sealed partial class DisclosureLog(
 
     public async Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
     {
+        var head = await database.WriteAsync((c, t) => AppendAllAsync(c, t, [auditEvent]), cancellationToken);
+        LogEventAppended(logger, auditEvent.Type, head.Seq);
+        await headFile.NoteAsync(head, cancellationToken);
+    }
+
+    /// <summary>Events in the caller's transaction (a relay attempt with its outcome); <see cref="CommittedAsync"/> notes the head after the commit.</summary>
+    public async Task AppendAsync(IDbConnection connection, IDbTransaction transaction, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    {
+        if (events.Count == 0) return;
+        var head = await AppendAllAsync(connection, transaction, events);
+        LogEventAppended(logger, events[^1].Type, head.Seq);
+    }
+
+    private async Task<ChainHead> AppendAllAsync(IDbConnection connection, IDbTransaction transaction, IReadOnlyList<AuditEvent> events)
+    {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var head = await database.WriteAsync(async (c, t) =>
+        var writer = await AuditChainWriter.OpenAsync(keys, connection, transaction);
+        if (writer.Head.Seq == 0) headFile.CreateIfMissing();
+        foreach (var auditEvent in events)
         {
-            var writer = await AuditChainWriter.OpenAsync(keys, c, t);
-            if (writer.Head.Seq == 0) headFile.CreateIfMissing();
             await writer.AppendAsync(new AuditEventRow
             {
                 RecordedAt = now,
@@ -131,10 +146,8 @@ public sealed partial class DisclosureLog(
                 UserAgent = auditEvent.UserAgent,
                 FileSha256 = auditEvent.FileSha256,
             });
-            return writer.Head;
-        }, cancellationToken);
-        LogEventAppended(logger, auditEvent.Type, head.Seq);
-        await headFile.NoteAsync(head, cancellationToken);
+        }
+        return writer.Head;
     }
 
     private static AuditEventRow Event(long now, string type, string queueId, string? deliveryId, string recipient, string detail) => new()

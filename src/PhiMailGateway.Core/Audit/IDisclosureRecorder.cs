@@ -27,6 +27,19 @@ public interface IDisclosureRecorder
 public interface IAuditTrail
 {
     Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Appends events inside the caller's transaction, with the state change they describe (a relay
+    /// attempt); call <see cref="CommittedAsync"/> after the commit. An implementation without a
+    /// database of its own simply appends them.
+    /// </summary>
+    async Task AppendAsync(IDbConnection connection, IDbTransaction transaction, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    {
+        foreach (var auditEvent in events) await AppendAsync(auditEvent, cancellationToken);
+    }
+
+    /// <summary>After a transaction that appended events has committed.</summary>
+    Task CommittedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 public static class AuditEventTypes
@@ -66,4 +79,7 @@ public sealed class NoAudit : IDisclosureRecorder, IAuditTrail
     public Task CommittedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task AppendAsync(IDbConnection connection, IDbTransaction transaction, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
 }

@@ -84,20 +84,24 @@ public sealed class MessageQueue(GatewayDatabase database, TimeProvider time)
     public async Task<IReadOnlyList<QueuedDelivery>> DueDeliveriesAsync(int limit, CancellationToken cancellationToken)
     {
         await using var c = await database.OpenAsync(cancellationToken);
-        var rows = (await c.QueryAsync<QueuedDelivery>(
+        // Recipients are loaded by the deliverer when it starts on a row (PendingRecipientsAsync):
+        // the worker polls often, and most rows it sees are already in flight.
+        return (await c.QueryAsync<QueuedDelivery>(
             "SELECT * FROM deliveries WHERE state = @State AND next_attempt_at <= @Now ORDER BY next_attempt_at LIMIT @limit",
             new { State = DeliveryStates.Pending, Now, limit })).AsList();
-        foreach (var row in rows) row.PendingRecipients = await PendingRecipientsAsync(c, row.DeliveryId);
-        return rows;
     }
 
     /// <summary>
-    /// Records one relay attempt: each outcome updates its recipient; the delivery is Done when no
-    /// recipient is pending, else it waits until <paramref name="nextAttempt"/>. A DSN for failed
-    /// recipients is enqueued in the same transaction, so a crash cannot lose or double it.
+    /// Records one relay attempt in one transaction: each outcome updates its recipient; the
+    /// delivery is Done when no recipient is pending, else it waits until <paramref name="nextAttempt"/>;
+    /// a DSN for failed recipients is enqueued, and <paramref name="alsoInTransaction"/> (the audit
+    /// events) is written with it, so a crash can neither lose nor double them. When this settles
+    /// the last delivery of the message, the message is marked Done here too and the files it no
+    /// longer needs are returned for deletion.
     /// </summary>
-    public Task<bool> RecordAttemptAsync(QueuedDelivery delivery, IReadOnlyList<RecipientOutcome> outcomes, IReadOnlyCollection<string> giveUp,
-        DateTimeOffset nextAttempt, string? lastError, NewDelivery? dsn, CancellationToken cancellationToken) =>
+    public Task<AttemptRecorded> RecordAttemptAsync(QueuedDelivery delivery, IReadOnlyList<RecipientOutcome> outcomes, IReadOnlyCollection<string> giveUp,
+        DateTimeOffset nextAttempt, string? lastError, NewDelivery? dsn, CancellationToken cancellationToken,
+        Func<IDbConnection, IDbTransaction, Task>? alsoInTransaction = null) =>
         database.WriteAsync(async (c, t) =>
         {
             var now = Now;
@@ -115,6 +119,7 @@ public sealed class MessageQueue(GatewayDatabase database, TimeProvider time)
                     new { status, outcome.Code, outcome.Response, now, delivery.DeliveryId, outcome.Recipient }, t);
             }
             if (dsn is not null) await InsertDeliveryAsync(c, t, delivery.QueueId, dsn);
+            if (alsoInTransaction is not null) await alsoInTransaction(c, t);
             var pending = await c.ExecuteScalarAsync<long>(
                 "SELECT COUNT(*) FROM delivery_recipients WHERE delivery_id = @DeliveryId AND status = @Pending",
                 new { delivery.DeliveryId, RecipientStates.Pending }, t);
@@ -122,22 +127,29 @@ public sealed class MessageQueue(GatewayDatabase database, TimeProvider time)
             await c.ExecuteAsync(
                 "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = @next, state = @state, last_error = @lastError WHERE delivery_id = @DeliveryId",
                 new { next = nextAttempt.ToUnixTimeMilliseconds(), state = done ? DeliveryStates.Done : DeliveryStates.Pending, lastError, delivery.DeliveryId }, t);
-            return done;
+            if (!done) return new AttemptRecorded(false, []);
+            return new AttemptRecorded(true, await FinishIfSettledAsync(c, t, delivery.QueueId));
         }, cancellationToken);
 
-    /// <summary>Marks a processed message Done once none of its deliveries is pending; returns true when it did.</summary>
+    /// <summary>Marks a processed or rejected message Done once none of its deliveries is pending; returns the files it leaves behind (spool file, generated copies), or empty.</summary>
+    private static async Task<IReadOnlyList<string>> FinishIfSettledAsync(IDbConnection c, IDbTransaction t, string queueId)
+    {
+        var pending = await c.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM deliveries WHERE queue_id = @queueId AND state = @Pending",
+            new { queueId, DeliveryStates.Pending }, t);
+        if (pending > 0) return [];
+        var changed = await c.ExecuteAsync(
+            "UPDATE messages SET state = @Done WHERE queue_id = @queueId AND state IN (@Processed, @Rejected)",
+            new { queueId, MessageStates.Done, MessageStates.Processed, MessageStates.Rejected }, t);
+        if (changed == 0) return [];
+        return (await c.QueryAsync<string>(
+            "SELECT spool_path FROM messages WHERE queue_id = @queueId UNION SELECT content_path FROM deliveries WHERE queue_id = @queueId",
+            new { queueId }, t)).AsList();
+    }
+
+    /// <summary>Marks a processed or rejected message Done once none of its deliveries is pending; returns true when it did.</summary>
     public Task<bool> TryFinishMessageAsync(string queueId, CancellationToken cancellationToken) =>
-        database.WriteAsync(async (c, t) =>
-        {
-            var pending = await c.ExecuteScalarAsync<long>(
-                "SELECT COUNT(*) FROM deliveries WHERE queue_id = @queueId AND state = @Pending",
-                new { queueId, DeliveryStates.Pending }, t);
-            if (pending > 0) return false;
-            var changed = await c.ExecuteAsync(
-                "UPDATE messages SET state = @Done WHERE queue_id = @queueId AND state IN (@Processed, @Rejected)",
-                new { queueId, MessageStates.Done, MessageStates.Processed, MessageStates.Rejected }, t);
-            return changed > 0;
-        }, cancellationToken);
+        database.WriteAsync(async (c, t) => (await FinishIfSettledAsync(c, t, queueId)).Count > 0, cancellationToken);
 
     public async Task<IReadOnlyList<QueuedMessage>> MessagesInStateAsync(IReadOnlyCollection<string> states, CancellationToken cancellationToken)
     {
@@ -151,12 +163,6 @@ public sealed class MessageQueue(GatewayDatabase database, TimeProvider time)
         var rows = (await c.QueryAsync<QueuedDelivery>("SELECT * FROM deliveries WHERE state = @Pending ORDER BY created_at", new { DeliveryStates.Pending })).AsList();
         foreach (var row in rows) row.PendingRecipients = await PendingRecipientsAsync(c, row.DeliveryId);
         return rows;
-    }
-
-    public async Task<IReadOnlyList<string>> DeliveryContentPathsAsync(string queueId, CancellationToken cancellationToken)
-    {
-        await using var c = await database.OpenAsync(cancellationToken);
-        return (await c.QueryAsync<string>("SELECT DISTINCT content_path FROM deliveries WHERE queue_id = @queueId", new { queueId })).AsList();
     }
 
     /// <summary>`queue retry ID`: makes a waiting message or delivery due now. Returns false when the id is unknown or not waiting.</summary>
@@ -194,6 +200,13 @@ public sealed class MessageQueue(GatewayDatabase database, TimeProvider time)
                 "INSERT INTO delivery_recipients (delivery_id, recipient, status, updated_at) VALUES (@DeliveryId, @recipient, @Pending, @now)",
                 new { d.DeliveryId, recipient, RecipientStates.Pending, now }, t);
         }
+    }
+
+    /// <summary>Recipients of a delivery not yet delivered or failed.</summary>
+    public async Task<IReadOnlyList<string>> PendingRecipientsAsync(string deliveryId, CancellationToken cancellationToken)
+    {
+        await using var c = await database.OpenAsync(cancellationToken);
+        return await PendingRecipientsAsync(c, deliveryId);
     }
 
     private static async Task<IReadOnlyList<string>> PendingRecipientsAsync(IDbConnection c, string deliveryId) =>

@@ -80,3 +80,7 @@ public sealed class DeliveryRecipientRow
     public long? Code { get; init; }
     public string? Response { get; init; }
 }
+
+/// <param name="DeliveryDone">No recipient of the delivery is pending any more.</param>
+/// <param name="FilesToDelete">When the whole message got settled: the files it no longer needs (spool file, generated copies); else empty.</param>
+public sealed record AttemptRecorded(bool DeliveryDone, IReadOnlyList<string> FilesToDelete);

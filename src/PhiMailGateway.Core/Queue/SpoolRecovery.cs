@@ -39,6 +39,11 @@ public sealed partial class SpoolRecovery(SpoolDirectory spool, MessageQueue que
                 await queue.RecordReceivedAsync(entry, cancellationToken);
                 recovered++;
             }
+            else if (known.State == MessageStates.Done)
+            {
+                // Finished before the crash; its deletion did not reach the disk.
+                File.Delete(path);
+            }
         }
         LogRescan(logger, recovered);
     }

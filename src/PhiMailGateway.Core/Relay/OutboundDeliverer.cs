@@ -25,6 +25,7 @@ public sealed partial class OutboundDeliverer(
 {
     public async Task DeliverAsync(QueuedDelivery delivery, CancellationToken cancellationToken)
     {
+        delivery.PendingRecipients = await queue.PendingRecipientsAsync(delivery.DeliveryId, cancellationToken);
         var content = new OutboundContent(delivery.ContentPath, delivery.ContentOffset);
         IReadOnlyList<RecipientOutcome> outcomes;
         if (delivery.PendingRecipients.Count == 0)
@@ -59,53 +60,34 @@ public sealed partial class OutboundDeliverer(
         }
 
         var lastError = deferred.Count > 0 ? $"{deferred[0].Code} {Truncate(deferred[0].Response)}" : null;
-        var done = await queue.RecordAttemptAsync(delivery, outcomes, giveUp, next ?? now, lastError, dsn, cancellationToken);
-        if (!delivery.IsDsn) await RecordEventsAsync(delivery, outcomes, giveUp, cancellationToken);
+        // A DSN is not a disclosure: its attempts are not audit events.
+        var events = delivery.IsDsn ? [] : EventsFor(delivery, outcomes, giveUp);
+        var recorded = await queue.RecordAttemptAsync(delivery, outcomes, giveUp, next ?? now, lastError, dsn, cancellationToken,
+            (c, t) => audit.AppendAsync(c, t, events, cancellationToken));
+        if (events.Count > 0) await audit.CommittedAsync(cancellationToken);
         LogAttempt(logger, delivery.DeliveryId, outcomes.Count(o => o.Status == RecipientStatus.Delivered), deferred.Count - giveUp.Count, failed.Count, dsn is not null);
 
-        // Generated copies may serve several deliveries; they go with the message, below.
-        if (!done) return;
-        await FinishMessageIfDoneAsync(delivery.QueueId, cancellationToken);
-    }
-
-    /// <summary>Once every copy of a message is settled, its spool file and generated copies go.</summary>
-    public async Task FinishMessageIfDoneAsync(string queueId, CancellationToken cancellationToken)
-    {
-        if (!await queue.TryFinishMessageAsync(queueId, cancellationToken)) return;
-        foreach (var path in await queue.DeliveryContentPathsAsync(queueId, cancellationToken))
-        {
-            if (IsGenerated(path)) DeleteFile(path);
-        }
-        var message = await queue.FindMessageAsync(queueId, cancellationToken);
-        if (message is not null) DeleteFile(message.SpoolPath);
-        LogFinished(logger, queueId);
+        // Once every copy of the message is settled, its spool file and generated copies go. No
+        // folder fsync: a deletion undone by a crash leaves a file whose row says Done, which the
+        // start-up rescan removes.
+        foreach (var path in recorded.FilesToDelete.Where(IsInSpool)) File.Delete(path);
+        if (recorded.FilesToDelete.Count > 0) LogFinished(logger, delivery.QueueId);
     }
 
     /// <summary>What happened to each recipient's copy, for the accounting of disclosures.</summary>
-    private async Task RecordEventsAsync(QueuedDelivery delivery, IReadOnlyList<RecipientOutcome> outcomes, IReadOnlySet<string> giveUp, CancellationToken cancellationToken)
-    {
-        foreach (var outcome in outcomes)
-        {
-            var type = outcome.Status switch
+    private static List<AuditEvent> EventsFor(QueuedDelivery delivery, IReadOnlyList<RecipientOutcome> outcomes, IReadOnlySet<string> giveUp) =>
+        outcomes.Select(outcome => new AuditEvent(
+            outcome.Status switch
             {
                 RecipientStatus.Delivered => AuditEventTypes.Relayed,
                 RecipientStatus.Failed => AuditEventTypes.Bounced,
                 _ when giveUp.Contains(outcome.Recipient) => AuditEventTypes.Bounced,
                 _ => AuditEventTypes.Deferred,
-            };
-            await audit.AppendAsync(new AuditEvent(type, delivery.QueueId, delivery.DeliveryId, outcome.Recipient, $"{outcome.Code} {Truncate(outcome.Response)}".Trim()), cancellationToken);
-        }
-    }
+            },
+            delivery.QueueId, delivery.DeliveryId, outcome.Recipient, $"{outcome.Code} {Truncate(outcome.Response)}".Trim())).ToList();
 
-    private bool IsGenerated(string path) =>
-        string.Equals(Path.GetDirectoryName(Path.GetFullPath(path)), Path.GetFullPath(spool.Outbound), StringComparison.Ordinal);
-
-    private static void DeleteFile(string path)
-    {
-        if (!File.Exists(path)) return;
-        File.Delete(path);
-        if (Path.GetDirectoryName(path) is { } dir) DirectorySync.Flush(dir);
-    }
+    private bool IsInSpool(string path) =>
+        Path.GetFullPath(path).StartsWith(Path.GetFullPath(spool.Root) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     private static string Truncate(string text) => text.Length <= 200 ? text : text[..200];
 

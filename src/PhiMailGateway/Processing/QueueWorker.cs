@@ -64,13 +64,18 @@ public sealed partial class QueueWorker(
 
     private async Task StartDueWorkAsync(CancellationToken stoppingToken)
     {
-        foreach (var message in await queue.DueMessagesAsync(64, stoppingToken))
+        // Ask only for what free slots can take (plus what is in flight, which comes back too):
+        // under load the queue is long and this loop runs after every completed item.
+        var inFlight = _inFlight.Count;
+        if (_processingSlots.CurrentCount > 0)
         {
-            Start("m:" + message.QueueId, _processingSlots, ct => processor.ProcessAsync(message, ct));
+            foreach (var message in await queue.DueMessagesAsync(_processingSlots.CurrentCount + inFlight, stoppingToken))
+                Start("m:" + message.QueueId, _processingSlots, ct => processor.ProcessAsync(message, ct));
         }
-        foreach (var delivery in await queue.DueDeliveriesAsync(64, stoppingToken))
+        if (_deliverySlots.CurrentCount > 0)
         {
-            Start("d:" + delivery.DeliveryId, _deliverySlots, ct => deliverer.DeliverAsync(delivery, ct));
+            foreach (var delivery in await queue.DueDeliveriesAsync(_deliverySlots.CurrentCount + inFlight, stoppingToken))
+                Start("d:" + delivery.DeliveryId, _deliverySlots, ct => deliverer.DeliverAsync(delivery, ct));
         }
     }
 

@@ -81,21 +81,35 @@ public class MessageQueueTests
         var path = _spool.IncomingPath(id);
         await _queue.CompleteProcessingAsync(id, [new NewDelivery(id + "-1", "office@practice.example", ["a@lab.example", "b@lab.example"], path, 0, "Relay", null, false, false)], null, CancellationToken.None);
         var delivery = (await _queue.DueDeliveriesAsync(10, CancellationToken.None)).Single();
-        Assert.That(delivery.PendingRecipients, Is.EqualTo(new[] { "a@lab.example", "b@lab.example" }));
+        Assert.That(await _queue.PendingRecipientsAsync(delivery.DeliveryId, CancellationToken.None), Is.EqualTo(new[] { "a@lab.example", "b@lab.example" }));
 
         var done = await _queue.RecordAttemptAsync(delivery,
             [new RecipientOutcome("a@lab.example", RecipientStatus.Delivered, 250, "ok"), new RecipientOutcome("b@lab.example", RecipientStatus.Deferred, 451, "later")],
             [], DateTimeOffset.UtcNow.AddMinutes(-1), "451 later", null, CancellationToken.None);
-        Assert.That(done, Is.False);
+        Assert.That(done.DeliveryDone, Is.False);
+        Assert.That(done.FilesToDelete, Is.Empty);
         Assert.That(await _queue.TryFinishMessageAsync(id, CancellationToken.None), Is.False, "a pending recipient keeps the message");
 
         delivery = (await _queue.DueDeliveriesAsync(10, CancellationToken.None)).Single();
-        Assert.That(delivery.PendingRecipients, Is.EqualTo(new[] { "b@lab.example" }));
+        Assert.That(await _queue.PendingRecipientsAsync(delivery.DeliveryId, CancellationToken.None), Is.EqualTo(new[] { "b@lab.example" }));
         Assert.That(delivery.Attempts, Is.EqualTo(1));
 
         done = await _queue.RecordAttemptAsync(delivery, [new RecipientOutcome("b@lab.example", RecipientStatus.Deferred, 451, "later")],
             ["b@lab.example"], DateTimeOffset.UtcNow, "expired", null, CancellationToken.None);
-        Assert.That(done, Is.True, "a recipient given up on is final");
-        Assert.That(await _queue.TryFinishMessageAsync(id, CancellationToken.None), Is.True);
+        Assert.That(done.DeliveryDone, Is.True, "a recipient given up on is final");
+        Assert.That(done.FilesToDelete, Is.EqualTo(new[] { path }), "the last settled delivery finishes the message and frees its spool file");
+        Assert.That((await _queue.FindMessageAsync(id, CancellationToken.None))!.State, Is.EqualTo(MessageStates.Done));
+    }
+
+    [Test]
+    public async Task SpoolRecovery_FileOfAFinishedMessage_IsRemoved()
+    {
+        var id = await AcceptAsync("a@lab.example");
+        await _queue.SetMessageStateAsync(id, MessageStates.Done, null, null, null, CancellationToken.None);
+
+        await new SpoolRecovery(_spool, _queue, NullLogger<SpoolRecovery>.Instance).RecoverAsync(CancellationToken.None);
+
+        Assert.That(File.Exists(_spool.IncomingPath(id)), Is.False, "a deletion a crash undid is redone");
+        Assert.That((await _queue.FindMessageAsync(id, CancellationToken.None))!.State, Is.EqualTo(MessageStates.Done), "and it is not sent again");
     }
 }
