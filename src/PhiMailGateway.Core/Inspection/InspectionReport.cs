@@ -75,4 +75,7 @@ public sealed record InspectionReport
     public IReadOnlyList<string> From { get; init; } = [];
     public IReadOnlyList<string> To { get; init; } = [];
     public IReadOnlyList<string> Cc { get; init; } = [];
+
+    /// <summary>The message carries a Bcc (or Resent-Bcc) header, which no outbound copy may keep.</summary>
+    public bool HasBccHeader { get; init; }
 }

@@ -83,6 +83,7 @@ public sealed partial class MessageInspector
                 From = Addresses(mime.From),
                 To = Addresses(mime.To),
                 Cc = Addresses(mime.Cc),
+                HasBccHeader = mime.Headers.Contains(MimeKit.HeaderId.Bcc) || mime.Headers.Contains(MimeKit.HeaderId.ResentBcc),
             };
         }
     }

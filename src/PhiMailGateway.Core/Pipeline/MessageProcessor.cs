@@ -120,7 +120,7 @@ public sealed partial class MessageProcessor(
         foreach (var file in context.GeneratedFiles) File.Delete(file);
     }
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "{QueueId}: processed into {DeliveryCount} outbound copies for {RecipientCount} recipients")]
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Debug, Message = "{QueueId}: processed into {DeliveryCount} outbound copies for {RecipientCount} recipients")]
     private static partial void LogProcessed(ILogger logger, string queueId, int deliveryCount, int recipientCount);
 
     [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "{QueueId}: processing deferred (attempt {Attempt}), next try in {Wait}")]

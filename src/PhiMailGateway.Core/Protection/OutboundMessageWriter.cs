@@ -19,6 +19,9 @@ public sealed class OutboundMessageWriter(SpoolDirectory spool)
     /// <summary>Whether the original bytes can go out as they are (no Bcc header, no subject tag).</summary>
     public static async Task<bool> CanRelayUnchangedAsync(MessageContext context, CancellationToken cancellationToken)
     {
+        // Inspection already read the headers; only without its report are they read again.
+        if (context.Inspection is { } report)
+            return !report.HasBccHeader && !context.SubjectTags.Any(t => (report.Subject ?? "").Contains(t, StringComparison.OrdinalIgnoreCase));
         await using var stream = context.OpenMessage();
         var headers = await HeaderList.LoadAsync(stream, cancellationToken);
         if (headers.Contains(HeaderId.Bcc) || headers.Contains(HeaderId.ResentBcc)) return false;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using PhiMailGateway.Audit;
 using PhiMailGateway.Ingress;
 using PhiMailGateway.Pickup;
@@ -22,6 +23,13 @@ public static class GatewayHost
     {
         var builder = CreateBuilder(configArgs, overrides, withDefaults: true);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
+        // One line per event with a UTC timestamp: what journald and log shippers expect, and cheaper to write.
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.UseUtcTimestamp = true;
+            o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ";
+        });
         builder.AddIngress();      // SMTP in, spool, 250
         builder.AddAudit();        // disclosure records and events, hash-chained (before processing)
         builder.AddSmime();        // recipient certificates and S/MIME (before AddProcessing's stand-ins)
