@@ -46,7 +46,7 @@ public sealed record RelayOptions
     public TimeSpan MaxQueueLifetime { get; init; } = TimeSpan.FromDays(5);
 
     /// <summary>Deliveries attempted at the same time.</summary>
-    public int Concurrency { get; init; } = 4;
+    public int Concurrency { get; init; } = 8;
 
     /// <summary>Per-command timeout towards the smarthost.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);

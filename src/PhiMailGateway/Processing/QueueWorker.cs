@@ -27,7 +27,8 @@ public sealed partial class QueueWorker(
     private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(15);
 
     private readonly ConcurrentDictionary<string, Task> _inFlight = new();
-    private readonly SemaphoreSlim _processingSlots = new(Math.Max(2, Environment.ProcessorCount));
+    // Processing waits on disk and the database as much as it computes: twice the cores keeps them busy.
+    private readonly SemaphoreSlim _processingSlots = new(Math.Max(4, 2 * Environment.ProcessorCount));
     private readonly SemaphoreSlim _deliverySlots = new(relayOptions.Concurrency);
     private readonly CancellationTokenSource _work = new();
 
