@@ -172,7 +172,22 @@ public sealed class RecipientCertificateStore(GatewayDatabase database, TimeProv
             .Select(der => new X509Crl(der)).ToList();
 
     private static StoredCertificate ToStored(CertificateRow row, IReadOnlyList<string> addresses) =>
-        new(row.Thumbprint, new X509Certificate(row.Der), row.IsAuthority != 0, addresses);
+        new(row.Thumbprint, Parse(row.Thumbprint, row.Der), row.IsAuthority != 0, addresses);
+
+    /// <summary>
+    /// One parsed object per certificate for the life of the process. BouncyCastle validates an RSA
+    /// public key (a probable-prime test on the modulus) the first time it is read from a certificate
+    /// object and then keeps it; parsing afresh for every message made that test most of the S/MIME
+    /// CPU time. The key is the SHA-256 thumbprint of the DER bytes, so a cached object always
+    /// matches the row; the cache is dropped wholesale if it ever grows past any real partner list.
+    /// </summary>
+    private static X509Certificate Parse(string thumbprint, byte[] der)
+    {
+        if (ParsedCertificates.Count > 10_000) ParsedCertificates.Clear();
+        return ParsedCertificates.GetOrAdd(thumbprint, _ => new X509Certificate(der));
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, X509Certificate> ParsedCertificates = new(StringComparer.Ordinal);
 
     private sealed record CertificateRow(string Thumbprint, long IsAuthority, byte[] Der);
 }
