@@ -1,0 +1,103 @@
+using Dapper;
+using Microsoft.Data.Sqlite;
+using PhiMailGateway.Storage;
+
+namespace PhiMailGateway.Tests.Storage;
+
+public class GatewayDatabaseTests
+{
+    private string _dir = null!;
+    private GatewayDatabase _database = null!;
+
+    [SetUp]
+    public async Task SetUp()
+    {
+        _dir = Path.Combine(Path.GetTempPath(), "phimail-db-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_dir);
+        _database = new GatewayDatabase(Path.Combine(_dir, "gateway.db"));
+        await _database.WriteAsync((c, t) => c.ExecuteAsync("CREATE TABLE probe (value INTEGER NOT NULL UNIQUE)", transaction: t), CancellationToken.None);
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Test]
+    public async Task WritesQueuedBehindABusyWriter_CommitTogether_AndAFailingOneIsUndoneAlone()
+    {
+        // The first write holds the writer until released, so the next ones queue up and share a batch.
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var blocker = _database.WriteAsync(async (c, t) =>
+        {
+            await c.ExecuteAsync("INSERT INTO probe (value) VALUES (0)", transaction: t);
+            entered.SetResult();
+            await release.Task;
+        }, CancellationToken.None);
+        await entered.Task;
+
+        var good = Enumerable.Range(1, 20).Select(i => Task.Run(() => _database.WriteAsync(
+            (c, t) => c.ExecuteAsync("INSERT INTO probe (value) VALUES (@i)", new { i }, t), CancellationToken.None))).ToList();
+        var throwing = Task.Run(() => _database.WriteAsync(async (c, t) =>
+        {
+            await c.ExecuteAsync("INSERT INTO probe (value) VALUES (100)", transaction: t);
+            throw new InvalidOperationException("this write fails after its insert");
+        }, CancellationToken.None));
+        var duplicate = Task.Run(() => _database.WriteAsync(
+            (c, t) => c.ExecuteAsync("INSERT INTO probe (value) VALUES (0)", transaction: t), CancellationToken.None));
+        await Task.Delay(200); // let every write reach the queue
+        release.SetResult();
+
+        await blocker;
+        await Task.WhenAll(good);
+        Assert.ThrowsAsync<InvalidOperationException>(() => throwing);
+        var constraint = Assert.ThrowsAsync<SqliteException>(() => duplicate);
+        Assert.That(constraint!.SqliteErrorCode, Is.EqualTo(19), "SQLITE_CONSTRAINT");
+
+        await using var reader = await _database.OpenAsync(CancellationToken.None);
+        var values = (await reader.QueryAsync<long>("SELECT value FROM probe ORDER BY value")).ToList();
+        Assert.That(values, Is.EqualTo(Enumerable.Range(0, 21).Select(i => (long)i)), "every good write committed, the failing one undone");
+    }
+
+    [Test]
+    public async Task WriteReturnsItsOwnResult_WhenSharingACommit()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var blocker = _database.WriteAsync(async (_, _) => { entered.SetResult(); await release.Task; }, CancellationToken.None);
+        await entered.Task;
+        var writes = Enumerable.Range(1, 10).Select(i => Task.Run(() => _database.WriteAsync(async (c, t) =>
+        {
+            await c.ExecuteAsync("INSERT INTO probe (value) VALUES (@i)", new { i }, t);
+            return await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM probe WHERE value <= @i", new { i }, t) * 1000 + i;
+        }, CancellationToken.None))).ToList();
+        await Task.Delay(200);
+        release.SetResult();
+        await blocker;
+
+        var results = await Task.WhenAll(writes);
+        Assert.That(results.Select(r => r % 1000), Is.EqualTo(Enumerable.Range(1, 10).Select(i => (long)i)), "each caller gets its own value");
+    }
+
+    [Test]
+    public async Task WriteCancelledWhileQueued_IsNotWritten()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var blocker = _database.WriteAsync(async (_, _) => { entered.SetResult(); await release.Task; }, CancellationToken.None);
+        await entered.Task;
+        using var cancel = new CancellationTokenSource();
+        var queued = Task.Run(() => _database.WriteAsync((c, t) => c.ExecuteAsync("INSERT INTO probe (value) VALUES (7)", transaction: t), cancel.Token));
+        await Task.Delay(200);
+        await cancel.CancelAsync();
+        release.SetResult();
+        await blocker;
+
+        Assert.That(async () => await queued, Throws.InstanceOf<OperationCanceledException>());
+        await using var reader = await _database.OpenAsync(CancellationToken.None);
+        Assert.That(await reader.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM probe"), Is.Zero);
+    }
+}
