@@ -12,7 +12,7 @@ namespace PhiMailGateway.Audit;
 /// <summary>
 /// The audit log's writer: disclosure records inside the transaction that enqueues the copies
 /// (invariant 2), and the events that follow them, all in one MAC chain (<see cref="AuditChain"/>).
-/// After each commit the new head goes to <see cref="AuditHeadFile"/>.
+/// After each commit the new head goes to <see cref="AuditHeadFile"/> (commits ending together share one note).
 /// Patient identifiers from the DICOM headers are stored only encrypted, plus a keyed hash of each
 /// PatientID for lookups; nothing here is logged except ids and counts.
 /// </summary>
@@ -102,20 +102,25 @@ public sealed partial class DisclosureLog(
         LogRecorded(logger, context.QueueId, records, writer.Head.Seq);
     }
 
-    /// <summary>After the transaction that ran <see cref="RecordAsync"/> ended: notes the committed head.</summary>
-    public async Task CommittedAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// After the transaction that ran <see cref="RecordAsync"/> ended: notes the committed head.
+    /// Commits that end together share one note (one read of the head, one fsync of the head file).
+    /// </summary>
+    public Task CommittedAsync(CancellationToken cancellationToken) => _headNote.FlushAsync();
+
+    private readonly CoalescingFlush _headNote = new(async () =>
     {
         ChainHead head;
-        await using (var connection = await database.OpenAsync(cancellationToken))
+        await using (var connection = await database.OpenAsync(CancellationToken.None))
             head = await ChainHead.ReadAsync(connection);
-        if (head.Seq > 0) await headFile.NoteAsync(head, cancellationToken);
-    }
+        if (head.Seq > 0) await headFile.NoteAsync(head, CancellationToken.None);
+    });
 
     public async Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
     {
         var head = await database.WriteAsync((c, t) => AppendAllAsync(c, t, [auditEvent]), cancellationToken);
         LogEventAppended(logger, auditEvent.Type, head.Seq);
-        await headFile.NoteAsync(head, cancellationToken);
+        await _headNote.FlushAsync();
     }
 
     /// <summary>Events in the caller's transaction (a relay attempt with its outcome); <see cref="CommittedAsync"/> notes the head after the commit.</summary>

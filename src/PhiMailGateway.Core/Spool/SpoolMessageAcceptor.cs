@@ -9,7 +9,8 @@ namespace PhiMailGateway.Spool;
 
 /// <summary>
 /// Makes an accepted message durable, in Postfix's order: write a temp file, flush it to disk,
-/// rename it into <c>incoming/</c> (the rename is the commit point), fsync the folder, record the
+/// rename it into <c>incoming/</c> (the rename is the commit point), fsync the folder (one fsync for
+/// the renames that arrive together), record the
 /// queue row, and only then let ingress answer 250. If anything fails before the row commits, the
 /// file is removed again so that the 451 the client hears means "nothing kept; send it again".
 /// </summary>
@@ -21,6 +22,9 @@ public sealed partial class SpoolMessageAcceptor(
     TimeProvider time,
     ILogger<SpoolMessageAcceptor> logger) : IMessageAcceptor
 {
+    // Sessions finishing together share one fsync of incoming/ (each still waits for one that began after its rename).
+    private readonly CoalescingFlush _incomingSync = new(() => DirectorySync.Flush(spool.Incoming));
+
     public async Task<AcceptResult> AcceptAsync(Envelope envelope, ReadOnlySequence<byte> message, CancellationToken cancellationToken)
     {
         var queueId = QueueId.New(time.GetUtcNow());
@@ -37,7 +41,7 @@ public sealed partial class SpoolMessageAcceptor(
             }
             File.Move(tempPath, finalPath);
             renamed = true;
-            DirectorySync.Flush(spool.Incoming);
+            await _incomingSync.FlushAsync();
 
             var entry = new SpoolEntry(queueId, finalPath, written.Offset, written.Length, envelope);
             await queue.RecordReceivedAsync(entry, cancellationToken);
