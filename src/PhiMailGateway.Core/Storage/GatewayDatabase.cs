@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Data;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using PhiMailGateway.Configuration;
@@ -22,6 +23,9 @@ public sealed class GatewayDatabase
         // Columns are snake_case, row classes PascalCase.
         DefaultTypeMap.MatchNamesWithUnderscores = true;
     }
+
+    private static readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> Configured = new();
+    private static readonly object Marker = new();
 
     private readonly string _connectionString;
     private int _migrated;
@@ -150,7 +154,13 @@ public sealed class GatewayDatabase
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;");
+        // Per physical connection: the pool hands the same SQLite handle out again with its settings
+        // kept, and running four PRAGMAs on every open cost more than most queries.
+        if (!Configured.TryGetValue(connection.Handle!, out _))
+        {
+            await connection.ExecuteAsync("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;");
+            Configured.AddOrUpdate(connection.Handle!, Marker);
+        }
         return connection;
     }
 

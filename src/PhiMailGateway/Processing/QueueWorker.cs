@@ -31,6 +31,11 @@ public sealed partial class QueueWorker(
     private readonly SemaphoreSlim _processingSlots = new(Math.Max(4, 2 * Environment.ProcessorCount));
     private readonly SemaphoreSlim _deliverySlots = new(relayOptions.Concurrency);
     private readonly CancellationTokenSource _work = new();
+    private readonly Queue<QueuedMessage> _readyMessages = new();
+    private readonly Queue<QueuedDelivery> _readyDeliveries = new();
+    // Keys whose work finished since the current fetch began (see StartFromAsync).
+    private readonly ConcurrentDictionary<string, byte> _finishedDuringFetch = new();
+    private const int FetchBatch = 64;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -65,28 +70,47 @@ public sealed partial class QueueWorker(
 
     private async Task StartDueWorkAsync(CancellationToken stoppingToken)
     {
-        // Ask only for what free slots can take (plus what is in flight, which comes back too):
-        // under load the queue is long and this loop runs after every completed item.
-        var inFlight = _inFlight.Count;
-        if (_processingSlots.CurrentCount > 0)
+        await StartFromAsync(_readyMessages, _processingSlots, m => "m:" + m.QueueId,
+            limit => queue.DueMessagesAsync(limit, stoppingToken), m => ct => processor.ProcessAsync(m, ct));
+        await StartFromAsync(_readyDeliveries, _deliverySlots, d => "d:" + d.DeliveryId,
+            limit => queue.DueDeliveriesAsync(limit, stoppingToken), d => ct => deliverer.DeliverAsync(d, ct));
+    }
+
+    /// <summary>
+    /// Starts ready items while slots are free. The ready list is refilled from the database only
+    /// when it is empty, in batches: under load one query serves many items instead of one query
+    /// per finished item.
+    /// </summary>
+    private async Task StartFromAsync<T>(Queue<T> ready, SemaphoreSlim slots, Func<T, string> keyOf,
+        Func<int, Task<IReadOnlyList<T>>> fetch, Func<T, Func<CancellationToken, Task>> workFor)
+    {
+        if (slots.CurrentCount == 0) return;
+        if (ready.Count == 0)
         {
-            foreach (var message in await queue.DueMessagesAsync(_processingSlots.CurrentCount + inFlight, stoppingToken))
-                Start("m:" + message.QueueId, _processingSlots, ct => processor.ProcessAsync(message, ct));
+            // Items in flight come back from the query too; ask for enough to fill the batch besides them.
+            _finishedDuringFetch.Clear();
+            var rows = await fetch(FetchBatch + _inFlight.Count);
+            foreach (var row in rows)
+            {
+                var key = keyOf(row);
+                // A row read before its item finished is stale: the item may already be done.
+                if (!_inFlight.ContainsKey(key) && !_finishedDuringFetch.ContainsKey(key)) ready.Enqueue(row);
+            }
         }
-        if (_deliverySlots.CurrentCount > 0)
+        while (ready.Count > 0 && slots.Wait(0))
         {
-            foreach (var delivery in await queue.DueDeliveriesAsync(_deliverySlots.CurrentCount + inFlight, stoppingToken))
-                Start("d:" + delivery.DeliveryId, _deliverySlots, ct => deliverer.DeliverAsync(delivery, ct));
+            var item = ready.Dequeue();
+            if (!Start(keyOf(item), slots, workFor(item))) slots.Release();
         }
     }
 
-    private void Start(string key, SemaphoreSlim slots, Func<CancellationToken, Task> work)
+    /// <summary>Runs the work in a slot the caller already took; false (and nothing started) when the item is already in flight.</summary>
+    private bool Start(string key, SemaphoreSlim slots, Func<CancellationToken, Task> work)
     {
         // Reserve the key before the work starts, so a fast finish cannot remove it before it is added.
-        if (!_inFlight.TryAdd(key, Task.CompletedTask)) return;
+        if (!_inFlight.TryAdd(key, Task.CompletedTask)) return false;
         var task = Task.Run(async () =>
         {
-            await slots.WaitAsync(_work.Token);
             try
             {
                 await work(_work.Token);
@@ -101,12 +125,14 @@ public sealed partial class QueueWorker(
             }
             finally
             {
-                slots.Release();
+                _finishedDuringFetch.TryAdd(key, 0);
                 _inFlight.TryRemove(key, out _);
+                slots.Release();
                 signal.Notify();
             }
         });
         _inFlight.TryUpdate(key, task, Task.CompletedTask);
+        return true;
     }
 
     public override void Dispose()

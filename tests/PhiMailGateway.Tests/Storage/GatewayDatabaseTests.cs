@@ -100,4 +100,17 @@ public class GatewayDatabaseTests
         await using var reader = await _database.OpenAsync(CancellationToken.None);
         Assert.That(await reader.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM probe"), Is.Zero);
     }
+
+    [Test]
+    public async Task EveryOpenedConnection_RunsWithWalFullSyncForeignKeysAndBusyTimeout_AlsoWhenTakenFromThePool()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            await using var c = await _database.OpenAsync(CancellationToken.None);
+            Assert.That(await c.ExecuteScalarAsync<string>("PRAGMA journal_mode"), Is.EqualTo("wal"), $"open {i}");
+            Assert.That(await c.ExecuteScalarAsync<long>("PRAGMA synchronous"), Is.EqualTo(2), $"open {i}: FULL");
+            Assert.That(await c.ExecuteScalarAsync<long>("PRAGMA foreign_keys"), Is.EqualTo(1), $"open {i}");
+            Assert.That(await c.ExecuteScalarAsync<long>("PRAGMA busy_timeout"), Is.EqualTo(5000), $"open {i}");
+        }
+    }
 }
