@@ -32,7 +32,7 @@ namespace PhiMailGateway.Protection.Smime;
 /// <para>
 /// Large attachments stream: MimeKit's <c>ApplicationPkcs7Mime.Encrypt</c> copies the content into
 /// memory and encodes the envelope as one byte array, so the envelope is built with BouncyCastle's
-/// <see cref="CmsEnvelopedDataStreamGenerator"/> instead: plaintext body (from the spool, content left
+/// <see cref="StreamingEnvelope"/> instead (BouncyCastle's ASN.1 and key transport, .NET's AES): plaintext body (from the spool, content left
 /// on disk) → scratch file → CMS stream → scratch file → base64 into <c>spool/outbound</c>.
 /// No step holds the message in memory. The scratch files are owner-only and removed at once.
 /// </para>
@@ -153,16 +153,13 @@ public sealed partial class SmimeProtector(
     /// <summary>CMS EnvelopedData, AES-256-CBC, for one recipient certificate, streamed file to file.</summary>
     private async Task EnvelopeAsync(string plaintextPath, string envelopePath, X509Certificate certificate, CancellationToken cancellationToken)
     {
-        var generator = new CmsEnvelopedDataStreamGenerator(new SecureRandom());
-        if (options.KeyEncryption == SmimeKeyEncryption.RsaOaep)
-            generator.AddRecipientInfoGenerator(new KeyTransRecipientInfoGenerator(certificate, new Asn1KeyWrapper(PkcsObjectIdentifiers.IdRsaesOaep, OaepSha256, certificate)));
-        else
-            generator.AddKeyTransRecipient(certificate); // rsaEncryption: RSAES-PKCS1-v1_5
+        RecipientInfoGenerator recipient = options.KeyEncryption == SmimeKeyEncryption.RsaOaep
+            ? new KeyTransRecipientInfoGenerator(certificate, new Asn1KeyWrapper(PkcsObjectIdentifiers.IdRsaesOaep, OaepSha256, certificate))
+            : new KeyTransRecipientInfoGenerator(certificate, new Asn1KeyWrapper("RSA/NONE/PKCS1Padding", certificate)); // rsaEncryption: RSAES-PKCS1-v1_5, as BouncyCastle's AddKeyTransRecipient
 
         await using var output = OwnerOnly.CreateNew(envelopePath);
-        await using (var input = OpenSequential(plaintextPath))
-        await using (var encrypting = generator.Open(output, CmsEnvelopedGenerator.Aes256Cbc))
-            await input.CopyToAsync(encrypting, 81920, cancellationToken);
+        await using var input = OpenSequential(plaintextPath);
+        await StreamingEnvelope.WriteAsync(input, output, recipient, cancellationToken);
     }
 
     private static FileStream OpenSequential(string path) =>
