@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Logging;
+using MimeKit;
+using PhiMailGateway.Protection;
 using PhiMailGateway.Pipeline;
 using PhiMailGateway.Spool;
 
@@ -21,8 +23,25 @@ public sealed partial class InspectionStage(InspectionOptions options, SpoolDire
         InspectionReport report;
         try
         {
-            await using var message = context.OpenMessage();
-            report = await _inspector.InspectAsync(message, cancellationToken);
+            var message = context.OpenMessage();
+            MimeMessage? parsed = null;
+            try
+            {
+                (report, parsed) = await _inspector.InspectAndKeepAsync(message, cancellationToken);
+                // Lent to the first protector that needs the message parsed, so a clean message is
+                // parsed once, not twice. One that failed closed anywhere is parsed afresh.
+                if (parsed is not null && !report.FailedClosed.Any())
+                {
+                    context.LendParsed(new LoadedMessage(parsed, message));
+                    parsed = null;
+                    message = null;
+                }
+            }
+            finally
+            {
+                parsed?.Dispose();
+                if (message is not null) await message.DisposeAsync();
+            }
         }
         catch (OperationCanceledException)
         {

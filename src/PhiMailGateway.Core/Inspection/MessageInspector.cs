@@ -45,6 +45,17 @@ public sealed partial class MessageInspector
 
     public async Task<InspectionReport> InspectAsync(Stream message, CancellationToken cancellationToken)
     {
+        var (report, parsed) = await InspectAndKeepAsync(message, cancellationToken);
+        parsed?.Dispose();
+        return report;
+    }
+
+    /// <summary>
+    /// As <see cref="InspectAsync"/>, and also returns the parsed message (null when it could not be
+    /// parsed), which the caller then owns; its content still reads from <paramref name="message"/>.
+    /// </summary>
+    public async Task<(InspectionReport Report, MimeMessage? Parsed)> InspectAndKeepAsync(Stream message, CancellationToken cancellationToken)
+    {
         var parserOptions = ParserOptions.Default.Clone();
         // MimeKit turns anything deeper than its limit into an opaque leaf; we see that leaf and fail closed.
         parserOptions.MaxMimeDepth = _options.MaxMimeDepth + 1;
@@ -55,10 +66,9 @@ public sealed partial class MessageInspector
         }
         catch (Exception e) when (e is FormatException or IOException or ArgumentException or InvalidOperationException or NotSupportedException)
         {
-            return Unreadable($"the message could not be parsed as MIME ({e.GetType().Name})");
+            return (Unreadable($"the message could not be parsed as MIME ({e.GetType().Name})"), null);
         }
 
-        using (mime)
         {
             var walk = new Walk();
             try
@@ -75,7 +85,7 @@ public sealed partial class MessageInspector
                 // Defence in depth: the walk handles bad parts itself, but nothing may turn into "no dental image".
                 walk.Findings.Add(FailClosed(new Anchor(0, "1"), ["message"], null, $"inspection failed ({e.GetType().Name})"));
             }
-            return new InspectionReport
+            return (new InspectionReport
             {
                 Findings = walk.Findings,
                 Subject = mime.Subject,
@@ -84,7 +94,7 @@ public sealed partial class MessageInspector
                 To = Addresses(mime.To),
                 Cc = Addresses(mime.Cc),
                 HasBccHeader = mime.Headers.Contains(MimeKit.HeaderId.Bcc) || mime.Headers.Contains(MimeKit.HeaderId.ResentBcc),
-            };
+            }, mime);
         }
     }
 

@@ -1,3 +1,4 @@
+using PhiMailGateway.Protection;
 using PhiMailGateway.Inspection;
 using PhiMailGateway.Routing;
 using PhiMailGateway.Spool;
@@ -5,8 +6,10 @@ using PhiMailGateway.Spool;
 namespace PhiMailGateway.Pipeline;
 
 /// <summary>Everything the stages know about one queued message, and what they decide to send.</summary>
-public sealed class MessageContext
+public sealed class MessageContext : IAsyncDisposable
 {
+    private LoadedMessage? _parsed;
+
     public MessageContext(string queueId, Envelope envelope, SpoolEntry spool)
     {
         QueueId = queueId;
@@ -38,6 +41,26 @@ public sealed class MessageContext
 
     /// <summary>Files a stage wrote for outbound copies; removed again if the message does not go out.</summary>
     public List<string> GeneratedFiles { get; } = [];
+
+    /// <summary>Inspection leaves its parse here for the first protector (see <see cref="TakeParsed"/>).</summary>
+    public void LendParsed(LoadedMessage parsed)
+    {
+        if (_parsed is not null) throw new InvalidOperationException("A parsed message is already lent.");
+        _parsed = parsed;
+    }
+
+    /// <summary>The lent parse, once: the taker owns (and may change) it; later callers parse again.</summary>
+    public LoadedMessage? TakeParsed()
+    {
+        var parsed = _parsed;
+        _parsed = null;
+        return parsed;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (TakeParsed() is { } parsed) await parsed.DisposeAsync();
+    }
 }
 
 /// <summary>One copy of the message to relay to some of its recipients.</summary>

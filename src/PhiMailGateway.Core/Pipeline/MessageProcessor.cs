@@ -40,7 +40,7 @@ public sealed partial class MessageProcessor(
             return;
         }
 
-        var context = new MessageContext(message.QueueId, entry.Envelope, entry);
+        await using var context = new MessageContext(message.QueueId, entry.Envelope, entry);
         var result = await pipeline.RunAsync(context, cancellationToken);
         switch (result)
         {

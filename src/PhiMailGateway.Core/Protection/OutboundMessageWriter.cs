@@ -32,6 +32,7 @@ public sealed class OutboundMessageWriter(SpoolDirectory spool)
     /// <summary>Parses the queued message; dispose the result when the copy is written.</summary>
     public static async Task<LoadedMessage> LoadAsync(MessageContext context, CancellationToken cancellationToken)
     {
+        if (context.TakeParsed() is { } parsed) return parsed;
         var stream = context.OpenMessage();
         try
         {

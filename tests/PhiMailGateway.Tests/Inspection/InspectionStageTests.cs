@@ -62,6 +62,34 @@ public class InspectionStageTests
         Assert.That(logger.EventIds, Has.All.InRange(5100, 5199));
     }
 
+    [Test]
+    public async Task InspectionStage_CleanMessage_LendsItsParseOnce_ForTheFirstProtector()
+    {
+        using var dir = new TempDirectory();
+        var bytes = DentalCorpus.WithAttachments(("x.dcm", DentalCorpus.Dicom(), "application/dicom")).ToBytes();
+        await using var context = await SpooledContext(dir, bytes);
+        await Stage(dir).ProcessAsync(context, CancellationToken.None);
+
+        await using (var lent = context.TakeParsed())
+        {
+            Assert.That(lent, Is.Not.Null);
+            var original = await MimeKit.MimeMessage.LoadAsync(new MemoryStream(bytes));
+            Assert.That(lent!.Message.Subject, Is.EqualTo(original.Subject));
+            Assert.That(lent.Message.Attachments.Count(), Is.EqualTo(original.Attachments.Count()));
+        }
+        Assert.That(context.TakeParsed(), Is.Null, "lent once; later protectors parse again");
+    }
+
+    [Test]
+    public async Task InspectionStage_MessageThatFailedClosed_LendsNothing()
+    {
+        using var dir = new TempDirectory();
+        await using var context = await SpooledContext(dir, DentalCorpus.WithAttachments(("x.jpg", new byte[100], "image/jpeg")).ToBytes());
+        await Stage(dir).ProcessAsync(context, CancellationToken.None);
+        Assert.That(context.Inspection!.FailedClosed, Is.Not.Empty, "a 100-byte 'JPEG' cannot be inspected");
+        Assert.That(context.TakeParsed(), Is.Null);
+    }
+
     private sealed class RecordingLogger : ILogger<InspectionStage>
     {
         public List<string> Lines { get; } = [];

@@ -128,9 +128,17 @@ public sealed class PickupPackageStore
         }
     }
 
-    /// <summary>MimeKit writes into a stream; the cipher reads one. A pipe joins them without buffering the file.</summary>
+    /// <summary>MimeKit writes into a stream; the cipher reads one. A pipe joins them without buffering a large file.</summary>
     private static async Task<(long, string)> EncryptSourceAsync(PackageSource source, Stream output, byte[] key, string aad, CancellationToken cancellationToken)
     {
+        if (source.SizeHint is <= MimePartDecoder.FastLimit and { } hint)
+        {
+            // Small (a photo, a radiograph): decode into memory and encrypt from there; no pipe, no second thread.
+            using var decoded = new MemoryStream((int)hint);
+            await source.WriteTo(decoded, cancellationToken);
+            decoded.Position = 0;
+            return await PackageCipher.EncryptAsync(decoded, output, key, aad, cancellationToken);
+        }
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19));
         var producer = Task.Run(async () =>
         {

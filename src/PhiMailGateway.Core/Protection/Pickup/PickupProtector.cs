@@ -98,7 +98,8 @@ public sealed partial class PickupProtector(
                         _ => part.ContentType.MimeType.ToLowerInvariant(),
                     };
                     sources.Add(new PackageSource(Unique(names, SafeName(part.FileName ?? part.ContentType.Name, n, Extension(leaf?.Format))), type,
-                        (s, ct) => part.Content is { } content ? content.DecodeToAsync(s, ct) : Task.CompletedTask));
+                        (s, ct) => MimePartDecoder.DecodeToAsync(part, s, ct),
+                        part.Content?.Stream is { CanSeek: true } encoded ? encoded.Length : null));
                     break;
                 default:
                     sources.Add(new PackageSource(Unique(names, SafeName(null, n, ".eml")), "message/rfc822",

@@ -1,0 +1,74 @@
+using System.Security.Cryptography;
+using System.Text;
+using MimeKit;
+using PhiMailGateway.Protection.Pickup;
+
+namespace PhiMailGateway.Tests.Pickup;
+
+public class MimePartDecoderTests
+{
+    private static readonly byte[] Image = RandomNumberGenerator.GetBytes(100_003);
+
+    private static string Wrapped(byte[] data, int width = 76, string lineEnd = "\r\n")
+    {
+        var text = Convert.ToBase64String(data);
+        var lines = Enumerable.Range(0, (text.Length + width - 1) / width).Select(i => text.Substring(i * width, Math.Min(width, text.Length - i * width)));
+        return string.Join(lineEnd, lines) + lineEnd;
+    }
+
+    private static async Task<(byte[] Ours, byte[] MimeKits)> DecodeBothAsync(string encodedBody)
+    {
+        var raw = "Content-Type: image/jpeg\r\nContent-Transfer-Encoding: base64\r\n\r\n" + encodedBody;
+        // Persistent parse from a file, as the pickup stage does: the content stays in the spool.
+        var path = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllBytesAsync(path, Encoding.ASCII.GetBytes(raw));
+            await using var stream = File.OpenRead(path);
+            var part = (MimePart)await MimeEntity.LoadAsync(stream, persistent: true);
+            var ours = new MemoryStream();
+            await MimePartDecoder.DecodeToAsync(part, ours, CancellationToken.None);
+            var theirs = new MemoryStream();
+            if (part.Content is { } content) await content.DecodeToAsync(theirs);
+            return (ours.ToArray(), theirs.ToArray());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public async Task WrappedBase64_DecodesToTheImageBytes()
+    {
+        var (ours, mimeKits) = await DecodeBothAsync(Wrapped(Image));
+        Assert.That(ours, Is.EqualTo(Image));
+        Assert.That(mimeKits, Is.EqualTo(Image));
+    }
+
+    [TestCase("\n")]
+    [TestCase(" \r\n\t")]
+    public async Task OtherLineBreaksAndBlanks_DecodeAlike(string lineEnd)
+    {
+        var (ours, _) = await DecodeBothAsync(Wrapped(Image, 64, lineEnd));
+        Assert.That(ours, Is.EqualTo(Image));
+    }
+
+    [TestCase("QUJD!REVG\r\n")]           // a stray character
+    [TestCase("QUJDREU\r\n")]             // padding missing
+    [TestCase("QUI=QUI=\r\n")]            // data after the padding
+    [TestCase("")]                        // empty
+    public async Task AnythingButPlainBase64_DecodesExactlyAsMimeKitDoes(string body)
+    {
+        var (ours, mimeKits) = await DecodeBothAsync(body);
+        Assert.That(ours, Is.EqualTo(mimeKits));
+    }
+
+    [Test]
+    public void RemoveWhitespace_KeepsEveryOtherByteInOrder()
+    {
+        var text = "  ab\r\ncd \t\r\nef\r\n"u8.ToArray();
+        var length = MimePartDecoder.RemoveWhitespace(text);
+        Assert.That(Encoding.ASCII.GetString(text, 0, length), Is.EqualTo("abcdef"));
+    }
+}
