@@ -254,7 +254,7 @@ public sealed partial class MessageInspector
                     break;
                 case MimePart { Content: { } content } part:
                     var name = part.FileName is { Length: > 0 } f ? f : $"attachment {n}";
-                    var item = new Item(() => content.Open(), part.FileName, null, false, container.Anchor, Append(container.Path, name));
+                    var item = new Item(() => MimePartDecoder.Open(part, content), part.FileName, null, false, container.Anchor, Append(container.Path, name));
                     await InspectItemAsync(walk, item, budget, archiveDepth, mimeDepth, ct);
                     break;
             }

@@ -218,7 +218,7 @@ public sealed partial class MessageInspector
                 }
                 var referenced = part.ContentId is { } cid && walk.ReferencedCids.Contains(cid);
                 var content = part.Content;
-                var item = new Item(() => content.Open(), part.FileName, part.ContentType.MimeType, referenced, here, leafPath);
+                var item = new Item(() => MimePartDecoder.Open(part, content), part.FileName, part.ContentType.MimeType, referenced, here, leafPath);
                 await InspectItemAsync(walk, item, null, 0, depth, ct);
                 break;
 

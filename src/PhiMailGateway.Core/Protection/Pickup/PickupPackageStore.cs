@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Dapper;
 using PhiMailGateway.Configuration;
+using PhiMailGateway.Inspection;
 using PhiMailGateway.Storage;
 
 namespace PhiMailGateway.Protection.Pickup;

@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
 using MimeKit;
-using PhiMailGateway.Protection.Pickup;
+using PhiMailGateway.Inspection;
 
-namespace PhiMailGateway.Tests.Pickup;
+namespace PhiMailGateway.Tests.Inspection;
 
 public class MimePartDecoderTests
 {
@@ -28,6 +28,13 @@ public class MimePartDecoderTests
             var part = (MimePart)await MimeEntity.LoadAsync(stream, persistent: true);
             var ours = new MemoryStream();
             await MimePartDecoder.DecodeToAsync(part, ours, CancellationToken.None);
+            if (part.Content is { } forOpen)
+            {
+                // The inspector's way in must read the very same bytes.
+                var opened = new MemoryStream();
+                await using (var stream = MimePartDecoder.Open(part, forOpen)) await stream.CopyToAsync(opened);
+                Assert.That(opened.ToArray(), Is.EqualTo(ours.ToArray()), "Open and DecodeToAsync agree");
+            }
             var theirs = new MemoryStream();
             if (part.Content is { } content) await content.DecodeToAsync(theirs);
             return (ours.ToArray(), theirs.ToArray());

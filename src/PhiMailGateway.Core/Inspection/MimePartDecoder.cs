@@ -1,0 +1,107 @@
+using System.Buffers;
+using System.Buffers.Text;
+using MimeKit;
+
+namespace PhiMailGateway.Inspection;
+
+/// <summary>
+/// Decoded content of a MIME part, for inspection (hash, size, header sniff) and pickup packaging.
+/// A base64 part up to <see cref="FastLimit"/> encoded bytes (the usual photo or radiograph) is
+/// decoded in memory with .NET's vectorised <see cref="Base64"/> decoder, which the benchmark
+/// showed several times cheaper than MimeKit's byte-at-a-time filter. Anything it does not accept
+/// as plain base64 (stray characters, missing padding, data after the padding) is decoded by
+/// MimeKit instead, whose lenient rules then decide exactly as before; so are other encodings and
+/// larger parts, streamed.
+/// </summary>
+internal static class MimePartDecoder
+{
+    public const int FastLimit = 4 << 20;
+
+    /// <summary>The decoded content as a stream (MimeKit's decoding stream unless the fast path applies).</summary>
+    public static Stream Open(MimePart part, IMimeContent content)
+    {
+        if (IsFastCandidate(part, content, out var encoded, out var length))
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+            encoded.Position = 0;
+            encoded.ReadExactly(buffer, 0, length);
+            if (TryDecodeInPlace(buffer, length, out var written)) return new PooledReadStream(buffer, written);
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        return content.Open();
+    }
+
+    public static async Task DecodeToAsync(MimePart part, Stream destination, CancellationToken cancellationToken)
+    {
+        if (part.Content is not { } content) return;
+        if (IsFastCandidate(part, content, out var encoded, out var length))
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+            try
+            {
+                encoded.Position = 0;
+                await encoded.ReadExactlyAsync(buffer.AsMemory(0, length), cancellationToken);
+                if (TryDecodeInPlace(buffer, length, out var written))
+                {
+                    await destination.WriteAsync(buffer.AsMemory(0, written), cancellationToken);
+                    return;
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+        await content.DecodeToAsync(destination, cancellationToken);
+    }
+
+    private static bool IsFastCandidate(MimePart part, IMimeContent content, out Stream encoded, out int length)
+    {
+        encoded = Stream.Null;
+        length = 0;
+        if (part.ContentTransferEncoding != ContentEncoding.Base64 || content.Encoding != ContentEncoding.Base64) return false;
+        if (content.Stream is not { CanSeek: true } stream || stream.Length > FastLimit) return false;
+        encoded = stream;
+        length = (int)stream.Length;
+        return true;
+    }
+
+    private static bool TryDecodeInPlace(byte[] buffer, int length, out int written)
+    {
+        var compact = RemoveWhitespace(buffer.AsSpan(0, length));
+        return Base64.DecodeFromUtf8InPlace(buffer.AsSpan(0, compact), out written) == OperationStatus.Done;
+    }
+
+    /// <summary>Drops CR, LF, space and tab in place (line breaks every 76 characters); returns the new length.</summary>
+    internal static int RemoveWhitespace(Span<byte> text)
+    {
+        var read = text.IndexOfAny("\r\n \t"u8);
+        if (read < 0) return text.Length;
+        var write = read;
+        while (read < text.Length)
+        {
+            var rest = text[read..];
+            var skip = rest.IndexOfAnyExcept("\r\n \t"u8);
+            if (skip < 0) break;
+            rest = rest[skip..];
+            var run = rest.IndexOfAny("\r\n \t"u8);
+            if (run < 0) run = rest.Length;
+            rest[..run].CopyTo(text[write..]);
+            write += run;
+            read += skip + run;
+        }
+        return write;
+    }
+
+    /// <summary>A read-only stream over a rented buffer, returned to the pool on dispose.</summary>
+    private sealed class PooledReadStream(byte[] buffer, int length) : MemoryStream(buffer, 0, length, writable: false)
+    {
+        private byte[]? _rented = buffer;
+
+        protected override void Dispose(bool disposing)
+        {
+            if (Interlocked.Exchange(ref _rented, null) is { } rented) ArrayPool<byte>.Shared.Return(rented);
+            base.Dispose(disposing);
+        }
+    }
+}
