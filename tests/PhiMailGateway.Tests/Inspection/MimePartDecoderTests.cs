@@ -32,7 +32,7 @@ public class MimePartDecoderTests
             {
                 // The inspector's way in must read the very same bytes.
                 var opened = new MemoryStream();
-                await using (var stream = MimePartDecoder.Open(part, forOpen)) await stream.CopyToAsync(opened);
+                await using (var decoded = MimePartDecoder.Open(part, forOpen)) await decoded.CopyToAsync(opened);
                 Assert.That(opened.ToArray(), Is.EqualTo(ours.ToArray()), "Open and DecodeToAsync agree");
             }
             var theirs = new MemoryStream();
