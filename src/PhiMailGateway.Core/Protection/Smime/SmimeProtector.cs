@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -31,10 +32,12 @@ namespace PhiMailGateway.Protection.Smime;
 /// </para>
 /// <para>
 /// Large attachments stream: MimeKit's <c>ApplicationPkcs7Mime.Encrypt</c> copies the content into
-/// memory and encodes the envelope as one byte array, so the envelope is built with BouncyCastle's
-/// <see cref="StreamingEnvelope"/> instead (BouncyCastle's ASN.1 and key transport, .NET's AES): plaintext body (from the spool, content left
-/// on disk) → scratch file → CMS stream → scratch file → base64 into <c>spool/outbound</c>.
-/// No step holds the message in memory. The scratch files are owner-only and removed at once.
+/// memory and encodes the envelope as one byte array, so the envelope is built by
+/// <see cref="StreamingEnvelope"/> instead (BouncyCastle's ASN.1 and key transport, .NET's AES):
+/// plaintext body (from the spool, content left on disk) → CMS stream → pipe → base64 into
+/// <c>spool/outbound</c>. With several recipients or a practice signature the plaintext goes
+/// through a scratch file first, written once.
+/// No step holds the message in memory. The scratch file is owner-only and removed at once.
 /// </para>
 /// </summary>
 public sealed partial class SmimeProtector(
@@ -78,26 +81,19 @@ public sealed partial class SmimeProtector(
             var message = loaded.Message;
             OutboundMessageWriter.PrepareHeaders(message, context.SubjectTags);
             var body = message.Body ?? throw new InvalidDataException("The message has no body to encrypt.");
-            await WritePlaintextAsync(body, plaintext, cancellationToken);
+            // One recipient and no signature: the body streams straight into the envelope. Otherwise
+            // the content to encrypt is written once to a scratch file and read for each recipient.
+            var direct = targets.Count == 1 && signer.Signer is null;
+            if (!direct) await WritePlaintextAsync(body, plaintext, cancellationToken);
 
             var copies = new List<OutboundCopy>();
             for (var i = 0; i < targets.Count; i++)
             {
                 var (decision, certificate) = targets[i];
-                var envelope = Path.Combine(spool.Scratch, $"{context.QueueId}-smime-{i + 1}.p7m");
-                try
-                {
-                    await EnvelopeAsync(plaintext, envelope, certificate.Certificate, cancellationToken);
-                    await using var cms = new FileStream(envelope, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.SequentialScan);
-                    message.Body = new ApplicationPkcs7Mime(SecureMimeType.EnvelopedData, cms);
-                    var content = await writer.WriteAsync(context, message, $"smime-{i + 1}", cancellationToken);
-                    copies.Add(new OutboundCopy([decision.Recipient], content, Action.ToString(), decision.Rule!.Name, RequireTls: false,
-                        Reference: certificate.Thumbprint));
-                }
-                finally
-                {
-                    File.Delete(envelope);
-                }
+                var content = await WriteEncryptedCopyAsync(context, message, $"smime-{i + 1}", Recipient(certificate.Certificate),
+                    direct ? (s, ct) => body.WriteToAsync(CrLf, s, ct) : (s, ct) => CopyFileAsync(plaintext, s, ct), cancellationToken);
+                copies.Add(new OutboundCopy([decision.Recipient], content, Action.ToString(), decision.Rule!.Name, RequireTls: false,
+                    Reference: certificate.Thumbprint));
             }
             LogEncrypted(logger, context.QueueId, copies.Count, signer.Signer is not null, options.KeyEncryption);
             return copies;
@@ -106,6 +102,55 @@ public sealed partial class SmimeProtector(
         {
             File.Delete(plaintext);
         }
+    }
+
+    /// <summary>
+    /// The outbound copy with the envelope as its body: <paramref name="writePlaintext"/> feeds the
+    /// envelope on one side of a pipe while MimeKit writes the message, base64-encoding the envelope
+    /// as it arrives, on the other; no scratch copy of the envelope, and memory bounded by the pipe.
+    /// </summary>
+    private async Task<OutboundContent> WriteEncryptedCopyAsync(MessageContext context, MimeMessage message, string name, RecipientInfoGenerator recipient,
+        Func<Stream, CancellationToken, Task> writePlaintext, CancellationToken cancellationToken)
+    {
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19));
+        var producer = Task.Run(async () =>
+        {
+            try
+            {
+                await using (var toPipe = pipe.Writer.AsStream(leaveOpen: true))
+                await using (var envelope = StreamingEnvelope.Open(toPipe, recipient))
+                    await writePlaintext(envelope, cancellationToken);
+                await pipe.Writer.CompleteAsync();
+            }
+            catch (Exception e)
+            {
+                await pipe.Writer.CompleteAsync(e);
+            }
+        }, CancellationToken.None);
+        try
+        {
+            await using var cms = pipe.Reader.AsStream(leaveOpen: true);
+            var part = new ApplicationPkcs7Mime(SecureMimeType.EnvelopedData, Stream.Null) { Content = new OneShotContent(cms) };
+            message.Body = part;
+            return await writer.WriteAsync(context, message, name, cancellationToken);
+        }
+        finally
+        {
+            // Unblocks the producer if writing failed half-way; then its outcome (an exception) surfaces.
+            await pipe.Reader.CompleteAsync();
+            await producer;
+        }
+    }
+
+    private RecipientInfoGenerator Recipient(X509Certificate certificate) =>
+        options.KeyEncryption == SmimeKeyEncryption.RsaOaep
+            ? new KeyTransRecipientInfoGenerator(certificate, new Asn1KeyWrapper(PkcsObjectIdentifiers.IdRsaesOaep, OaepSha256, certificate))
+            : new KeyTransRecipientInfoGenerator(certificate, new Asn1KeyWrapper("RSA/NONE/PKCS1Padding", certificate)); // rsaEncryption: RSAES-PKCS1-v1_5, as BouncyCastle's AddKeyTransRecipient
+
+    private static async Task CopyFileAsync(string path, Stream destination, CancellationToken cancellationToken)
+    {
+        await using var input = OpenSequential(path);
+        await input.CopyToAsync(destination, 81920, cancellationToken);
     }
 
     /// <summary>
@@ -148,18 +193,6 @@ public sealed partial class SmimeProtector(
         {
             File.Delete(entityPath);
         }
-    }
-
-    /// <summary>CMS EnvelopedData, AES-256-CBC, for one recipient certificate, streamed file to file.</summary>
-    private async Task EnvelopeAsync(string plaintextPath, string envelopePath, X509Certificate certificate, CancellationToken cancellationToken)
-    {
-        RecipientInfoGenerator recipient = options.KeyEncryption == SmimeKeyEncryption.RsaOaep
-            ? new KeyTransRecipientInfoGenerator(certificate, new Asn1KeyWrapper(PkcsObjectIdentifiers.IdRsaesOaep, OaepSha256, certificate))
-            : new KeyTransRecipientInfoGenerator(certificate, new Asn1KeyWrapper("RSA/NONE/PKCS1Padding", certificate)); // rsaEncryption: RSAES-PKCS1-v1_5, as BouncyCastle's AddKeyTransRecipient
-
-        await using var output = OwnerOnly.CreateNew(envelopePath);
-        await using var input = OpenSequential(plaintextPath);
-        await StreamingEnvelope.WriteAsync(input, output, recipient, cancellationToken);
     }
 
     private static FileStream OpenSequential(string path) =>

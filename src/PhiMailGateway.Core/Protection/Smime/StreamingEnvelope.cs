@@ -19,45 +19,53 @@ namespace PhiMailGateway.Protection.Smime;
 /// recipients (0 for key transport with issuer and serial number), the recipient set DER-encoded,
 /// and the encrypted content as a constructed OCTET STRING in chunks.
 /// </summary>
-internal static class StreamingEnvelope
+internal sealed class StreamingEnvelope : Stream
 {
     private const int ChunkSize = 16 * 1024;
 
+    private readonly BerSequenceGenerator _contentInfo;
+    private readonly BerSequenceGenerator _envelopedData;
+    private readonly BerSequenceGenerator _encryptedContentInfo;
+    private readonly BerOctetStringGenerator _octets;
+    private readonly Stream _chunks;
+    private readonly Aes _aes;
+    private readonly ICryptoTransform _encryptor;
+    private readonly CryptoStream _encrypting;
+    private bool _finished;
+
+    /// <summary>Writes the header and recipient info to <paramref name="output"/>; what is written to the result is encrypted; dispose to finish.</summary>
+    public static StreamingEnvelope Open(Stream output, RecipientInfoGenerator recipient) => new(output, recipient);
+
+    /// <summary>The whole of <paramref name="plaintext"/> enveloped into <paramref name="output"/>.</summary>
     public static async Task WriteAsync(Stream plaintext, Stream output, RecipientInfoGenerator recipient, CancellationToken cancellationToken)
+    {
+        await using var envelope = Open(output, recipient);
+        await plaintext.CopyToAsync(envelope, 81920, cancellationToken);
+    }
+
+    private StreamingEnvelope(Stream output, RecipientInfoGenerator recipient)
     {
         var key = RandomNumberGenerator.GetBytes(32);
         var iv = RandomNumberGenerator.GetBytes(16);
         try
         {
             var recipientInfo = recipient.Generate(new KeyParameter(key), new SecureRandom());
-            var contentEncryption = new AlgorithmIdentifier(NistObjectIdentifiers.IdAes256Cbc, new DerOctetString(iv));
+            _aes = Aes.Create();
+            _encryptor = _aes.CreateEncryptor(key, iv); // CBC with PKCS#7 padding: .NET's defaults, as the OID below states
 
-            using var aes = Aes.Create();
-            aes.Key = key;
-            using var encryptor = aes.CreateEncryptor(key, iv); // CBC with PKCS#7 padding: .NET's defaults, stated by the OID above
-
-            var contentInfo = new BerSequenceGenerator(output);
-            contentInfo.AddObject(CmsObjectIdentifiers.EnvelopedData);
-            var envelopedData = new BerSequenceGenerator(contentInfo.GetRawOutputStream(), 0, true);
-            envelopedData.AddObject(DerInteger.ValueOf(VersionFor(recipientInfo)));
-            var raw = envelopedData.GetRawOutputStream();
+            _contentInfo = new BerSequenceGenerator(output);
+            _contentInfo.AddObject(CmsObjectIdentifiers.EnvelopedData);
+            _envelopedData = new BerSequenceGenerator(_contentInfo.GetRawOutputStream(), 0, true);
+            _envelopedData.AddObject(DerInteger.ValueOf(VersionFor(recipientInfo)));
+            var raw = _envelopedData.GetRawOutputStream();
             using (var recipients = new DerSetGenerator(raw))
                 recipients.AddObject(recipientInfo);
-            var encryptedContentInfo = new BerSequenceGenerator(raw);
-            encryptedContentInfo.AddObject(CmsObjectIdentifiers.Data);
-            encryptedContentInfo.AddObject(contentEncryption);
-            var octets = new BerOctetStringGenerator(encryptedContentInfo.GetRawOutputStream(), 0, false);
-            await using (var chunks = octets.GetOctetOutputStream(new byte[ChunkSize]))
-            await using (var encrypting = new CryptoStream(chunks, encryptor, CryptoStreamMode.Write, leaveOpen: true))
-            {
-                await plaintext.CopyToAsync(encrypting, 81920, cancellationToken);
-                await encrypting.FlushFinalBlockAsync(cancellationToken);
-            }
-            // Innermost first: each Dispose writes the end-of-contents of its indefinite length.
-            octets.Dispose();
-            encryptedContentInfo.Dispose();
-            envelopedData.Dispose();
-            contentInfo.Dispose();
+            _encryptedContentInfo = new BerSequenceGenerator(raw);
+            _encryptedContentInfo.AddObject(CmsObjectIdentifiers.Data);
+            _encryptedContentInfo.AddObject(new AlgorithmIdentifier(NistObjectIdentifiers.IdAes256Cbc, new DerOctetString(iv)));
+            _octets = new BerOctetStringGenerator(_encryptedContentInfo.GetRawOutputStream(), 0, false);
+            _chunks = _octets.GetOctetOutputStream(new byte[ChunkSize]);
+            _encrypting = new CryptoStream(_chunks, _encryptor, CryptoStreamMode.Write, leaveOpen: true);
         }
         finally
         {
@@ -68,4 +76,46 @@ internal static class StreamingEnvelope
     /// <summary>RFC 5652 6.1, for one recipient and no originator info or unprotected attributes.</summary>
     private static int VersionFor(RecipientInfo recipientInfo) =>
         recipientInfo.Info is KeyTransRecipientInfo { RecipientIdentifier.IsTagged: false } ? 0 : 2;
+
+    public override void Write(byte[] buffer, int offset, int count) => _encrypting.Write(buffer, offset, count);
+
+    public override void Write(ReadOnlySpan<byte> buffer) => _encrypting.Write(buffer);
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        _encrypting.WriteAsync(buffer, offset, count, cancellationToken);
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+        _encrypting.WriteAsync(buffer, cancellationToken);
+
+    public override void Flush()
+    {
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && !_finished)
+        {
+            _finished = true;
+            _encrypting.FlushFinalBlock();
+            _encrypting.Dispose();
+            // Innermost first: each Dispose writes the end-of-contents of its indefinite length.
+            _chunks.Dispose();
+            _octets.Dispose();
+            _encryptedContentInfo.Dispose();
+            _envelopedData.Dispose();
+            _contentInfo.Dispose();
+            _encryptor.Dispose();
+            _aes.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => !_finished;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
 }
