@@ -54,17 +54,17 @@ public sealed class Scenario
     public static Scenario Create(string name) => name switch
     {
         "relay-1k" => new(name, "1 KB text, Relay", Feature.None, [PlainRecipient],
-            Text("Appointment moved", 1024, PlainRecipient), 500, 2000, 100),
+            Text("Appointment moved", 1024, PlainRecipient), 500, 2000, 500),
         "relay-100k" => new(name, "100 KB message, PDF referral letter (not an image), Relay: the 100 KB size class while Pickup is missing", Feature.None, [PlainRecipient],
-            WithAttachment([PlainRecipient], "Referral letter", "application", "pdf", "referral.pdf", DentalContent.Pdf(AttachmentBytesFor(100 * 1024))), 300, 1000, 50),
+            WithAttachment([PlainRecipient], "Referral letter", "application", "pdf", "referral.pdf", DentalContent.Pdf(AttachmentBytesFor(100 * 1024))), 300, 1000, 300),
         "pickup-100k" => new(name, "100 KB message, intra-oral JPEG 1600x1200 colour, Pickup", Feature.Pickup, [PickupRecipient],
-            WithAttachment([PickupRecipient], "Intra-oral photos", "image", "jpeg", "intraoral-1.jpg", DentalContent.IntraoralJpeg(AttachmentBytesFor(100 * 1024))), 300, 1000, 50),
+            WithAttachment([PickupRecipient], "Intra-oral photos", "image", "jpeg", "intraoral-1.jpg", DentalContent.IntraoralJpeg(AttachmentBytesFor(100 * 1024))), 300, 1000, 300),
         "smime-100k" => new(name, "100 KB message, intra-oral JPEG, recipient with certificate, Smime", Feature.Smime, [SmimeRecipient],
-            WithAttachment([SmimeRecipient], "Intra-oral photos", "image", "jpeg", "intraoral-1.jpg", DentalContent.IntraoralJpeg(AttachmentBytesFor(100 * 1024))), 300, 1000, 50),
+            WithAttachment([SmimeRecipient], "Intra-oral photos", "image", "jpeg", "intraoral-1.jpg", DentalContent.IntraoralJpeg(AttachmentBytesFor(100 * 1024))), 300, 1000, 300),
         "panoramic-5m" => new(name, "5 MB message, panoramic JPEG 2900x1400 grayscale, Smime + Pickup recipients", Feature.Smime | Feature.Pickup, [SmimeRecipient, PickupRecipient],
-            WithAttachment([SmimeRecipient, PickupRecipient], "Panoramic X-ray", "image", "jpeg", "panoramic.jpg", DentalContent.PanoramicJpeg(AttachmentBytesFor(5 * 1024 * 1024))), 20, 100, 3),
+            WithAttachment([SmimeRecipient, PickupRecipient], "Panoramic X-ray", "image", "jpeg", "panoramic.jpg", DentalContent.PanoramicJpeg(AttachmentBytesFor(5 * 1024 * 1024))), 20, 100, 10),
         "cbct-30m" => new(name, "30 MB message, zipped CBCT DICOM series, Pickup", Feature.Pickup, [PickupRecipient],
-            WithAttachment([PickupRecipient], "CBCT for implant planning", "application", "zip", "cbct.zip", DentalContent.CbctZip(AttachmentBytesFor(30 * 1024 * 1024))), 5, 40, 1),
+            WithAttachment([PickupRecipient], "CBCT for implant planning", "application", "zip", "cbct.zip", DentalContent.CbctZip(AttachmentBytesFor(30 * 1024 * 1024))), 5, 40, 3),
         _ => throw new ArgumentException($"Unknown scenario '{name}'. Known: {string.Join(", ", Names)}."),
     };
 
