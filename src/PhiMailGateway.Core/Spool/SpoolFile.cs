@@ -56,13 +56,29 @@ public static class SpoolFile
     /// </summary>
     private static int NormalizeLineEnds(ReadOnlySpan<byte> input, byte[] output, ref byte previous)
     {
+        // Runs between line feeds are copied whole (IndexOf is vectorised); only at a bare LF is a CR added.
+        if (input.IsEmpty) return 0;
         var n = 0;
-        foreach (var b in input)
+        var last = previous;
+        while (!input.IsEmpty)
         {
-            if (b == '\n' && previous != '\r') output[n++] = (byte)'\r';
-            output[n++] = b;
-            previous = b;
+            var lf = input.IndexOf((byte)'\n');
+            if (lf < 0)
+            {
+                input.CopyTo(output.AsSpan(n));
+                n += input.Length;
+                last = input[^1];
+                break;
+            }
+            input[..lf].CopyTo(output.AsSpan(n));
+            n += lf;
+            var before = lf > 0 ? input[lf - 1] : last;
+            if (before != '\r') output[n++] = (byte)'\r';
+            output[n++] = (byte)'\n';
+            last = (byte)'\n';
+            input = input[(lf + 1)..];
         }
+        previous = last;
         return n;
     }
 

@@ -22,7 +22,7 @@ public sealed class CoalescingConsoleWriter : TextWriter
     public CoalescingConsoleWriter(Stream output)
     {
         _output = output;
-        _rounds = new CoalescingFlush(WritePending);
+        _rounds = new CoalescingFlush(WritePending, firstRoundOnCaller: false);
     }
 
     /// <summary>Replaces <see cref="Console.Out"/> until disposed (then flushes and restores it).</summary>

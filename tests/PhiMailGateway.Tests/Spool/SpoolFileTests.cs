@@ -37,6 +37,34 @@ public class SpoolFileTests
     }
 
     [Test]
+    public async Task SpoolFile_LineEndsSplitAcrossSegments_CrLfKeptAndBareLfGetsCr()
+    {
+        // SmtpServer hands the message over in segments; a CRLF may be cut between two of them.
+        using var dir = new TempDirectory();
+        var path = System.IO.Path.Combine(dir.Path, "seg.msg");
+        var first = new Segment(Encoding.ASCII.GetBytes("A: 1\r"));
+        var last = first.Append(Encoding.ASCII.GetBytes("\nB: 2\n\nbare\nend\r\n"));
+        await using (var file = File.Create(path))
+            await SpoolFile.WriteAsync(file, Envelope, Array.Empty<byte>(), new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length), CancellationToken.None);
+        await using var stream = SpoolFile.Read(path).OpenMessage();
+        using var copy = new MemoryStream();
+        await stream.CopyToAsync(copy);
+        Assert.That(Encoding.ASCII.GetString(copy.ToArray()), Is.EqualTo("A: 1\r\nB: 2\r\n\r\nbare\r\nend\r\n"));
+    }
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public Segment(byte[] data) => Memory = data;
+
+        public Segment Append(byte[] data)
+        {
+            var next = new Segment(data) { RunningIndex = RunningIndex + Memory.Length };
+            Next = next;
+            return next;
+        }
+    }
+
+    [Test]
     public async Task SpoolFile_BareLineFeeds_AreNormalisedSoNoLaterServerSeesAnEndOfData()
     {
         using var dir = new TempDirectory();
