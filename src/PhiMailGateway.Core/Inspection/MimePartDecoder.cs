@@ -10,8 +10,9 @@ namespace PhiMailGateway.Inspection;
 /// decoded in memory with .NET's vectorised <see cref="Base64"/> decoder, which the benchmark
 /// showed several times cheaper than MimeKit's byte-at-a-time filter. Anything it does not accept
 /// as plain base64 (stray characters, missing padding, data after the padding) is decoded by
-/// MimeKit instead, whose lenient rules then decide exactly as before; so are other encodings and
-/// larger parts, streamed.
+/// MimeKit instead, whose lenient rules then decide exactly as before. Larger base64 parts stream
+/// through <see cref="Base64DecodingStream"/>, the same decoder 64 KiB at a time; other encodings
+/// are MimeKit's.
 /// </summary>
 internal static class MimePartDecoder
 {
@@ -27,6 +28,11 @@ internal static class MimePartDecoder
             encoded.ReadExactly(buffer, 0, length);
             if (TryDecodeInPlace(buffer, length, out var written)) return new PooledReadStream(buffer, written);
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+        else if (IsLargeBase64(part, content, out var large))
+        {
+            large.Position = 0;
+            return new Base64DecodingStream(large);
         }
         return content.Open();
     }
@@ -52,7 +58,23 @@ internal static class MimePartDecoder
                 ArrayPool<byte>.Shared.Return(buffer);
             }
         }
+        else if (IsLargeBase64(part, content, out var large))
+        {
+            large.Position = 0;
+            await using var decoding = new Base64DecodingStream(large);
+            await decoding.CopyToAsync(destination, 81920, cancellationToken);
+            return;
+        }
         await content.DecodeToAsync(destination, cancellationToken);
+    }
+
+    private static bool IsLargeBase64(MimePart part, IMimeContent content, out Stream encoded)
+    {
+        encoded = Stream.Null;
+        if (part.ContentTransferEncoding != ContentEncoding.Base64 || content.Encoding != ContentEncoding.Base64) return false;
+        if (content.Stream is not { CanSeek: true } stream) return false;
+        encoded = stream;
+        return true;
     }
 
     private static bool IsFastCandidate(MimePart part, IMimeContent content, out Stream encoded, out int length)

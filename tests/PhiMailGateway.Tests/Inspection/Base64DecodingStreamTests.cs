@@ -1,0 +1,78 @@
+using System.Text;
+using MimeKit;
+using MimeKit.IO;
+using MimeKit.IO.Filters;
+using PhiMailGateway.Inspection;
+
+namespace PhiMailGateway.Tests.Inspection;
+
+public class Base64DecodingStreamTests
+{
+    private static byte[] MimeKitDecode(byte[] encoded)
+    {
+        using var output = new MemoryStream();
+        using (var filtered = new FilteredStream(output))
+        {
+            filtered.Add(DecoderFilter.Create(ContentEncoding.Base64));
+            filtered.Write(encoded);
+            filtered.Flush();
+        }
+        return output.ToArray();
+    }
+
+    private static async Task<byte[]> OursAsync(byte[] encoded, bool async, int readSize)
+    {
+        await using var stream = new Base64DecodingStream(new MemoryStream(encoded));
+        using var output = new MemoryStream();
+        var buffer = new byte[readSize];
+        int n;
+        while ((n = async ? await stream.ReadAsync(buffer) : stream.Read(buffer)) > 0) output.Write(buffer, 0, n);
+        return output.ToArray();
+    }
+
+    private static byte[] Wrapped(byte[] data)
+    {
+        var text = Convert.ToBase64String(data, Base64FormattingOptions.InsertLineBreaks);
+        return Encoding.ASCII.GetBytes(text + "\r\n");
+    }
+
+    [TestCase(0)]
+    [TestCase(1)]
+    [TestCase(65535)]
+    [TestCase(200_003)]
+    public async Task PlainBase64_DecodesToTheOriginal(int size)
+    {
+        var data = new byte[size];
+        new Random(size).NextBytes(data);
+        Assert.That(await OursAsync(Wrapped(data), async: true, 81920), Is.EqualTo(data));
+        Assert.That(await OursAsync(Wrapped(data), async: false, 1000), Is.EqualTo(data));
+    }
+
+    [Test]
+    public async Task DamagedBase64_DecodesExactlyAsMimeKitDoes_WhereverTheDamageIs()
+    {
+        // Stray characters, padding in the middle, a cut-off end: each at random places, also
+        // across the 64 KiB chunk boundaries, compared with MimeKit decoding the whole part.
+        var random = new Random(8);
+        var garbage = "!*=-\u00e9.~"u8.ToArray();
+        for (var round = 0; round < 60; round++)
+        {
+            var data = new byte[random.Next(1, 160_000)];
+            random.NextBytes(data);
+            var encoded = Wrapped(data).ToList();
+            var damages = random.Next(1, 4);
+            for (var d = 0; d < damages; d++)
+            {
+                var at = random.Next(encoded.Count);
+                switch (random.Next(3))
+                {
+                    case 0: encoded.Insert(at, garbage[random.Next(garbage.Length)]); break;
+                    case 1: encoded.RemoveAt(at); break;
+                    default: encoded.RemoveRange(at, encoded.Count - at); break;
+                }
+            }
+            var bytes = encoded.ToArray();
+            Assert.That(await OursAsync(bytes, async: round % 2 == 0, 4096 + round), Is.EqualTo(MimeKitDecode(bytes)), $"round {round}");
+        }
+    }
+}
