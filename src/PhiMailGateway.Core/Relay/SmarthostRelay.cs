@@ -31,6 +31,9 @@ namespace PhiMailGateway.Relay;
 /// </summary>
 public sealed class SmarthostRelay : IRelayTransport, IAsyncDisposable
 {
+    // Large parts are copied from the queued file as they are (see RawMimePart).
+    private static readonly ParserOptions RawParts = RawMimePart.CreateParserOptions();
+
     private readonly RelayOptions _options;
     private readonly string _localDomain;
     private readonly ILogger _logger;
@@ -92,7 +95,7 @@ public sealed class SmarthostRelay : IRelayTransport, IAsyncDisposable
         try
         {
             // Persistent: parts stay backed by the file instead of being copied into memory.
-            message = await MimeMessage.LoadAsync(content, persistent: content.CanSeek, cancellationToken);
+            message = await MimeMessage.LoadAsync(RawParts, content, persistent: content.CanSeek, cancellationToken);
             sender = new MailboxAddress(string.Empty, request.Sender ?? string.Empty);
             recipients = request.Recipients.Select(r => new MailboxAddress(string.Empty, r)).ToList();
         }

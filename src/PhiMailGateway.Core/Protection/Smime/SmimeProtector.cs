@@ -112,6 +112,17 @@ public sealed partial class SmimeProtector(
     private async Task<OutboundContent> WriteEncryptedCopyAsync(MessageContext context, MimeMessage message, string name, RecipientInfoGenerator recipient,
         Func<Stream, CancellationToken, Task> writePlaintext, CancellationToken cancellationToken)
     {
+        if (context.Spool.MessageLength <= InMemoryEnvelopeLimit)
+        {
+            // A photo-sized message: envelope it in memory, on this thread; a pipe and a second thread cost more.
+            using var envelopeBytes = new MemoryStream((int)context.Spool.MessageLength + 4096);
+            await using (var envelope = StreamingEnvelope.Open(envelopeBytes, recipient))
+                await writePlaintext(envelope, cancellationToken);
+            envelopeBytes.Position = 0;
+            message.Body = new ApplicationPkcs7Mime(SecureMimeType.EnvelopedData, envelopeBytes);
+            return await writer.WriteAsync(context, message, name, cancellationToken);
+        }
+
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19));
         var producer = Task.Run(async () =>
         {
@@ -141,6 +152,9 @@ public sealed partial class SmimeProtector(
             await producer;
         }
     }
+
+    /// <summary>Up to this size the envelope is built in memory (bounded: at most this much per message in flight).</summary>
+    private const long InMemoryEnvelopeLimit = 1 << 20;
 
     private RecipientInfoGenerator Recipient(X509Certificate certificate) =>
         options.KeyEncryption == SmimeKeyEncryption.RsaOaep
