@@ -168,10 +168,9 @@ public sealed partial class SmimeProtector(
     /// which the benchmark showed to be the largest cost of the stage; the result is the same entity,
     /// byte for byte as the sender's client wrote it.
     /// </summary>
-    private static async Task WriteBodyAsReceivedAsync(MessageContext context, MimeEntity body, Stream destination, CancellationToken cancellationToken)
+    internal static async Task WriteBodyAsReceivedAsync(MessageContext context, MimeEntity body, Stream destination, CancellationToken cancellationToken)
     {
-        await body.Headers.WriteToAsync(CrLf, destination, cancellationToken);
-        await destination.WriteAsync("\r\n"u8.ToArray(), cancellationToken);
+        await body.Headers.WriteToAsync(CrLf, destination, cancellationToken); // ends with the empty line
         await using var message = context.OpenMessage();
         var start = message.Position;
         var bodyOffset = await FindBodyOffsetAsync(message, cancellationToken);
