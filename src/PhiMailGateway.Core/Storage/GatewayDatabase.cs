@@ -69,6 +69,9 @@ public sealed class GatewayDatabase
     public async Task<T> WriteAsync<T>(Func<SqliteConnection, IDbTransaction, Task<T>> work, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        // A write started from inside another write's callback would wait for the batch it is part
+        // of, forever: say so instead of hanging.
+        if (InWriteBatch.Value) throw new InvalidOperationException("A database write cannot start inside another write; use the connection and transaction it was given.");
         var request = new WriteRequest(async (c, t) => await work(c, t), cancellationToken);
         _pendingWrites.Enqueue(request);
         // Not cancellable: once queued, another batch may already be running this request, and the
@@ -90,6 +93,8 @@ public sealed class GatewayDatabase
 
     /// <summary>Writes that may share one transaction; bounds how long one commit keeps the others waiting.</summary>
     private const int MaxBatch = 64;
+
+    private static readonly AsyncLocal<bool> InWriteBatch = new();
 
     private readonly ConcurrentQueue<WriteRequest> _pendingWrites = new();
     private readonly SemaphoreSlim _writerGate = new(1, 1);
@@ -114,6 +119,7 @@ public sealed class GatewayDatabase
         }
         if (batch.Count == 0) return;
         var savepoints = batch.Count > 1;
+        InWriteBatch.Value = true;
         try
         {
             await using var connection = await OpenAsync(CancellationToken.None);
@@ -142,6 +148,10 @@ public sealed class GatewayDatabase
         {
             foreach (var request in batch) request.Completion.TrySetException(request.Error ?? e);
             return;
+        }
+        finally
+        {
+            InWriteBatch.Value = false;
         }
         foreach (var request in batch)
         {

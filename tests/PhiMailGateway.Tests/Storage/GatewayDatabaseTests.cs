@@ -113,4 +113,17 @@ public class GatewayDatabaseTests
             Assert.That(await c.ExecuteScalarAsync<long>("PRAGMA busy_timeout"), Is.EqualTo(5000), $"open {i}");
         }
     }
+
+    [Test]
+    public async Task WriteStartedInsideAnotherWrite_FailsClearly_InsteadOfWaitingForever()
+    {
+        var nested = Assert.ThrowsAsync<InvalidOperationException>(() => _database.WriteAsync(
+            (_, _) => _database.WriteAsync((c, t) => c.ExecuteAsync("INSERT INTO probe (value) VALUES (1)", transaction: t), CancellationToken.None),
+            CancellationToken.None));
+        Assert.That(nested!.Message, Does.Contain("inside another write"));
+        // The writer is free again afterwards.
+        await _database.WriteAsync((c, t) => c.ExecuteAsync("INSERT INTO probe (value) VALUES (2)", transaction: t), CancellationToken.None);
+        await using var reader = await _database.OpenAsync(CancellationToken.None);
+        Assert.That(await reader.QueryAsync<long>("SELECT value FROM probe"), Is.EqualTo(new[] { 2L }));
+    }
 }
