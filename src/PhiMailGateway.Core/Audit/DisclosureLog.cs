@@ -184,29 +184,37 @@ public sealed partial class DisclosureLog(
     /// <summary>Message-ID and the display names of To and Cc addresses (164.528 asks for the recipient's name).</summary>
     private static MessageHeaders ReadHeaders(MessageContext context)
     {
-        var names = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         try
         {
+            // Inspection kept what is needed; only a message it could not parse is read again here.
+            if (context.Inspection is { AddressHeaders: { } addressHeaders } report)
+                return HeadersFrom(report.MessageIdHeader, addressHeaders);
             using var stream = context.OpenMessage();
             var headers = HeaderList.Load(stream);
-            string? messageId = null;
-            if (headers[HeaderId.MessageId] is { } raw)
-                messageId = MimeKit.Utils.MimeUtils.EnumerateReferences(raw).FirstOrDefault() ?? raw.Trim();
-            foreach (var header in headers.Where(h => h.Id is HeaderId.To or HeaderId.Cc))
-            {
-                if (!InternetAddressList.TryParse(ParserOptions.Default, header.RawValue, out var list)) continue;
-                foreach (var mailbox in list.Mailboxes)
-                {
-                    if (!string.IsNullOrWhiteSpace(mailbox.Name)) names.TryAdd(mailbox.Address, mailbox.Name.Trim());
-                }
-            }
-            return new MessageHeaders(messageId, names);
+            return HeadersFrom(headers[HeaderId.MessageId], headers.Where(h => h.Id is HeaderId.To or HeaderId.Cc).Select(h => h.RawValue));
         }
         catch (FormatException)
         {
             // MimeKit's ParseException is a FormatException: headers we cannot read leave the fields empty.
-            return new MessageHeaders(null, names);
+            return new MessageHeaders(null, new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase));
         }
+    }
+
+    private static MessageHeaders HeadersFrom(string? messageIdValue, IEnumerable<byte[]> addressHeaders)
+    {
+        var names = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        string? messageId = null;
+        if (messageIdValue is { } raw)
+            messageId = MimeKit.Utils.MimeUtils.EnumerateReferences(raw).FirstOrDefault() ?? raw.Trim();
+        foreach (var header in addressHeaders)
+        {
+            if (!InternetAddressList.TryParse(ParserOptions.Default, header, out var list)) continue;
+            foreach (var mailbox in list.Mailboxes)
+            {
+                if (!string.IsNullOrWhiteSpace(mailbox.Name)) names.TryAdd(mailbox.Address, mailbox.Name.Trim());
+            }
+        }
+        return new MessageHeaders(messageId, names);
     }
 
     [LoggerMessage(EventId = 6001, Level = LogLevel.Debug, Message = "{QueueId}: {RecordCount} disclosure records written; audit chain at seq {Seq}")]

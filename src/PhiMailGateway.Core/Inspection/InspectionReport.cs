@@ -78,4 +78,11 @@ public sealed record InspectionReport
 
     /// <summary>The message carries a Bcc (or Resent-Bcc) header, which no outbound copy may keep.</summary>
     public bool HasBccHeader { get; init; }
+
+    /// <summary>
+    /// The Message-ID header's value and the To and Cc headers as sent, for the disclosure record,
+    /// which then need not read the spool file again. Null when the message could not be parsed.
+    /// </summary>
+    public string? MessageIdHeader { get; init; }
+    public IReadOnlyList<byte[]>? AddressHeaders { get; init; }
 }

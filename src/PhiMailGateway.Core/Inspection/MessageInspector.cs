@@ -94,6 +94,8 @@ public sealed partial class MessageInspector
                 To = Addresses(mime.To),
                 Cc = Addresses(mime.Cc),
                 HasBccHeader = mime.Headers.Contains(MimeKit.HeaderId.Bcc) || mime.Headers.Contains(MimeKit.HeaderId.ResentBcc),
+                MessageIdHeader = mime.Headers[MimeKit.HeaderId.MessageId],
+                AddressHeaders = mime.Headers.Where(h => h.Id is MimeKit.HeaderId.To or MimeKit.HeaderId.Cc).Select(h => h.RawValue).ToList(),
             }, mime);
         }
     }

@@ -134,13 +134,13 @@ public sealed class MessageQueue(GatewayDatabase database, TimeProvider time)
     /// <summary>Marks a processed or rejected message Done once none of its deliveries is pending; returns the files it leaves behind (spool file, generated copies), or empty.</summary>
     private static async Task<IReadOnlyList<string>> FinishIfSettledAsync(IDbConnection c, IDbTransaction t, string queueId)
     {
-        var pending = await c.ExecuteScalarAsync<long>(
-            "SELECT COUNT(*) FROM deliveries WHERE queue_id = @queueId AND state = @Pending",
-            new { queueId, DeliveryStates.Pending }, t);
-        if (pending > 0) return [];
+        // One statement: Done only when no delivery of the message is pending any more.
         var changed = await c.ExecuteAsync(
-            "UPDATE messages SET state = @Done WHERE queue_id = @queueId AND state IN (@Processed, @Rejected)",
-            new { queueId, MessageStates.Done, MessageStates.Processed, MessageStates.Rejected }, t);
+            """
+            UPDATE messages SET state = @Done WHERE queue_id = @queueId AND state IN (@Processed, @Rejected)
+            AND NOT EXISTS (SELECT 1 FROM deliveries WHERE queue_id = @queueId AND state = @Pending)
+            """,
+            new { queueId, MessageStates.Done, MessageStates.Processed, MessageStates.Rejected, DeliveryStates.Pending }, t);
         if (changed == 0) return [];
         return (await c.QueryAsync<string>(
             "SELECT spool_path FROM messages WHERE queue_id = @queueId UNION SELECT content_path FROM deliveries WHERE queue_id = @queueId",

@@ -109,7 +109,13 @@ public sealed partial class QueueWorker(
     {
         // Reserve the key before the work starts, so a fast finish cannot remove it before it is added.
         if (!_inFlight.TryAdd(key, Task.CompletedTask)) return false;
-        var task = Task.Run(async () =>
+        // Started here rather than through Task.Run: the work runs on this thread until its first
+        // real wait (a file read, a commit), which saves a hand-off per item; the loop goes on then.
+        var task = RunAsync();
+        _inFlight.TryUpdate(key, task, Task.CompletedTask);
+        return true;
+
+        async Task RunAsync()
         {
             try
             {
@@ -130,9 +136,7 @@ public sealed partial class QueueWorker(
                 slots.Release();
                 signal.Notify();
             }
-        });
-        _inFlight.TryUpdate(key, task, Task.CompletedTask);
-        return true;
+        }
     }
 
     public override void Dispose()
