@@ -79,8 +79,9 @@ internal sealed class Base64DecodingStream(Stream encoded) : Stream
             return;
         }
         // Not plain base64 from this group on: MimeKit decodes the rest, starting with these bytes.
-        var pending = _encoded.AsSpan(consumed, length - consumed).ToArray();
-        var rest = _sourceDone ? (Stream)new MemoryStream(pending) : new PrefixedStream(pending, encoded);
+        var rest = new ChainedStream();
+        rest.Add(new MemoryStream(_encoded.AsSpan(consumed, length - consumed).ToArray()));
+        if (!_sourceDone) rest.Add(encoded, leaveOpen: true); // the part's content stream is MimeKit's to close
         var filtered = new FilteredStream(rest);
         filtered.Add(DecoderFilter.Create(ContentEncoding.Base64));
         _fallback = filtered;
@@ -102,47 +103,4 @@ internal sealed class Base64DecodingStream(Stream encoded) : Stream
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
     public override void SetLength(long value) => throw new NotSupportedException();
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    /// <summary>Some bytes already read, then the rest of the stream.</summary>
-    private sealed class PrefixedStream(byte[] prefix, Stream rest) : Stream
-    {
-        private int _position;
-
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            if (_position < prefix.Length)
-            {
-                var n = Math.Min(count, prefix.Length - _position);
-                Array.Copy(prefix, _position, buffer, offset, n);
-                _position += n;
-                return n;
-            }
-            return rest.Read(buffer, offset, count);
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            if (_position < prefix.Length)
-            {
-                var n = Math.Min(buffer.Length, prefix.Length - _position);
-                prefix.AsMemory(_position, n).CopyTo(buffer);
-                _position += n;
-                return n;
-            }
-            return await rest.ReadAsync(buffer, cancellationToken);
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
 }
