@@ -29,7 +29,7 @@ internal static class MimePartDecoder
             if (TryDecodeInPlace(buffer, length, out var written)) return new PooledReadStream(buffer, written);
             ArrayPool<byte>.Shared.Return(buffer);
         }
-        else if (IsLargeBase64(part, content, out var large))
+        else if (IsBase64(part, content, out var large))
         {
             large.Position = 0;
             return new Base64DecodingStream(large);
@@ -58,7 +58,7 @@ internal static class MimePartDecoder
                 ArrayPool<byte>.Shared.Return(buffer);
             }
         }
-        else if (IsLargeBase64(part, content, out var large))
+        else if (IsBase64(part, content, out var large))
         {
             large.Position = 0;
             await using var decoding = new Base64DecodingStream(large);
@@ -68,7 +68,8 @@ internal static class MimePartDecoder
         await content.DecodeToAsync(destination, cancellationToken);
     }
 
-    private static bool IsLargeBase64(MimePart part, IMimeContent content, out Stream encoded)
+    /// <summary>A base64 part whose encoded content can be read from the start (the queued file).</summary>
+    private static bool IsBase64(MimePart part, IMimeContent content, out Stream encoded)
     {
         encoded = Stream.Null;
         if (part.ContentTransferEncoding != ContentEncoding.Base64 || content.Encoding != ContentEncoding.Base64) return false;
@@ -79,13 +80,9 @@ internal static class MimePartDecoder
 
     private static bool IsFastCandidate(MimePart part, IMimeContent content, out Stream encoded, out int length)
     {
-        encoded = Stream.Null;
-        length = 0;
-        if (part.ContentTransferEncoding != ContentEncoding.Base64 || content.Encoding != ContentEncoding.Base64) return false;
-        if (content.Stream is not { CanSeek: true } stream || stream.Length > FastLimit) return false;
-        encoded = stream;
-        length = (int)stream.Length;
-        return true;
+        var small = IsBase64(part, content, out encoded) && encoded.Length <= FastLimit;
+        length = small ? (int)encoded.Length : 0;
+        return small;
     }
 
     private static bool TryDecodeInPlace(byte[] buffer, int length, out int written)

@@ -34,6 +34,7 @@ public sealed class PickupPackageStore
         _wrapKey = masterKey.Derive(WrapPurpose);
         _codeKey = masterKey.Derive("pickup-code-mac/v1");
         Root = Path.Combine(gateway.FullDataDirectory, "pickup");
+        _rootSync = new CoalescingFlush(() => DirectorySync.Flush(Root));
     }
 
     /// <summary>
@@ -62,8 +63,7 @@ public sealed class PickupPackageStore
             : Directory.Exists(Root) ? Directory.GetFiles(Root, packageId + "-*.pkg") : [];
 
     // Packages created together share one fsync of the folder that names their files.
-    private CoalescingFlush? _rootSync;
-    private CoalescingFlush RootSync => _rootSync ??= new CoalescingFlush(() => DirectorySync.Flush(Root));
+    private readonly CoalescingFlush _rootSync;
 
 
     private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -107,7 +107,7 @@ public sealed class PickupPackageStore
                     sha256 = result.Sha256,
                 });
             }
-            await RootSync.FlushAsync();
+            await _rootSync.FlushAsync();
 
             var created = _time.GetUtcNow();
             var expires = created + _options.LinkLifetime;
