@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -34,8 +33,8 @@ namespace PhiMailGateway.Protection.Smime;
 /// Large attachments stream: MimeKit's <c>ApplicationPkcs7Mime.Encrypt</c> copies the content into
 /// memory and encodes the envelope as one byte array, so the envelope is built by
 /// <see cref="StreamingEnvelope"/> instead (BouncyCastle's ASN.1 and key transport, .NET's AES):
-/// plaintext body (from the spool, content left on disk) → CMS stream → pipe → base64 into
-/// <c>spool/outbound</c>. With several recipients or a practice signature the plaintext goes
+/// plaintext body (from the spool, content left on disk) → CMS stream → base64 into
+/// <c>spool/outbound</c>, all on one thread (<see cref="EnvelopePart"/>). With several recipients or a practice signature the plaintext goes
 /// through a scratch file first, written once.
 /// No step holds the message in memory. The scratch file is owner-only and removed at once.
 /// </para>
@@ -105,56 +104,20 @@ public sealed partial class SmimeProtector(
     }
 
     /// <summary>
-    /// The outbound copy with the envelope as its body: <paramref name="writePlaintext"/> feeds the
-    /// envelope on one side of a pipe while MimeKit writes the message, base64-encoding the envelope
-    /// as it arrives, on the other; no scratch copy of the envelope, and memory bounded by the pipe.
+    /// The outbound copy with the envelope as its body (<see cref="EnvelopePart"/>): while MimeKit
+    /// writes the message, <paramref name="writePlaintext"/> feeds the envelope, which is encrypted
+    /// and base64-encoded on its way into the copy's file.
     /// </summary>
-    private async Task<OutboundContent> WriteEncryptedCopyAsync(MessageContext context, MimeMessage message, string name, RecipientInfoGenerator recipient,
+    private Task<OutboundContent> WriteEncryptedCopyAsync(MessageContext context, MimeMessage message, string name, RecipientInfoGenerator recipient,
         Func<Stream, CancellationToken, Task> writePlaintext, CancellationToken cancellationToken)
     {
-        if (context.Spool.MessageLength <= InMemoryEnvelopeLimit)
+        message.Body = new EnvelopePart(async (output, ct) =>
         {
-            // A photo-sized message: envelope it in memory, on this thread; a pipe and a second thread cost more.
-            using var envelopeBytes = new MemoryStream((int)context.Spool.MessageLength + 4096);
-            await using (var envelope = StreamingEnvelope.Open(envelopeBytes, recipient))
-                await writePlaintext(envelope, cancellationToken);
-            envelopeBytes.Position = 0;
-            message.Body = new ApplicationPkcs7Mime(SecureMimeType.EnvelopedData, envelopeBytes);
-            return await writer.WriteAsync(context, message, name, cancellationToken);
-        }
-
-        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19));
-        var producer = Task.Run(async () =>
-        {
-            try
-            {
-                await using (var toPipe = pipe.Writer.AsStream(leaveOpen: true))
-                await using (var envelope = StreamingEnvelope.Open(toPipe, recipient))
-                    await writePlaintext(envelope, cancellationToken);
-                await pipe.Writer.CompleteAsync();
-            }
-            catch (Exception e)
-            {
-                await pipe.Writer.CompleteAsync(e);
-            }
-        }, CancellationToken.None);
-        try
-        {
-            await using var cms = pipe.Reader.AsStream(leaveOpen: true);
-            var part = new ApplicationPkcs7Mime(SecureMimeType.EnvelopedData, Stream.Null) { Content = new OneShotContent(cms) };
-            message.Body = part;
-            return await writer.WriteAsync(context, message, name, cancellationToken);
-        }
-        finally
-        {
-            // Unblocks the producer if writing failed half-way; then its outcome (an exception) surfaces.
-            await pipe.Reader.CompleteAsync();
-            await producer;
-        }
+            await using var envelope = StreamingEnvelope.Open(output, recipient);
+            await writePlaintext(envelope, ct);
+        });
+        return writer.WriteAsync(context, message, name, cancellationToken);
     }
-
-    /// <summary>Up to this size the envelope is built in memory (bounded: at most this much per message in flight).</summary>
-    private const long InMemoryEnvelopeLimit = 1 << 20;
 
     private RecipientInfoGenerator Recipient(X509Certificate certificate) =>
         options.KeyEncryption == SmimeKeyEncryption.RsaOaep
