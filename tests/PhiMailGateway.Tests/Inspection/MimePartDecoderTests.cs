@@ -71,11 +71,22 @@ public class MimePartDecoderTests
         Assert.That(ours, Is.EqualTo(mimeKits));
     }
 
+    [TestCase(" ")]
+    [TestCase("\t")]
+    [TestCase("\n")]
+    public async Task ABlankInPlaceOfACharacter_InsideRegularLines_DecodesExactlyAsMimeKitDoes(string blank)
+    {
+        var wrapped = Wrapped(Image);
+        var at = 78 * 40 + 30; // inside line 41: every line keeps its 76 characters
+        var (ours, mimeKits) = await DecodeBothAsync(wrapped[..at] + blank + wrapped[(at + 1)..]);
+        Assert.That(ours, Is.EqualTo(mimeKits));
+    }
+
     [Test]
     public void RemoveWhitespace_KeepsEveryOtherByteInOrder()
     {
-        var text = "  ab\r\ncd \t\r\nef\r\n"u8.ToArray();
+        var text = "  ab\r\ncd \t\r\nef\r\ngh\r\nij\r\n\r\nkl"u8.ToArray();
         var length = MimePartDecoder.RemoveWhitespace(text);
-        Assert.That(Encoding.ASCII.GetString(text, 0, length), Is.EqualTo("abcdef"));
+        Assert.That(Encoding.ASCII.GetString(text, 0, length), Is.EqualTo("abcdefghijkl"));
     }
 }

@@ -79,4 +79,44 @@ public class PackageCipherTests
         Assert.That(PickupSecrets.NormalizeCode("12345"), Is.Null);
         Assert.That(PickupSecrets.NormalizeCode("12345a"), Is.Null);
     }
+
+    [TestCase(0, false)]
+    [TestCase(PackageCipher.ChunkSize, true)]
+    [TestCase(5 * PackageCipher.ChunkSize + 777, false)]
+    [TestCase(5 * PackageCipher.ChunkSize + 777, true)]
+    public async Task EncryptStream_WrittenInPiecesOfAnySize_DecryptsToThePlaintext(int size, bool async)
+    {
+        using var dir = new TempDirectory();
+        var plain = RandomNumberGenerator.GetBytes(size);
+        var path = Path.Combine(dir.Path, "p.pkg");
+        await using (var file = File.Create(path))
+        await using (var sealing = await PackageCipher.OpenWriteAsync(file, Key, "pkg|0", hashPlaintext: true, CancellationToken.None))
+        {
+            var random = new Random(size);
+            for (var at = 0; at < size;)
+            {
+                var n = Math.Min(size - at, random.Next(1, 3 * PackageCipher.ChunkSize));
+                if (async) await sealing.WriteAsync(plain.AsMemory(at, n));
+                else sealing.Write(plain, at, n);
+                at += n;
+            }
+            await sealing.CompleteAsync(CancellationToken.None);
+            Assert.That(sealing.Length, Is.EqualTo(size));
+            Assert.That(sealing.Sha256, Is.EqualTo(Convert.ToHexStringLower(SHA256.HashData(plain))));
+            Assert.Throws<InvalidOperationException>(() => sealing.Write([1]), "nothing after the final chunk");
+        }
+        Assert.That(await DecryptAsync(path), Is.EqualTo(plain));
+    }
+
+    [Test]
+    public async Task EncryptStream_DisposedWithoutCompleting_LeavesAFileThatFailsAuthentication()
+    {
+        using var dir = new TempDirectory();
+        var path = Path.Combine(dir.Path, "p.pkg");
+        await using (var file = File.Create(path))
+        await using (var sealing = await PackageCipher.OpenWriteAsync(file, Key, "pkg|0", hashPlaintext: false, CancellationToken.None))
+            await sealing.WriteAsync(RandomNumberGenerator.GetBytes(2 * PackageCipher.ChunkSize + 5));
+
+        Assert.ThrowsAsync(Is.InstanceOf<CryptographicException>(), () => DecryptAsync(path));
+    }
 }

@@ -56,6 +56,28 @@ public class PickupScopeTests
         Assert.That(await Sha256Async(plain), Is.EqualTo(expected));
     }
 
+    [Test]
+    public async Task PickupPackageStore_RecordsInspectionsHash_WhenTheLengthAgrees_AndHashesTheBytesWhenItDoesNot()
+    {
+        await using var bed = await PickupTestBed.StartAsync();
+        var bytes = System.Security.Cryptography.RandomNumberGenerator.GetBytes(200_000);
+        var actual = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        var inspected = Convert.ToHexStringLower(SHA256.HashData("what inspection saw"u8));
+
+        async Task<string> RecordedAsync((long, string) inspection)
+        {
+            var created = await bed.Store.CreateAsync("Q-TEST", "lab@lab.example", "office@smiledental.example", PickupScope.Attachments,
+                [new PackageSource("photo.jpg", "image/jpeg", (s, ct) => s.WriteAsync(bytes, ct).AsTask(), inspection)], CancellationToken.None);
+            var stored = (await bed.Store.FindAsync(created.PackageId, CancellationToken.None))!;
+            return (await bed.Store.FilesAsync(stored, CancellationToken.None)).Single().Sha256;
+        }
+
+        // Inspection hashed these very bytes: its hash is recorded, nothing is hashed twice.
+        Assert.That(await RecordedAsync((bytes.Length, inspected)), Is.EqualTo(inspected));
+        // A length that differs means other bytes: the packaged bytes are hashed instead.
+        Assert.That(await RecordedAsync((bytes.Length + 1, inspected)), Is.EqualTo(actual));
+    }
+
     private static async Task<string> Sha256Async(Stream s)
     {
         using var sha = SHA256.Create();

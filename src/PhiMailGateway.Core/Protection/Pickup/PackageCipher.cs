@@ -27,47 +27,28 @@ public static class PackageCipher
     /// <summary>Encrypts <paramref name="plaintext"/> into <paramref name="output"/>; returns the plaintext length and SHA-256 (hex).</summary>
     public static async Task<(long Length, string Sha256)> EncryptAsync(Stream plaintext, Stream output, byte[] key, string associatedData, CancellationToken cancellationToken)
     {
+        await using var sealing = await OpenWriteAsync(output, key, associatedData, hashPlaintext: true, cancellationToken);
+        await plaintext.CopyToAsync(sealing, 81920, cancellationToken);
+        await sealing.CompleteAsync(cancellationToken);
+        return (sealing.Length, sealing.Sha256!);
+    }
+
+    /// <summary>
+    /// Writes the file header to <paramref name="output"/> and returns a stream that encrypts what is
+    /// written to it; <see cref="PackageEncryptStream.CompleteAsync"/> seals the final chunk.
+    /// </summary>
+    public static async Task<PackageEncryptStream> OpenWriteAsync(Stream output, byte[] key, string associatedData, bool hashPlaintext, CancellationToken cancellationToken)
+    {
         var prefix = RandomNumberGenerator.GetBytes(PrefixSize);
         var header = new byte[HeaderSize];
         Magic.CopyTo(header, 0);
         BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(Magic.Length), ChunkSize);
         prefix.CopyTo(header, Magic.Length + 4);
         await output.WriteAsync(header, cancellationToken);
-
-        using var aes = new AesGcm(key, TagSize);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var ad = Encoding.UTF8.GetBytes(associatedData);
-        var current = new byte[ChunkSize];
-        var next = new byte[ChunkSize];
-        var sealedChunk = new byte[ChunkSize + TagSize];
-        long length = 0;
-        uint index = 0;
-        var filled = await FillAsync(plaintext, current, cancellationToken);
-        while (true)
-        {
-            var final = filled < ChunkSize;
-            var nextFilled = 0;
-            if (!final)
-            {
-                // Hold the full chunk back until we know whether anything follows it.
-                nextFilled = await FillAsync(plaintext, next, cancellationToken);
-                final = nextFilled == 0;
-            }
-            Seal(aes, prefix, index, ad, final, current.AsSpan(0, filled), sealedChunk);
-            hash.AppendData(current, 0, filled);
-            await output.WriteAsync(sealedChunk.AsMemory(0, filled + TagSize), cancellationToken);
-            length += filled;
-            if (final) break;
-            index = checked(index + 1);
-            (current, next) = (next, current);
-            filled = nextFilled;
-        }
-        CryptographicOperations.ZeroMemory(current);
-        CryptographicOperations.ZeroMemory(next);
-        return (length, Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant());
+        return new PackageEncryptStream(output, key, Encoding.UTF8.GetBytes(associatedData), prefix, hashPlaintext);
     }
 
-    private static void Seal(AesGcm aes, byte[] prefix, uint index, byte[] ad, bool final, ReadOnlySpan<byte> plain, byte[] output)
+    internal static void Seal(AesGcm aes, byte[] prefix, uint index, byte[] ad, bool final, ReadOnlySpan<byte> plain, byte[] output)
     {
         Span<byte> nonce = stackalloc byte[NonceSize];
         Nonce(prefix, index, nonce);
@@ -88,18 +69,6 @@ public static class PackageCipher
         BinaryPrimitives.WriteUInt32BigEndian(aad.AsSpan(ad.Length), index);
         aad[^1] = final ? (byte)1 : (byte)0;
         return aad;
-    }
-
-    private static async Task<int> FillAsync(Stream stream, byte[] buffer, CancellationToken cancellationToken)
-    {
-        var total = 0;
-        while (total < buffer.Length)
-        {
-            var read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken);
-            if (read == 0) break;
-            total += read;
-        }
-        return total;
     }
 
     /// <summary>Opens an encrypted file for reading as plaintext (see <see cref="PackageDecryptStream"/>).</summary>
@@ -136,6 +105,124 @@ public static class PackageCipher
         aes.Decrypt(sealedValue[..NonceSize], sealedValue.Slice(NonceSize, length), sealedValue[(NonceSize + length)..], result, Encoding.UTF8.GetBytes(associatedData));
         return result;
     }
+}
+
+/// <summary>
+/// Write side of a package file: plaintext written here is sealed chunk by chunk into the file
+/// (layout in <see cref="PackageCipher"/>). A full chunk is held back until more plaintext arrives
+/// or <see cref="CompleteAsync"/> marks it final, so the final flag is always right without knowing
+/// the length in advance. MimeKit writes the decoded attachment straight into it: no pipe, no second
+/// thread, at most one chunk of plaintext in memory. Disposed without completing, the file lacks its
+/// final chunk and fails authentication when read.
+/// </summary>
+public sealed class PackageEncryptStream : Stream
+{
+    private readonly Stream _output;
+    private readonly AesGcm _aes;
+    private readonly byte[] _ad;
+    private readonly byte[] _prefix;
+    private readonly IncrementalHash? _hash;
+    private readonly byte[] _chunk = new byte[PackageCipher.ChunkSize];
+    private readonly byte[] _sealed = new byte[PackageCipher.ChunkSize + PackageCipher.TagSize];
+    private int _filled;
+    private uint _index;
+    private bool _completed;
+    private bool _disposed;
+
+    internal PackageEncryptStream(Stream output, byte[] key, byte[] ad, byte[] prefix, bool hashPlaintext)
+    {
+        _output = output;
+        _aes = new AesGcm(key, PackageCipher.TagSize);
+        _ad = ad;
+        _prefix = prefix;
+        _hash = hashPlaintext ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+    }
+
+    /// <summary>Plaintext bytes written so far.</summary>
+    public override long Length => _length;
+    private long _length;
+
+    /// <summary>SHA-256 of the plaintext (lower-case hex) once completed, when hashing was asked for.</summary>
+    public string? Sha256 { get; private set; }
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        while (!buffer.IsEmpty)
+        {
+            if (_filled == PackageCipher.ChunkSize) _output.Write(_sealed, 0, SealChunk(final: false));
+            buffer = Take(buffer);
+        }
+    }
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        while (!buffer.IsEmpty)
+        {
+            if (_filled == PackageCipher.ChunkSize) await _output.WriteAsync(_sealed.AsMemory(0, SealChunk(final: false)), cancellationToken);
+            buffer = buffer[(buffer.Length - Take(buffer.Span).Length)..];
+        }
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    /// <summary>Seals the held chunk as the final one (empty when the length is a multiple of the chunk size).</summary>
+    public async Task CompleteAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_completed) throw new InvalidOperationException("The package file is already complete.");
+        await _output.WriteAsync(_sealed.AsMemory(0, SealChunk(final: true)), cancellationToken);
+        _completed = true;
+        if (_hash is not null) Sha256 = Convert.ToHexStringLower(_hash.GetHashAndReset());
+    }
+
+    /// <summary>Copies what fits of <paramref name="buffer"/> into the held chunk; returns the rest.</summary>
+    private ReadOnlySpan<byte> Take(ReadOnlySpan<byte> buffer)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_completed) throw new InvalidOperationException("The package file is already complete.");
+        var take = Math.Min(buffer.Length, PackageCipher.ChunkSize - _filled);
+        buffer[..take].CopyTo(_chunk.AsSpan(_filled));
+        _hash?.AppendData(buffer[..take]);
+        _filled += take;
+        _length += take;
+        return buffer[take..];
+    }
+
+    private int SealChunk(bool final)
+    {
+        PackageCipher.Seal(_aes, _prefix, _index, _ad, final, _chunk.AsSpan(0, _filled), _sealed);
+        var size = _filled + PackageCipher.TagSize;
+        _filled = 0;
+        _index = checked(_index + 1);
+        return size;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && !_disposed)
+        {
+            _disposed = true;
+            CryptographicOperations.ZeroMemory(_chunk);
+            _aes.Dispose();
+            _hash?.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => !_disposed && !_completed;
+    public override long Position { get => _length; set => throw new NotSupportedException(); }
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
 }
 
 /// <summary>

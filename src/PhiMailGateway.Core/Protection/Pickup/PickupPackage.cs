@@ -64,8 +64,8 @@ public sealed record PickupFile(int Index, string Name, string ContentType, long
 }
 
 /// <summary>Content for a new package file; <paramref name="WriteTo"/> writes the plaintext (streamed, never buffered whole).</summary>
-/// <param name="SizeHint">An upper bound of the decoded size when known (the encoded length); small sources are decoded into memory and encrypted from there, without a pipe and a second thread.</param>
-public sealed record PackageSource(string Name, string ContentType, Func<Stream, CancellationToken, Task> WriteTo, long? SizeHint = null);
+/// <param name="Inspected">Length and SHA-256 that inspection took of these very bytes (the decoded MIME part), so packaging need not hash them again.</param>
+public sealed record PackageSource(string Name, string ContentType, Func<Stream, CancellationToken, Task> WriteTo, (long Length, string Sha256)? Inspected = null);
 
 /// <summary>A package just created: its id, the link token (only ever in the mail) and expiry.</summary>
 public sealed record CreatedPackage(string PackageId, string Token, DateTimeOffset ExpiresAt, int FileCount, IReadOnlyList<string> BlobPaths);

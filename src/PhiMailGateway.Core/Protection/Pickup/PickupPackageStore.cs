@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text;
 using Dapper;
@@ -152,40 +151,28 @@ public sealed class PickupPackageStore
         }
     }
 
-    /// <summary>MimeKit writes into a stream; the cipher reads one. A pipe joins them without buffering a large file.</summary>
+    /// <summary>
+    /// The source writes its plaintext straight into the cipher. The SHA-256 recorded for the file is
+    /// the one inspection took of the same decoded bytes when the source brings it (checked against
+    /// the length); otherwise it is computed on the way.
+    /// </summary>
     private static async Task<(long, string)> EncryptSourceAsync(PackageSource source, Stream output, byte[] key, string aad, CancellationToken cancellationToken)
     {
-        if (source.SizeHint is <= MimePartDecoder.FastLimit and { } hint)
+        var known = source.Inspected;
+        long length;
+        await using (var sealing = await PackageCipher.OpenWriteAsync(output, key, aad, hashPlaintext: known is null, cancellationToken))
         {
-            // Small (a photo, a radiograph): decode into memory and encrypt from there; no pipe, no second thread.
-            using var decoded = new MemoryStream((int)hint);
-            await source.WriteTo(decoded, cancellationToken);
-            decoded.Position = 0;
-            return await PackageCipher.EncryptAsync(decoded, output, key, aad, cancellationToken);
+            await source.WriteTo(sealing, cancellationToken);
+            await sealing.CompleteAsync(cancellationToken);
+            if (known is null) return (sealing.Length, sealing.Sha256!);
+            if (sealing.Length == known.Value.Length) return (sealing.Length, known.Value.Sha256);
+            length = sealing.Length;
         }
-        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19));
-        var producer = Task.Run(async () =>
-        {
-            try
-            {
-                await using (var writer = pipe.Writer.AsStream(leaveOpen: true))
-                    await source.WriteTo(writer, cancellationToken);
-                await pipe.Writer.CompleteAsync();
-            }
-            catch (Exception e)
-            {
-                await pipe.Writer.CompleteAsync(e);
-            }
-        }, cancellationToken);
-        try
-        {
-            await using var reader = pipe.Reader.AsStream();
-            return await PackageCipher.EncryptAsync(reader, output, key, aad, cancellationToken);
-        }
-        finally
-        {
-            await producer;
-        }
+        // Inspection read other bytes than these: never record its hash for them.
+        using var sha = SHA256.Create();
+        await using (var hashing = new CryptoStream(Stream.Null, sha, CryptoStreamMode.Write))
+            await source.WriteTo(hashing, cancellationToken);
+        return (length, Convert.ToHexStringLower(sha.Hash!));
     }
 
     private static string FileAad(string packageId, int index) => $"PhiMailGateway pickup file v1|{packageId}|{index}";

@@ -99,7 +99,7 @@ public sealed partial class PickupProtector(
                     };
                     sources.Add(new PackageSource(Unique(names, SafeName(part.FileName ?? part.ContentType.Name, n, Extension(leaf?.Format))), type,
                         (s, ct) => MimePartDecoder.DecodeToAsync(part, s, ct),
-                        part.Content?.Stream is { CanSeek: true } encoded ? encoded.Length : null));
+                        leaf is { Sha256: { } sha256 } ? (leaf.Size, sha256) : null));
                     break;
                 default:
                     sources.Add(new PackageSource(Unique(names, SafeName(null, n, ".eml")), "message/rfc822",
