@@ -54,6 +54,7 @@ public sealed class RawMimePart(MimeEntityConstructorArgs args) : MimePart(args)
             Headers.WriteTo(options, stream, cancellationToken); // ends with the empty line
         }
         var content = Content!.Stream!;
+        if (Measured(stream, content)) return;
         content.Position = 0;
         content.CopyTo(stream, 81920);
     }
@@ -70,7 +71,21 @@ public sealed class RawMimePart(MimeEntityConstructorArgs args) : MimePart(args)
             await Headers.WriteToAsync(options, stream, cancellationToken); // ends with the empty line
         }
         var content = Content!.Stream!;
+        if (Measured(stream, content)) return;
         content.Position = 0;
         await content.CopyToAsync(stream, 81920, cancellationToken);
+    }
+
+    /// <summary>
+    /// MailKit measures the message before sending it (for SIZE and for BDAT, which needs the exact
+    /// length): the raw copy adds exactly the content's length, so a measuring stream is told that
+    /// length instead of being fed the bytes.
+    /// </summary>
+    private static bool Measured(Stream stream, Stream content)
+    {
+        if (stream is not MimeKit.IO.MeasuringStream measuring) return false;
+        measuring.SetLength(measuring.Position + content.Length);
+        measuring.Position = measuring.Length;
+        return true;
     }
 }

@@ -24,6 +24,13 @@ public class RawMimePartTests
             await plain.WriteToAsync(CrLf, x);
             var y = new MemoryStream();
             await raw.WriteToAsync(CrLf, y);
+            // MailKit measures before sending (SIZE, and BDAT's exact length): raw parts only report their length.
+            using var measuredSync = new MimeKit.IO.MeasuringStream();
+            raw.WriteTo(CrLf, measuredSync);
+            using var measuredAsync = new MimeKit.IO.MeasuringStream();
+            await raw.WriteToAsync(CrLf, measuredAsync);
+            Assert.That(measuredSync.Length, Is.EqualTo(y.Length), "measured (sync) as written");
+            Assert.That(measuredAsync.Length, Is.EqualTo(y.Length), "measured (async) as written");
             return (x.ToArray(), y.ToArray());
         }
         finally

@@ -344,6 +344,61 @@ public class SmarthostRelayTests
         Assert.That((await upstream.WaitForMessagesAsync(1, TimeSpan.FromSeconds(10))).Single().Secure, Is.False);
     }
 
+    private static RelayOptions PlainOptions(int port) => new()
+    {
+        Mode = RelayMode.Smtp, Host = "127.0.0.1", Port = port, Security = RelaySecurity.None,
+        Timeout = TimeSpan.FromSeconds(10), Concurrency = 2,
+    };
+
+    [Test]
+    public async Task SmarthostRelay_UpstreamOffersChunking_SendsByBdat_TheExactBytesWithoutDotStuffing()
+    {
+        // A large base64 part (copied raw from the file) and the tricky message's dot lines.
+        var large = new MemoryStream();
+        var image = new MimePart("application", "pkcs7-mime") { Content = new MimeContent(new MemoryStream(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3_000_000))), ContentTransferEncoding = ContentEncoding.Base64 };
+        var encrypted = new MimeMessage { Subject = "encrypted", Body = image };
+        encrypted.From.Add(MailboxAddress.Parse("frontdesk@practice.example"));
+        encrypted.To.Add(MailboxAddress.Parse("lab@smilelab.example"));
+        await encrypted.WriteToAsync(new FormatOptions { NewLineFormat = NewLineFormat.Dos }, large);
+        var path = Path.Combine(Path.GetTempPath(), $"phimail-bdat-{Guid.NewGuid():N}.eml");
+        await File.WriteAllBytesAsync(path, large.ToArray());
+        try
+        {
+            await using var upstream = await ChunkingSmtpUpstream.StartAsync();
+            await using var relay = Relay(PlainOptions(upstream.Port));
+
+            var tricky = await relay.SendAsync(Request("D1", "lab@smilelab.example", "other@smilelab.example"), CancellationToken.None);
+            var big = await relay.SendAsync(Request("D2", "lab@smilelab.example") with { OpenContent = () => File.OpenRead(path) }, CancellationToken.None);
+
+            Assert.That(tricky.Concat(big).Select(o => o.Status), Is.All.EqualTo(RecipientStatus.Delivered), string.Join("; ", tricky.Concat(big)));
+            var received = await upstream.WaitForMessagesAsync(2, TimeSpan.FromSeconds(10));
+            Assert.That(received, Has.Count.EqualTo(2));
+            Assert.That(Encoding.UTF8.GetString(received[0].Data), Is.EqualTo(Encoding.UTF8.GetString(TrickyMessage)), "readable diff on failure");
+            Assert.That(received[0].Recipients, Is.EqualTo(new[] { "lab@smilelab.example", "other@smilelab.example" }));
+            Assert.That(received[1].Data, Is.EqualTo(large.ToArray()), "the large copy byte for byte");
+            Assert.That(upstream.Commands.Count(c => c.StartsWith("BDAT ", StringComparison.Ordinal)), Is.EqualTo(2));
+            Assert.That(upstream.Commands, Has.None.EqualTo("DATA"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [TestCase("554 5.6.0 content refused", RecipientStatus.Failed, 554)]
+    [TestCase("451 4.3.0 try again later", RecipientStatus.Deferred, 451)]
+    public async Task SmarthostRelay_BdatRefused_FailsOrDefersEveryRecipientByTheCode(string reply, RecipientStatus expected, int code)
+    {
+        await using var upstream = await ChunkingSmtpUpstream.StartAsync(_ => reply);
+        await using var relay = Relay(PlainOptions(upstream.Port));
+
+        var outcomes = await relay.SendAsync(Request("D1", "lab@smilelab.example", "other@smilelab.example"), CancellationToken.None);
+
+        Assert.That(outcomes.Select(o => o.Status), Is.All.EqualTo(expected), string.Join("; ", outcomes));
+        Assert.That(outcomes.Select(o => o.Code), Is.All.EqualTo(code));
+        Assert.That(upstream.Messages, Is.Empty);
+    }
+
     [Test]
     public async Task SmarthostRelay_EmptySender_SendsNullReversePath()
     {
