@@ -385,6 +385,29 @@ public class SmarthostRelayTests
         }
     }
 
+    [Test]
+    public async Task SmarthostRelay_UpstreamSilentAfterConnecting_DefersOnceRelayTimeoutPasses()
+    {
+        // Accepts the connection and never says a word: the wait for the greeting must end.
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        try
+        {
+            var held = listener.AcceptTcpClientAsync();
+            await using var relay = Relay(PlainOptions(((System.Net.IPEndPoint)listener.LocalEndpoint).Port) with { Timeout = TimeSpan.FromSeconds(1) });
+
+            var outcomes = await relay.SendAsync(Request("D1", "lab@smilelab.example"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+            Assert.That(outcomes.Single().Status, Is.EqualTo(RecipientStatus.Deferred));
+            Assert.That(outcomes.Single().Response, Does.Contain("Timed out"));
+            (await held).Dispose();
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
+
     [TestCase("554 5.6.0 content refused", RecipientStatus.Failed, 554)]
     [TestCase("451 4.3.0 try again later", RecipientStatus.Deferred, 451)]
     public async Task SmarthostRelay_BdatRefused_FailsOrDefersEveryRecipientByTheCode(string reply, RecipientStatus expected, int code)
