@@ -14,16 +14,20 @@ namespace PhiMailGateway.Bench.Micro;
 [MemoryDiagnoser]
 public class InspectionBenchmarks
 {
-    private byte[] _cbct = [];
-    private byte[] _panoramic = [];
+    private string _cbct = "";
+    private string _panoramic = "";
     private string _scratch = "";
 
     [GlobalSetup]
     public void Setup()
     {
-        _cbct = MicroContent.Unstuffed("cbct-30m");
-        _panoramic = MicroContent.Unstuffed("panoramic-5m");
         _scratch = Directory.CreateTempSubdirectory("phimail-bench-scratch-").FullName;
+        // From files, as the gateway reads the spool: MimeKit then parses with the content left on
+        // disk (from a MemoryStream it would copy every part into memory, which the gateway never does).
+        _cbct = Path.Combine(_scratch, "cbct.eml");
+        File.WriteAllBytes(_cbct, MicroContent.Unstuffed("cbct-30m"));
+        _panoramic = Path.Combine(_scratch, "panoramic.eml");
+        File.WriteAllBytes(_panoramic, MicroContent.Unstuffed("panoramic-5m"));
     }
 
     [GlobalCleanup]
@@ -33,14 +37,16 @@ public class InspectionBenchmarks
     [Benchmark]
     public async Task<bool> Inspect_Cbct30MB()
     {
-        var report = await new MessageInspector(new InspectionOptions(), _scratch).InspectAsync(new MemoryStream(_cbct, writable: false), CancellationToken.None);
+        await using var file = File.OpenRead(_cbct);
+        var report = await new MessageInspector(new InspectionOptions(), _scratch).InspectAsync(file, CancellationToken.None);
         return report.HasDentalImage ? true : throw new InvalidOperationException("CBCT not recognised as a dental image.");
     }
 
     [Benchmark]
     public async Task<bool> Inspect_Panoramic5MB()
     {
-        var report = await new MessageInspector(new InspectionOptions(), _scratch).InspectAsync(new MemoryStream(_panoramic, writable: false), CancellationToken.None);
+        await using var file = File.OpenRead(_panoramic);
+        var report = await new MessageInspector(new InspectionOptions(), _scratch).InspectAsync(file, CancellationToken.None);
         return report.HasDentalImage ? true : throw new InvalidOperationException("Panoramic not recognised as a dental image.");
     }
 }
