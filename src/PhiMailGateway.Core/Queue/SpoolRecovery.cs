@@ -6,14 +6,28 @@ namespace PhiMailGateway.Queue;
 
 /// <summary>
 /// Recovery after a crash is a rescan of the spool, never in-memory state (as in Postfix):
-/// files left in <c>tmp/</c> were never acknowledged and go; every file in <c>incoming/</c> gets
-/// its queue row back if it lost it; a file that cannot be read moves to <c>corrupt/</c>, is
-/// logged, and the rest keeps flowing.
+/// a file in <c>tmp/</c> whose queue row committed was acknowledged and only lost its rename, so it
+/// goes back into <c>incoming/</c>; any other file there was never acknowledged and goes; every
+/// file in <c>incoming/</c> gets its queue row back if it lost it; a file that cannot be read moves
+/// to <c>corrupt/</c>, is logged, and the rest keeps flowing.
 /// </summary>
 public sealed partial class SpoolRecovery(SpoolDirectory spool, MessageQueue queue, ILogger<SpoolRecovery> logger)
 {
     public async Task RecoverAsync(CancellationToken cancellationToken)
     {
+        var restored = 0;
+        foreach (var leftover in Directory.EnumerateFiles(spool.Temp, "*.tmp"))
+        {
+            var queueId = Path.GetFileNameWithoutExtension(leftover);
+            var known = QueueId.IsValid(queueId) ? await queue.FindMessageAsync(queueId, cancellationToken) : null;
+            if (known is not null && known.SpoolPath == spool.IncomingPath(queueId) && !File.Exists(known.SpoolPath))
+            {
+                File.Move(leftover, known.SpoolPath);
+                restored++;
+            }
+        }
+        if (restored > 0) DirectorySync.Flush(spool.Incoming);
+
         // Never acknowledged (tmp) or only ever a working copy (scratch): nothing to keep.
         foreach (var leftover in Directory.EnumerateFiles(spool.Temp).Concat(Directory.EnumerateFiles(spool.Scratch)))
         {
@@ -45,7 +59,7 @@ public sealed partial class SpoolRecovery(SpoolDirectory spool, MessageQueue que
                 File.Delete(path);
             }
         }
-        LogRescan(logger, recovered);
+        LogRescan(logger, recovered, restored);
     }
 
     /// <summary>Keeps an unreadable file for a person to look at, out of the way of the queue.</summary>
@@ -59,8 +73,8 @@ public sealed partial class SpoolRecovery(SpoolDirectory spool, MessageQueue que
         LogCorrupt(logger, name, reason.GetType().Name);
     }
 
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Spool rescan done: {Recovered} messages re-queued from spool files")]
-    private static partial void LogRescan(ILogger logger, int recovered);
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Spool rescan done: {Recovered} messages re-queued from spool files, {Restored} moved back from tmp/ (their rename was lost)")]
+    private static partial void LogRescan(ILogger logger, int recovered, int restored);
 
     // The spool file name is the queue id, never an attachment name.
     [LoggerMessage(EventId = 2102, Level = LogLevel.Error, Message = "Spool file {SpoolFile} is unreadable ({Reason}); moved to corrupt/")]

@@ -75,6 +75,25 @@ public class MessageQueueTests
     }
 
     [Test]
+    public async Task SpoolRecovery_AcknowledgedFileWhoseRenameWasLost_GoesBackToIncoming_AndIsProcessed()
+    {
+        // The queue row is the commit point; incoming/ is not fsynced per message, so a crash may
+        // leave an acknowledged file in tmp/. An unacknowledged one there (no row) still goes.
+        var id = await AcceptAsync("a@lab.example");
+        var content = await File.ReadAllBytesAsync(_spool.IncomingPath(id));
+        File.Move(_spool.IncomingPath(id), Path.Combine(_spool.Temp, id + ".tmp"));
+        var unacknowledged = QueueId.New(DateTimeOffset.UtcNow);
+        File.WriteAllText(Path.Combine(_spool.Temp, unacknowledged + ".tmp"), "a 451 was sent for this one");
+
+        await new SpoolRecovery(_spool, _queue, NullLogger<SpoolRecovery>.Instance).RecoverAsync(CancellationToken.None);
+
+        Assert.That(await File.ReadAllBytesAsync(_spool.IncomingPath(id)), Is.EqualTo(content));
+        Assert.That(Directory.EnumerateFiles(_spool.Temp), Is.Empty);
+        Assert.That(File.Exists(_spool.IncomingPath(unacknowledged)), Is.False);
+        Assert.That((await _queue.DueMessagesAsync(10, CancellationToken.None)).Select(m => m.QueueId), Is.EqualTo(new[] { id }));
+    }
+
+    [Test]
     public async Task MessageQueue_AttemptWithDeferredAndDelivered_KeepsOnlyDeferredPending()
     {
         var id = await AcceptAsync("a@lab.example", "b@lab.example");
