@@ -74,9 +74,10 @@ public sealed partial class SmimeProtector(
         }
 
         var plaintext = Path.Combine(spool.Scratch, $"{context.QueueId}-smime.mime");
+        LoadedMessage? loaded = null;
         try
         {
-            await using var loaded = await OutboundMessageWriter.LoadAsync(context, cancellationToken);
+            loaded = await OutboundMessageWriter.LoadAsync(context, cancellationToken);
             var message = loaded.Message;
             OutboundMessageWriter.PrepareHeaders(message, context.SubjectTags);
             var body = message.Body ?? throw new InvalidDataException("The message has no body to encrypt.");
@@ -95,10 +96,20 @@ public sealed partial class SmimeProtector(
                     Reference: certificate.Thumbprint));
             }
             LogEncrypted(logger, context.QueueId, copies.Count, signer.Signer is not null, options.KeyEncryption);
+            if (signer.Signer is null)
+            {
+                // Only the headers every copy strips anyway have changed (signing would have re-encoded
+                // the body): the next protector (Pickup, for the other recipients) uses this parse
+                // instead of scanning the whole message again.
+                message.Body = body;
+                context.LendParsed(loaded);
+                loaded = null;
+            }
             return copies;
         }
         finally
         {
+            if (loaded is not null) await loaded.DisposeAsync();
             File.Delete(plaintext);
         }
     }

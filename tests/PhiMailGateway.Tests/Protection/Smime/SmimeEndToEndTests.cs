@@ -347,4 +347,35 @@ public class SmimeEndToEndTests
         Assert.That(decision.Rule!.Name, Is.EqualTo("images-pickup"));
         Assert.That(decision.Certificate!.Reason, Is.EqualTo("expired"));
     }
+
+    [Test]
+    public async Task SmimeAndPickupRecipientsOfOneMessage_EachGetTheirOwnCopy_WithoutBccOrTag()
+    {
+        // S/MIME hands its parse on to Pickup: the pickup copy must still be built from the original body.
+        await using var upstream = await FakeSmtpUpstream.StartAsync();
+        var (gw, _) = await StartAsync(upstream, rules: null); // the shipped default rules: no certificate → Pickup
+        await using var __ = gw;
+        var certificate = TestCertificates.CreateRecipient(Lee, TestCertificates.Ca);
+        await ImportAsync(gw, certificate);
+
+        var submitted = MessageTo("Referral [secure] for tomorrow", Lee, Lab);
+        await RelayEndToEndTests.SubmitAsync(gw, submitted, Lee, Lab);
+
+        var messages = await upstream.WaitForMessagesAsync(2, TimeSpan.FromSeconds(20));
+        Assert.That(messages, Has.Count.EqualTo(2));
+        var encrypted = messages.Single(m => m.Recipients.SequenceEqual([Lee]));
+        var notice = messages.Single(m => m.Recipients.SequenceEqual([Lab]));
+
+        var decrypted = MimeEntity.Load(OpensslDecrypt(encrypted.Data, certificate));
+        Assert.That(Attachment(decrypted, "bitewing-left.dcm"), Is.EqualTo(Xray), "the X-ray, byte for byte");
+        AssertNoPlaintextImage(encrypted.Data, submitted);
+
+        var pickup = MimeMessage.Load(new MemoryStream(notice.Data));
+        Assert.That(pickup.Subject, Is.EqualTo("Referral for tomorrow"));
+        Assert.That(pickup.Headers.Contains(HeaderId.Bcc), Is.False, "Bcc never leaves");
+        Assert.That(pickup.Body!.ContentType.MimeType, Is.Not.EqualTo("application/pkcs7-mime"), "not the envelope S/MIME wrote");
+        Assert.That(pickup.BodyParts.OfType<MimePart>().Any(p => p.FileName == "bitewing-left.dcm"), Is.False, "the X-ray went to the package");
+        Assert.That(Encoding.UTF8.GetString(notice.Data), Does.Contain("/p/"));
+        Assert.That(notice.Data.AsSpan().IndexOf(Xray.AsSpan(Xray.Length / 2, 48)), Is.EqualTo(-1), "no image bytes");
+    }
 }
