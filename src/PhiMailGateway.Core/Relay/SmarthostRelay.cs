@@ -94,8 +94,10 @@ public sealed class SmarthostRelay : IRelayTransport, IAsyncDisposable
         await using var contentScope = content;
         try
         {
-            // Persistent: parts stay backed by the file instead of being copied into memory.
-            message = await MimeMessage.LoadAsync(RawParts, content, persistent: content.CanSeek, cancellationToken);
+            // One part: its headers are parsed, its body stays as it lies in the file (RawMessage); anything else is parsed, persistent
+            // so that parts stay backed by the file instead of being copied into memory.
+            message = await RawMessage.TryLoadAsync(RawParts, content, cancellationToken)
+                      ?? await MimeMessage.LoadAsync(RawParts, content, persistent: content.CanSeek, cancellationToken);
             sender = new MailboxAddress(string.Empty, request.Sender ?? string.Empty);
             recipients = request.Recipients.Select(r => new MailboxAddress(string.Empty, r)).ToList();
         }
