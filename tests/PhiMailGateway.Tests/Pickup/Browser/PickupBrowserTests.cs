@@ -51,6 +51,9 @@ public class PickupBrowserTests
             HasTouch = true,
             AcceptDownloads = true,
         });
+        // Slow is not wrong: on a 2-core machine shared with other work a step once took just over
+        // Playwright's default 30 s; a real fault still fails, only later.
+        context.SetDefaultTimeout(60_000);
         var page = await context.NewPageAsync();
         var errors = new List<string>();
         page.Console += (_, m) => { if (m.Type == "error") errors.Add(m.Text); };
