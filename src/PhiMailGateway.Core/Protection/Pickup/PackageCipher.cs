@@ -115,7 +115,7 @@ public static class PackageCipher
 /// thread, at most one chunk of plaintext in memory. Disposed without completing, the file lacks its
 /// final chunk and fails authentication when read.
 /// </summary>
-public sealed class PackageEncryptStream : Stream
+public sealed class PackageEncryptStream : WriteOnlyStream
 {
     private readonly Stream _output;
     private readonly AesGcm _aes;
@@ -212,17 +212,8 @@ public sealed class PackageEncryptStream : Stream
         base.Dispose(disposing);
     }
 
-    public override void Flush()
-    {
-    }
-
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
     public override bool CanWrite => !_disposed && !_completed;
     public override long Position { get => _length; set => throw new NotSupportedException(); }
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 }
 
 /// <summary>

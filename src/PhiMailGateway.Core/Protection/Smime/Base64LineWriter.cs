@@ -11,7 +11,7 @@ namespace PhiMailGateway.Protection.Smime;
 /// of the gateway's time. Dispose (or <see cref="DisposeAsync"/>) writes the last, shorter line; the
 /// inner stream stays open.
 /// </summary>
-internal sealed class Base64LineWriter : Stream
+internal sealed class Base64LineWriter : WriteOnlyStream
 {
     private const int BytesPerLine = 57; // 76 characters
     private const int CharsPerLine = 76;
@@ -113,12 +113,5 @@ internal sealed class Base64LineWriter : Stream
         ArrayPool<byte>.Shared.Return(_encoded);
     }
 
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
     public override bool CanWrite => !_finished;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 }

@@ -19,7 +19,7 @@ namespace PhiMailGateway.Protection.Smime;
 /// recipients (0 for key transport with issuer and serial number), the recipient set DER-encoded,
 /// and the encrypted content as a constructed OCTET STRING in chunks.
 /// </summary>
-internal sealed class StreamingEnvelope : Stream
+internal sealed class StreamingEnvelope : WriteOnlyStream
 {
     private const int ChunkSize = 16 * 1024;
 
@@ -87,10 +87,6 @@ internal sealed class StreamingEnvelope : Stream
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
         _encrypting.WriteAsync(buffer, cancellationToken);
 
-    public override void Flush()
-    {
-    }
-
     protected override void Dispose(bool disposing)
     {
         if (disposing && !_finished)
@@ -110,12 +106,5 @@ internal sealed class StreamingEnvelope : Stream
         base.Dispose(disposing);
     }
 
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
     public override bool CanWrite => !_finished;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 }
