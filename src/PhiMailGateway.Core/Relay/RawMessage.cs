@@ -1,6 +1,6 @@
 using MimeKit;
 using MimeKit.IO;
-using PhiMailGateway.Protection.Smime;
+using PhiMailGateway.Spool;
 
 namespace PhiMailGateway.Relay;
 
@@ -20,7 +20,7 @@ internal static class RawMessage
     {
         if (!content.CanSeek) return null;
         var start = content.Position;
-        var bodyOffset = await SmimeProtector.FindBodyOffsetAsync(content, cancellationToken);
+        var bodyOffset = await MessageLayout.FindBodyOffsetAsync(content, cancellationToken);
         content.Position = start;
         if (bodyOffset is null) return null;
         var bodyStart = start + bodyOffset.Value;

@@ -147,32 +147,10 @@ public sealed partial class SmimeProtector(
         await body.Headers.WriteToAsync(CrLf, destination, cancellationToken); // ends with the empty line
         await using var message = context.OpenMessage();
         var start = message.Position;
-        var bodyOffset = await FindBodyOffsetAsync(message, cancellationToken);
+        var bodyOffset = await MessageLayout.FindBodyOffsetAsync(message, cancellationToken);
         if (bodyOffset is null) return;
         message.Position = start + bodyOffset.Value;
         await message.CopyToAsync(destination, 81920, cancellationToken);
-    }
-
-    /// <summary>Where the body starts: after the first empty line (CRLF CRLF), relative to the stream's position; null when there is none.</summary>
-    internal static async Task<long?> FindBodyOffsetAsync(Stream message, CancellationToken cancellationToken)
-    {
-        var buffer = new byte[64 * 1024];
-        long consumed = 0;
-        var kept = 0;
-        while (true)
-        {
-            var read = await message.ReadAsync(buffer.AsMemory(kept), cancellationToken);
-            if (read == 0) return null;
-            var window = buffer.AsSpan(0, kept + read);
-            if (consumed == 0 && window.StartsWith("\r\n"u8)) return 2; // no headers at all
-            var at = window.IndexOf("\r\n\r\n"u8);
-            if (at >= 0) return consumed + at + 4;
-            // Keep the last three bytes: the empty line may straddle two reads.
-            var keep = Math.Min(3, window.Length);
-            consumed += window.Length - keep;
-            window[^keep..].CopyTo(buffer);
-            kept = keep;
-        }
     }
 
     private static async Task CopyFileAsync(string path, Stream destination, CancellationToken cancellationToken)

@@ -6,7 +6,7 @@ namespace PhiMailGateway.Tests.Protection.Smime;
 public class BodyOffsetTests
 {
     private static Task<long?> OffsetOf(string message) =>
-        SmimeProtector.FindBodyOffsetAsync(new MemoryStream(Encoding.ASCII.GetBytes(message)), CancellationToken.None);
+        PhiMailGateway.Spool.MessageLayout.FindBodyOffsetAsync(new MemoryStream(Encoding.ASCII.GetBytes(message)), CancellationToken.None);
 
     [Test]
     public async Task BodyStartsAfterTheFirstEmptyLine()
