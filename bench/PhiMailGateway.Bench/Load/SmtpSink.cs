@@ -93,6 +93,29 @@ public sealed class SmtpSink : IAsyncDisposable
         var header = new byte[HeaderScanBytes];
         var headerLength = 0;
         long messageBytes = 0;
+
+        // A message (DATA or the first BDAT chunk) starts "after a CRLF": one goes in front of the
+        // header copy so the header search finds line 1 too.
+        void BeginMessage()
+        {
+            messageBytes = 0;
+            header[0] = (byte)'\r';
+            header[1] = (byte)'\n';
+            headerLength = 2;
+        }
+
+        // Counts message bytes and keeps the first HeaderScanBytes of them for the X-Bench-Id search.
+        void Take(ReadOnlySpan<byte> data)
+        {
+            if (headerLength < header.Length)
+            {
+                var copy = Math.Min(data.Length, header.Length - headerLength);
+                data[..copy].CopyTo(header.AsSpan(headerLength));
+                headerLength += copy;
+            }
+            messageBytes += data.Length;
+        }
+
         try
         {
             await socket.SendAsync("220 bench-sink ESMTP\r\n"u8.ToArray(), SocketFlags.None, _stop.Token);
@@ -108,13 +131,7 @@ public sealed class SmtpSink : IAsyncDisposable
                     if (chunkLeft >= 0)
                     {
                         var take = (int)Math.Min(chunkLeft, filled - pos);
-                        if (headerLength < header.Length)
-                        {
-                            var copy = Math.Min(take, header.Length - headerLength);
-                            buffer.AsSpan(pos, copy).CopyTo(header.AsSpan(headerLength));
-                            headerLength += copy;
-                        }
-                        messageBytes += take;
+                        Take(buffer.AsSpan(pos, take));
                         chunkLeft -= take;
                         pos += take;
                         if (chunkLeft > 0) break;
@@ -136,13 +153,7 @@ public sealed class SmtpSink : IAsyncDisposable
                         var span = buffer.AsSpan(pos, filled - pos);
                         var end = span.IndexOf(EndOfData);
                         var take = end >= 0 ? end + 2 : Math.Max(0, span.Length - (EndOfData.Length - 1));
-                        if (headerLength < header.Length)
-                        {
-                            var copy = Math.Min(take, header.Length - headerLength);
-                            span[..copy].CopyTo(header.AsSpan(headerLength));
-                            headerLength += copy;
-                        }
-                        messageBytes += take;
+                        Take(span[..take]);
                         if (end < 0)
                         {
                             pos += take;
@@ -174,10 +185,7 @@ public sealed class SmtpSink : IAsyncDisposable
                         if (!inBdat)
                         {
                             inBdat = true;
-                            messageBytes = 0;
-                            header[0] = (byte)'\r'; // as for DATA: line 1 follows a CRLF for the header search
-                            header[1] = (byte)'\n';
-                            headerLength = 2;
+                            BeginMessage();
                         }
                         lastChunk = args.Length > 1 && args[1].Equals("LAST", StringComparison.OrdinalIgnoreCase);
                         chunkLeft = size;
@@ -186,13 +194,7 @@ public sealed class SmtpSink : IAsyncDisposable
                     {
                         replies.Write("354 End data with <CR><LF>.<CR><LF>\r\n"u8);
                         inData = true;
-                        headerLength = 0;
-                        messageBytes = 0;
-                        // The line before the data was the DATA command, so the data starts "after a CRLF":
-                        // put one in front of the header copy so the header search below finds line 1 too.
-                        header[0] = (byte)'\r';
-                        header[1] = (byte)'\n';
-                        headerLength = 2;
+                        BeginMessage();
                     }
                     else if (StartsWith(line, "QUIT"))
                     {

@@ -34,8 +34,8 @@ namespace PhiMailGateway.Protection.Smime;
 /// memory and encodes the envelope as one byte array, so the envelope is built by
 /// <see cref="StreamingEnvelope"/> instead (BouncyCastle's ASN.1 and key transport, .NET's AES):
 /// plaintext body (from the spool, content left on disk) → CMS stream → base64 into
-/// <c>spool/outbound</c>, all on one thread (<see cref="EnvelopePart"/>). With several recipients or a practice signature the plaintext goes
-/// through a scratch file first, written once.
+/// <c>spool/outbound</c>, all on one thread (<see cref="EnvelopePart"/>). With several recipients
+/// or a practice signature the plaintext goes through a scratch file first, written once.
 /// No step holds the message in memory. The scratch file is owner-only and removed at once.
 /// </para>
 /// </summary>
