@@ -28,7 +28,10 @@ public sealed partial class QueueWorker(
 
     private readonly ConcurrentDictionary<string, Task> _inFlight = new();
     // Processing waits on disk and the database as much as it computes: twice the cores keeps them busy.
-    private readonly SemaphoreSlim _processingSlots = new(Math.Max(4, 2 * Environment.ProcessorCount));
+    private static readonly int ProcessingConcurrency = Math.Max(4, 2 * Environment.ProcessorCount);
+    private readonly SemaphoreSlim _processingSlots = new(ProcessingConcurrency);
+    // One thread per processing slot: a slot blocked in an fsync or a commit leaves the others theirs.
+    private readonly BackgroundWorkScheduler _background = new(ProcessingConcurrency);
     private readonly SemaphoreSlim _deliverySlots = new(relayOptions.Concurrency);
     private readonly CancellationTokenSource _work = new();
     private readonly Queue<QueuedMessage> _readyMessages = new();
@@ -109,9 +112,8 @@ public sealed partial class QueueWorker(
     {
         // Reserve the key before the work starts, so a fast finish cannot remove it before it is added.
         if (!_inFlight.TryAdd(key, Task.CompletedTask)) return false;
-        // Started here rather than through Task.Run: the work runs on this thread until its first
-        // real wait (a file read, a commit), which saves a hand-off per item; the loop goes on then.
-        var task = RunAsync();
+        // On the queue's own lower-priority threads, so that sessions waiting for their 250 go first.
+        var task = _background.Run(RunAsync);
         _inFlight.TryUpdate(key, task, Task.CompletedTask);
         return true;
 
@@ -142,6 +144,7 @@ public sealed partial class QueueWorker(
     public override void Dispose()
     {
         _work.Dispose();
+        _background.Dispose();
         base.Dispose();
     }
 
