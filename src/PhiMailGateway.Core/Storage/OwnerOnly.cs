@@ -30,7 +30,7 @@ public static class OwnerOnly
         while (missing.TryPop(out var dir)) Directory.CreateDirectory(dir, DirectoryMode);
     }
 
-    /// <summary>Creates a new file (failing if it exists) with owner-only permissions, open for writing.</summary>
+    /// <summary>Creates a new file (failing if it exists) with owner-only permissions, open for writing; large files start on their way to disk as they are written.</summary>
     public static FileStream CreateNew(string path, int bufferSize = 81920)
     {
         var options = new FileStreamOptions
@@ -41,7 +41,7 @@ public static class OwnerOnly
             BufferSize = bufferSize,
         };
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = FileMode;
-        return new FileStream(path, options);
+        return new EarlyWritebackFileStream(path, options);
     }
 
     /// <summary>Makes sure an existing or new empty file has owner-only permissions (SQLite creates its files itself).</summary>
