@@ -92,7 +92,7 @@ public static class LoadMode
                 ? $"Medians of {pairs} pairs (ratio = median of per-pair gateway/Postfix ratios); load average now {Stats.LoadAverage()}"
                 : "Medians");
             if (compare)
-                Console.WriteLine($"{"scenario",-13} {"sess",4}  {"gw e2e/s",9} {"pf e2e/s",9} {"ratio",6}  {"gw acc/s",9} {"pf acc/s",9} {"ratio",6}  {"gw 250p99",9} {"pf 250p99",9}  {"gw rel p50",10} {"pf rel p50",10}  {"gw cpu ms",9} {"pf cpu ms",9}  {"gw peak",7} {"pf peak",7}");
+                Console.WriteLine($"{"scenario",-13} {"sess",4}  {"gw e2e/s",9} {"pf e2e/s",9} {"ratio",6}  {"gw acc/s",9} {"pf acc/s",9} {"ratio",6}  {"gw 250p99",9} {"pf 250p99",9}  {"gw rel p50",10} {"pf rel p50",10}  {"gw cpu ms",9} {"pf cpu ms",9}  {"gw warm",7} {"gw peak",7} {"pf peak",7}");
             else
                 Console.WriteLine(RunResult.Header);
             foreach (var line in summaries) Console.WriteLine(line);
@@ -111,7 +111,7 @@ public static class LoadMode
             $"{M(gw.Select(r => r.AcceptP99Ms)),9:F1} {M(pf.Select(r => r.AcceptP99Ms)),9:F1}  " +
             $"{M(gw.Select(r => r.RelayP50Ms)),10:F1} {M(pf.Select(r => r.RelayP50Ms)),10:F1}  " +
             $"{M(gw.Select(r => r.CpuMsPerMessage)),9:F2} {M(pf.Select(r => r.CpuMsPerMessage)),9:F2}  " +
-            $"{M(gw.Select(r => r.PeakRssMiB)),7:F0} {M(pf.Select(r => r.PeakRssMiB)),7:F0}");
+            $"{M(gw.Select(r => r.WarmRssMiB)),7:F0} {M(gw.Select(r => r.PeakRssMiB)),7:F0} {M(pf.Select(r => r.PeakRssMiB)),7:F0}");
     }
 
     private static RunResult Median(List<RunResult> r) => r[0] with
@@ -127,6 +127,7 @@ public static class LoadMode
         CpuMsPerMessage = Stats.Median(r.Select(x => x.CpuMsPerMessage)),
         IdleRssMiB = Stats.Median(r.Select(x => x.IdleRssMiB)),
         PeakRssMiB = Stats.Median(r.Select(x => x.PeakRssMiB)),
+        WarmRssMiB = Stats.Median(r.Select(x => x.WarmRssMiB)),
         EnvelopeP50Ms = Stats.Median(r.Select(x => x.EnvelopeP50Ms)),
     };
 }

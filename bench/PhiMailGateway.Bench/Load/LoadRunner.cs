@@ -37,6 +37,10 @@ public sealed class LoadRunner(SmtpSink sink, TimeSpan? timeoutOverride)
                 if (await WaitForSinkAsync(target, accepted, timeout, cancellationToken) is { } why) return Fail(why);
             }
 
+            // The baseline for what the measured messages cost: the gateway warm (JIT-compiled code,
+            // pools and GC heap grown by the warm-up), its peak counted from here.
+            var warmRss = target.RssBytes();
+            target.ResetPeakRss();
             var runTag = $"{scenario.Name}-r{Guid.NewGuid():N}"[..32] + "-";
             sink.BeginRun(runTag);
             var cpuBefore = target.CpuSeconds();
@@ -82,6 +86,7 @@ public sealed class LoadRunner(SmtpSink sink, TimeSpan? timeoutOverride)
                 CpuMsPerMessage: (cpuAfter - cpuBefore) * 1000 / ok.Count,
                 EnvelopeP50Ms: Stats.Percentile(ok.Select(m => Ms(m.DataReady - m.Started)).ToList(), 50),
                 IdleRssMiB: idleRss / 1048576.0,
+                WarmRssMiB: warmRss / 1048576.0,
                 PeakRssMiB: peak / 1048576.0);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

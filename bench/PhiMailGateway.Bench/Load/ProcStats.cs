@@ -60,6 +60,21 @@ public static class ProcStats
     }
 
     /// <summary>
+    /// Sets VmHWM back to the current VmRSS (Linux 4.0+, <c>clear_refs</c> value 5), so that the peak
+    /// read later is the measured run's and not the warm-up's. Silently nothing where not allowed.
+    /// </summary>
+    public static void ResetHighWaterMark(int pid)
+    {
+        try
+        {
+            File.WriteAllText($"/proc/{pid}/clear_refs", "5");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    /// <summary>
     /// Memory of a process tree as the sum of PSS (proportional set size, /proc/PID/smaps_rollup):
     /// shared pages (libc, Postfix's shared libraries) are divided among the processes that map
     /// them, so forty smtpd/cleanup/smtp processes are not counted as forty copies.

@@ -113,6 +113,11 @@ public sealed class GatewayTarget(string repoRoot, string? logLevel, IReadOnlyLi
 
     public long? PeakRssBytes() => _process is null ? null : Load.ProcStats.StatusBytes(_process.Id, "VmHWM");
 
+    public void ResetPeakRss()
+    {
+        if (_process is not null) Load.ProcStats.ResetHighWaterMark(_process.Id);
+    }
+
     public int HeldCount()
     {
         var hold = _dataDirectory is null ? null : Path.Combine(_dataDirectory, "spool", "hold");

@@ -23,6 +23,9 @@ public interface IMailTarget : IAsyncDisposable
     /// <summary>The kernel's high-water mark of resident memory, when the server is one process; else null (then polled RSS is used).</summary>
     long? PeakRssBytes();
 
+    /// <summary>Restarts the high-water mark at the current resident memory (after the warm-up), where the kernel allows it.</summary>
+    void ResetPeakRss();
+
     /// <summary>Messages the server set aside instead of relaying (the gateway's spool/hold).</summary>
     int HeldCount();
 }

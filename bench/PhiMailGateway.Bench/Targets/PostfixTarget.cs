@@ -124,6 +124,11 @@ public sealed class PostfixTarget : IMailTarget
 
     public long? PeakRssBytes() => null;
 
+    // Postfix's peak is polled from the start of the measured run anyway.
+    public void ResetPeakRss()
+    {
+    }
+
     public int HeldCount() => 0;
 
     public async Task StopAsync()
