@@ -2,6 +2,7 @@ using PhiMailGateway.Protection;
 using PhiMailGateway.Inspection;
 using PhiMailGateway.Routing;
 using PhiMailGateway.Spool;
+using PhiMailGateway.Storage;
 
 namespace PhiMailGateway.Pipeline;
 
@@ -83,7 +84,7 @@ public sealed record OutboundContent(string Path, long Offset)
 {
     public Stream Open()
     {
-        var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.SequentialScan);
+        var stream = InlineFileStream.OpenSequential(Path);
         stream.Seek(Offset, SeekOrigin.Begin);
         return stream;
     }

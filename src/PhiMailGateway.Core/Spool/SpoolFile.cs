@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using PhiMailGateway.Storage;
 
 namespace PhiMailGateway.Spool;
 
@@ -125,7 +126,7 @@ public sealed record SpoolEntry(string QueueId, string Path, long MessageOffset,
 {
     public Stream OpenMessage()
     {
-        var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 81920, FileOptions.SequentialScan);
+        var stream = InlineFileStream.OpenSequential(Path, FileShare.Read | FileShare.Delete);
         stream.Seek(MessageOffset, SeekOrigin.Begin);
         return stream;
     }

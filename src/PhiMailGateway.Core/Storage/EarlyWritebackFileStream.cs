@@ -11,9 +11,10 @@ namespace PhiMailGateway.Storage;
 /// A 5 MB message's S/MIME copy (9 MB of base64) took 4 to 5 ms to fsync on this project's
 /// machine after it was written; the encryption before it is time the disk can use. Durability is
 /// unchanged: the fsync at the end is still what the caller relies on. Elsewhere than Linux the
-/// file behaves as a plain FileStream.
+/// file behaves as a plain FileStream. Asynchronous writes end in the synchronous ones here
+/// (<see cref="InlineFileStream"/>), so those are the only ones that need to count.
 /// </summary>
-public sealed partial class EarlyWritebackFileStream(string path, FileStreamOptions options) : FileStream(path, options)
+public sealed partial class EarlyWritebackFileStream(string path, FileStreamOptions options) : InlineFileStream(path, options)
 {
     /// <summary>Small files (a notice, a 100 KB message) never start writeback early: one fsync is cheaper than two calls.</summary>
     public const long Step = 1 << 20;
@@ -39,27 +40,6 @@ public sealed partial class EarlyWritebackFileStream(string path, FileStreamOpti
     {
         base.WriteByte(value);
         StartWritebackIfDue();
-    }
-
-    // Each override calls its own base: FileStream hands a derived class's span and memory writes
-    // on to its array overloads, which are ours again, so a cross-call would never end.
-    public override async Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-    {
-        await base.WriteAsync(buffer, offset, count, cancellationToken);
-        await StartWritebackIfDueAsync(cancellationToken);
-    }
-
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        await base.WriteAsync(buffer, cancellationToken);
-        await StartWritebackIfDueAsync(cancellationToken);
-    }
-
-    private async ValueTask StartWritebackIfDueAsync(CancellationToken cancellationToken)
-    {
-        if (Position - _started < Step) return;
-        await base.FlushAsync(cancellationToken); // our buffer to the kernel, not to disk
-        StartWriteback();
     }
 
     private void StartWritebackIfDue()

@@ -201,8 +201,7 @@ public sealed partial class SmimeProtector(
         }
     }
 
-    private static FileStream OpenSequential(string path) =>
-        new(path, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.SequentialScan);
+    private static FileStream OpenSequential(string path) => InlineFileStream.OpenSequential(path);
 
     private static Task WriteAsciiAsync(Stream stream, string text, CancellationToken cancellationToken) =>
         stream.WriteAsync(Encoding.ASCII.GetBytes(text), cancellationToken).AsTask();
