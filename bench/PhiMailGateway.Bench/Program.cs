@@ -36,7 +36,8 @@ static int Usage()
         PhiMailGateway.Bench MODE [options]
 
         load     start the gateway (Release build) and an SMTP sink; send N messages over M sessions
-                 --scenario NAME[,NAME]   relay-1k pickup-100k smime-100k panoramic-5m cbct-30m (default relay-1k)
+                 --scenario NAME[,NAME]   relay-1k relay-100k pickup-100k smime-100k smime-5m panoramic-5m cbct-30m
+                                          (default relay-1k)
                  --sessions M[,M]         default 1,20
                  --messages N             default per scenario and session count
                  --warmup N               messages sent (and relayed) before measuring

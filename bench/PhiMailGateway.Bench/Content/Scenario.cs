@@ -49,7 +49,7 @@ public sealed class Scenario
 
     public int DefaultMessages(int sessions) => sessions <= 1 ? DefaultMessagesOneSession : DefaultMessagesManySessions;
 
-    public static readonly string[] Names = ["relay-1k", "relay-100k", "pickup-100k", "smime-100k", "panoramic-5m", "cbct-30m"];
+    public static readonly string[] Names = ["relay-1k", "relay-100k", "pickup-100k", "smime-100k", "smime-5m", "panoramic-5m", "cbct-30m"];
 
     public static Scenario Create(string name) => name switch
     {
@@ -61,6 +61,9 @@ public sealed class Scenario
             WithAttachment([PickupRecipient], "Intra-oral photos", "image", "jpeg", "intraoral-1.jpg", DentalContent.IntraoralJpeg(AttachmentBytesFor(100 * 1024))), 600, 3000, 6000),
         "smime-100k" => new(name, "100 KB message, intra-oral JPEG, recipient with certificate, Smime", Feature.Smime, [SmimeRecipient],
             WithAttachment([SmimeRecipient], "Intra-oral photos", "image", "jpeg", "intraoral-1.jpg", DentalContent.IntraoralJpeg(AttachmentBytesFor(100 * 1024))), 600, 3000, 6000),
+        // The "5 MB S/MIME" target, alone: one recipient, with a certificate.
+        "smime-5m" => new(name, "5 MB message, panoramic JPEG 2900x1400 grayscale, recipient with certificate, Smime", Feature.Smime, [SmimeRecipient],
+            WithAttachment([SmimeRecipient], "Panoramic X-ray", "image", "jpeg", "panoramic.jpg", DentalContent.PanoramicJpeg(AttachmentBytesFor(5 * 1024 * 1024))), 20, 100, 30),
         "panoramic-5m" => new(name, "5 MB message, panoramic JPEG 2900x1400 grayscale, Smime + Pickup recipients", Feature.Smime | Feature.Pickup, [SmimeRecipient, PickupRecipient],
             WithAttachment([SmimeRecipient, PickupRecipient], "Panoramic X-ray", "image", "jpeg", "panoramic.jpg", DentalContent.PanoramicJpeg(AttachmentBytesFor(5 * 1024 * 1024))), 20, 100, 30),
         "cbct-30m" => new(name, "30 MB message, zipped CBCT DICOM series, Pickup", Feature.Pickup, [PickupRecipient],
