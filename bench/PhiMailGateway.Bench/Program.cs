@@ -41,6 +41,7 @@ static int Usage()
                  --sessions M[,M]         default 1,20
                  --messages N             default per scenario and session count
                  --warmup N               messages sent (and relayed) before measuring
+                 --settle SECONDS         after the run, wait idle this long and print the RSS then
                  --runs R                 repeat each run R times and print medians (default 1)
                  --target gateway|postfix which server (default gateway)
         compare  the same load through the gateway and a private Postfix, alternately

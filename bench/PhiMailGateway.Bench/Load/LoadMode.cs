@@ -25,7 +25,8 @@ public static class LoadMode
         IMailTarget NewGateway() => new GatewayTarget(repoRoot, args.Value("gateway-log-level"), args.Raw("gateway-arg").Select(a => "--" + a).ToList());
 
         await using var sink = new SmtpSink();
-        var runner = new LoadRunner(sink, timeout) { Pipelining = !args.Flag("no-pipelining") };
+        var settle = args.Number("settle") is { } s ? TimeSpan.FromSeconds(s) : (TimeSpan?)null;
+        var runner = new LoadRunner(sink, timeout) { Pipelining = !args.Flag("no-pipelining"), Settle = settle };
         Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; load average {Stats.LoadAverage()}");
         Console.WriteLine(RunResult.Header);
 

@@ -17,6 +17,9 @@ public sealed class LoadRunner(SmtpSink sink, TimeSpan? timeoutOverride)
     /// <summary>Send MAIL, RCPT and DATA in one write when the server offers PIPELINING (as smtp-source does).</summary>
     public bool Pipelining { get; init; } = true;
 
+    /// <summary>When set, how long the server sits idle after the run before its resident memory is read again (settled RSS).</summary>
+    public TimeSpan? Settle { get; init; }
+
     public async Task<RunResult> RunAsync(IMailTarget target, Scenario scenario, int sessions, int messages, int? warmupOverride, CancellationToken cancellationToken)
     {
         RunResult Fail(string status) => new(target.Name, scenario.Name, sessions, messages, status);
@@ -72,6 +75,12 @@ public sealed class LoadRunner(SmtpSink sink, TimeSpan? timeoutOverride)
             var acceptLatency = ok.Select(m => Ms(m.Accepted - m.DataSent)).ToList();
             var relayLatency = ok.Select(m => Ms(arrivals[m.BenchId] - m.Accepted)).ToList();
             var peak = target.PeakRssBytes() ?? polledPeak;
+            double? settledMiB = null;
+            if (Settle is { } settle)
+            {
+                await Task.Delay(settle, cancellationToken);
+                settledMiB = target.RssBytes() / 1048576.0;
+            }
             return new RunResult(target.Name, scenario.Name, sessions, messages, "ok",
                 Accepted: ok.Count,
                 Refused: sent.Count - ok.Count,
@@ -87,7 +96,8 @@ public sealed class LoadRunner(SmtpSink sink, TimeSpan? timeoutOverride)
                 EnvelopeP50Ms: Stats.Percentile(ok.Select(m => Ms(m.DataReady - m.Started)).ToList(), 50),
                 IdleRssMiB: idleRss / 1048576.0,
                 WarmRssMiB: warmRss / 1048576.0,
-                PeakRssMiB: peak / 1048576.0);
+                PeakRssMiB: peak / 1048576.0,
+                SettledRssMiB: settledMiB);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

@@ -23,7 +23,8 @@ public sealed record RunResult(
     double EnvelopeP50Ms = 0,
     double IdleRssMiB = 0,
     double PeakRssMiB = 0,
-    double WarmRssMiB = 0)
+    double WarmRssMiB = 0,
+    double? SettledRssMiB = null)
 {
     public bool Ok => Status == "ok";
 
@@ -32,13 +33,13 @@ public sealed record RunResult(
 
     public override string ToString() => Ok
         ? string.Create(CultureInfo.InvariantCulture,
-            $"{Target,-8} {Scenario,-13} {Sessions,4} {Messages,5} {AcceptedPerSecond,8:F1} {EndToEndPerSecond,8:F1} {MegabytesPerSecond,7:F2} {AcceptP50Ms,8:F1} {AcceptP99Ms,8:F1} {RelayP50Ms,8:F1} {RelayP99Ms,8:F1} {CpuMsPerMessage,8:F2} {IdleRssMiB,7:F0} {WarmRssMiB,7:F0} {PeakRssMiB,7:F0} {EnvelopeP50Ms,7:F1}  ok")
+            $"{Target,-8} {Scenario,-13} {Sessions,4} {Messages,5} {AcceptedPerSecond,8:F1} {EndToEndPerSecond,8:F1} {MegabytesPerSecond,7:F2} {AcceptP50Ms,8:F1} {AcceptP99Ms,8:F1} {RelayP50Ms,8:F1} {RelayP99Ms,8:F1} {CpuMsPerMessage,8:F2} {IdleRssMiB,7:F0} {WarmRssMiB,7:F0} {PeakRssMiB,7:F0} {EnvelopeP50Ms,7:F1}  ok{(SettledRssMiB is { } settled ? $"  settled {settled:F0} MiB" : "")}")
         : $"{Target,-8} {Scenario,-13} {Sessions,4} {Messages,5}  {Status}";
 
-    public static string CsvHeader => "utc,target,scenario,sessions,messages,status,accepted,refused,relayed,acc_per_s,e2e_per_s,mb_per_s,accept_p50_ms,accept_p99_ms,relay_p50_ms,relay_p99_ms,cpu_ms_per_msg,idle_rss_mib,peak_rss_mib,warm_rss_mib,envelope_p50_ms,loadavg";
+    public static string CsvHeader => "utc,target,scenario,sessions,messages,status,accepted,refused,relayed,acc_per_s,e2e_per_s,mb_per_s,accept_p50_ms,accept_p99_ms,relay_p50_ms,relay_p99_ms,cpu_ms_per_msg,idle_rss_mib,peak_rss_mib,warm_rss_mib,settled_rss_mib,envelope_p50_ms,loadavg";
 
     public string ToCsv(string loadAverage) => string.Create(CultureInfo.InvariantCulture,
-        $"{DateTime.UtcNow:O},{Target},{Scenario},{Sessions},{Messages},\"{Status.Replace("\"", "'", StringComparison.Ordinal)}\",{Accepted},{Refused},{Relayed},{AcceptedPerSecond:F2},{EndToEndPerSecond:F2},{MegabytesPerSecond:F3},{AcceptP50Ms:F2},{AcceptP99Ms:F2},{RelayP50Ms:F2},{RelayP99Ms:F2},{CpuMsPerMessage:F3},{IdleRssMiB:F1},{PeakRssMiB:F1},{WarmRssMiB:F1},{EnvelopeP50Ms:F2},\"{loadAverage}\"");
+        $"{DateTime.UtcNow:O},{Target},{Scenario},{Sessions},{Messages},\"{Status.Replace("\"", "'", StringComparison.Ordinal)}\",{Accepted},{Refused},{Relayed},{AcceptedPerSecond:F2},{EndToEndPerSecond:F2},{MegabytesPerSecond:F3},{AcceptP50Ms:F2},{AcceptP99Ms:F2},{RelayP50Ms:F2},{RelayP99Ms:F2},{CpuMsPerMessage:F3},{IdleRssMiB:F1},{PeakRssMiB:F1},{WarmRssMiB:F1},{SettledRssMiB:F1},{EnvelopeP50Ms:F2},\"{loadAverage}\"");
 }
 
 public static class Stats

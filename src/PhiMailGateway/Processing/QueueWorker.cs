@@ -21,6 +21,7 @@ public sealed partial class QueueWorker(
     OutboundDeliverer deliverer,
     ProcessingSignal signal,
     RelayOptions relayOptions,
+    TimeProvider time,
     ILogger<QueueWorker> logger) : BackgroundService
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
@@ -34,6 +35,7 @@ public sealed partial class QueueWorker(
     private readonly BackgroundWorkScheduler _background = new(ProcessingConcurrency);
     private readonly SemaphoreSlim _deliverySlots = new(relayOptions.Concurrency);
     private readonly CancellationTokenSource _work = new();
+    private readonly IdleMemoryTrimmer _trimmer = new(time);
     private readonly Queue<QueuedMessage> _readyMessages = new();
     private readonly Queue<QueuedDelivery> _readyDeliveries = new();
     // Keys whose work finished since the current fetch began (see StartFromAsync).
@@ -54,6 +56,7 @@ public sealed partial class QueueWorker(
                 {
                     LogLoopError(logger, e.GetType().Name);
                 }
+                _trimmer.Observe(busy: !_inFlight.IsEmpty);
                 await signal.WaitAsync(PollInterval, stoppingToken);
             }
         }
