@@ -1,24 +1,17 @@
 using PhiMailGateway.Storage;
+using PhiMailGateway.Tests.TestKit;
 
 namespace PhiMailGateway.Tests.Storage;
 
-public class EarlyWritebackFileStreamTests
+public class EarlyWritebackFileStreamTests : TempDirectoryTest
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void SetUp() => _dir = Directory.CreateTempSubdirectory("writeback-").FullName;
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_dir, recursive: true);
-
     [TestCase(false)]
     [TestCase(true)]
     public async Task WritesOfAnySize_LandExactly_AndEachMiBStartsAWriteOut(bool useAsync)
     {
         var data = new byte[(int)(3.5 * EarlyWritebackFileStream.Step)];
         new Random(7).NextBytes(data);
-        var path = Path.Combine(_dir, "copy.eml");
+        var path = Path.Combine(Dir, "copy.eml");
         var random = new Random(11);
 
         await using (var file = (EarlyWritebackFileStream)OwnerOnly.CreateNew(path))
@@ -43,7 +36,7 @@ public class EarlyWritebackFileStreamTests
     [Test]
     public async Task AFileUnderOneStep_StartsNoWriteOut()
     {
-        var path = Path.Combine(_dir, "notice.eml");
+        var path = Path.Combine(Dir, "notice.eml");
         await using var file = (EarlyWritebackFileStream)OwnerOnly.CreateNew(path);
 
         await file.WriteAsync(new byte[EarlyWritebackFileStream.Step - 1]);

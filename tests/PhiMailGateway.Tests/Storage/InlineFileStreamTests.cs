@@ -1,23 +1,16 @@
 using PhiMailGateway.Storage;
+using PhiMailGateway.Tests.TestKit;
 
 namespace PhiMailGateway.Tests.Storage;
 
-public class InlineFileStreamTests
+public class InlineFileStreamTests : TempDirectoryTest
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void SetUp() => _dir = Directory.CreateTempSubdirectory("inline-").FullName;
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_dir, recursive: true);
-
     [Test]
     public async Task AsyncWritesAndReads_CompleteBeforeReturning_WithTheSameBytes()
     {
         var data = new byte[300_000];
         new Random(3).NextBytes(data);
-        var path = Path.Combine(_dir, "copy.eml");
+        var path = Path.Combine(Dir, "copy.eml");
 
         await using (var file = OwnerOnly.CreateNew(path))
         {
@@ -51,7 +44,7 @@ public class InlineFileStreamTests
     {
         var data = new byte[1_000_000];
         new Random(5).NextBytes(data);
-        var path = Path.Combine(_dir, "spool.eml");
+        var path = Path.Combine(Dir, "spool.eml");
         await File.WriteAllBytesAsync(path, data);
 
         await using var file = InlineFileStream.OpenSequential(path);
@@ -64,7 +57,7 @@ public class InlineFileStreamTests
     [Test]
     public void Failures_AndCancellation_ArriveThroughTheTask_NotAsAThrowFromTheCall()
     {
-        var path = Path.Combine(_dir, "read-only.eml");
+        var path = Path.Combine(Dir, "read-only.eml");
         File.WriteAllBytes(path, [1, 2, 3]);
         using var file = InlineFileStream.OpenSequential(path);
 
