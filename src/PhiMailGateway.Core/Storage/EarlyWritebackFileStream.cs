@@ -46,11 +46,6 @@ public sealed partial class EarlyWritebackFileStream(string path, FileStreamOpti
     {
         if (Position - _started < Step) return;
         base.Flush(); // our buffer to the kernel, not to disk
-        StartWriteback();
-    }
-
-    private void StartWriteback()
-    {
         var end = Position;
         if (OperatingSystem.IsLinux())
         {

@@ -25,7 +25,7 @@ public sealed partial class BackgroundWorkScheduler : TaskScheduler, IDisposable
     // and idle workers spinning took CPU from the very sessions they are meant to leave it to.
     private readonly object _gate = new();
     private readonly Queue<Task> _tasks = new();
-    private readonly Thread[] _threads;
+    private readonly int _threadCount;
     private int _idleWorkers;
     private bool _closed;
 
@@ -35,15 +35,12 @@ public sealed partial class BackgroundWorkScheduler : TaskScheduler, IDisposable
     public BackgroundWorkScheduler(int threadCount)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threadCount, 1);
-        _threads = new Thread[threadCount];
+        _threadCount = threadCount;
         for (var i = 0; i < threadCount; i++)
-        {
-            _threads[i] = new Thread(RunWorker) { IsBackground = true, Name = $"queue-work-{i}" };
-            _threads[i].Start();
-        }
+            new Thread(RunWorker) { IsBackground = true, Name = $"queue-work-{i}" }.Start();
     }
 
-    public override int MaximumConcurrencyLevel => _threads.Length;
+    public override int MaximumConcurrencyLevel => _threadCount;
 
     /// <summary>Starts <paramref name="work"/> on the worker threads; its awaits resume there too.</summary>
     public Task Run(Func<Task> work) =>

@@ -155,7 +155,7 @@ public sealed partial class SmimeProtector(
 
     private static async Task CopyFileAsync(string path, Stream destination, CancellationToken cancellationToken)
     {
-        await using var input = OpenSequential(path);
+        await using var input = InlineFileStream.OpenSequential(path);
         await input.CopyToAsync(destination, 81920, cancellationToken);
     }
 
@@ -182,14 +182,14 @@ public sealed partial class SmimeProtector(
 
             ApplicationPkcs7Signature signature;
             using (var smime = new GatewaySecureMimeContext(new CertificateSnapshot([], [], []), TrustAnchorSet.None, time.GetUtcNow(), cmsSigner))
-            await using (var entity = OpenSequential(entityPath))
+            await using (var entity = InlineFileStream.OpenSequential(entityPath))
                 signature = await smime.SignAsync(cmsSigner, entity, cancellationToken);
 
             var boundary = "=-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(12));
             await using var file = OwnerOnly.CreateNew(path);
             await WriteAsciiAsync(file, "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256;\r\n" +
                                         $"\tboundary=\"{boundary}\"\r\n\r\n--{boundary}\r\n", cancellationToken);
-            await using (var entity = OpenSequential(entityPath))
+            await using (var entity = InlineFileStream.OpenSequential(entityPath))
                 await entity.CopyToAsync(file, cancellationToken);
             await WriteAsciiAsync(file, $"\r\n--{boundary}\r\n", cancellationToken);
             await signature.WriteToAsync(CrLf, file, cancellationToken);
@@ -200,8 +200,6 @@ public sealed partial class SmimeProtector(
             File.Delete(entityPath);
         }
     }
-
-    private static FileStream OpenSequential(string path) => InlineFileStream.OpenSequential(path);
 
     private static Task WriteAsciiAsync(Stream stream, string text, CancellationToken cancellationToken) =>
         stream.WriteAsync(Encoding.ASCII.GetBytes(text), cancellationToken).AsTask();
