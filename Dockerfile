@@ -1,7 +1,8 @@
 # PhiMailGateway container image.
 #   docker build -t phimailgateway .
 #   docker run -d --name phimail -p 2525:2525 -p 5080:5080 -v phimail-data:/data \
-#     -e Relay__Mode=Smtp -e Relay__Host=smtp.example -e Relay__Username=... -e Relay__Password=... phimailgateway
+#     -e Relay__Mode=Smtp -e Relay__Host=smtp.example -e Relay__Username=... -e Relay__Password=... \
+#     -e Pickup__BaseUrl=https://pickup.smiledental.example phimailgateway
 #   printf '%s\n' "$PW" | docker exec -i phimail dotnet PhiMailGateway.dll users add frontdesk
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build

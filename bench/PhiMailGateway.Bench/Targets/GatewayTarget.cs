@@ -46,8 +46,10 @@ public sealed class GatewayTarget(string repoRoot, string? logLevel, IReadOnlyLi
             "--Relay:Host=127.0.0.1",
             $"--Relay:Port={sinkPort}",
             "--Relay:Security=None",
-            $"--Pickup:Port={FreePort()}",
         };
+        var pickupPort = FreePort();
+        config.Add($"--Pickup:Port={pickupPort}");
+        config.Add($"--Pickup:BaseUrl=http://127.0.0.1:{pickupPort}");
         if (logLevel is not null) config.Add($"--Logging:LogLevel:Default={logLevel}");
         config.AddRange(extraArgs);
 

@@ -21,6 +21,7 @@ public static class OptionsRegistration
         Add<AuditOptions, AuditOptionsValidator>(builder, AuditOptions.Section);
         Add<SmimeOptions, SmimeOptionsValidator>(builder, SmimeOptions.Section);
         Add<PickupOptions, PickupOptionsValidator>(builder, PickupOptions.Section);
+        builder.Services.AddSingleton<IValidateOptions<PickupOptions>, PickupBaseUrlValidator>();
         return builder;
     }
 

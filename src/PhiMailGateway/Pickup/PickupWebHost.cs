@@ -6,6 +6,8 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PhiMailGateway.Audit;
@@ -100,7 +102,11 @@ public sealed partial class PickupWebHost(IServiceProvider gateway, PickupOption
         PickupEndpoints.Map(app);
         await app.StartAsync(cancellationToken);
         _app = app;
-        LogListening(loggers.CreateLogger<PickupWebHost>(), $"{options.Address}:{options.Port}");
+        var logger = loggers.CreateLogger<PickupWebHost>();
+        LogListening(logger, $"{options.Address}:{options.Port}");
+        if (PickupBaseUrlValidator.RelaysToSmarthost(gateway.GetRequiredService<IConfiguration>())
+            && PickupBaseUrlValidator.WhyRecipientsMayNotOpen(options.PublicBaseUrl) is { } why)
+            LogLinksUnreachable(logger, options.PublicBaseUrl, why);
     }
 
     private static FixedWindowRateLimiterOptions Window(int permits) => new()
@@ -155,6 +161,9 @@ public sealed partial class PickupWebHost(IServiceProvider gateway, PickupOption
 
     [LoggerMessage(EventId = 7201, Level = LogLevel.Information, Message = "Pickup page listening on {Endpoint}")]
     private static partial void LogListening(ILogger logger, string endpoint);
+
+    [LoggerMessage(EventId = 7203, Level = LogLevel.Warning, Message = "Pickup:BaseUrl {BaseUrl} {Why}: recipients outside this machine cannot open the pickup links (or would fetch them unencrypted); set Pickup:BaseUrl to the page's public https:// address")]
+    private static partial void LogLinksUnreachable(ILogger logger, string baseUrl, string why);
 
     [LoggerMessage(EventId = 7202, Level = LogLevel.Warning, Message = "Pickup page: request over the rate limit (client {ClientAddress})")]
     private static partial void LogRateLimited(ILogger logger, string? clientAddress);

@@ -21,7 +21,7 @@ public class AuditCrashTests
         [
             $"--Gateway:DataDirectory={data.Path}", "--Gateway:HostName=gateway.test",
             $"--Smtp:Port={smtpPort}", "--Smtp:TrustedNetworks:0=127.0.0.0/8",
-            "--Relay:Mode=Smtp", "--Relay:Host=127.0.0.1", $"--Relay:Port={relayPort}",
+            "--Relay:Mode=Smtp", "--Relay:Host=127.0.0.1", $"--Relay:Port={relayPort}", "--Pickup:BaseUrl=https://pickup.practice.example",
             $"--Relay:CertificateThumbprint={upstream.CertificateThumbprintSha256}",
             "--Relay:RetrySchedule=00:00:00.500", "--Relay:Timeout=00:00:30",
             "--Rules:1:Name=images-relay", "--Rules:1:Action=Relay",

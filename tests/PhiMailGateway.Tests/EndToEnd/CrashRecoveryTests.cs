@@ -23,7 +23,7 @@ public class CrashRecoveryTests
         string[] Args(int relayPort) =>
         [
             $"--Gateway:DataDirectory={data.Path}", "--Gateway:HostName=gateway.test",
-            $"--Smtp:Port={smtpPort}", "--Smtp:TrustedNetworks:0=127.0.0.0/8", $"--Pickup:Port={pickupPort}",
+            $"--Smtp:Port={smtpPort}", "--Smtp:TrustedNetworks:0=127.0.0.0/8", $"--Pickup:Port={pickupPort}", $"--Pickup:BaseUrl=http://127.0.0.1:{pickupPort}",
             "--Relay:Mode=Smtp", "--Relay:Host=127.0.0.1", $"--Relay:Port={relayPort}",
             $"--Relay:CertificateThumbprint={upstream.CertificateThumbprintSha256}",
             "--Relay:RetrySchedule=00:00:00.500", "--Relay:Timeout=00:00:30",

@@ -1,10 +1,12 @@
 using System.Net;
 using System.Net.Sockets;
 using Dapper;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using PhiMailGateway.Hosting;
 using PhiMailGateway.Ingress;
+using PhiMailGateway.Protection.Pickup;
 using PhiMailGateway.Spool;
 using PhiMailGateway.Storage;
 using PhiMailGateway.Users;
@@ -100,6 +102,12 @@ public sealed class TestGateway : IAsyncDisposable
                     autoPorts = true;
                 }
             }
+
+            // Mail that really leaves needs a public pickup URL (start-up refuses without one); the
+            // tests' links point at the test's own listener unless a test says otherwise.
+            if (PickupBaseUrlValidator.RelaysToSmarthost(new ConfigurationBuilder().AddInMemoryCollection(settings).Build())
+                && overrides?.ContainsKey("Pickup:BaseUrl") != true && settings.TryGetValue("Pickup:Port", out var pickupPort))
+                settings["Pickup:BaseUrl"] = $"http://127.0.0.1:{pickupPort}";
 
             var host = GatewayHost.Build([], settings, services =>
             {

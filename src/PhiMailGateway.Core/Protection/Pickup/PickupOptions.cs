@@ -104,3 +104,31 @@ public sealed class PickupOptionsValidator : IValidateOptions<PickupOptions>
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }
+
+/// <summary>
+/// Pickup links must reach recipients: once mail really leaves (Relay:Mode=Smtp), the built-in
+/// default URL (the listener's own loopback address) would go out in every notice and open
+/// nowhere but on this machine, so Pickup:BaseUrl becomes required. Reads Relay:Mode from the raw
+/// configuration so that a bad Relay section is reported once, by its own validator.
+/// </summary>
+public sealed class PickupBaseUrlValidator(Microsoft.Extensions.Configuration.IConfiguration configuration) : IValidateOptions<PickupOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PickupOptions o)
+    {
+        if (o.BaseUrl is { Length: > 0 } || !RelaysToSmarthost(configuration)) return ValidateOptionsResult.Success;
+        return ValidateOptionsResult.Fail(
+            "Pickup:BaseUrl: required when Relay:Mode is Smtp; set the public URL recipients open (e.g. https://pickup.smiledental.example), or the links would point at this machine.");
+    }
+
+    public static bool RelaysToSmarthost(Microsoft.Extensions.Configuration.IConfiguration configuration) =>
+        string.Equals(configuration["Relay:Mode"]?.Trim(), "Smtp", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A link only this machine (or nobody) can open, or one sent in the clear; null when the URL is fine.</summary>
+    public static string? WhyRecipientsMayNotOpen(string publicBaseUrl)
+    {
+        if (!Uri.TryCreate(publicBaseUrl, UriKind.Absolute, out var uri)) return null;
+        if (uri.IsLoopback || IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && (IPAddress.IsLoopback(ip) || ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any)))
+            return "points at this machine";
+        return uri.Scheme == Uri.UriSchemeHttp ? "is plain http" : null;
+    }
+}
