@@ -44,8 +44,45 @@ public static class CertificateFacts
 
     public static string Thumbprint(X509Crl crl) => Convert.ToHexString(SHA256.HashData(crl.GetEncoded()));
 
-    /// <summary>A CA certificate (basicConstraints CA:TRUE) only serves to build chains, never to encrypt to.</summary>
-    public static bool IsAuthority(X509Certificate certificate) => certificate.GetBasicConstraints() >= 0;
+    /// <summary>
+    /// An authority only serves to build chains, never to encrypt to. basicConstraints CA:TRUE alone
+    /// does not make one: a key whose key usage leaves out keyCertSign cannot sign certificates
+    /// (RFC 5280 4.2.1.3), and a self-signed certificate that names a mailbox and restricts nothing
+    /// is what `openssl req -x509` makes for a person (it sets CA:TRUE by default): both are the
+    /// recipient's own certificate.
+    /// </summary>
+    public static bool IsAuthority(X509Certificate certificate)
+    {
+        if (certificate.GetBasicConstraints() < 0) return false;
+        var usage = certificate.GetKeyUsage();
+        if (usage is not null) return usage.Length > KeyCertSign && usage[KeyCertSign];
+        return !(IsSelfSigned(certificate) && Addresses(certificate).Count > 0);
+    }
+
+    /// <summary>Why an authority serves no recipient, in words for IT (the import output says it).</summary>
+    public static string WhyAuthority(X509Certificate certificate) =>
+        certificate.GetKeyUsage() is not null
+            ? "it is marked CA:TRUE and its key may sign certificates (keyCertSign)"
+            : Addresses(certificate).Count == 0
+                ? "it is marked CA:TRUE and names no e-mail address"
+                : "it is marked CA:TRUE and was issued by another authority";
+
+    private const int KeyCertSign = 5;
+
+    private static bool IsSelfSigned(X509Certificate certificate)
+    {
+        if (!certificate.SubjectDN.Equivalent(certificate.IssuerDN)) return false;
+        try
+        {
+            certificate.Verify(certificate.GetPublicKey());
+            return true;
+        }
+        catch (Exception e) when (e is Org.BouncyCastle.Security.InvalidKeyException or Org.BouncyCastle.Security.Certificates.CertificateException
+                                       or Org.BouncyCastle.Security.SignatureException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
 
     private static void AddIfAddress(HashSet<string> addresses, string value)
     {

@@ -34,7 +34,11 @@ public sealed class RecipientCertificateStore(GatewayDatabase database, TimeProv
             address = CertificateFacts.NormalizeAddress(address);
             if (!CertificateFacts.IsAddress(address)) throw new CertificateFileException($"'{address}' is not an e-mail address.");
             if (endEntities.Count != 1)
-                throw new CertificateFileException($"--address needs a file with exactly one recipient certificate; this one has {endEntities.Count}.");
+                throw new CertificateFileException(endEntities.Count > 1
+                    ? $"--address needs a file with exactly one recipient certificate; this one has {endEntities.Count}."
+                    : bundle.Certificates.Count == 0
+                        ? "--address needs a recipient certificate; the file holds none."
+                        : $"--address needs a recipient certificate; the file holds {Count(bundle.Certificates.Count, "certificate")}, only authorities, which no recipient gets S/MIME from ({CertificateFacts.WhyAuthority(bundle.Certificates[0])}).");
         }
         foreach (var certificate in endEntities)
         {
@@ -190,4 +194,6 @@ public sealed class RecipientCertificateStore(GatewayDatabase database, TimeProv
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, X509Certificate> ParsedCertificates = new(StringComparer.Ordinal);
 
     private sealed record CertificateRow(string Thumbprint, long IsAuthority, byte[] Der);
+
+    private static string Count(int n, string noun) => n == 1 ? $"one {noun}" : $"{n} {noun}s";
 }

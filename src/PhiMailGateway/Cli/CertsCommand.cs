@@ -119,8 +119,9 @@ internal static class CertsCommand
             var verb = isNew ? "Imported" : "Already known:";
             if (stored.IsAuthority)
             {
-                await stdout.WriteLineAsync($"{verb} authority certificate {CertificateFacts.Name(c.SubjectDN)} (used to build chains)");
+                await stdout.WriteLineAsync($"{verb} authority certificate {CertificateFacts.Name(c.SubjectDN)} (used only to build chains)");
                 await stdout.WriteLineAsync($"  expires  {Date(c.NotAfter)}    SHA-256 {stored.Thumbprint}");
+                await stdout.WriteLineAsync($"  note     no recipient gets S/MIME from this certificate itself: {CertificateFacts.WhyAuthority(c)}.");
                 continue;
             }
             await stdout.WriteLineAsync($"{verb} recipient certificate for {string.Join(", ", stored.Addresses)}");

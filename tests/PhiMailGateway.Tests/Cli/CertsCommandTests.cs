@@ -224,4 +224,57 @@ public class CertsCommandTests
         Assert.That(result.Code, Is.EqualTo(2));
         Assert.That(result.Err, Does.Contain("Usage:"));
     }
+
+    /// <summary>A self-signed certificate as `openssl req -x509` makes it (CA:TRUE by default), with optional extra extensions.</summary>
+    private string OpensslSelfSigned(string name, params string[] extensions)
+    {
+        var key = File(name + ".key");
+        var cert = File(name + ".pem");
+        string[] args = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "30",
+            "-subj", "/CN=Dr Lee", "-addext", $"subjectAltName=email:{Address}"];
+        foreach (var e in extensions) args = [.. args, "-addext", e];
+        var result = Openssl.Run(args);
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Error);
+        Assert.That(Openssl.Run("x509", "-in", cert, "-noout", "-ext", "basicConstraints").Output, Does.Contain("CA:TRUE"), "the shape the issue reports");
+        return cert;
+    }
+
+    [TestCase(null, TestName = "CertsImport_PlainOpensslReqX509_IsTheRecipientsOwnCertificate")]
+    [TestCase("keyUsage=digitalSignature,keyEncipherment", TestName = "CertsImport_SelfSignedCaTrueWithoutKeyCertSign_IsTheRecipientsOwnCertificate")]
+    public async Task CertsImport_SelfSignedForAMailbox_IsARecipientCertificate(string? extension)
+    {
+        var result = await Run("certs", "import", extension is null ? OpensslSelfSigned("lee") : OpensslSelfSigned("lee", extension));
+        Assert.That(result.Code, Is.EqualTo(0), result.Err);
+        Assert.That(result.Out, Does.Contain($"Imported recipient certificate for {Address}"));
+        Assert.That(result.Out, Does.Contain($"status   {Address}: usable"));
+        Assert.That(result.Out, Does.Not.Contain("authority"));
+
+        var list = await Run("certs", "list");
+        Assert.That(list.Out, Does.Contain(Address));
+        Assert.That(list.Out, Does.Not.Contain("(authority)"));
+    }
+
+    [Test]
+    public async Task CertsImport_AddressForASelfSignedMailboxCertificate_BindsIt()
+    {
+        var result = await Run("certs", "import", OpensslSelfSigned("lee"), "--address", "lee.alias@specialist.example");
+        Assert.That(result.Code, Is.EqualTo(0), result.Err);
+        Assert.That(result.Out, Does.Contain("Imported recipient certificate for lee.alias@specialist.example"));
+        Assert.That(result.Err, Does.Not.Contain("this one has 0"));
+    }
+
+    [Test]
+    public async Task CertsImport_RealAuthority_SaysPlainlyNoRecipientGetsSmimeFromIt()
+    {
+        var ca = OpensslSelfSigned("ca", "keyUsage=critical,keyCertSign,cRLSign");
+        var result = await Run("certs", "import", ca);
+        Assert.That(result.Code, Is.EqualTo(0), result.Err);
+        Assert.That(result.Out, Does.Contain("Imported authority certificate").And.Contain("used only to build chains"));
+        Assert.That(result.Out, Does.Contain("no recipient gets S/MIME from this certificate itself: it is marked CA:TRUE and its key may sign certificates (keyCertSign)"));
+
+        var bound = await Run("certs", "import", ca, "--address", Address);
+        Assert.That(bound.Code, Is.EqualTo(2));
+        Assert.That(bound.Err, Does.Contain("the file holds one certificate, only authorities, which no recipient gets S/MIME from"));
+        Assert.That(bound.Err, Does.Not.Contain("has 0"));
+    }
 }

@@ -193,6 +193,29 @@ public class SmimeEndToEndTests
     }
 
     [Test]
+    public async Task Smime_RecipientCertificateFromPlainOpensslReqX509_IsUsedAndOpensslDecrypts()
+    {
+        // `openssl req -x509` marks its certificate CA:TRUE; it is still the recipient's own (issue 22 item 8).
+        var key = Path.Combine(_files.Path, "lee-own.key");
+        var pem = Path.Combine(_files.Path, "lee-own.pem");
+        var made = Openssl.Run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", pem, "-days", "30",
+            "-subj", "/CN=Dr Lee", "-addext", $"subjectAltName=email:{Lee}");
+        Assert.That(made.ExitCode, Is.EqualTo(0), made.Error);
+        using var certificate = X509Certificate2.CreateFromPemFile(pem, key);
+
+        await using var upstream = await FakeSmtpUpstream.StartAsync();
+        var (gw, recorder) = await StartAsync(upstream, rules: null);
+        await using var _ = gw;
+        await ImportAsync(gw, certificate);
+        await RelayEndToEndTests.SubmitAsync(gw, MessageTo("Referral", Lee), Lee);
+
+        var relayed = (await upstream.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Single();
+        Assert.That(recorder.Contexts.Single().Decisions[Lee].Rule!.Name, Is.EqualTo("images-smime"));
+        var decrypted = MimeEntity.Load(OpensslDecrypt(relayed.Data, certificate, "own"));
+        Assert.That(Attachment(decrypted, "bitewing-left.dcm"), Is.EqualTo(Xray));
+    }
+
+    [Test]
     public async Task Smime_KeyEncryptionRsaOaep_OpensslDecrypts()
     {
         await using var upstream = await FakeSmtpUpstream.StartAsync();
