@@ -27,6 +27,18 @@ public static class GatewayCommandLine
         }
         var verb = verbArgs.Count == 0 ? "serve" : verbArgs[0];
         var rest = verbArgs.Skip(1).ToArray();
+        if (rest.Any(a => a is "--help" or "-h") && VerbUsage(verb) is { } help)
+        {
+            // Before anything runs: `serve --help` must not start the gateway, nor `users add --help` create a user.
+            await stdout.WriteAsync(help);
+            return 0;
+        }
+        if (NotAnOption(verb, rest) is { } stray && VerbUsage(verb) is { } usage)
+        {
+            await stderr.WriteLineAsync($"{verb}: unknown option '{stray}' (names, ids and addresses never begin with '-').");
+            await stderr.WriteAsync(usage);
+            return 2;
+        }
         try
         {
             return verb switch
@@ -110,10 +122,46 @@ public static class GatewayCommandLine
         return (verbArgs, configArgs.ToArray());
     }
 
+    /// <summary>The options each verb takes; any other argument starting with '-' is refused, so it is never taken as a name or id.</summary>
+    private static readonly Dictionary<string, string[]> VerbOptions = new(StringComparer.Ordinal)
+    {
+        ["serve"] = [],
+        ["users"] = [],
+        ["queue"] = [],
+        ["rules"] = ["--eml", "--to", "--from", "--show-phi"],
+        ["audit"] = ["--since", "--until", "--patient", "--recipient", "--format"],
+        ["certs"] = ["--address"],
+        ["pickup"] = [],
+    };
+
+    private static string? NotAnOption(string verb, IEnumerable<string> args) =>
+        VerbOptions.TryGetValue(verb, out var known)
+            ? args.FirstOrDefault(a => a.StartsWith('-') && !known.Contains(a.Split('=', 2)[0], StringComparer.Ordinal))
+            : null;
+
+    /// <summary>The usage lines of one verb (its sub-verbs and their continuation lines), or null for an unknown verb.</summary>
+    internal static string? VerbUsage(string verb)
+    {
+        if (!VerbOptions.ContainsKey(verb)) return null;
+        var text = new System.Text.StringBuilder("Usage: PhiMailGateway " + verb + " ... [--config FILE] [--Section:Key=value ...]\n\n");
+        var inVerb = false;
+        foreach (var line in UsageText.Split('\n'))
+        {
+            if (line.StartsWith("  ", StringComparison.Ordinal) && !line.StartsWith("   ", StringComparison.Ordinal))
+                inVerb = line.AsSpan(2).StartsWith(verb + " ", StringComparison.Ordinal) || line.AsSpan(2).TrimEnd() is var v && v.SequenceEqual(verb);
+            if (inVerb && line.StartsWith("  ", StringComparison.Ordinal)) text.Append(line.TrimEnd()).Append('\n');
+        }
+        return text.ToString();
+    }
+
     internal static int Usage(TextWriter writer, int exitCode, string? error = null)
     {
         if (error is not null) writer.WriteLine(error);
-        writer.WriteLine("""
+        writer.WriteLine(UsageText);
+        return exitCode;
+    }
+
+    private const string UsageText = """
             Usage: PhiMailGateway [VERB] [--config FILE] [--Section:Key=value ...]
 
               serve                       run the gateway (the default)
@@ -134,7 +182,7 @@ public static class GatewayCommandLine
               certs remove ADDRESS        remove an address's certificates (or one, by SHA-256 thumbprint)
               pickup list                 list pickup packages (secure links)
               pickup revoke ID            withdraw a pickup link now; deletes its content
-            """);
-        return exitCode;
-    }
+
+            Every verb answers --help (or -h) with its usage.
+            """;
 }
