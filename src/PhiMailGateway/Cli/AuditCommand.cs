@@ -110,11 +110,11 @@ internal static class AuditCommand
             switch (arg)
             {
                 case "--since":
-                    if (ParseDate(value, endOfDay: false) is not { } since) return $"--since '{value}' is not a date (yyyy-MM-dd or ISO 8601, UTC).";
+                    if (ParseDate(value, endOfDay: false) is not { } since) return $"--since '{value}' is not an ISO 8601 date (yyyy-MM-dd, or yyyy-MM-ddTHH:mm[:ss][Z|+hh:mm]; UTC unless an offset is given).";
                     query = query with { Since = since };
                     break;
                 case "--until":
-                    if (ParseDate(value, endOfDay: true) is not { } until) return $"--until '{value}' is not a date (yyyy-MM-dd or ISO 8601, UTC).";
+                    if (ParseDate(value, endOfDay: true) is not { } until) return $"--until '{value}' is not an ISO 8601 date (yyyy-MM-dd, or yyyy-MM-ddTHH:mm[:ss][Z|+hh:mm]; UTC unless an offset is given).";
                     query = query with { Until = until };
                     break;
                 case "--patient":
@@ -143,8 +143,12 @@ internal static class AuditCommand
             var start = new DateTimeOffset(day, TimeSpan.Zero);
             return endOfDay ? start.AddDays(1) : start;
         }
-        return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var time)
+        // ISO 8601 only: 12/05/2026 is the 5th of December in one office and the 12th of May in the next.
+        return DateTimeOffset.TryParseExact(value, IsoTimes, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time)
             ? time
             : null;
     }
+
+    private static readonly string[] IsoTimes =
+        ["yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd'T'HH:mmK", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK"];
 }

@@ -61,8 +61,7 @@ public static class GatewayCommandLine
         }
         catch (InvalidOperationException e) when (e.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase))
         {
-            // The binder's own message names the key, e.g. "Failed to convert configuration value at 'Smtp:Port'".
-            await stderr.WriteLineAsync($"Configuration error: {e.Message}");
+            await stderr.WriteLineAsync($"Configuration error: {ConfigurationErrorText.Describe(e)}");
             return 2;
         }
     }

@@ -106,10 +106,10 @@ public sealed partial class TlsCertificateProvider(SmtpOptions smtp, GatewayOpti
     [LoggerMessage(EventId = 1040, Level = LogLevel.Information, Message = "TLS certificate from Smtp:CertificatePath loaded (thumbprint {Thumbprint}, valid until {NotAfter})")]
     private static partial void LogLoaded(ILogger logger, string thumbprint, DateTime notAfter);
 
-    [LoggerMessage(EventId = 1041, Level = LogLevel.Information, Message = "Self-signed TLS certificate reused (thumbprint {Thumbprint}, valid until {NotAfter}); set Smtp:CertificatePath for one clients trust")]
+    [LoggerMessage(EventId = 1041, Level = LogLevel.Information, Message = "Self-signed TLS certificate reused (thumbprint {Thumbprint}, valid until {NotAfter}); set Smtp:CertificatePath to a certificate the office PCs trust")]
     private static partial void LogReused(ILogger logger, string thumbprint, DateTime notAfter);
 
-    [LoggerMessage(EventId = 1042, Level = LogLevel.Warning, Message = "Self-signed TLS certificate generated (thumbprint {Thumbprint}, valid until {NotAfter}); set Smtp:CertificatePath for one clients trust")]
+    [LoggerMessage(EventId = 1042, Level = LogLevel.Warning, Message = "Self-signed TLS certificate generated (thumbprint {Thumbprint}, valid until {NotAfter}); set Smtp:CertificatePath to a certificate the office PCs trust")]
     private static partial void LogGenerated(ILogger logger, string thumbprint, DateTime notAfter);
 
     [LoggerMessage(EventId = 1043, Level = LogLevel.Warning, Message = "Self-signed TLS certificate {Thumbprint} expires {NotAfter}; replacing it")]
