@@ -40,6 +40,11 @@ internal static class UsersCommand
                 await stderr.WriteLineAsync("users add: no password given. Pipe it on stdin, e.g. `printf '%s\\n' \"$PW\" | PhiMailGateway users add NAME`.");
                 return 2;
             }
+            if (PasswordPolicy.Check(UserName.Normalize(args[1]), password) is { } weak)
+            {
+                await stderr.WriteLineAsync($"users add: password refused: {weak}. The rule: {PasswordPolicy.Rule}.");
+                return 2;
+            }
         }
 
         await using var context = CliContext.Create(configArgs, CliSections.Gateway | CliSections.Smtp);

@@ -28,11 +28,11 @@ public class UsersCommandTests
     [Test]
     public async Task UsersCommand_AddListRemove_WorksEndToEnd()
     {
-        var added = await Run("pw\n", "users", "add", "FrontDesk");
+        var added = await Run("Tooth-Fairy-Lives-42\n", "users", "add", "FrontDesk");
         Assert.That(added.Code, Is.EqualTo(0), added.Err);
         Assert.That(added.Out.Trim(), Is.EqualTo("Added user frontdesk"));
 
-        var updated = await Run("pw2\r\n", "users", "add", "frontdesk");
+        var updated = await Run("Another-Staple-Battery\r\n", "users", "add", "frontdesk");
         Assert.That(updated.Code, Is.EqualTo(0), updated.Err);
         Assert.That(updated.Out.Trim(), Is.EqualTo("Updated password for frontdesk"));
 
@@ -52,10 +52,10 @@ public class UsersCommandTests
     [Test]
     public async Task UsersCommand_AddStripsLineEnd_PasswordVerifiesWithoutCrLf()
     {
-        await Run("s3cret\r\nsecond line ignored\n", "users", "add", "frontdesk");
+        await Run("s3cret-enough-pass\r\nsecond line ignored\n", "users", "add", "frontdesk");
         var users = new PhiMailGateway.Users.SqliteUserDirectory(new PhiMailGateway.Storage.GatewayDatabase(Path.Combine(_dir, "gateway.db")));
-        Assert.That(await users.VerifyAsync("frontdesk", "s3cret", CancellationToken.None), Is.True);
-        Assert.That(await users.VerifyAsync("frontdesk", "s3cret\r", CancellationToken.None), Is.False);
+        Assert.That(await users.VerifyAsync("frontdesk", "s3cret-enough-pass", CancellationToken.None), Is.True);
+        Assert.That(await users.VerifyAsync("frontdesk", "s3cret-enough-pass\r", CancellationToken.None), Is.False);
     }
 
     [TestCase("")]
@@ -110,7 +110,25 @@ public class UsersCommandTests
     [Test]
     public async Task UsersCommand_BadConfig_DoesNotTouchDataDirectory()
     {
-        await Run("pw\n", "users", "add", "frontdesk", "--Smtp:Port=abc");
+        await Run("Tooth-Fairy-Lives-42\n", "users", "add", "frontdesk", "--Smtp:Port=abc");
         Assert.That(Directory.Exists(_dir), Is.False, "validation runs before any state is created");
+    }
+
+    [TestCase("x", "shorter than 10 characters")]
+    [TestCase("short1!", "shorter than 10 characters")]
+    [TestCase("password123", "attackers try first")]
+    [TestCase("Qwertyuiop", "attackers try first")]
+    [TestCase("aaaaaaaaaaaa", "repeats one or two characters")]
+    [TestCase("abababababab", "repeats one or two characters")]
+    [TestCase("3456789:;<=>", "run of consecutive characters")]
+    [TestCase("frontdesk-2026", "contains the user name")]
+    public async Task UsersAdd_WeakPassword_RefusedNamingWhyAndNothingStored(string password, string why)
+    {
+        var result = await Run(password + "\n", "users", "add", "frontdesk");
+        Assert.That(result.Code, Is.EqualTo(2));
+        Assert.That(result.Err, Does.Contain("password refused: it " ).And.Contain(why));
+        Assert.That(result.Err, Does.Not.Contain(password), "the password is never echoed");
+        var listed = await Run(null, "users", "list");
+        Assert.That(listed.Out.Trim(), Is.EqualTo("No users."));
     }
 }
