@@ -59,6 +59,11 @@ public static class GatewayCommandLine
             foreach (var failure in e.Failures) await stderr.WriteLineAsync($"Configuration error: {failure}");
             return 2;
         }
+        catch (Exception e) when (e is not OptionsValidationException && StartupFailure.Describe(e) is { } line)
+        {
+            await stderr.WriteLineAsync(line);
+            return 2;
+        }
         catch (InvalidOperationException e) when (e.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase))
         {
             await stderr.WriteLineAsync($"Configuration error: {ConfigurationErrorText.Describe(e)}");

@@ -17,9 +17,18 @@ public static class GatewayConfiguration
             : Path.Combine(AppContext.BaseDirectory, "config", "appsettings.json");
 
     /// <param name="reloadOnChange">Watch the file (serve: routing rules follow edits); CLI verbs read it once.</param>
-    public static void AddGatewaySources(this IConfigurationBuilder builder, string[] configArgs, IDictionary<string, string?>? overrides = null, bool reloadOnChange = false)
+    /// <param name="reloads">Where failed re-reads of the file are reported (serve logs them); null for CLI verbs.</param>
+    public static void AddGatewaySources(this IConfigurationBuilder builder, string[] configArgs, IDictionary<string, string?>? overrides = null, bool reloadOnChange = false,
+        ConfigFileReloads? reloads = null)
     {
-        builder.AddJsonFile(DefaultConfigFile, optional: true, reloadOnChange: reloadOnChange);
+        var file = new ConfigFileReloads.Source(reloads ?? new ConfigFileReloads())
+        {
+            Path = DefaultConfigFile,
+            Optional = true,
+            ReloadOnChange = reloadOnChange,
+        };
+        file.ResolveFileProvider();
+        builder.Add(file);
         builder.AddEnvironmentVariables();
         builder.AddCommandLine(configArgs);
         if (overrides is not null) builder.AddInMemoryCollection(overrides);

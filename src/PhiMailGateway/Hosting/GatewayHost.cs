@@ -30,6 +30,9 @@ public static class GatewayHost
             o.UseUtcTimestamp = true;
             o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ";
         });
+        // The host logs a start-up failure with its whole stack trace; `serve` says it in one line instead
+        // (StartupFailure). Its Critical events (a background service stopping the host) still show.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.AddIngress();      // SMTP in, spool, 250
         builder.AddAudit();        // disclosure records and events, hash-chained (before processing)
         builder.AddSmime();        // recipient certificates and S/MIME (before AddProcessing's stand-ins)
@@ -54,7 +57,10 @@ public static class GatewayHost
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.Configuration.Sources.Clear();
-        builder.Configuration.AddGatewaySources(configArgs, overrides, reloadOnChange: withDefaults);
+        var reloads = new ConfigFileReloads();
+        builder.Configuration.AddGatewaySources(configArgs, overrides, reloadOnChange: withDefaults, reloads);
+        builder.Services.AddSingleton(reloads);
+        if (withDefaults) builder.Services.AddHostedService<ConfigFileReloadLogger>();
         builder.AddGatewayOptions();
         builder.AddStorage();
         builder.AddUsers();

@@ -16,19 +16,26 @@ public sealed partial class PickupRetentionSweeper(PickupPackageStore store, IAu
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.SweepInterval);
-        do
+        try
         {
-            try
+            do
             {
-                await SweepAsync(stoppingToken);
+                try
+                {
+                    await SweepAsync(stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // Retention runs again at the next tick; a failure must not stop the gateway.
+                    LogSweepFailed(logger, e.GetType().Name);
+                }
             }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // Retention runs again at the next tick; a failure must not stop the gateway.
-                LogSweepFailed(logger, e.GetType().Name);
-            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping, including after another service failed to start: not a failure of retention.
+        }
     }
 
     /// <summary>One pass; returns how many packages had their content deleted.</summary>

@@ -26,6 +26,7 @@ public class LogTemplateTests
         ["PhiMailGateway.Certificates"] = (8000, 8999),
         ["PhiMailGateway.Pickup"] = (7000, 7999),
         ["PhiMailGateway.Protection.Pickup"] = (7000, 7999),
+        ["PhiMailGateway.Hosting"] = (9000, 9099),
     };
 
     private static readonly string[] Forbidden =

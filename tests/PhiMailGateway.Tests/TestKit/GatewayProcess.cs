@@ -11,13 +11,19 @@ public sealed class GatewayProcess : IDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    public GatewayProcess(params string[] args)
+    public GatewayProcess(params string[] args) : this(null, args)
+    {
+    }
+
+    /// <param name="environment">Extra environment variables (e.g. PHIMAIL_CONFIG, secrets).</param>
+    public GatewayProcess(IDictionary<string, string>? environment, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "PhiMailGateway.dll");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(dll);
         foreach (var arg in args) info.ArgumentList.Add(arg);
         info.Environment["Logging__LogLevel__Default"] = "Information";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         _process = Process.Start(info)!;
         _process.OutputDataReceived += (_, e) => { lock (_output) _output.AppendLine(e.Data); };
         _process.ErrorDataReceived += (_, e) => { lock (_output) _output.AppendLine(e.Data); };
@@ -44,6 +50,22 @@ public sealed class GatewayProcess : IDisposable
                 await Task.Delay(100);
             }
         }
+    }
+
+    /// <summary>The exit code, once the process ended by itself (the test fails if it runs past the timeout).</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"gateway still running after {timeout}:\n{Output}");
+        }
+        _process.WaitForExit(); // flushes the redirected output
+        return _process.ExitCode;
     }
 
     /// <summary>SIGKILL: no shutdown code runs, exactly like a power cut for the process.</summary>
