@@ -6,7 +6,9 @@ using PhiMailGateway.Storage;
 namespace PhiMailGateway.Audit;
 
 /// <summary>Filters of `audit export`; every one is optional. Times are UTC, <see cref="Until"/> exclusive.</summary>
-public sealed record AccountingQuery(DateTimeOffset? Since = null, DateTimeOffset? Until = null, string? PatientId = null, string? Recipient = null);
+/// <param name="GatewaySenders">Envelope senders of the gateway's own mail (code mails, bounces): their rows are left out unless <paramref name="IncludeGatewayMail"/>.</param>
+public sealed record AccountingQuery(DateTimeOffset? Since = null, DateTimeOffset? Until = null, string? PatientId = null, string? Recipient = null,
+    bool IncludeGatewayMail = false, IReadOnlyCollection<string>? GatewaySenders = null);
 
 /// <summary>
 /// One line of the accounting of disclosures: the fields 45 CFR 164.528(b)(2) names (date,
@@ -22,6 +24,9 @@ public sealed record AccountingEntry(
     string Method,
     string Outcome,
     DateTimeOffset? OutcomeAt,
+    DateTimeOffset? FirstDeliveredAt,
+    DateTimeOffset? FirstOpenedAt,
+    int Downloads,
     IReadOnlyList<AuditPatient> Patients,
     string? Rule,
     string Sender,
@@ -70,6 +75,11 @@ public sealed class AccountingExport(GatewayDatabase database, AuditKeys keys)
         }
         sql += " ORDER BY seq";
         var rows = (await connection.QueryAsync<DisclosureRow>(sql, parameters)).AsList();
+        if (!query.IncludeGatewayMail && query.GatewaySenders is { Count: > 0 } own)
+        {
+            var senders = own.Select(a => a.Trim().ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
+            rows = rows.Where(r => !senders.Contains(r.Sender.Trim().ToLowerInvariant())).ToList();
+        }
 
         var events = new List<AuditEventRow>();
         foreach (var chunk in rows.Select(r => r.QueueId).Distinct(StringComparer.Ordinal).Chunk(500))
@@ -83,7 +93,8 @@ public sealed class AccountingExport(GatewayDatabase database, AuditKeys keys)
             // An accounting for one patient does not name the other patients of the same message.
             if (query.PatientId is { } id)
                 patients = patients.Where(p => p.PatientId is not null && AuditKeys.NormalizePatientId(p.PatientId) == AuditKeys.NormalizePatientId(id)).ToList();
-            var outcome = events.Where(e => !NotOutcomes.Contains(e.Type) && IsAbout(e, r)).MaxBy(e => e.Seq);
+            var about = events.Where(e => IsAbout(e, r)).ToList();
+            var outcome = about.Where(e => !NotOutcomes.Contains(e.Type)).MaxBy(e => e.Seq);
             return new AccountingEntry(
                 DateTimeOffset.FromUnixTimeMilliseconds(r.RecordedAt),
                 r.RecipientName ?? "",
@@ -93,6 +104,9 @@ public sealed class AccountingExport(GatewayDatabase database, AuditKeys keys)
                 r.Action,
                 outcome is null ? (r.Action == "Reject" ? "rejected" : "queued") : OutcomeText(outcome.Type),
                 outcome is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(outcome.RecordedAt),
+                FirstAt(about, AuditEventTypes.Relayed),
+                FirstAt(about, AuditEventTypes.PickupViewed, AuditEventTypes.PickupDownloaded),
+                about.Count(e => e.Type == AuditEventTypes.PickupDownloaded),
                 patients,
                 r.RuleName,
                 r.Sender,
@@ -103,6 +117,10 @@ public sealed class AccountingExport(GatewayDatabase database, AuditKeys keys)
                 r.Seq);
         }).ToList();
     }
+
+    /// <summary>When the first event of one of these types was recorded ("first opened" is the first view or download).</summary>
+    private static DateTimeOffset? FirstAt(IEnumerable<AuditEventRow> events, params string[] types) =>
+        events.Where(e => types.Contains(e.Type)).MinBy(e => e.Seq) is { } first ? DateTimeOffset.FromUnixTimeMilliseconds(first.RecordedAt) : null;
 
     private static bool IsAbout(AuditEventRow e, DisclosureRow r)
     {

@@ -5,29 +5,39 @@ using System.Text.Json;
 
 namespace PhiMailGateway.Audit;
 
-/// <summary>The accounting as CSV (RFC 4180) or JSON, the same columns in both.</summary>
+/// <summary>
+/// The accounting as CSV (RFC 4180) or JSON, the same columns in both. CSV is for the privacy
+/// officer's spreadsheet: UTF-8 with a byte-order mark (so Excel reads names right), times as
+/// <c>yyyy-MM-dd HH:mm:ss</c> in UTC (which spreadsheets read as dates), birth dates as
+/// <c>yyyy-MM-dd</c>, names as people write them. JSON keeps ISO 8601 times.
+/// </summary>
 public static class AccountingWriter
 {
     public static readonly IReadOnlyList<string> Columns =
     [
-        "date", "recipient_name", "recipient_address", "description", "purpose", "method", "outcome", "outcome_at",
-        "patient_id", "patient_name", "patient_birth_date", "rule", "sender", "authenticated_user", "message_id", "queue_id", "delivery_id", "seq",
+        "date", "recipient_name", "recipient_address", "description", "purpose", "method", "first_delivered", "first_opened", "downloads",
+        "outcome", "outcome_at", "patient_id", "patient_name", "patient_birth_date", "rule", "sender", "authenticated_user", "message_id", "queue_id",
+        "delivery_id", "seq",
     ];
 
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static string SheetTime(DateTimeOffset? t) => t is { } v ? v.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) : "";
 
     private static string Joined(IEnumerable<string?> values) => string.Join("; ", values.Select(v => v ?? ""));
 
     private static IReadOnlyList<string> Cells(AccountingEntry e) =>
     [
-        Time(e.Date), e.RecipientName, e.RecipientAddress, e.Description, e.Purpose, e.Method, e.Outcome, e.OutcomeAt is { } at ? Time(at) : "",
-        Joined(e.Patients.Select(p => p.PatientId)), Joined(e.Patients.Select(p => p.PatientName)), Joined(e.Patients.Select(p => p.BirthDate)),
+        SheetTime(e.Date), e.RecipientName, e.RecipientAddress, e.Description, e.Purpose, e.Method, SheetTime(e.FirstDeliveredAt), SheetTime(e.FirstOpenedAt),
+        e.Downloads.ToString(CultureInfo.InvariantCulture), e.Outcome, SheetTime(e.OutcomeAt),
+        Joined(e.Patients.Select(p => p.PatientId)), Joined(e.Patients.Select(p => DicomText.PersonName(p.PatientName))), Joined(e.Patients.Select(p => DicomText.Date(p.BirthDate))),
         e.Rule ?? "", e.Sender, e.AuthenticatedUser ?? "", e.MessageId ?? "", e.QueueId, e.DeliveryId ?? "", e.Seq.ToString(CultureInfo.InvariantCulture),
     ];
 
-    /// <summary>Header row, then one row per disclosure; CRLF line ends; fields quoted when they need it.</summary>
+    /// <summary>Byte-order mark, header row, then one row per disclosure; CRLF line ends; fields quoted when they need it.</summary>
     public static async Task WriteCsvAsync(IEnumerable<AccountingEntry> entries, TextWriter writer)
     {
+        await writer.WriteAsync('\uFEFF');
         await writer.WriteAsync(CsvRow(Columns));
         foreach (var entry in entries) await writer.WriteAsync(CsvRow(Cells(entry)));
     }
@@ -63,13 +73,16 @@ public static class AccountingWriter
             ["description"] = e.Description,
             ["purpose"] = e.Purpose,
             ["method"] = e.Method,
+            ["first_delivered"] = e.FirstDeliveredAt is { } d ? Time(d) : null,
+            ["first_opened"] = e.FirstOpenedAt is { } o ? Time(o) : null,
+            ["downloads"] = e.Downloads,
             ["outcome"] = e.Outcome,
             ["outcome_at"] = e.OutcomeAt is { } at ? Time(at) : null,
             ["patients"] = e.Patients.Select(p => new Dictionary<string, string?>
             {
                 ["patient_id"] = p.PatientId,
-                ["patient_name"] = p.PatientName,
-                ["patient_birth_date"] = p.BirthDate,
+                ["patient_name"] = DicomText.PersonName(p.PatientName),
+                ["patient_birth_date"] = DicomText.Date(p.BirthDate),
             }).ToList(),
             ["rule"] = e.Rule,
             ["sender"] = e.Sender,

@@ -13,7 +13,7 @@ namespace PhiMailGateway.Cli;
 /// </summary>
 internal static class AuditCommand
 {
-    private const string ExportUsage = "audit export [--since DATE] [--until DATE] [--patient ID] [--recipient ADDR] [--format csv|json]";
+    private const string ExportUsage = "audit export [--since DATE] [--until DATE] [--patient ID] [--recipient ADDR] [--format csv|json] [--include-gateway-mail]";
 
     public static async Task<int> RunAsync(string[] args, string[] configArgs, TextWriter stdout, TextWriter stderr)
     {
@@ -45,7 +45,7 @@ internal static class AuditCommand
             await context.Database().MigrateAsync(CancellationToken.None);
             return sub == "verify"
                 ? await VerifyAsync(context.Get<AuditVerifier>(), context.Get<AuditHeadFile>(), stdout)
-                : await ExportAsync(context.Get<AccountingExport>(), query!, format, stdout);
+                : await ExportAsync(context.Get<AccountingExport>(), query! with { GatewaySenders = GatewaySenders(context) }, format, stdout);
         }
         catch (CryptographicException e)
         {
@@ -85,6 +85,17 @@ internal static class AuditCommand
         return 0;
     }
 
+    /// <summary>
+    /// The envelope senders of mail the gateway writes itself: pickup code mails (Pickup:FromAddress,
+    /// else no-reply@ the host name, as the code mailer sends them) and bounces (the null sender).
+    /// </summary>
+    private static IReadOnlyCollection<string> GatewaySenders(CliContext context)
+    {
+        var from = context.Get<Microsoft.Extensions.Configuration.IConfiguration>()["Pickup:FromAddress"];
+        var codeMails = from is { Length: > 0 } && MimeKit.MailboxAddress.TryParse(from, out var mailbox) ? mailbox.Address : $"no-reply@{context.Gateway.HostName}";
+        return ["", codeMails];
+    }
+
     /// <summary>Returns an error message, or null with the query filled in.</summary>
     internal static string? ParseExport(string[] args, out AccountingQuery query, out string format)
     {
@@ -93,6 +104,11 @@ internal static class AuditCommand
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
+            if (arg == "--include-gateway-mail")
+            {
+                query = query with { IncludeGatewayMail = true };
+                continue;
+            }
             string? value = null;
             var eq = arg.IndexOf('=', StringComparison.Ordinal);
             if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)

@@ -133,7 +133,7 @@ public static class GatewayCommandLine
         ["users"] = [],
         ["queue"] = [],
         ["rules"] = ["--eml", "--to", "--from", "--show-phi"],
-        ["audit"] = ["--since", "--until", "--patient", "--recipient", "--format"],
+        ["audit"] = ["--since", "--until", "--patient", "--recipient", "--format", "--include-gateway-mail"],
         ["certs"] = ["--address"],
         ["pickup"] = [],
     };
@@ -177,7 +177,7 @@ public static class GatewayCommandLine
               rules test --eml FILE [--to ADDR ...] [--from ADDR] [--show-phi]
                                           dry run: what each rule decides per recipient, and why
               audit verify                recompute the audit chain; exit 1 and the first bad record on any break
-              audit export [--since DATE] [--until DATE] [--patient ID] [--recipient ADDR] [--format csv|json]
+              audit export [--since DATE] [--until DATE] [--patient ID] [--recipient ADDR] [--format csv|json] [--include-gateway-mail]
                                           accounting of disclosures (HIPAA 164.528) to stdout
               certs import FILE [--address ADDR]
                                           import a recipient S/MIME certificate (PEM, DER, PKCS#7 chain)

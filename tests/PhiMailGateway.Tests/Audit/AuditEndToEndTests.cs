@@ -53,8 +53,8 @@ public class AuditEndToEndTests
         {
             var patient = e.GetProperty("patients").EnumerateArray().Single();
             Assert.That(patient.GetProperty("patient_id").GetString(), Is.EqualTo(DentalCorpus.PatientId));
-            Assert.That(patient.GetProperty("patient_name").GetString(), Is.EqualTo(DentalCorpus.PatientName), "decrypted for the export");
-            Assert.That(patient.GetProperty("patient_birth_date").GetString(), Is.EqualTo("19800101"));
+            Assert.That(patient.GetProperty("patient_name").GetString(), Is.EqualTo("PATIENT TEST"), "decrypted for the export, given name first (DICOM TEST^PATIENT)");
+            Assert.That(patient.GetProperty("patient_birth_date").GetString(), Is.EqualTo("1980-01-01"), "a date, not the number 19800101");
             Assert.That(e.GetProperty("method").GetString(), Is.EqualTo("Relay"));
             Assert.That(e.GetProperty("rule").GetString(), Is.EqualTo("images-relay"));
             Assert.That(e.GetProperty("purpose").GetString(), Is.EqualTo("Treatment"), "the rule's default purpose");
@@ -83,7 +83,7 @@ public class AuditEndToEndTests
     public async Task AuditExport_OtherPatientAndRecipientFilters_FindOnlyTheirRecords()
     {
         var other = await AuditTestKit.ExportJsonAsync(Data, "--patient", "TEST-0002");
-        Assert.That(other.Select(e => e.GetProperty("patients")[0].GetProperty("patient_name").GetString()), Is.EqualTo(new[] { "OTHER^PATIENT" }));
+        Assert.That(other.Select(e => e.GetProperty("patients")[0].GetProperty("patient_name").GetString()), Is.EqualTo(new[] { "PATIENT OTHER" }));
 
         var lab = await AuditTestKit.ExportJsonAsync(Data, "--recipient", "LAB@smilelab.example");
         Assert.That(lab, Has.Length.EqualTo(2), "TEST-0001 and EVIL-1 went to the lab");
@@ -132,7 +132,7 @@ public class AuditEndToEndTests
         var (code, output, error) = await AuditTestKit.CliAsync(Data, "audit", "export", "--patient", "EVIL-1");
         Assert.That(code, Is.Zero, error);
         var lines = output.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
-        Assert.That(lines[0], Does.StartWith("date,recipient_name,recipient_address,description,purpose,method,outcome"));
+        Assert.That(lines[0], Does.StartWith("\uFEFFdate,recipient_name,recipient_address,description,purpose,method,first_delivered,first_opened,downloads,outcome"));
         Assert.That(lines, Has.Length.EqualTo(2));
         Assert.That(lines[1], Does.Contain(",\"'=HYPERLINK(\"\"http://evil.example/?x\"\",\"\"click\"\")\","),
             "apostrophe first, then RFC 4180 quoting with doubled quotes");
