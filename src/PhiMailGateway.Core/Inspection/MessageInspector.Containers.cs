@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Formats.Tar;
 using System.IO.Compression;
 using PhiMailGateway.Inspection.Containers;
@@ -56,20 +57,35 @@ public sealed partial class MessageInspector
         }
         file.Position = 0;
         var compressedLength = file.Length;
+        var input = new TailTrackingStream(file);
         var item = new Item(
-            () => new DecompressingReadStream(() => OpenDecompressor(format, new NonClosingStream(file)), compressedLength, Charge(budget), _options.MaxCompressionRatio),
+            () => new DecompressingReadStream(() => OpenDecompressor(format, input), compressedLength, Charge(budget), _options.MaxCompressionRatio, crc => AfterCompressedEnd(format, input, crc)),
             DecompressedName(container.FileName), null, false, container.Anchor, Append(container.Path, $"({format.ToLowerInvariant()} content)"));
         await InspectItemAsync(walk, item, budget, depth, mimeDepth, ct);
+    }
+
+    /// <summary>
+    /// Bytes after the end of a compressed stream are read by no decompressor but still travel:
+    /// they fail closed. A gzip member must also end exactly at the end of the file with its
+    /// trailer (CRC-32 and size of everything decoded), which also refuses concatenated members.
+    /// </summary>
+    private static string? AfterCompressedEnd(string format, TailTrackingStream input, uint crc)
+    {
+        var name = format.ToLowerInvariant();
+        if (input.HasUnreadData()) return $"data after the end of the {name} stream";
+        if (format != "GZIP") return null;
+        var trailer = input.Tail(8);
+        return trailer.Length == 8 && BinaryPrimitives.ReadUInt32LittleEndian(trailer) == crc ? null : $"data after the end of the {name} stream, or more than one member";
     }
 
     private static Stream OpenDecompressor(string format, Stream compressed) => format switch
     {
         // Concatenated members are read as one stream, as gunzip and bunzip2 do.
-        "GZIP" => new GZipStream(compressed, CompressionMode.Decompress),
-        "BZIP2" => BZip2Stream.Create(compressed, SharpCompress.Compressors.CompressionMode.Decompress, decompressConcatenated: true, leaveOpen: false, tolerateTruncatedStream: false),
+        "GZIP" => new GZipStream(compressed, CompressionMode.Decompress, leaveOpen: true),
+        "BZIP2" => BZip2Stream.Create(compressed, SharpCompress.Compressors.CompressionMode.Decompress, decompressConcatenated: true, leaveOpen: true, tolerateTruncatedStream: false),
         "XZ" => new XZStream(compressed),
-        "ZSTD" => new DecompressionStream(compressed, 81920, checkEndOfStream: true, leaveOpen: false),
-        "LZIP" => LZipStream.Create(compressed, SharpCompress.Compressors.CompressionMode.Decompress, leaveOpen: false),
+        "ZSTD" => new DecompressionStream(compressed, 81920, checkEndOfStream: true, leaveOpen: true),
+        "LZIP" => LZipStream.Create(compressed, SharpCompress.Compressors.CompressionMode.Decompress, leaveOpen: true),
         _ => throw new InvalidDataException($"no decoder for {format}"),
     };
 

@@ -8,11 +8,14 @@ namespace PhiMailGateway.Inspection.Containers;
 /// <see cref="InvalidDataException"/>, which the walk turns into a fail-closed finding; libraries
 /// throw types of their own, and none of them may turn into "no dental image".
 /// </summary>
-internal sealed class DecompressingReadStream(Func<Stream> open, long compressedLength, Func<long, string?> charge, long maxRatio) : Stream
+/// <param name="atEnd">Called once the decompressor reports its end, with the CRC-32 of all output: the reason to fail closed (data it never read), or null.</param>
+internal sealed class DecompressingReadStream(Func<Stream> open, long compressedLength, Func<long, string?> charge, long maxRatio, Func<uint, string?> atEnd) : Stream
 {
     private const int RatioCheckMinBytes = 4096;
     private Stream? _inner;
     private long _read;
+    private uint _crc = Crc32.Seed;
+    private bool _ended;
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -28,6 +31,12 @@ internal sealed class DecompressingReadStream(Func<Stream> open, long compressed
         {
             throw new InvalidDataException($"compressed content could not be decoded ({e.GetType().Name})", e);
         }
+        if (read == 0 && buffer.Length > 0 && !_ended)
+        {
+            _ended = true;
+            if (atEnd(Crc32.Finish(_crc)) is { } failure) throw new ArchiveLimitException(failure);
+        }
+        _crc = Crc32.Append(_crc, buffer[..read]);
         _read += read;
         if (_read >= RatioCheckMinBytes && _read > maxRatio * Math.Max(1, compressedLength))
             throw new ArchiveLimitException($"compression ratio above {maxRatio} (Inspection:MaxCompressionRatio): a compression bomb");
@@ -65,5 +74,8 @@ internal sealed class DecompressingReadStream(Func<Stream> open, long compressed
     }
 }
 
-/// <summary>A bound of <see cref="InspectionOptions"/> was reached while reading a container: the item fails closed.</summary>
+/// <summary>
+/// A bound of <see cref="InspectionOptions"/> was reached while reading a container, or the
+/// container holds bytes its reader cannot account for: the item fails closed with this message.
+/// </summary>
 internal sealed class ArchiveLimitException(string message) : Exception(message);

@@ -80,6 +80,16 @@ public static partial class FailClosedCorpus
         yield return Attached("pdf-embedded-zip", "referral.pdf",
             pdf.Build(pdf.Document(new Dictionary<string, int>(), $"/Names << /EmbeddedFiles << /Names [(xrays.zip) {spec} 0 R] >> >>")), "application/pdf", pano);
 
+        // An inline image in the page's content stream (BI ... ID pixels EI), not an XObject.
+        var inlinePixels = ContainerFixtures.Pixels(640 * 480, 13);
+        pdf = new PdfFixture();
+        var pages = pdf.Reserve();
+        var inlineContent = pdf.Add("<< /Filter /FlateDecode >>", ContainerFixtures.Zlib([
+            .. Encoding.ASCII.GetBytes("q 400 0 0 300 72 400 cm\nBI /W 640 /H 480 /CS /G /BPC 8 ID "), .. inlinePixels, .. Encoding.ASCII.GetBytes("\nEI Q\n")]));
+        var inlinePage = pdf.Add($"<< /Type /Page /Parent {pages} 0 R /MediaBox [0 0 612 792] /Contents {inlineContent} 0 R >>");
+        pdf.Set(pages, $"<< /Type /Pages /Kids [{inlinePage} 0 R] /Count 1 >>");
+        yield return Attached("pdf-inline-image", "referral.pdf", pdf.Build(pdf.Add($"<< /Type /Catalog /Pages {pages} 0 R >>")), "application/pdf", inlinePixels);
+
         // Junk before the header (readers accept up to 1 KB) and names written with #xx escapes.
         pdf = new PdfFixture();
         image = pdf.Add("<< /Type /XObject /Subtype /Im#61ge /Width 1600 /Height 1200 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCT#44ecode >>", photo);
@@ -130,6 +140,10 @@ public static partial class FailClosedCorpus
         // Data after the end-of-archive blocks: tar readers stop there, a raw copy still carries it.
         yield return Attached("tar-trailing-data", "notes.tar",
             [.. ContainerFixtures.Tar(TarEntryFormat.Ustar, ("notes.txt", "nothing to see"u8.ToArray())), .. pano], "application/x-tar", pano);
+        // Bytes after the end of a compressed stream: decompressors stop at its end, a raw copy still carries them.
+        yield return Attached("gzip-trailing-data", "notes.txt.gz", [.. ContainerFixtures.Gzip("nothing to see"u8.ToArray()), .. pano], "application/gzip", pano);
+        yield return Attached("bzip2-trailing-data", "notes.txt.bz2", [.. ContainerFixtures.Bzip2("nothing to see"u8.ToArray()), .. pano], "application/x-bzip2", pano);
+        yield return Attached("xz-trailing-data", "notes.txt.xz", [.. ContainerFixtures.Xz("nothing to see"u8.ToArray()), .. pano], "application/x-xz", pano);
         yield return Attached("7z-archive", "xrays.7z", ContainerFixtures.SevenZipStored(dicom), "application/x-7z-compressed", dicom);
         yield return Attached("rar-archive", "xrays.rar", ContainerFixtures.RarStored(pano), "application/vnd.rar", pano);
     }
