@@ -73,11 +73,24 @@ public sealed partial class MessageInspector
                 if (codec is null && PdfFilters.HasPredictor(s.Dictionary, objects)) throw new NotSupportedException("PDF stream uses a predictor");
                 var decoded = DecodePdfStream(data, s, general, budget, objects);
                 await InspectPdfContentAsync(walk, container, decoded, path, keepAll: embedded, budget, depth, mimeDepth, ct);
+                if (!embedded) AddInlineImages(walk, container, path, s.Number, decoded, objects);
             }
             catch (Exception e) when (e is FormatException or ArchiveLimitException or NotSupportedException or InvalidDataException or IOException)
             {
                 walk.Findings.Add(FailClosed(container.Anchor, path, container.DeclaredType, e is ArchiveLimitException ? e.Message : $"PDF stream could not be decoded ({e.Message})", s.DataLength, "PDF"));
             }
+        }
+    }
+
+    /// <summary>Inline images of a content stream that count (small ones, such as glyphs of bitmap fonts, are left out).</summary>
+    private void AddInlineImages(Walk walk, Item container, IReadOnlyList<string> path, int number, byte[] decoded, PdfObjects objects)
+    {
+        var n = 0;
+        foreach (var (dictionary, length) in PdfInlineImages.Find(decoded))
+        {
+            var filters = PdfFilters.Of(dictionary, objects);
+            var finding = PdfImageFinding(container, Append(path, $"inline image {++n}"), new PdfStreamObject(number, dictionary, 0, length), filters, objects);
+            if (finding.IsProtected) walk.Findings.Add(finding);
         }
     }
 
