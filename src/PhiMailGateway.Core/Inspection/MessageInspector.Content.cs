@@ -140,6 +140,9 @@ public sealed partial class MessageInspector
             return;
         }
 
+        if (ZipLayout.FindAmbiguity(file, _options.MaxArchiveEntries) is { } ambiguity)
+            walk.Findings.Add(FailClosed(container.Anchor, container.Path, container.DeclaredType, ambiguity, file.Length, "ZIP"));
+
         file.Position = 0;
         ZipArchive zip;
         try

@@ -166,6 +166,29 @@ public class MessageInspectorContainerTests
         AssertFailedClosed(await Inspect("a.cab", [.. "MSCF"u8, 0, 0, 0, 0, .. payload]), "CAB content cannot be looked inside");
     }
 
+    // ------------------------------------------------------------------ zip layouts
+
+    [Test]
+    public async Task MessageInspector_OrdinaryAndStreamedZips_LayoutAccepted()
+    {
+        AssertFound(await Inspect("xrays.zip", DentalCorpus.ZipOfXrays()), ImageKind.Dicom, "bitewing-left.dcm");
+        AssertFound(await Inspect("streamed.zip", ContainerFixtures.StreamedZip(("pano.jpg", DentalCorpus.PanoramicJpeg()), ("notes.txt", Text("hello")))), ImageKind.Radiograph, "pano.jpg");
+        var notes = await Inspect("notes.zip", ContainerFixtures.StreamedZip(("notes.txt", Text("hello")), ("b.txt", Text("bye"))));
+        Assert.That(notes.HasDentalImage, Is.False, Describe(notes));
+        var handmade = await Inspect("notes.zip", ContainerFixtures.HandmadeZip([("notes.txt", Text("hello"), true, null)], comment: Text("made by hand")));
+        Assert.That(handmade.HasDentalImage, Is.False, Describe(handmade));
+    }
+
+    [Test]
+    public async Task MessageInspector_ZipWithUnlistedEntryDisagreeingHeadersOrBinaryComment_FailsClosed()
+    {
+        var notes = Text("hello");
+        AssertFailedClosed(await Inspect("a.zip", ContainerFixtures.HandmadeZip([("hidden.bin", notes, false, null), ("notes.txt", notes, true, null)])), "zip holds data that no listed entry covers");
+        AssertFailedClosed(await Inspect("b.zip", ContainerFixtures.HandmadeZip([("notes.txt", notes, true, null), ("hidden.bin", notes, false, null)])), "zip holds data that no listed entry covers");
+        AssertFailedClosed(await Inspect("c.zip", ContainerFixtures.HandmadeZip([("notes.txt", notes, true, "pano.jpg")])), "zip local header disagrees with the central directory");
+        AssertFailedClosed(await Inspect("d.zip", ContainerFixtures.HandmadeZip([("notes.txt", notes, true, null)], comment: [0xFF, 0xD8, 0xFF, 0x00, 0x01])), "zip comment holds binary data");
+    }
+
     // ------------------------------------------------------------------ Office and RTF
 
     [Test]

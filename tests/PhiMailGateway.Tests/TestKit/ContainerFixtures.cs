@@ -245,6 +245,40 @@ public static class ContainerFixtures
         return s.ToArray();
     }
 
+    /// <summary>
+    /// A zip of stored entries written by hand, to make layouts no writer makes: entries the central
+    /// directory leaves out (<c>Listed</c> false), a local name that differs from the directory's, a comment.
+    /// </summary>
+    public static byte[] HandmadeZip(IEnumerable<(string Name, byte[] Content, bool Listed, string? LocalName)> entries, byte[]? comment = null)
+    {
+        var s = new MemoryStream();
+        var central = new MemoryStream();
+        var listed = 0;
+        foreach (var (name, content, isListed, localName) in entries)
+        {
+            var offset = (uint)s.Length;
+            var crc = Crc32(content);
+            var local = Encoding.UTF8.GetBytes(localName ?? name);
+            s.Write([.. Le32(0x04034B50), 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, .. Le32(crc), .. Le32((uint)content.Length), .. Le32((uint)content.Length),
+                (byte)local.Length, (byte)(local.Length >> 8), 0, 0]);
+            s.Write(local);
+            s.Write(content);
+            if (!isListed) continue;
+            listed++;
+            var n = Encoding.UTF8.GetBytes(name);
+            central.Write([.. Le32(0x02014B50), 20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, .. Le32(crc), .. Le32((uint)content.Length), .. Le32((uint)content.Length),
+                (byte)n.Length, (byte)(n.Length >> 8), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, .. Le32(offset)]);
+            central.Write(n);
+        }
+        var directoryOffset = (uint)s.Length;
+        s.Write(central.ToArray());
+        comment ??= [];
+        s.Write([.. Le32(0x06054B50), 0, 0, 0, 0, (byte)listed, (byte)(listed >> 8), (byte)listed, (byte)(listed >> 8),
+            .. Le32((uint)central.Length), .. Le32(directoryOffset), (byte)comment.Length, (byte)(comment.Length >> 8)]);
+        s.Write(comment);
+        return s.ToArray();
+    }
+
     private sealed class ForwardOnlyStream(Stream inner) : Stream
     {
         private long _position;

@@ -152,6 +152,12 @@ public static partial class FailClosedCorpus
     {
         var pano = DentalCorpus.PanoramicJpeg();
         yield return Attached("zip-streamed-entries", "xrays.zip", ContainerFixtures.StreamedZip(("pano.jpg", pano)), "application/zip", pano);
+        // A stored entry whose local header is in the file but not in the central directory: streaming unzip tools extract it.
+        yield return Attached("zip-unlisted-local-entry", "notes.zip",
+            ContainerFixtures.HandmadeZip([("pano.jpg", pano, false, null), ("notes.txt", "nothing to see"u8.ToArray(), true, null)]), "application/zip", pano);
+        var small = DentalCorpus.Jpeg(800, 600, 1, 8000);
+        yield return Attached("zip-comment-image", "notes.zip",
+            ContainerFixtures.HandmadeZip([("notes.txt", "nothing to see"u8.ToArray(), true, null)], comment: small), "application/zip", small);
         yield return Attached("zip-gzip-inside", "xrays.zip", DentalCorpus.Zip(("pano.jpg.gz", ContainerFixtures.Gzip(pano))), "application/zip", pano);
     }
 }
