@@ -59,7 +59,7 @@ public sealed partial class MessageInspector
         var compressedLength = file.Length;
         var input = new TailTrackingStream(file);
         var item = new Item(
-            () => new DecompressingReadStream(() => OpenDecompressor(format, input), compressedLength, Charge(budget), _options.MaxCompressionRatio, crc => AfterCompressedEnd(format, input, crc)),
+            () => new DecompressingReadStream(() => OpenDecompressor(format, input), compressedLength, Charge(budget), _options.MaxCompressionRatio, crc => AfterCompressedEnd(format, input, crc), computeCrc: format == "GZIP"),
             DecompressedName(container.FileName), null, false, container.Anchor, Append(container.Path, $"({format.ToLowerInvariant()} content)"));
         await InspectItemAsync(walk, item, budget, depth, mimeDepth, ct);
     }

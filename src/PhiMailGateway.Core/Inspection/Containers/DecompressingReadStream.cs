@@ -8,8 +8,9 @@ namespace PhiMailGateway.Inspection.Containers;
 /// <see cref="InvalidDataException"/>, which the walk turns into a fail-closed finding; libraries
 /// throw types of their own, and none of them may turn into "no dental image".
 /// </summary>
-/// <param name="atEnd">Called once the decompressor reports its end, with the CRC-32 of all output: the reason to fail closed (data it never read), or null.</param>
-internal sealed class DecompressingReadStream(Func<Stream> open, long compressedLength, Func<long, string?> charge, long maxRatio, Func<uint, string?> atEnd) : Stream
+/// <param name="atEnd">Called once the decompressor reports its end, with the CRC-32 of all output (0 unless <paramref name="computeCrc"/>): the reason to fail closed (data it never read), or null.</param>
+/// <param name="computeCrc">Only gzip's trailer needs it; the other formats check their own.</param>
+internal sealed class DecompressingReadStream(Func<Stream> open, long compressedLength, Func<long, string?> charge, long maxRatio, Func<uint, string?> atEnd, bool computeCrc) : Stream
 {
     private const int RatioCheckMinBytes = 4096;
     private Stream? _inner;
@@ -34,9 +35,9 @@ internal sealed class DecompressingReadStream(Func<Stream> open, long compressed
         if (read == 0 && buffer.Length > 0 && !_ended)
         {
             _ended = true;
-            if (atEnd(Crc32.Finish(_crc)) is { } failure) throw new ArchiveLimitException(failure);
+            if (atEnd(computeCrc ? Crc32.Finish(_crc) : 0) is { } failure) throw new ArchiveLimitException(failure);
         }
-        _crc = Crc32.Append(_crc, buffer[..read]);
+        if (computeCrc) _crc = Crc32.Append(_crc, buffer[..read]);
         _read += read;
         if (_read >= RatioCheckMinBytes && _read > maxRatio * Math.Max(1, compressedLength))
             throw new ArchiveLimitException($"compression ratio above {maxRatio} (Inspection:MaxCompressionRatio): a compression bomb");
