@@ -189,6 +189,18 @@ public class MessageInspectorContainerTests
         AssertFailedClosed(await Inspect("d.zip", ContainerFixtures.HandmadeZip([("notes.txt", notes, true, null)], comment: [0xFF, 0xD8, 0xFF, 0x00, 0x01])), "zip comment holds binary data");
     }
 
+    [Test]
+    public async Task MessageInspector_ZipWhoseOffsetsPointOutsideTheFile_FailsClosedForThatPartOnly()
+    {
+        var zip = ContainerFixtures.HandmadeZip([("notes.txt", Text("hello"), true, null)]);
+        // The local header's name length now runs far past the end of the file.
+        zip[26] = 0xFF;
+        zip[27] = 0xFF;
+        var report = await Inspect("broken.zip", zip);
+        Assert.That(report.HasDentalImage, Is.True, Describe(report));
+        Assert.That(FailedClosed(report).Select(f => f.FailClosedReason!), Has.None.Contains("inspection failed"), "the zip part fails closed, not the whole walk");
+    }
+
     // ------------------------------------------------------------------ Office and RTF
 
     [Test]

@@ -21,6 +21,19 @@ internal static class ZipLayout
     /// <summary>Why the layout is ambiguous, or null when every byte belongs to a listed entry or to the directory.</summary>
     public static string? FindAmbiguity(Stream file, int maxEntries)
     {
+        try
+        {
+            return Check(file, maxEntries);
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or OverflowException)
+        {
+            // Offsets and lengths point outside the file: a reader that trusts them reads something else.
+            return $"zip layout could not be read ({e.GetType().Name})";
+        }
+    }
+
+    private static string? Check(Stream file, int maxEntries)
+    {
         var length = file.Length;
         var tailLength = (int)Math.Min(length, 22 + ushort.MaxValue + 20);
         var tail = new byte[tailLength];
