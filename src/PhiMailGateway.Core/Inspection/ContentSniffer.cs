@@ -48,8 +48,8 @@ public static class ContentSniffer
         if (p.Length >= 12 && p[4..8].SequenceEqual("ftyp"u8) && RasterHeaders.HeifBrand(p[8..12]) is { } brand) return RasterHeaders.Heif(p, brand);
         if (IsZip(p)) return new SniffResult { Family = ContentFamily.Archive, Format = "ZIP" };
         if (IsTnef(p)) return new SniffResult { Family = ContentFamily.Tnef, Format = "TNEF" };
+        if (Containers.ContainerSignatures.Sniff(p) is { } container) return container;
         if (MeshHeaders.Sniff(p, totalLength) is { } mesh) return mesh;
-        if (p.StartsWith("%PDF-"u8)) return SniffResult.Other("PDF");
         return SniffResult.Other(LooksLikeText(p) ? "Text" : "Binary");
     }
 

@@ -52,8 +52,15 @@ public sealed class DentalImageClassifier(InspectionOptions options)
             case ContentFamily.Mesh:
                 return (ImageKind.Scan3D, null);
 
+            case ContentFamily.Opaque:
+                return (ImageKind.Unknown, sniff.Error ?? $"{sniff.Format} content cannot be looked inside");
+
             case ContentFamily.Archive:
             case ContentFamily.Tnef:
+            case ContentFamily.Compressed:
+            case ContentFamily.Tar:
+            case ContentFamily.Pdf:
+            case ContentFamily.Rtf:
                 // The container itself; its contents get findings of their own.
                 return (IsProprietaryName(fileName) ? ImageKind.ProprietaryImaging : ImageKind.None, null);
         }

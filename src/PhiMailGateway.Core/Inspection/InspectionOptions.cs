@@ -60,6 +60,16 @@ public sealed record InspectionOptions
     public int MaxMimeDepth { get; init; } = 32;
 
     /// <summary>
+    /// A PDF or RTF is read into memory to find its objects, and one decoded PDF stream is held
+    /// there while it is sniffed; larger files or streams fail closed. 64 MiB is above the default
+    /// message size limit, so only a document out of a larger archive meets it.
+    /// </summary>
+    public long MaxDocumentBytes { get; init; } = 64L << 20;
+
+    /// <summary>Objects in one PDF (a 300-page letter has a few thousand); more fails closed.</summary>
+    public int MaxPdfObjects { get; init; } = 100_000;
+
+    /// <summary>
     /// Extensions of dental imaging programs. Only formats we could tie to a product are listed;
     /// extensions that collide with common non-dental formats are left out, because a false match
     /// there would protect unrelated mail (.dex is also an Android executable, .cdr CorelDRAW,

@@ -38,6 +38,8 @@ public sealed class InspectionOptionsValidator : IValidateOptions<InspectionOpti
         Positive(errors, "MaxTotalUncompressedBytes", o.MaxTotalUncompressedBytes);
         if (o.MaxCompressionRatio < 2) errors.Add($"Inspection:MaxCompressionRatio: must be at least 2 (got {o.MaxCompressionRatio}).");
         if (o.MaxMimeDepth is < 2 or > 256) errors.Add($"Inspection:MaxMimeDepth: must be between 2 and 256 (got {o.MaxMimeDepth}).");
+        if (o.MaxDocumentBytes is < 1 or > int.MaxValue) errors.Add($"Inspection:MaxDocumentBytes: must be between 1 and {int.MaxValue} (got {o.MaxDocumentBytes}).");
+        if (o.MaxPdfObjects is < 1 or > 10_000_000) errors.Add($"Inspection:MaxPdfObjects: must be between 1 and 10000000 (got {o.MaxPdfObjects}).");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -4,6 +4,7 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using MimeKit;
 using MimeKit.Tnef;
+using PhiMailGateway.Inspection.Containers;
 using PhiMailGateway.Storage;
 
 namespace PhiMailGateway.Inspection;
@@ -43,7 +44,7 @@ public sealed partial class MessageInspector
                     hash.AppendData(prefix, 0, prefixLength);
                     total = prefixLength;
                     var head = prefix.AsSpan(0, prefixLength);
-                    if (ContentSniffer.IsZip(head) || ContentSniffer.IsTnef(head))
+                    if (ContentSniffer.IsZip(head) || ContentSniffer.IsTnef(head) || Containers.ContainerSignatures.IsWalkable(head))
                     {
                         spill = CreateScratchFile();
                         await spill.WriteAsync(prefix.AsMemory(0, prefixLength), ct);
@@ -92,6 +93,8 @@ public sealed partial class MessageInspector
                 await WalkZipAsync(walk, item, spill, budget ?? new ArchiveBudget(_options), archiveDepth + 1, mimeDepth, ct);
             else if (spill is not null && sniff.Family == ContentFamily.Tnef)
                 await WalkTnefAsync(walk, item, spill, budget, archiveDepth, mimeDepth, ct);
+            else if (spill is not null)
+                await WalkFileContainerAsync(walk, item, spill, sniff, budget, archiveDepth, mimeDepth, ct);
         }
         finally
         {
@@ -136,6 +139,9 @@ public sealed partial class MessageInspector
             walk.Findings.Add(FailClosed(container.Anchor, container.Path, container.DeclaredType, $"archive has more than {_options.MaxArchiveEntries} entries (Inspection:MaxArchiveEntries)", file.Length, "ZIP"));
             return;
         }
+
+        if (ZipLayout.FindAmbiguity(file, _options.MaxArchiveEntries) is { } ambiguity)
+            walk.Findings.Add(FailClosed(container.Anchor, container.Path, container.DeclaredType, ambiguity, file.Length, "ZIP"));
 
         file.Position = 0;
         ZipArchive zip;
@@ -260,8 +266,6 @@ public sealed partial class MessageInspector
             }
         }
     }
-
-    private sealed class ArchiveLimitException(string message) : Exception(message);
 
     /// <summary>Reads an archive entry while counting: past its declared size or past the budget, reading stops with <see cref="ArchiveLimitException"/>.</summary>
     private sealed class BoundedReadStream(Stream inner, long declaredLength, ArchiveBudget budget, InspectionOptions options) : Stream

@@ -3,13 +3,28 @@ namespace PhiMailGateway.Inspection;
 /// <summary>Broad families of content; the classifier turns a family plus its facts into an <see cref="ImageKind"/>.</summary>
 public enum ContentFamily
 {
-    /// <summary>Nothing we recognise (text, PDF, office documents, other binaries).</summary>
+    /// <summary>Nothing we recognise (text, other binaries).</summary>
     Other,
     Dicom,
     Raster,
     Mesh,
     Archive,
     Tnef,
+
+    /// <summary>One compressed stream (gzip, bzip2, xz, zstd, lzip): its content is inspected as an item.</summary>
+    Compressed,
+
+    /// <summary>A tar archive (ustar, GNU, pax).</summary>
+    Tar,
+
+    /// <summary>A PDF: its image objects, embedded files and other streams are inspected.</summary>
+    Pdf,
+
+    /// <summary>RTF: its pictures and embedded objects are inspected.</summary>
+    Rtf,
+
+    /// <summary>A container we recognise but do not open (7z, rar, OLE2 compound files, cab): fails closed.</summary>
+    Opaque,
 }
 
 /// <summary>

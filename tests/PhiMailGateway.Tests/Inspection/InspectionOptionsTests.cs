@@ -24,6 +24,7 @@ public class InspectionOptionsTests
         var result = new InspectionOptionsValidator().Validate(null, new InspectionOptions
         {
             ProtectedKinds = ["Dicom", "Foo", "None"], ProprietaryExtensions = [".rvg", "bad ext"], MaxArchiveDepth = -1, MaxCompressionRatio = 1,
+            MaxDocumentBytes = 0, MaxPdfObjects = 0,
         });
         Assert.That(result.Failed, Is.True);
         Assert.That(result.Failures, Has.Some.StartsWith("Inspection:ProtectedKinds:1: 'Foo' is not a kind"));
@@ -31,6 +32,8 @@ public class InspectionOptionsTests
         Assert.That(result.Failures, Has.Some.StartsWith("Inspection:ProprietaryExtensions:1:"));
         Assert.That(result.Failures, Has.Some.StartsWith("Inspection:MaxArchiveDepth:"));
         Assert.That(result.Failures, Has.Some.StartsWith("Inspection:MaxCompressionRatio:"));
+        Assert.That(result.Failures, Has.Some.StartsWith("Inspection:MaxDocumentBytes:"));
+        Assert.That(result.Failures, Has.Some.StartsWith("Inspection:MaxPdfObjects:"));
     }
 
     [Test]
