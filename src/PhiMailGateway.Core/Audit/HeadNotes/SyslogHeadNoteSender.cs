@@ -56,6 +56,7 @@ public sealed partial class SyslogHeadNoteSender(SyslogTarget target, TimeProvid
         catch (Exception e) when (e is SocketException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             if (!_down) LogDown(logger, target.Transport.ToString(), note.Seq, e.GetType().Name);
+            else LogStillDown(logger, note.Seq, e.GetType().Name);
             _down = true;
             return false;
         }
@@ -85,6 +86,9 @@ public sealed partial class SyslogHeadNoteSender(SyslogTarget target, TimeProvid
 
     [LoggerMessage(EventId = 6202, Level = LogLevel.Information, Message = "Audit head notes reach the syslog receiver over {Transport} again (head {Seq} sent)")]
     private static partial void LogBack(ILogger logger, string transport, long seq);
+
+    [LoggerMessage(EventId = 6204, Level = LogLevel.Debug, Message = "Audit head {Seq} not sent: the syslog receiver is still unreachable ({ErrorType})")]
+    private static partial void LogStillDown(ILogger logger, long seq, string errorType);
 
     [LoggerMessage(EventId = 6203, Level = LogLevel.Debug, Message = "Audit head {Seq} sent to syslog")]
     private static partial void LogSent(ILogger logger, long seq);
