@@ -37,55 +37,47 @@ public sealed partial class AuditHeadNotePublisher(
         ? new SyslogHeadNoteSender(target, time, loggers.CreateLogger<SyslogHeadNoteSender>())
         : null;
 
+    // Round state; only ExecuteAsync's loop touches it.
+    private long _shippedSeq = -1;
+    private bool _syslogPending;
+    private bool _forceSyslog = true;
+    private DateTimeOffset _nextSyslog;
+    private DateTimeOffset _nextMail;
+    private bool _roundFailed;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (_syslog is null && mailer.MailTo is null) return;
         LogEnabled(_logger, _syslog?.Target.Transport.ToString() ?? "none", mailer.MailTo is not null, options.HeadNotes.Interval, options.HeadNotes.MailInterval);
-        var interval = options.HeadNotes.Interval;
-        long shippedSeq = -1;
-        var syslogPending = _syslog is not null;   // the start-up note
-        var forceSyslog = true;                    // sent even when the head did not move
-        var nextSyslog = time.GetUtcNow();
-        var nextMail = mailer.MailTo is null ? DateTimeOffset.MaxValue : mailer.NextDue();
+        _syslogPending = _syslog is not null; // the start-up note, sent even though the head did not move
+        _nextSyslog = time.GetUtcNow();
+        _nextMail = mailer.MailTo is null ? DateTimeOffset.MaxValue : mailer.NextDue();
         try
         {
             while (!stoppingToken.IsCancellationRequested)
             {
                 var now = time.GetUtcNow();
-                if (syslogPending && now >= nextSyslog)
+                try
                 {
-                    var note = await TryCurrentNoteAsync(stoppingToken);
-                    if (note is null)
-                    {
-                        nextSyslog = now + interval;
-                    }
-                    else if (forceSyslog || note.Seq > shippedSeq)
-                    {
-                        if (await _syslog!.SendAsync(note, stoppingToken))
-                        {
-                            shippedSeq = note.Seq;
-                            syslogPending = false;
-                            forceSyslog = false;
-                        }
-                        // Coalescing: whatever commits now waits for the next slot, sent or not.
-                        nextSyslog = now + interval;
-                    }
-                    else
-                    {
-                        syslogPending = false;
-                    }
+                    await RoundAsync(now, stoppingToken);
+                    _roundFailed = false;
                 }
-                if (now >= nextMail)
+                catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    var note = await TryCurrentNoteAsync(stoppingToken);
-                    nextMail = note is not null && await mailer.QueueAsync(note, stoppingToken) ? now + options.HeadNotes.MailInterval : now + interval;
+                    // Shipping notes is a safeguard beside the mail flow: whatever goes wrong here
+                    // must not stop the host (a faulted BackgroundService would). Back off one
+                    // interval and try again; logged once until a round succeeds.
+                    if (!_roundFailed) LogRoundFailed(_logger, e.GetType().Name);
+                    _roundFailed = true;
+                    if (now >= _nextSyslog) _nextSyslog = now + options.HeadNotes.Interval;
+                    if (now >= _nextMail) _nextMail = now + options.HeadNotes.Interval;
                 }
 
-                var until = syslogPending ? Min(nextSyslog, nextMail) : nextMail;
+                var until = _syslogPending ? Min(_nextSyslog, _nextMail) : _nextMail;
                 var wait = until - time.GetUtcNow();
                 if (wait <= TimeSpan.Zero) continue;
                 if (await signal.WaitAsync(wait > LongestWait ? LongestWait : wait, stoppingToken) && _syslog is not null)
-                    syslogPending = true;
+                    _syslogPending = true;
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -102,6 +94,41 @@ public sealed partial class AuditHeadNotePublisher(
         catch (Exception e) when (e is OperationCanceledException or Microsoft.Data.Sqlite.SqliteException or IOException)
         {
             LogShutdownNoteFailed(_logger, e.GetType().Name);
+        }
+    }
+
+    /// <summary>Sends what is due: the syslog note when the head moved (or the start-up note) and its slot came, the mail when its day came.</summary>
+    private async Task RoundAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var interval = options.HeadNotes.Interval;
+        if (_syslogPending && now >= _nextSyslog)
+        {
+            var note = await TryCurrentNoteAsync(cancellationToken);
+            if (note is null)
+            {
+                _nextSyslog = now + interval;
+            }
+            else if (_forceSyslog || note.Seq > _shippedSeq)
+            {
+                if (await _syslog!.SendAsync(note, cancellationToken))
+                {
+                    _shippedSeq = note.Seq;
+                    _syslogPending = false;
+                    _forceSyslog = false;
+                }
+                // Coalescing: whatever commits now waits for the next slot, sent or not; a note
+                // that failed stays pending and is tried again then.
+                _nextSyslog = now + interval;
+            }
+            else
+            {
+                _syslogPending = false;
+            }
+        }
+        if (now >= _nextMail)
+        {
+            var note = await TryCurrentNoteAsync(cancellationToken);
+            _nextMail = note is not null && await mailer.QueueAsync(note, cancellationToken) ? now + options.HeadNotes.MailInterval : now + interval;
         }
     }
 
@@ -139,6 +166,9 @@ public sealed partial class AuditHeadNotePublisher(
 
     [LoggerMessage(EventId = 6222, Level = LogLevel.Warning, Message = "Audit head notes wait: the audit log cannot be read ({ErrorType}); tried again on the next round")]
     private static partial void LogUnreadable(ILogger logger, string errorType);
+
+    [LoggerMessage(EventId = 6224, Level = LogLevel.Error, Message = "Audit head notes: a round failed ({ErrorType}); tried again after the interval. Mail and the audit log are not affected.")]
+    private static partial void LogRoundFailed(ILogger logger, string errorType);
 
     [LoggerMessage(EventId = 6223, Level = LogLevel.Warning, Message = "Audit head note at shutdown not sent ({ErrorType})")]
     private static partial void LogShutdownNoteFailed(ILogger logger, string errorType);
