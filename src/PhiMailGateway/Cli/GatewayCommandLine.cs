@@ -124,7 +124,10 @@ public static class GatewayCommandLine
               queue retry ID              retry a message or delivery now
               rules test --eml FILE [--to ADDR ...] [--from ADDR] [--show-phi]
                                           dry run: what each rule decides per recipient, and why
-              audit verify                recompute the audit chain; exit 1 and the first bad record on any break
+              audit verify [--head-note "NOTE"]... [--head-notes FILE]...
+                                          recompute the audit chain; exit 1 and the first bad record on any break;
+                                          with head notes shipped off the machine (syslog, privacy officer's mail),
+                                          also fail when the log was cut below a note or a note is forged
               audit export [--since DATE] [--until DATE] [--patient ID] [--recipient ADDR] [--format csv|json]
                                           accounting of disclosures (HIPAA 164.528) to stdout
               certs import FILE [--address ADDR]

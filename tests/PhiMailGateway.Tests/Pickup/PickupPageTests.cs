@@ -278,6 +278,28 @@ public class PickupPageTests
     }
 
     [Test]
+    public async Task PickupPage_PackageSealedWithABidiNameBeforeTheFix_IsShownAndDownloadedWithoutIt()
+    {
+        var recipient = NewRecipient();
+        var image = DentalCorpus.PanoramicJpeg();
+        // Straight into the store, as packaging sealed names before it cleaned them: the page must clean what it reads.
+        var created = await _bed.Store.CreateAsync(PhiMailGateway.Spool.QueueId.New(DateTimeOffset.UtcNow), recipient, "office@smiledental.example",
+            PhiMailGateway.Protection.Pickup.PickupScope.Attachments,
+            [new PhiMailGateway.Protection.Pickup.PackageSource("scan\u202Egnp.exe", "image/jpeg", (s, ct) => s.WriteAsync(image, ct).AsTask())],
+            CancellationToken.None);
+        var delivery = new PickupDelivery(null!, null!, $"{_bed.BaseUrl}/p/{created.Token}", created.Token, created.PackageId);
+        using var client = _bed.Client();
+        await _bed.SignInAsync(client, delivery, recipient);
+
+        var list = await client.GetStringAsync($"/p/{delivery.Token}/files");
+        Assert.That(list, Does.Contain(">scangnp.exe<"));
+        Assert.That(list.Contains('\u202E', StringComparison.Ordinal), Is.False, "U+202E must not reach the page");
+        var download = await client.GetAsync($"/p/{delivery.Token}/files/0");
+        Assert.That(download.Content.Headers.ContentDisposition?.FileNameStar, Is.EqualTo("scangnp.exe"));
+        Assert.That(await download.Content.ReadAsByteArrayAsync(), Is.EqualTo(image));
+    }
+
+    [Test]
     public async Task PickupRevoke_Cli_MakesTheLinkReturn410AtOnce()
     {
         var recipient = NewRecipient();
