@@ -206,6 +206,13 @@ public class AuditHeadNoteTests
             Assert.That(File.Exists(Path.Combine(data.Path, "audit", "head-note-mail.last")), Is.True, "when it was mailed is kept for the next start");
         }
         Assert.That(Directory.GetFiles(Path.Combine(data.Path, "spool", "outbound")), Is.Empty, "its file went once delivered");
+
+        // A restart does not mail again early: the next mail is a full MailInterval after the last.
+        await using (var again = await TestGateway.StartAsync(settings, dataDirectory: data.Path))
+        {
+            var next = again.Services.GetRequiredService<HeadNoteMailer>().NextDue();
+            Assert.That(next, Is.GreaterThan(DateTimeOffset.UtcNow + TimeSpan.FromHours(23)), "the default MailInterval is a day");
+        }
     }
 
     [TestCase("Audit:HeadNotes:Syslog", "http://127.0.0.1:514")]
