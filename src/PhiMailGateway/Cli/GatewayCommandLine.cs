@@ -97,7 +97,9 @@ public static class GatewayCommandLine
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
-            if (arg.StartsWith("--", StringComparison.Ordinal) && arg.Contains(':', StringComparison.Ordinal))
+            // The colon must be in the key: `--head-note=… at=08:00:00Z …` is a verb's value, not a setting.
+            var key = arg.IndexOf('=', StringComparison.Ordinal) is var eq and >= 0 ? arg[..eq] : arg;
+            if (arg.StartsWith("--", StringComparison.Ordinal) && key.Contains(':', StringComparison.Ordinal))
             {
                 configArgs.Add(arg);
                 if (!arg.Contains('=', StringComparison.Ordinal) && i + 1 < args.Length) configArgs.Add(args[++i]);

@@ -82,6 +82,8 @@ public class AuditHeadNoteTests
         var intact = await AuditTestKit.CliAsync(data.Path, "audit", "verify", "--head-note", shipped);
         Assert.That(intact.Code, Is.Zero, intact.Out + intact.Err);
         Assert.That(intact.Out, Does.Contain("shipped head note(s) checked"));
+        var joined = await AuditTestKit.CliAsync(data.Path, "audit", "verify", "--head-note=" + shipped);
+        Assert.That(joined.Code, Is.Zero, "--head-note=NOTE: the colons of the note's time do not make it a setting: " + joined.Out + joined.Err);
 
         // The attacker: drop the newest two records (triggers dropped and put back) and trim head.log to match.
         var keep = head - 2;
@@ -100,6 +102,7 @@ public class AuditHeadNoteTests
 
         var withNote = await AuditTestKit.CliAsync(data.Path, "audit", "verify", "--head-note", shipped);
         Assert.That(withNote.Code, Is.EqualTo(1), withNote.Out);
+        Assert.That((await AuditTestKit.CliAsync(data.Path, "audit", "verify", "--head-note=" + shipped)).Code, Is.EqualTo(1));
         Assert.That(withNote.Out, Does.Contain("Audit log verification FAILED."));
         Assert.That(withNote.Out, Does.Contain($"First bad record: seq {keep + 1}\n"), "names the first missing record");
         Assert.That(withNote.Out, Does.Contain($"notes seq {head}, the log ends at seq {keep}"), "and the note that proves it");

@@ -44,10 +44,7 @@ public sealed partial class SyslogHeadNoteSender(SyslogTarget target, TimeProvid
                 using var tcp = new TcpClient();
                 await tcp.ConnectAsync(target.Host, target.Port, timeout.Token);
                 await using var stream = tcp.GetStream();
-                var frame = new byte[Encoding.ASCII.GetByteCount(message.Length.ToString(CultureInfo.InvariantCulture)) + 1 + message.Length];
-                var prefix = Encoding.ASCII.GetBytes(message.Length.ToString(CultureInfo.InvariantCulture) + " ");
-                prefix.CopyTo(frame, 0);
-                message.CopyTo(frame, prefix.Length);
+                byte[] frame = [.. Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{message.Length} ")), .. message];
                 await stream.WriteAsync(frame, timeout.Token);
                 await stream.FlushAsync(timeout.Token);
                 tcp.Client.Shutdown(SocketShutdown.Send);
