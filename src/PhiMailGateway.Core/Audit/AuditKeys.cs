@@ -5,8 +5,9 @@ using PhiMailGateway.Storage;
 namespace PhiMailGateway.Audit;
 
 /// <summary>
-/// The three keys of the audit log, each derived from the master key for its one purpose: the MAC
-/// chain, the encryption of patient fields, and the keyed hash that finds a patient's records.
+/// The keys of the audit log, each derived from the master key for its one purpose: the MAC
+/// chain, the encryption of patient fields, the keyed hash that finds a patient's records, and the
+/// MAC of head notes shipped off the machine.
 /// <see cref="KeyId"/> (the master key's fingerprint) is stored with every record.
 /// </summary>
 public sealed class AuditKeys
@@ -14,12 +15,14 @@ public sealed class AuditKeys
     private readonly byte[] _chain;
     private readonly byte[] _fields;
     private readonly byte[] _lookup;
+    private readonly byte[] _headNote;
 
     public AuditKeys(MasterKey master)
     {
         _chain = master.Derive("audit-chain/v1");
         _fields = master.Derive("audit-field-encryption/v1");
         _lookup = master.Derive("audit-patient-lookup/v1");
+        _headNote = master.Derive("audit-head-note/v1");
         KeyId = master.KeyId;
     }
 
@@ -33,6 +36,13 @@ public sealed class AuditKeys
         canonical.CopyTo(input.AsSpan(32));
         return Convert.ToHexStringLower(HMACSHA256.HashData(_chain, input));
     }
+
+    /// <summary>
+    /// HMAC-SHA256(head-note key, canonical note), lower-case hex. A key of its own, so a note
+    /// (which leaves the machine and may sit in a syslog archive for years) can never be replayed
+    /// as, or help forge, a chain MAC.
+    /// </summary>
+    public string HeadNoteMac(ReadOnlySpan<byte> canonical) => Convert.ToHexStringLower(HMACSHA256.HashData(_headNote, canonical));
 
     /// <summary>
     /// The keyed hash of a PatientID, after the normalization every lookup uses (trim, upper-case

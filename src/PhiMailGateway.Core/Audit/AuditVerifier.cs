@@ -14,6 +14,9 @@ namespace PhiMailGateway.Audit;
 /// the database's last seq means records were cut off (the first bad record is the first missing
 /// seq). Records after the last noted head are chain-verified and reported as not yet anchored
 /// (a crash between commit and note); that alone does not fail.</item>
+/// <item>Each head note given (shipped off the machine, see <see cref="HeadNotes.AuditHeadNote"/>)
+/// must carry a valid signature and name a record the database still has with the same MAC: an
+/// attacker who cut the newest records and trimmed head.log to match is caught here.</item>
 /// </list>
 /// </summary>
 public sealed class AuditVerifier(GatewayDatabase database, AuditKeys keys, AuditHeadFile headFile)
@@ -25,7 +28,7 @@ public sealed class AuditVerifier(GatewayDatabase database, AuditKeys keys, Audi
         "audit_events_no_update", "audit_events_no_delete",
     ];
 
-    public async Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken)
+    public async Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken, IReadOnlyList<HeadNotes.AuditHeadNote>? headNotes = null)
     {
         var problems = new List<string>();
         long? firstBad = null;
@@ -119,6 +122,34 @@ public sealed class AuditVerifier(GatewayDatabase database, AuditKeys keys, Audi
             if (content.Entries.Count == 0 && chain.Count > 0) problems.Add("head file has no genesis line");
         }
 
+        long notesMatched = 0;
+        foreach (var note in headNotes ?? [])
+        {
+            var from = $"head note of {note.Node} at {note.At:yyyy-MM-dd HH:mm:ss}Z";
+            if (!note.IsAuthentic(keys))
+            {
+                problems.Add($"{from} for seq {note.Seq}: signature is wrong (forged, altered, or made with another master key); refused");
+                continue;
+            }
+            if (note.Seq == 0)
+            {
+                if (note.Hash != AuditChain.GenesisMac) problems.Add($"{from} for seq 0: hash is not the genesis hash");
+                else notesMatched++;
+                continue;
+            }
+            if (note.Seq > lastSeq)
+            {
+                Bad(lastSeq + 1, $"record missing: {from} notes seq {note.Seq}, the log ends at seq {lastSeq} (newest records removed)");
+                continue;
+            }
+            if (macs.TryGetValue(note.Seq, out var noted))
+            {
+                if (noted != note.Hash) Bad(note.Seq, $"MAC differs from the one in the {from}");
+                else notesMatched++;
+            }
+            // Otherwise the chain broke before note.Seq, which is reported above.
+        }
+
         return new AuditVerification(
             Ok: problems.Count == 0,
             Disclosures: disclosures.Count,
@@ -127,7 +158,10 @@ public sealed class AuditVerifier(GatewayDatabase database, AuditKeys keys, Audi
             AnchoredSeq: anchored,
             Unanchored: problems.Count == 0 ? Math.Max(0, lastSeq - anchored) : 0,
             FirstBadSeq: firstBad,
-            Problems: problems);
+            Problems: problems)
+        {
+            HeadNotesMatched = notesMatched,
+        };
     }
 }
 
@@ -143,4 +177,8 @@ public sealed record AuditVerification(
     long AnchoredSeq,
     long Unanchored,
     long? FirstBadSeq,
-    IReadOnlyList<string> Problems);
+    IReadOnlyList<string> Problems)
+{
+    /// <summary>Head notes given to the check whose record the chain still holds with the same MAC.</summary>
+    public long HeadNotesMatched { get; init; }
+}

@@ -12,7 +12,8 @@ namespace PhiMailGateway.Audit;
 /// <summary>
 /// The audit log's writer: disclosure records inside the transaction that enqueues the copies
 /// (invariant 2), and the events that follow them, all in one MAC chain (<see cref="AuditChain"/>).
-/// After each commit the new head goes to <see cref="AuditHeadFile"/> (commits ending together share one note).
+/// After each commit the new head goes to <see cref="AuditHeadFile"/> (commits ending together share one note),
+/// and <see cref="HeadNotes.AuditHeadSignal"/> tells the head-note publisher that the chain advanced.
 /// Patient identifiers from the DICOM headers are stored only encrypted, plus a keyed hash of each
 /// PatientID for lookups; nothing here is logged except ids and counts.
 /// </summary>
@@ -21,7 +22,8 @@ public sealed partial class DisclosureLog(
     AuditHeadFile headFile,
     GatewayDatabase database,
     TimeProvider time,
-    ILogger<DisclosureLog> logger) : IDisclosureRecorder, IAuditTrail
+    ILogger<DisclosureLog> logger,
+    HeadNotes.AuditHeadSignal? headSignal = null) : IDisclosureRecorder, IAuditTrail
 {
     public const string DefaultPurpose = "Treatment";
 
@@ -113,7 +115,11 @@ public sealed partial class DisclosureLog(
         ChainHead head;
         await using (var connection = await database.OpenAsync(CancellationToken.None))
             head = await ChainHead.ReadAsync(connection);
-        if (head.Seq > 0) await headFile.NoteAsync(head, CancellationToken.None);
+        if (head.Seq > 0)
+        {
+            await headFile.NoteAsync(head, CancellationToken.None);
+            headSignal?.Raise();
+        }
     });
 
     public async Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken)

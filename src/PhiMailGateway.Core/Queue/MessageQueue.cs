@@ -64,6 +64,24 @@ public sealed class MessageQueue(GatewayDatabase database, TimeProvider time)
                 new { State = MessageStates.Processed, queueId }, t);
         }, cancellationToken);
 
+    /// <summary>
+    /// Mail the gateway writes itself, not for a message it received (the audit head note): a
+    /// message row that is already Processed, with its one delivery, in one transaction. The row
+    /// exists because every delivery belongs to a message; once the delivery settles, the usual
+    /// clean-up marks it Done and removes <see cref="NewDelivery.ContentPath"/>.
+    /// </summary>
+    public Task EnqueueGeneratedAsync(string queueId, NewDelivery delivery, long size, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (c, t) =>
+        {
+            await c.ExecuteAsync(
+                """
+                INSERT INTO messages (queue_id, state, sender, recipient_count, size, spool_path, received_at, attempts, next_attempt_at)
+                VALUES (@queueId, @State, @Sender, @RecipientCount, @size, @ContentPath, @Now, 0, @Now)
+                """,
+                new { queueId, State = MessageStates.Processed, delivery.Sender, RecipientCount = delivery.Recipients.Count, size, delivery.ContentPath, Now }, t);
+            await InsertDeliveryAsync(c, t, queueId, delivery);
+        }, cancellationToken);
+
     public Task DeferMessageAsync(string queueId, DateTimeOffset nextAttempt, string reason, CancellationToken cancellationToken) =>
         database.WriteAsync((c, t) => c.ExecuteAsync(
             "UPDATE messages SET attempts = attempts + 1, next_attempt_at = @next, last_error = @reason WHERE queue_id = @queueId",

@@ -19,7 +19,11 @@ public static class AuditRegistration
         builder.Services.AddSingleton<IAuditTrail>(sp => sp.GetRequiredService<DisclosureLog>());
         builder.Services.AddSingleton<AuditVerifier>();
         builder.Services.AddSingleton<AccountingExport>();
+        builder.Services.AddSingleton<HeadNotes.AuditHeadSignal>();
+        builder.Services.AddSingleton<HeadNotes.HeadNoteMailer>();
         builder.Services.AddHostedService<AuditStartup>();
+        // After AuditStartup, so the start-up note is of a head already anchored in head.log.
+        builder.Services.AddHostedService<AuditHeadNotePublisher>();
         return builder;
     }
 }

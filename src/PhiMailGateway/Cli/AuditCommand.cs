@@ -7,12 +7,13 @@ using PhiMailGateway.Storage;
 namespace PhiMailGateway.Cli;
 
 /// <summary>
-/// <c>audit verify</c>: recompute the MAC chain and compare it with the head file (exit 0 and the
+/// <c>audit verify</c>: recompute the MAC chain and compare it with the head file and any head notes shipped off the machine (exit 0 and the
 /// counts when intact, 1 and the first bad record when not). <c>audit export</c>: the HIPAA
 /// accounting of disclosures as CSV or JSON on stdout.
 /// </summary>
 internal static class AuditCommand
 {
+    private const string VerifyUsage = "audit verify [--head-note \"NOTE\"]... [--head-notes FILE]...";
     private const string ExportUsage = "audit export [--since DATE] [--until DATE] [--patient ID] [--recipient ADDR] [--format csv|json] [--include-gateway-mail]";
 
     public static async Task<int> RunAsync(string[] args, string[] configArgs, TextWriter stdout, TextWriter stderr)
@@ -20,16 +21,19 @@ internal static class AuditCommand
         var sub = args.FirstOrDefault();
         AccountingQuery? query = null;
         var format = "csv";
+        IReadOnlyList<PhiMailGateway.Audit.HeadNotes.AuditHeadNote> notes = [];
         switch (sub)
         {
-            case "verify" when args.Length == 1:
+            case "verify":
+                if (ParseVerify(args.Skip(1).ToArray(), out notes) is { } verifyError)
+                    return GatewayCommandLine.Usage(stderr, 2, $"audit verify: {verifyError} Usage: {VerifyUsage}");
                 break;
             case "export":
                 if (ParseExport(args.Skip(1).ToArray(), out query, out format) is { } error)
                     return GatewayCommandLine.Usage(stderr, 2, $"audit export: {error} Usage: {ExportUsage}");
                 break;
             default:
-                return GatewayCommandLine.Usage(stderr, 2, "audit: expected `audit verify` or `" + ExportUsage + "`.");
+                return GatewayCommandLine.Usage(stderr, 2, "audit: expected `" + VerifyUsage + "` or `" + ExportUsage + "`.");
         }
 
         await using var context = CliContext.Create(configArgs, CliSections.Gateway | CliSections.Audit, b => b.AddAudit());
@@ -44,7 +48,7 @@ internal static class AuditCommand
         {
             await context.Database().MigrateAsync(CancellationToken.None);
             return sub == "verify"
-                ? await VerifyAsync(context.Get<AuditVerifier>(), context.Get<AuditHeadFile>(), stdout)
+                ? await VerifyAsync(context.Get<AuditVerifier>(), context.Get<AuditHeadFile>(), notes, stdout)
                 : await ExportAsync(context.Get<AccountingExport>(), query! with { GatewaySenders = GatewaySenders(context) }, format, stdout);
         }
         catch (CryptographicException e)
@@ -59,13 +63,16 @@ internal static class AuditCommand
         }
     }
 
-    private static async Task<int> VerifyAsync(AuditVerifier verifier, AuditHeadFile headFile, TextWriter stdout)
+    private static async Task<int> VerifyAsync(AuditVerifier verifier, AuditHeadFile headFile,
+        IReadOnlyList<PhiMailGateway.Audit.HeadNotes.AuditHeadNote> notes, TextWriter stdout)
     {
-        var result = await verifier.VerifyAsync(CancellationToken.None);
+        var result = await verifier.VerifyAsync(CancellationToken.None, notes);
         if (result.Ok)
         {
             await stdout.WriteLineAsync($"Audit log intact: {result.Disclosures} disclosure records and {result.Events} events ({result.IntactRecords} records in the chain).");
             await stdout.WriteLineAsync($"Head file {headFile.Path} notes seq {result.AnchoredSeq}.");
+            if (notes.Count > 0)
+                await stdout.WriteLineAsync($"{result.HeadNotesMatched} shipped head note(s) checked: signatures valid, every noted record present with the same MAC (newest noted seq {notes.Max(n => n.Seq)}).");
             if (result.Unanchored > 0)
                 await stdout.WriteLineAsync($"{result.Unanchored} newest record(s) not yet anchored in the head file (written after the last note; verified by the chain; the next write or start-up anchors them).");
             return 0;
@@ -94,6 +101,72 @@ internal static class AuditCommand
         var from = context.Get<Microsoft.Extensions.Configuration.IConfiguration>()["Pickup:FromAddress"];
         var codeMails = from is { Length: > 0 } && MimeKit.MailboxAddress.TryParse(from, out var mailbox) ? mailbox.Address : $"no-reply@{context.Gateway.HostName}";
         return ["", codeMails];
+    }
+
+    /// <summary>
+    /// <c>--head-note NOTE</c> (one note) and <c>--head-notes FILE</c> (every line holding a note,
+    /// such as a syslog extract; other lines are skipped), each repeatable. A line that holds the
+    /// note marker but does not parse is an error rather than skipped: a damaged note must not pass
+    /// as "nothing to check". Returns an error message, or null with the notes filled in.
+    /// </summary>
+    internal static string? ParseVerify(string[] args, out IReadOnlyList<PhiMailGateway.Audit.HeadNotes.AuditHeadNote> notes)
+    {
+        var found = new List<PhiMailGateway.Audit.HeadNotes.AuditHeadNote>();
+        notes = found;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            string? value = null;
+            var eq = arg.IndexOf('=', StringComparison.Ordinal);
+            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
+            {
+                value = arg[(eq + 1)..];
+                arg = arg[..eq];
+            }
+            if (arg is not ("--head-note" or "--head-notes")) return $"unknown argument '{args[i]}'.";
+            if (value is null)
+            {
+                if (i + 1 >= args.Length) return $"{arg} needs a value.";
+                value = args[++i];
+            }
+            if (arg == "--head-note")
+            {
+                try
+                {
+                    if (PhiMailGateway.Audit.HeadNotes.AuditHeadNote.Find(value) is not { } note)
+                        return $"--head-note is not a head note (it starts with {PhiMailGateway.Audit.HeadNotes.AuditHeadNote.Marker}).";
+                    found.Add(note);
+                }
+                catch (FormatException e)
+                {
+                    return $"--head-note: {e.Message}.";
+                }
+                continue;
+            }
+            string[] lines;
+            try
+            {
+                lines = File.ReadAllLines(value);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return $"--head-notes '{value}' cannot be read: {e.Message}";
+            }
+            var before = found.Count;
+            for (var n = 0; n < lines.Length; n++)
+            {
+                try
+                {
+                    if (PhiMailGateway.Audit.HeadNotes.AuditHeadNote.Find(lines[n]) is { } note) found.Add(note);
+                }
+                catch (FormatException e)
+                {
+                    return $"--head-notes '{value}' line {n + 1}: {e.Message}.";
+                }
+            }
+            if (found.Count == before) return $"--head-notes '{value}' holds no head note.";
+        }
+        return null;
     }
 
     /// <summary>Returns an error message, or null with the query filled in.</summary>

@@ -113,7 +113,9 @@ public static class GatewayCommandLine
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
-            if (arg.StartsWith("--", StringComparison.Ordinal) && arg.Contains(':', StringComparison.Ordinal))
+            // The colon must be in the key: `--head-note=… at=08:00:00Z …` is a verb's value, not a setting.
+            var key = arg.IndexOf('=', StringComparison.Ordinal) is var eq and >= 0 ? arg[..eq] : arg;
+            if (arg.StartsWith("--", StringComparison.Ordinal) && key.Contains(':', StringComparison.Ordinal))
             {
                 configArgs.Add(arg);
                 if (!arg.Contains('=', StringComparison.Ordinal) && i + 1 < args.Length) configArgs.Add(args[++i]);
@@ -133,7 +135,7 @@ public static class GatewayCommandLine
         ["users"] = [],
         ["queue"] = [],
         ["rules"] = ["--eml", "--to", "--from", "--show-phi"],
-        ["audit"] = ["--since", "--until", "--patient", "--recipient", "--format", "--include-gateway-mail"],
+        ["audit"] = ["--since", "--until", "--patient", "--recipient", "--format", "--include-gateway-mail", "--head-note", "--head-notes"],
         ["certs"] = ["--address"],
         ["pickup"] = [],
     };
@@ -176,7 +178,10 @@ public static class GatewayCommandLine
               queue retry ID              retry a message or delivery now
               rules test --eml FILE [--to ADDR ...] [--from ADDR] [--show-phi]
                                           dry run: what each rule decides per recipient, and why
-              audit verify                recompute the audit chain; exit 1 and the first bad record on any break
+              audit verify [--head-note "NOTE"]... [--head-notes FILE]...
+                                          recompute the audit chain; exit 1 and the first bad record on any break;
+                                          with head notes shipped off the machine (syslog, privacy officer's mail),
+                                          also fail when the log was cut below a note or a note is forged
               audit export [--since DATE] [--until DATE] [--patient ID] [--recipient ADDR] [--format csv|json] [--include-gateway-mail]
                                           accounting of disclosures (HIPAA 164.528) to stdout
               certs import FILE [--address ADDR]

@@ -230,6 +230,75 @@ public class PickupPageTests
         Assert.That(entries["photo.jpg"], Is.EqualTo(photo));
     }
 
+    /// <summary>Every character the page and the download must not carry: bidi controls, zero-width and other format characters, controls.</summary>
+    private static readonly string[] InvisibleCharacters =
+        ["\u202A", "\u202B", "\u202C", "\u202D", "\u202E", "\u2066", "\u2067", "\u2068", "\u2069", "\u200E", "\u200F", "\u061C", "\u200B", "\uFEFF", "\u0007"];
+
+    [Test]
+    public async Task PickupPage_RightToLeftOverrideInAttachmentName_ShownAndDownloadedWithoutIt()
+    {
+        var recipient = NewRecipient();
+        var image = DentalCorpus.PanoramicJpeg();
+        // Displayed as "invoiceexe.jpg" by anything that honours the override; it is an .exe.
+        var delivery = await _bed.SendAsync(PickupTestBed.XrayMessage(image, "invoice\u202Egpj.exe"), recipient);
+        using var client = _bed.Client();
+        await _bed.SignInAsync(client, delivery, recipient);
+
+        var list = await client.GetStringAsync($"/p/{delivery.Token}/files");
+        Assert.That(list, Does.Contain(">invoicegpj.exe<"), "the name on the page, override removed");
+        foreach (var ch in InvisibleCharacters)
+            Assert.That(list.Contains(ch, StringComparison.Ordinal), Is.False, $"U+{(int)ch[0]:X4} must not reach the page");
+        Assert.That(list, Does.Not.Contain("&#8238;").And.Not.Contain("&#x202E;").IgnoreCase, "nor encoded as an entity");
+
+        var download = await client.GetAsync($"/p/{delivery.Token}/files/0");
+        Assert.That(download.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var disposition = download.Content.Headers.ContentDisposition!;
+        Assert.That(disposition.FileNameStar, Is.EqualTo("invoicegpj.exe"), "filename* (RFC 5987), what browsers save under");
+        Assert.That(disposition.FileName?.Trim('"'), Is.EqualTo("invoicegpj.exe"), "the ASCII filename fallback");
+        Assert.That(await download.Content.ReadAsByteArrayAsync(), Is.EqualTo(image), "the file itself is unchanged");
+
+        var zip = await client.GetAsync($"/p/{delivery.Token}/all.zip");
+        using var archive = new System.IO.Compression.ZipArchive(new MemoryStream(await zip.Content.ReadAsByteArrayAsync()));
+        Assert.That(archive.Entries.Select(e => e.FullName), Is.EqualTo(new[] { "invoicegpj.exe" }), "the zip entry too");
+    }
+
+    [Test]
+    public async Task PickupPage_AttachmentNameOfOnlyFormatCharacters_FallsBackToANumberedName()
+    {
+        var recipient = NewRecipient();
+        var image = DentalCorpus.PanoramicJpeg();
+        var delivery = await _bed.SendAsync(PickupTestBed.XrayMessage(image, string.Concat(InvisibleCharacters.Where(c => c != "\u0007")) + " "), recipient);
+        using var client = _bed.Client();
+        await _bed.SignInAsync(client, delivery, recipient);
+
+        var list = await client.GetStringAsync($"/p/{delivery.Token}/files");
+        Assert.That(list, Does.Contain(">file-1.jpg<"), "nothing visible was left: a numbered name with the detected type's extension");
+        var download = await client.GetAsync($"/p/{delivery.Token}/files/0");
+        Assert.That(download.Content.Headers.ContentDisposition?.FileNameStar, Is.EqualTo("file-1.jpg"));
+    }
+
+    [Test]
+    public async Task PickupPage_PackageSealedWithABidiNameBeforeTheFix_IsShownAndDownloadedWithoutIt()
+    {
+        var recipient = NewRecipient();
+        var image = DentalCorpus.PanoramicJpeg();
+        // Straight into the store, as packaging sealed names before it cleaned them: the page must clean what it reads.
+        var created = await _bed.Store.CreateAsync(PhiMailGateway.Spool.QueueId.New(DateTimeOffset.UtcNow), recipient, "office@smiledental.example",
+            PhiMailGateway.Protection.Pickup.PickupScope.Attachments,
+            [new PhiMailGateway.Protection.Pickup.PackageSource("scan\u202Egnp.exe", "image/jpeg", (s, ct) => s.WriteAsync(image, ct).AsTask())],
+            CancellationToken.None);
+        var delivery = new PickupDelivery(null!, null!, $"{_bed.BaseUrl}/p/{created.Token}", created.Token, created.PackageId);
+        using var client = _bed.Client();
+        await _bed.SignInAsync(client, delivery, recipient);
+
+        var list = await client.GetStringAsync($"/p/{delivery.Token}/files");
+        Assert.That(list, Does.Contain(">scangnp.exe<"));
+        Assert.That(list.Contains('\u202E', StringComparison.Ordinal), Is.False, "U+202E must not reach the page");
+        var download = await client.GetAsync($"/p/{delivery.Token}/files/0");
+        Assert.That(download.Content.Headers.ContentDisposition?.FileNameStar, Is.EqualTo("scangnp.exe"));
+        Assert.That(await download.Content.ReadAsByteArrayAsync(), Is.EqualTo(image));
+    }
+
     [Test]
     public async Task PickupRevoke_Cli_MakesTheLinkReturn410AtOnce()
     {

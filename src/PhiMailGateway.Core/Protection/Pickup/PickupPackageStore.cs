@@ -212,8 +212,11 @@ public sealed class PickupPackageStore
             await using var c = await _database.OpenAsync(cancellationToken);
             var rows = await c.QueryAsync<(long FileIndex, byte[]? SealedName, string ContentType, long Size, string Sha256)>(
                 "SELECT file_index, sealed_name, content_type, size, sha256 FROM pickup_files WHERE package_id = @PackageId ORDER BY file_index", new { package.PackageId });
+            // Cleaned again on the way out: packages sealed before PickupFileName stripped bidi
+            // controls still hold them, and every page, download and zip entry reads names here.
             return rows.Where(r => r.SealedName is not null).Select(r => new PickupFile((int)r.FileIndex,
-                Encoding.UTF8.GetString(PackageCipher.OpenSmall(key, r.SealedName, NameAad(package.PackageId, (int)r.FileIndex))),
+                PickupFileName.Safe(Encoding.UTF8.GetString(PackageCipher.OpenSmall(key, r.SealedName, NameAad(package.PackageId, (int)r.FileIndex))),
+                    (int)r.FileIndex + 1, ""),
                 r.ContentType, r.Size, r.Sha256)).ToList();
         }
         finally

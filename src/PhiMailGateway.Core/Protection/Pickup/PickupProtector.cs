@@ -87,7 +87,7 @@ public sealed partial class PickupProtector(
             switch (entity)
             {
                 case MessagePart attached:
-                    sources.Add(new PackageSource(Unique(names, SafeName(null, n, ".eml")), "message/rfc822",
+                    sources.Add(new PackageSource(Unique(names, PickupFileName.Safe(null, n, ".eml")), "message/rfc822",
                         (s, ct) => attached.Message is { } inner ? inner.WriteToAsync(CrLf, s, ct) : Task.CompletedTask));
                     break;
                 case MimePart part:
@@ -97,12 +97,12 @@ public sealed partial class PickupProtector(
                         "PNG" => "image/png",
                         _ => part.ContentType.MimeType.ToLowerInvariant(),
                     };
-                    sources.Add(new PackageSource(Unique(names, SafeName(part.FileName ?? part.ContentType.Name, n, Extension(leaf?.Format))), type,
+                    sources.Add(new PackageSource(Unique(names, PickupFileName.Safe(part.FileName ?? part.ContentType.Name, n, Extension(leaf?.Format))), type,
                         (s, ct) => MimePartDecoder.DecodeToAsync(part, s, ct),
                         leaf is { Sha256: { } sha256 } ? (leaf.Size, sha256) : null));
                     break;
                 default:
-                    sources.Add(new PackageSource(Unique(names, SafeName(null, n, ".eml")), "message/rfc822",
+                    sources.Add(new PackageSource(Unique(names, PickupFileName.Safe(null, n, ".eml")), "message/rfc822",
                         (s, ct) => entity.WriteToAsync(CrLf, s, ct)));
                     break;
             }
@@ -152,19 +152,6 @@ public sealed partial class PickupProtector(
         _ when format?.StartsWith("STL", StringComparison.Ordinal) == true => ".stl",
         _ => ".bin",
     };
-
-    /// <summary>A name safe to offer in Content-Disposition and a zip: no folders, no control characters, not too long.</summary>
-    internal static string SafeName(string? name, int n, string extension)
-    {
-        var cleaned = new string((name ?? "").Select(c => char.IsControl(c) || c is '/' or '\\' or ':' or '"' or '*' or '?' or '<' or '>' or '|' ? '_' : c).ToArray()).Trim().TrimStart('.');
-        if (cleaned.Length == 0) cleaned = $"file-{n}{extension}";
-        if (cleaned.Length > 120)
-        {
-            var ext = Path.GetExtension(cleaned);
-            cleaned = cleaned[..(120 - Math.Min(ext.Length, 10))] + (ext.Length <= 10 ? ext : "");
-        }
-        return cleaned;
-    }
 
     private static string Unique(HashSet<string> names, string name)
     {
