@@ -50,6 +50,7 @@ public static class ContentSniffer
         if (IsTnef(p)) return new SniffResult { Family = ContentFamily.Tnef, Format = "TNEF" };
         if (MeshHeaders.Sniff(p, totalLength) is { } mesh) return mesh;
         if (p.StartsWith("%PDF-"u8)) return SniffResult.Other("PDF");
+        if (MessageHeaderSniffer.LooksLikeMessage(p)) return new SniffResult { Family = ContentFamily.Message, Format = "Message" };
         return SniffResult.Other(LooksLikeText(p) ? "Text" : "Binary");
     }
 

@@ -54,6 +54,7 @@ public sealed class DentalImageClassifier(InspectionOptions options)
 
             case ContentFamily.Archive:
             case ContentFamily.Tnef:
+            case ContentFamily.Message:
                 // The container itself; its contents get findings of their own.
                 return (IsProprietaryName(fileName) ? ImageKind.ProprietaryImaging : ImageKind.None, null);
         }

@@ -38,6 +38,8 @@ public sealed class InspectionOptionsValidator : IValidateOptions<InspectionOpti
         Positive(errors, "MaxTotalUncompressedBytes", o.MaxTotalUncompressedBytes);
         if (o.MaxCompressionRatio < 2) errors.Add($"Inspection:MaxCompressionRatio: must be at least 2 (got {o.MaxCompressionRatio}).");
         if (o.MaxMimeDepth is < 2 or > 256) errors.Add($"Inspection:MaxMimeDepth: must be between 2 and 256 (got {o.MaxMimeDepth}).");
+        if (o.MaxEmbeddedItems is < 1 or > 100_000) errors.Add($"Inspection:MaxEmbeddedItems: must be between 1 and 100000 (got {o.MaxEmbeddedItems}).");
+        if (o.MaxEmbeddedItemBytes is < 1024 or > 1L << 30) errors.Add($"Inspection:MaxEmbeddedItemBytes: must be between 1024 and 1073741824 (got {o.MaxEmbeddedItemBytes}).");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

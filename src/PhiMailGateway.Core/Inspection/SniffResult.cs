@@ -10,6 +10,9 @@ public enum ContentFamily
     Mesh,
     Archive,
     Tnef,
+
+    /// <summary>An RFC 5322 message whatever its declared type (a forwarded .eml): walked like message/rfc822.</summary>
+    Message,
 }
 
 /// <summary>

@@ -87,7 +87,7 @@ public static partial class FailClosedCorpus
         yield return Shape("base64-padding-in-the-middle", Raw(Headers +
             "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nHello\r\n" +
             "--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
-            Base64(Encoding.ASCII.GetBytes("Dear colleague, notes attached.\r\n"), 0) + "\r\n" + Base64(pano, 76) + "\r\n--b1--\r\n"), pano);
+            Base64(Encoding.ASCII.GetBytes("Dear colleague, notes attached\r\n"), 0) + "\r\n" + Base64(pano, 76) + "\r\n--b1--\r\n"), pano);
     }
 
     private static CorpusShape Shape(string name, byte[] message, params byte[][] images) => new(name, message, images);

@@ -144,7 +144,7 @@ public static partial class ImageSliceScanner
     /// <summary>Runs of consecutive lines that are nothing but base64, wherever they sit in a text.</summary>
     private static IEnumerable<byte[]> Base64Runs(byte[] blob)
     {
-        if (!LooksTextual(blob)) yield break;
+        // Binary containers (TNEF) store attached files raw, so an attached message's base64 shows there too.
         var text = Encoding.Latin1.GetString(blob);
         var run = new StringBuilder();
         var lastEnd = -1;
@@ -159,15 +159,5 @@ public static partial class ImageSliceScanner
             lastEnd = m.Index + m.Length;
         }
         if (run.Length > 0) yield return LenientBase64(run.ToString());
-    }
-
-    private static bool LooksTextual(byte[] blob)
-    {
-        var sample = blob.AsSpan(0, Math.Min(blob.Length, 4096));
-        foreach (var b in sample)
-        {
-            if (b == 0) return false;
-        }
-        return true;
     }
 }
