@@ -205,7 +205,14 @@ internal sealed class EmbeddedBlockScanner(int allowance, long maxItemBytes)
                 _blankLines = 0;
                 return true;
         }
-        if (!StrictBase64.IsAlphabet(b) && b != '=') return EndDataWith(b);
+        if (!StrictBase64.IsAlphabet(b) && b != '=')
+        {
+            // A quote, bracket or parenthesis closes the URI; any other character inside it is damage
+            // (browsers refuse such a URI, lenient readers skip the character and decode on).
+            if (b is not ((byte)'"' or (byte)'\'' or (byte)')' or (byte)'<' or (byte)'>' or (byte)'\\'))
+                _error ??= "data: URI does not decode as base64 (a character outside the base64 alphabet)";
+            return EndDataWith(b);
+        }
         _blankLines = 0;
         Base64Char(b);
         return true;
