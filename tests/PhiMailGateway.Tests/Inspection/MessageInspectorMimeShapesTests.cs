@@ -137,6 +137,31 @@ public class MessageInspectorMimeShapesTests
         Assert.That(report.FailedClosed.Select(f => f.FailClosedReason), Has.Some.Contains("Inspection:MaxMimeDepth"), Describe(report));
     }
 
+    [Test]
+    public async Task MessageInspector_HugeTextPartFromFile_ScannedWithoutLoadingIt()
+    {
+        using var dir = new TempDirectory();
+        var path = Path.Combine(dir.Path, "huge.eml");
+        var line = Encoding.ASCII.GetBytes(new string('x', 70) + " lorem ipsum\r\n");
+        await using (var file = File.Create(path))
+        {
+            await file.WriteAsync(Encoding.ASCII.GetBytes(Headers + "Content-Type: text/plain\r\n\r\n"));
+            for (long written = 0; written < 50L << 20; written += line.Length) await file.WriteAsync(line);
+            await file.WriteAsync(Encoding.ASCII.GetBytes($"data:application/dicom;base64,{Convert.ToBase64String(DentalCorpus.Dicom())}\r\n"));
+        }
+        GC.Collect();
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        InspectionReport report;
+        await using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read))
+            report = await new MessageInspector(new InspectionOptions(), dir.Path).InspectAsync(stream, CancellationToken.None);
+        clock.Stop();
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        TestContext.Out.WriteLine($"50 MiB text part inspected in {clock.ElapsedMilliseconds} ms, {allocated >> 20} MiB allocated");
+        Assert.That(report.Findings.Count(f => f.Kind == ImageKind.Dicom), Is.EqualTo(1), "the data: URI at the very end is found: " + Describe(report));
+        Assert.That(allocated, Is.LessThan(20L << 20), "a 50 MiB text part is streamed past the scanner, never held whole");
+    }
+
     [TestCase("From: a@b.example\r\nTo: c@d.example\r\nSubject: hi\r\n\r\nbody", true)]
     [TestCase("Received: from x\r\n\tby y; Tue, 2 Jan 2024\r\nMessage-ID: <a@b>\r\n\r\n", true)]
     [TestCase("X-Custom: 1\r\nContent-Type: text/plain\r\n\r\nhello", true)]
