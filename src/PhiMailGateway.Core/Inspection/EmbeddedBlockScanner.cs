@@ -32,7 +32,8 @@ internal sealed class EmbeddedBlockScanner(int allowance, long maxItemBytes)
     private bool _lineOverflow;
     private State _state;
     private byte _previous = (byte)'\n';
-    private int _dataMatch;            // how much of "data:" the last bytes matched
+    private int _dataMatch;            // how much of "data:" the last bytes matched; 5: inside a character reference after "data"
+    private readonly StringBuilder _entity = new();
     private readonly StringBuilder _dataHeader = new();
     private string? _declaredType;
     private readonly StrictBase64 _base64 = new();
@@ -138,15 +139,52 @@ internal sealed class EmbeddedBlockScanner(int allowance, long maxItemBytes)
     private void MatchData(byte b)
     {
         var lower = (byte)(b | 0x20);
+        if (_dataMatch == 5)
+        {
+            // "data&#58;" and friends: browsers decode character references in attributes before the URI.
+            if (b == ';')
+            {
+                var entity = _entity.ToString().ToLowerInvariant();
+                _dataMatch = 0;
+                if (entity == "colon" || ColonReference(entity)) StartDataHeader();
+                return;
+            }
+            if (_entity.Length < 8 && (char.IsAsciiLetterOrDigit((char)b) || b == '#'))
+            {
+                _entity.Append((char)b);
+                return;
+            }
+            _dataMatch = 0;
+        }
+        if (_dataMatch == 4 && b == '&')
+        {
+            _dataMatch = 5;
+            _entity.Clear();
+            return;
+        }
         if (lower == "data:"u8[_dataMatch] && (_dataMatch > 0 || !IsWordByte(_previous)))
         {
             if (++_dataMatch < 5) return;
-            _dataMatch = 0;
-            _dataHeader.Clear();
-            _state = State.DataHeader;
+            StartDataHeader();
             return;
         }
         _dataMatch = lower == 'd' && !IsWordByte(_previous) ? 1 : 0;
+    }
+
+    private void StartDataHeader()
+    {
+        _dataMatch = 0;
+        _dataHeader.Clear();
+        _state = State.DataHeader;
+    }
+
+    private static bool ColonReference(string entity)
+    {
+        if (!entity.StartsWith('#')) return false;
+        var hex = entity.Length > 1 && entity[1] == 'x';
+        var digits = entity[(hex ? 2 : 1)..];
+        return digits.Length > 0 && int.TryParse(digits, hex ? System.Globalization.NumberStyles.HexNumber : System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture, out var value) && value == ':';
     }
 
     private static bool IsWordByte(byte b) => b is >= (byte)'a' and <= (byte)'z' or >= (byte)'A' and <= (byte)'Z' or >= (byte)'0' and <= (byte)'9' or (byte)'-' or (byte)'_';

@@ -62,7 +62,18 @@ public class EmbeddedBlockScannerTests
         Assert.That(scanner.Blocks.Single().Content, Is.EqualTo(Pano));
     }
 
+    [TestCase("data&#58;")]
+    [TestCase("data&#x3A;")]
+    [TestCase("DATA&colon;")]
+    [TestCase("data&#0058;")]
+    public void EmbeddedBlockScanner_ColonAsACharacterReference_StillADataUri(string scheme)
+    {
+        var scanner = Scan($"<img src=\"{scheme}image/jpeg;base64,{Convert.ToBase64String(Pano)}\">");
+        Assert.That(scanner.Blocks.Single().Content, Is.EqualTo(Pano), "browsers decode the reference before they read the URI");
+    }
+
     [TestCase("Patient data: see below, thanks")]
+    [TestCase("data&amp; more")]
     [TestCase("metadata:image/png;base64,AAAA")]
     [TestCase("no data here at all")]
     public void EmbeddedBlockScanner_WordsThatAreNotDataUris_FindNothing(string text)

@@ -26,6 +26,15 @@ public static partial class FailClosedCorpus
         yield return Shape("html-data-uri-percent-base64", Html($"<img src='data:image/jpeg;base64,{Base64(photo, 0).Replace("+", "%2B").Replace("/", "%2F").Replace("=", "%3D")}'>"), photo);
         yield return Shape("html-object-data-uri", Html($"<object type=\"image/jpeg\" data=\"data:image/jpeg;base64,{Base64(photo, 64)}\"></object>"), photo);
 
+        yield return Shape("html-data-uri-colon-reference", Html($"<img src=\"data&#58;image/jpeg;base64,{Base64(pano, 0)}\">"), pano);
+        // Outlook and Apple Mail send HTML quoted-printable: soft line breaks and =3D inside the URI.
+        yield return Shape("html-quoted-printable-data-uri", Raw(Headers +
+            "Content-Type: text/html; charset=us-ascii\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" +
+            QuotedPrintable($"<html><body><img src=\"data:image/jpeg;base64,{Base64(photo, 0)}\"></body></html>") + "\r\n"), photo);
+        yield return Shape("html-base64-part-data-uri", Raw(Headers +
+            "Content-Type: text/html; charset=us-ascii\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+            Base64(Encoding.ASCII.GetBytes($"<html><body><img src=\"data:image/png;base64,{Base64(png, 0)}\"></body></html>"), 76) + "\r\n"), png);
+
         // 2. uuencode and yEnc blocks in text bodies.
         yield return Shape("text-uuencode-block", Text($"X-ray below.\r\n\r\nbegin 644 pano.jpg\r\n{Uuencode(pano)}`\r\nend\r\n\r\nRegards"), pano);
         yield return Shape("text-uuencode-base64-block", Text($"X-ray below.\r\n\r\nbegin-base64 644 pano.jpg\r\n{Base64(pano, 76)}\r\n====\r\n"), pano);
@@ -114,6 +123,25 @@ public static partial class FailClosedCorpus
         {
             if (i > 0) sb.Append("\r\n");
             sb.Append(text, i, Math.Min(lineLength, text.Length - i));
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Quoted-printable as mail clients write it: = and non-ASCII escaped, soft breaks at 76.</summary>
+    private static string QuotedPrintable(string text)
+    {
+        var sb = new StringBuilder();
+        var column = 0;
+        foreach (var c in text)
+        {
+            var token = c == '=' || c > '~' ? $"={(int)c:X2}" : c.ToString();
+            if (column + token.Length > 75)
+            {
+                sb.Append("=\r\n");
+                column = 0;
+            }
+            sb.Append(token);
+            column += token.Length;
         }
         return sb.ToString();
     }

@@ -12,9 +12,12 @@ public static partial class ImageSliceScanner
 
     private static readonly Regex DataUri = new(@"data:[^,\s""'()<>]{0,200},([A-Za-z0-9+/=%\r\n \t\-._~!$&*;:@]+)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
+    private static readonly Regex ColonReference = new("&(#0*58|#x0*3a|colon);", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
     private static IEnumerable<byte[]> DataUris(byte[] blob)
     {
-        var text = Encoding.Latin1.GetString(blob);
+        // Browsers decode character references in attributes first: "data&#58;" is "data:".
+        var text = ColonReference.Replace(Encoding.Latin1.GetString(blob), ":");
         foreach (Match m in DataUri.Matches(text))
         {
             var head = m.Value[..m.Value.IndexOf(',')];
