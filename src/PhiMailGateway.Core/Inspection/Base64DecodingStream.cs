@@ -13,7 +13,9 @@ namespace PhiMailGateway.Inspection;
 /// MimeKit's decoder. Every group before it was four alphabet characters, after which MimeKit's
 /// decoder holds no state, so the output is the same as MimeKit decoding the whole part.
 /// </summary>
-internal sealed class Base64DecodingStream(Stream encoded) : Stream
+/// <param name="strict">For inspection: at the point where MimeKit would take over, check the whole part
+/// (<see cref="Base64Validator"/>) and throw <see cref="UndecodableContentException"/> when it is not clean.</param>
+internal sealed class Base64DecodingStream(Stream encoded, bool strict = false) : Stream
 {
     private const int ChunkSize = 64 * 1024;
 
@@ -79,6 +81,7 @@ internal sealed class Base64DecodingStream(Stream encoded) : Stream
             return;
         }
         // Not plain base64 from this group on: MimeKit decodes the rest, starting with these bytes.
+        if (strict) CheckWholePart();
         var rest = new ChainedStream();
         rest.Add(new MemoryStream(_encoded.AsSpan(consumed, length - consumed).ToArray()));
         if (!_sourceDone) rest.Add(encoded, leaveOpen: true); // the part's content stream is MimeKit's to close
@@ -86,6 +89,15 @@ internal sealed class Base64DecodingStream(Stream encoded) : Stream
         filtered.Add(DecoderFilter.Create(ContentEncoding.Base64));
         _fallback = filtered;
         _carry = 0;
+    }
+
+    private void CheckWholePart()
+    {
+        var position = encoded.Position;
+        encoded.Position = 0;
+        var defect = Base64Validator.FindDefect(encoded);
+        encoded.Position = position;
+        if (defect is not null) throw new UndecodableContentException(defect);
     }
 
     protected override void Dispose(bool disposing)

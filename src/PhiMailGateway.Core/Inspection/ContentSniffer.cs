@@ -50,6 +50,7 @@ public static class ContentSniffer
         if (IsTnef(p)) return new SniffResult { Family = ContentFamily.Tnef, Format = "TNEF" };
         if (Containers.ContainerSignatures.Sniff(p) is { } container) return container;
         if (MeshHeaders.Sniff(p, totalLength) is { } mesh) return mesh;
+        if (MessageHeaderSniffer.LooksLikeMessage(p)) return new SniffResult { Family = ContentFamily.Message, Format = "Message" };
         return SniffResult.Other(LooksLikeText(p) ? "Text" : "Binary");
     }
 

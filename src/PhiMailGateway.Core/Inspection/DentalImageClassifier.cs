@@ -61,6 +61,7 @@ public sealed class DentalImageClassifier(InspectionOptions options)
             case ContentFamily.Tar:
             case ContentFamily.Pdf:
             case ContentFamily.Rtf:
+            case ContentFamily.Message:
                 // The container itself; its contents get findings of their own.
                 return (IsProprietaryName(fileName) ? ImageKind.ProprietaryImaging : ImageKind.None, null);
         }

@@ -70,6 +70,20 @@ public sealed record InspectionOptions
     public int MaxPdfObjects { get; init; } = 100_000;
 
     /// <summary>
+    /// Items hidden in the text of one message (data: URIs, uuencode, begin-base64 and yEnc blocks),
+    /// all parts together. Each is decoded and inspected like an attachment; past this count the rest
+    /// cannot be looked at and the message fails closed. 100 is far above what a practice's mail holds
+    /// (a newsletter may inline a few dozen icons) and keeps a hostile message's work bounded.
+    /// </summary>
+    public int MaxEmbeddedItems { get; init; } = 100;
+
+    /// <summary>
+    /// Decoded bytes of one embedded item, held in memory while it is inspected; a bigger one fails
+    /// closed. 32 MiB holds any radiograph or intra-oral photo pasted into a body.
+    /// </summary>
+    public long MaxEmbeddedItemBytes { get; init; } = 32L << 20;
+
+    /// <summary>
     /// Extensions of dental imaging programs. Only formats we could tie to a product are listed;
     /// extensions that collide with common non-dental formats are left out, because a false match
     /// there would protect unrelated mail (.dex is also an Android executable, .cdr CorelDRAW,

@@ -40,6 +40,8 @@ public sealed class InspectionOptionsValidator : IValidateOptions<InspectionOpti
         if (o.MaxMimeDepth is < 2 or > 256) errors.Add($"Inspection:MaxMimeDepth: must be between 2 and 256 (got {o.MaxMimeDepth}).");
         if (o.MaxDocumentBytes is < 1 or > int.MaxValue) errors.Add($"Inspection:MaxDocumentBytes: must be between 1 and {int.MaxValue} (got {o.MaxDocumentBytes}).");
         if (o.MaxPdfObjects is < 1 or > 10_000_000) errors.Add($"Inspection:MaxPdfObjects: must be between 1 and 10000000 (got {o.MaxPdfObjects}).");
+        if (o.MaxEmbeddedItems is < 1 or > 100_000) errors.Add($"Inspection:MaxEmbeddedItems: must be between 1 and 100000 (got {o.MaxEmbeddedItems}).");
+        if (o.MaxEmbeddedItemBytes is < 1024 or > 1L << 30) errors.Add($"Inspection:MaxEmbeddedItemBytes: must be between 1024 and 1073741824 (got {o.MaxEmbeddedItemBytes}).");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -36,6 +36,13 @@ public sealed record InspectionFinding
     /// </summary>
     public required string PartSpecifier { get; init; }
 
+    /// <summary>
+    /// The <see cref="PartSpecifier"/> of a finding that no single part holds: content outside every
+    /// part (preamble, epilogue) or a structure parsers read differently. Protection then covers the
+    /// whole message, because the bytes that matter are not where MimeKit's tree says they are.
+    /// </summary>
+    public const string WholeMessageSpecifier = "";
+
     /// <summary>Declared Content-Type of the MIME part; null for zip entries and TNEF attachments, which declare none.</summary>
     public string? DeclaredContentType { get; init; }
 

@@ -30,6 +30,7 @@ public sealed partial class MessageInspector
     {
         var prefix = ArrayPool<byte>.Shared.Rent(ContentSniffer.PrefixBytes);
         FileStream? spill = null;
+        EmbeddedBlockScanner? embedded = null;
         try
         {
             long total;
@@ -44,11 +45,13 @@ public sealed partial class MessageInspector
                     hash.AppendData(prefix, 0, prefixLength);
                     total = prefixLength;
                     var head = prefix.AsSpan(0, prefixLength);
-                    if (ContentSniffer.IsZip(head) || ContentSniffer.IsTnef(head) || Containers.ContainerSignatures.IsWalkable(head))
+                    if (NeedsSpill(head) || Containers.ContainerSignatures.IsWalkable(head))
                     {
                         spill = CreateScratchFile();
                         await spill.WriteAsync(prefix.AsMemory(0, prefixLength), ct);
                     }
+                    embedded = StartEmbeddedScan(walk, item, prefix.AsSpan(0, prefixLength));
+                    embedded?.Feed(prefix.AsSpan(0, prefixLength));
                     var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferBytes);
                     try
                     {
@@ -58,12 +61,19 @@ public sealed partial class MessageInspector
                             hash.AppendData(buffer, 0, read);
                             total += read;
                             if (spill is not null) await spill.WriteAsync(buffer.AsMemory(0, read), ct);
+                            embedded?.Feed(buffer.AsSpan(0, read));
                         }
+                        embedded?.Complete();
                     }
                     finally
                     {
                         ArrayPool<byte>.Shared.Return(buffer);
                     }
+                }
+                catch (UndecodableContentException e)
+                {
+                    walk.Findings.Add(FailClosed(item.Anchor, item.Path, item.DeclaredType, e.Message));
+                    return;
                 }
                 catch (ArchiveLimitException e)
                 {
@@ -93,8 +103,11 @@ public sealed partial class MessageInspector
                 await WalkZipAsync(walk, item, spill, budget ?? new ArchiveBudget(_options), archiveDepth + 1, mimeDepth, ct);
             else if (spill is not null && sniff.Family == ContentFamily.Tnef)
                 await WalkTnefAsync(walk, item, spill, budget, archiveDepth, mimeDepth, ct);
+            else if (spill is not null && sniff.Family == ContentFamily.Message)
+                await WalkEmbeddedMessageAsync(walk, item, spill, mimeDepth, ct);
             else if (spill is not null)
                 await WalkFileContainerAsync(walk, item, spill, sniff, budget, archiveDepth, mimeDepth, ct);
+            if (embedded is not null) await InspectEmbeddedAsync(walk, item, embedded, mimeDepth, ct);
         }
         finally
         {
@@ -102,6 +115,10 @@ public sealed partial class MessageInspector
             if (spill is not null) await spill.DisposeAsync();
         }
     }
+
+    /// <summary>Containers that need to seek (zip, TNEF) or to be parsed again (a message under any declared type).</summary>
+    private static bool NeedsSpill(ReadOnlySpan<byte> head) =>
+        ContentSniffer.IsZip(head) || ContentSniffer.IsTnef(head) || MessageHeaderSniffer.LooksLikeMessage(head);
 
     private FileStream CreateScratchFile()
     {

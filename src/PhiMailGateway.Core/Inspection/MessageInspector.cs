@@ -56,13 +56,11 @@ public sealed partial class MessageInspector
     /// </summary>
     public async Task<(InspectionReport Report, MimeMessage? Parsed)> InspectAndKeepAsync(Stream message, CancellationToken cancellationToken)
     {
-        var parserOptions = ParserOptions.Default.Clone();
-        // MimeKit turns anything deeper than its limit into an opaque leaf; we see that leaf and fail closed.
-        parserOptions.MaxMimeDepth = _options.MaxMimeDepth + 1;
+        var walk = new Walk();
         MimeMessage mime;
         try
         {
-            mime = await MimeMessage.LoadAsync(parserOptions, message, persistent: message is FileStream, cancellationToken);
+            mime = await ParseAsync(walk, message, persistent: message is FileStream, cancellationToken);
         }
         catch (Exception e) when (e is FormatException or IOException or ArgumentException or InvalidOperationException or NotSupportedException)
         {
@@ -70,7 +68,6 @@ public sealed partial class MessageInspector
         }
 
         {
-            var walk = new Walk();
             try
             {
                 CollectCids(mime.Body, walk, 0);
@@ -113,6 +110,12 @@ public sealed partial class MessageInspector
     {
         public List<InspectionFinding> Findings { get; } = [];
         public HashSet<string> ReferencedCids { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+        /// <summary>Where the parser saw each entity end, to tell a closed multipart from a truncated one.</summary>
+        public Dictionary<MimeEntity, long> EntityEnds { get; } = new(ReferenceEqualityComparer.Instance);
+
+        /// <summary>Items found in the text of parts so far (<see cref="InspectionOptions.MaxEmbeddedItems"/>).</summary>
+        public int EmbeddedItems { get; set; }
     }
 
     /// <summary>The entity of the outer message that holds a finding (see <see cref="InspectionFinding.PartSpecifier"/>).</summary>
@@ -178,6 +181,7 @@ public sealed partial class MessageInspector
             return;
         }
         var here = inner ? anchor : new Anchor(anchor.TopLevelPartIndex, number);
+        if (CheckStructure(walk, entity, here, path, number)) return;
         switch (entity)
         {
             case Multipart multipart:

@@ -18,7 +18,11 @@ internal static class MimePartDecoder
 {
     public const int FastLimit = 4 << 20;
 
-    /// <summary>The decoded content as a stream (MimeKit's decoding stream unless the fast path applies).</summary>
+    /// <summary>
+    /// The decoded content as a stream, for inspection (MimeKit's decoding stream unless the fast path
+    /// applies). Base64 that does not decode cleanly throws <see cref="UndecodableContentException"/>
+    /// (at once, or while reading a large part), so inspection fails closed on it.
+    /// </summary>
     public static Stream Open(MimePart part, IMimeContent content)
     {
         if (IsFastCandidate(part, content, out var encoded, out var length))
@@ -28,11 +32,13 @@ internal static class MimePartDecoder
             encoded.ReadExactly(buffer, 0, length);
             if (TryDecodeInPlace(buffer, length, out var written)) return new PooledReadStream(buffer, written);
             ArrayPool<byte>.Shared.Return(buffer);
+            encoded.Position = 0;
+            if (Base64Validator.FindDefect(encoded) is { } defect) throw new UndecodableContentException(defect);
         }
         else if (IsBase64(part, content, out var large))
         {
             large.Position = 0;
-            return new Base64DecodingStream(large);
+            return new Base64DecodingStream(large, strict: true);
         }
         return content.Open();
     }

@@ -25,6 +25,9 @@ public enum ContentFamily
 
     /// <summary>A container we recognise but do not open (7z, rar, OLE2 compound files, cab): fails closed.</summary>
     Opaque,
+
+    /// <summary>An RFC 5322 message whatever its declared type (a forwarded .eml): walked like message/rfc822.</summary>
+    Message,
 }
 
 /// <summary>

@@ -16,8 +16,12 @@ public class MimePartDecoderTests
         return string.Join(lineEnd, lines) + lineEnd;
     }
 
-    private static async Task<(byte[] Ours, byte[] MimeKits)> DecodeBothAsync(string encodedBody)
+    /// <summary>The last <see cref="DecodeBothAsync"/> saw the inspector's <see cref="MimePartDecoder.Open"/> refuse the content.</summary>
+    private bool LastOpenRefused { get; set; }
+
+    private async Task<(byte[] Ours, byte[] MimeKits)> DecodeBothAsync(string encodedBody)
     {
+        LastOpenRefused = false;
         var raw = "Content-Type: image/jpeg\r\nContent-Transfer-Encoding: base64\r\n\r\n" + encodedBody;
         // Persistent parse from a file, as the pickup stage does: the content stays in the spool.
         var path = Path.GetTempFileName();
@@ -30,10 +34,17 @@ public class MimePartDecoderTests
             await MimePartDecoder.DecodeToAsync(part, ours, CancellationToken.None);
             if (part.Content is { } forOpen)
             {
-                // The inspector's way in must read the very same bytes.
+                // The inspector's way in must read the very same bytes, or refuse content that is not clean base64.
                 var opened = new MemoryStream();
-                await using (var decoded = MimePartDecoder.Open(part, forOpen)) await decoded.CopyToAsync(opened);
-                Assert.That(opened.ToArray(), Is.EqualTo(ours.ToArray()), "Open and DecodeToAsync agree");
+                try
+                {
+                    await using (var decoded = MimePartDecoder.Open(part, forOpen)) await decoded.CopyToAsync(opened);
+                    Assert.That(opened.ToArray(), Is.EqualTo(ours.ToArray()), "Open and DecodeToAsync agree");
+                }
+                catch (UndecodableContentException)
+                {
+                    LastOpenRefused = true;
+                }
             }
             var theirs = new MemoryStream();
             if (part.Content is { } content) await content.DecodeToAsync(theirs);
@@ -71,6 +82,40 @@ public class MimePartDecoderTests
         Assert.That(ours, Is.EqualTo(mimeKits));
     }
 
+    [TestCase("QUJD!REVG\r\n", "a character outside the base64 alphabet")]
+    [TestCase("QUI=QUI=\r\n", "padding in the middle")]
+    [TestCase("QUJDR\r\n", "truncated")]
+    public async Task Open_Base64ThatDoesNotDecodeCleanly_RefusesWithTheDefect(string body, string defect)
+    {
+        var raw = "Content-Type: image/jpeg\r\nContent-Transfer-Encoding: base64\r\n\r\n" + body;
+        var part = (MimePart)await MimeEntity.LoadAsync(new MemoryStream(Encoding.ASCII.GetBytes(raw)));
+        var e = Assert.Throws<UndecodableContentException>(() => MimePartDecoder.Open(part, part.Content!).Dispose());
+        Assert.That(e!.Message, Does.Contain(defect), "inspection reports why the part is Unknown");
+    }
+
+    [Test]
+    public async Task Open_LargeBase64WithPaddingInTheMiddle_RefusesWhileStreaming()
+    {
+        var body = Wrapped(Encoding.ASCII.GetBytes("Dear colleague\r\n")) + Wrapped(RandomNumberGenerator.GetBytes(MimePartDecoder.FastLimit));
+        var path = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllBytesAsync(path, Encoding.ASCII.GetBytes("Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n" + body));
+            await using var stream = File.OpenRead(path);
+            var part = (MimePart)await MimeEntity.LoadAsync(stream, persistent: true);
+            var e = Assert.ThrowsAsync<UndecodableContentException>(async () =>
+            {
+                await using var decoded = MimePartDecoder.Open(part, part.Content!);
+                await decoded.CopyToAsync(Stream.Null);
+            });
+            Assert.That(e!.Message, Does.Contain("padding in the middle"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [TestCase(" ")]
     [TestCase("\t")]
     [TestCase("\n")]
@@ -80,6 +125,8 @@ public class MimePartDecoderTests
         var at = 78 * 40 + 30; // inside line 41: every line keeps its 76 characters
         var (ours, mimeKits) = await DecodeBothAsync(wrapped[..at] + blank + wrapped[(at + 1)..]);
         Assert.That(ours, Is.EqualTo(mimeKits));
+        // A character is missing, so the final padding no longer ends a group: damage, which inspection refuses.
+        Assert.That(LastOpenRefused, Is.True, "the inspector does not trust base64 with a character missing");
     }
 
     [Test]

@@ -60,6 +60,8 @@ public sealed partial class PickupProtector(
         var wanted = report?.Findings.Where(f => f.IsProtected).Select(f => f.PartSpecifier).ToHashSet(StringComparer.Ordinal) ?? [];
         var found = new List<(MimeEntity, Multipart?, string)>();
         if (wanted.Count == 0) return found;
+        // Content outside every part or an ambiguous structure: no part can be cut out, so all of it goes.
+        if (wanted.Contains(InspectionFinding.WholeMessageSpecifier)) return found;
         using var iterator = new MimeIterator(message);
         while (iterator.MoveNext())
         {
