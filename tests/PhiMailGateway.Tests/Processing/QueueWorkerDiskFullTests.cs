@@ -19,6 +19,8 @@ public class QueueWorkerDiskFullTests
     private const int PausedEvent = 3301;
     private const int ResumedEvent = 3302;
     private const int ProbeFailedEvent = 3303;
+    private const int WorkFailedEvent = 3202;
+    private const int NotSentAgainEvent = 4101;
 
     [Test]
     public async Task QueueWorker_DiskFillsWhileDeliveriesAreAccepted_EachRecipientGetsOneCopyAndPauseIsLoggedOnce()
@@ -40,6 +42,7 @@ public class QueueWorkerDiskFullTests
         });
         var settings = RelayEndToEndTests.SmarthostSettings(upstream, retry: "00:00:00.200");
         settings["Logging:LogLevel:PhiMailGateway.Processing"] = "Debug";
+        settings["Logging:LogLevel:PhiMailGateway.Relay.OutboundDeliverer"] = "Information";
         var data = Path.Combine(disk.Path, "data");
         await using var gw = await TestGateway.StartAsync(settings, s => s.AddSingleton<ILoggerProvider>(recorder), dataDirectory: data);
         await gw.AddUserAsync("frontdesk", "correct horse");
@@ -87,6 +90,10 @@ public class QueueWorkerDiskFullTests
         Assert.That(recorder.Count(PausedEvent), Is.EqualTo(1), "the pause is logged once, not once per item");
         Assert.That(recorder.Count(ResumedEvent), Is.EqualTo(1), "and the resume once");
         Assert.That(recorder.Events.Single(e => e.EventId == PausedEvent).Level, Is.EqualTo(LogLevel.Warning));
+        Assert.That(recorder.Count(NotSentAgainEvent), Is.GreaterThan(0),
+            "copies accepted before the failed commit were recorded later from memory, not sent again");
+        TestContext.Out.WriteLine($"copies {upstream.Messages.Count}, filler {filler} bytes, failed items {recorder.Count(WorkFailedEvent)}, " +
+            $"failed probes {recorder.Count(ProbeFailedEvent)}, recorded from memory {recorder.Count(NotSentAgainEvent)}");
     }
 
     private static Dictionary<string, int> CopiesPerRecipient(FakeSmtpUpstream upstream) =>
