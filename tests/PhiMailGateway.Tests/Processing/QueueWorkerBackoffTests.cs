@@ -114,6 +114,34 @@ public class QueueWorkerBackoffTests
         Assert.That(recorder.Count(WorkFailedEvent), Is.EqualTo(1), "one failure, one backoff, no loop");
     }
 
+    [Test]
+    public async Task QueueWorker_HoldCannotBeRecorded_FileGoesBackAndMessageIsHeldLater()
+    {
+        var recorder = new RecordingLoggerProvider();
+        await using var upstream = await FakeSmtpUpstream.StartAsync();
+        using var config = new TempDirectory();
+        TestGateway gw;
+        // No rule for the recipient: routing holds the message for a person.
+        using (TestConfig.Use(config.Path, """{ "Rules": [ { "Name": "lab-only", "When": { "RecipientDomains": [ "lab.example" ] }, "Action": "Relay" } ] }"""))
+        {
+            gw = await StartAsync(upstream, recorder);
+        }
+        await using (gw)
+        {
+            await SetFailureAsync(gw, "hold", on: true);
+            var queueId = await RelayEndToEndTests.SubmitAsync(gw, Message, "dr.lee@specialist.example");
+            await RelayEndToEndTests.WaitUntilAsync(() => Task.FromResult(recorder.Count(WorkFailedEvent) >= 1), "the hold could not be recorded");
+
+            Assert.That(File.Exists(gw.Spool.IncomingPath(queueId)), Is.True, "the file is back where its row says it is");
+            Assert.That(await MessageStateAsync(gw, queueId), Is.EqualTo("Received"));
+
+            await SetFailureAsync(gw, "hold", on: false);
+            await RelayEndToEndTests.WaitUntilAsync(async () => await MessageStateAsync(gw, queueId) == "Held", "the message is held");
+            Assert.That(File.Exists(Path.Combine(gw.Spool.Hold, Path.GetFileName(gw.Spool.IncomingPath(queueId)))), Is.True, "held in hold/, not called corrupt");
+            Assert.That(upstream.Messages, Is.Empty);
+        }
+    }
+
     private static async Task<TestGateway> StartAsync(FakeSmtpUpstream upstream, RecordingLoggerProvider recorder)
     {
         var settings = RelayEndToEndTests.SmarthostSettings(upstream, retry: Retry);
@@ -131,6 +159,9 @@ public class QueueWorkerBackoffTests
             CREATE TRIGGER test_failure_audit BEFORE INSERT ON disclosures
               WHEN EXISTS (SELECT 1 FROM test_failure WHERE name = 'audit')
               BEGIN SELECT RAISE(ABORT, 'injected: disclosure record'); END;
+            CREATE TRIGGER test_failure_hold BEFORE UPDATE OF state ON messages
+              WHEN NEW.state = 'Held' AND EXISTS (SELECT 1 FROM test_failure WHERE name = 'hold')
+              BEGIN SELECT RAISE(ABORT, 'injected: hold'); END;
             """);
         return gw;
     }
