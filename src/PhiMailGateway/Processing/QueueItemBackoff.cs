@@ -13,7 +13,8 @@ public sealed class QueueItemBackoff(TimeProvider time)
 
     private sealed record Entry(DateTimeOffset NotBefore, int UnrecordedFailures);
 
-    public int Count => _entries.Count;
+    // ConcurrentDictionary.Count takes every lock; the worker asks on each fetch.
+    public int Count => _entries.IsEmpty ? 0 : _entries.Count;
 
     /// <summary>True while <paramref name="key"/> must wait; an entry whose time has come is dropped.</summary>
     public bool IsHeldBack(string key)
