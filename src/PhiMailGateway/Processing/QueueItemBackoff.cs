@@ -30,10 +30,24 @@ public sealed class QueueItemBackoff(TimeProvider time)
     public int UnrecordedFailures(string key) => _entries.TryGetValue(key, out var entry) ? entry.UnrecordedFailures : 0;
 
     /// <param name="recorded">The queue row now carries this time and counts this failure.</param>
-    public void HoldBack(string key, DateTimeOffset notBefore, bool recorded) =>
+    public void HoldBack(string key, DateTimeOffset notBefore, bool recorded)
+    {
         _entries.AddOrUpdate(key,
             _ => new Entry(notBefore, recorded ? 0 : 1),
             (_, old) => new Entry(notBefore, recorded ? 0 : old.UnrecordedFailures + 1));
+        // An item that failed after its work was committed (say, the audit head note) is never
+        // fetched again, so its entry is never looked up: sweep the expired ones now and then.
+        if (_entries.Count > SweepAbove)
+        {
+            var now = time.GetUtcNow();
+            foreach (var (k, entry) in _entries)
+            {
+                if (entry.NotBefore <= now) _entries.TryRemove(new KeyValuePair<string, Entry>(k, entry));
+            }
+        }
+    }
+
+    private const int SweepAbove = 256;
 
     /// <summary>The item finished: nothing to hold back any more.</summary>
     public void Clear(string key)
