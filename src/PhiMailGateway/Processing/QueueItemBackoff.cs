@@ -3,9 +3,10 @@ using System.Collections.Concurrent;
 namespace PhiMailGateway.Processing;
 
 /// <summary>
-/// In-memory not-before times for queue items whose work failed. The queue row carries the same
-/// time when the database could write it; when it could not (the failure was the database), this
-/// is all that keeps the worker from starting the item again at once (invariant 7).
+/// In-memory not-before times for queue items whose failure the database could not record (the
+/// failure was the database itself, or it could not write the new due time). This is all that
+/// keeps the worker from starting such an item again at once (invariant 7). Once the row carries
+/// the wait, the entry goes: the row is the truth, and `queue retry` must still work.
 /// </summary>
 public sealed class QueueItemBackoff(TimeProvider time)
 {
@@ -16,27 +17,22 @@ public sealed class QueueItemBackoff(TimeProvider time)
     // ConcurrentDictionary.Count takes every lock; the worker asks on each fetch.
     public int Count => _entries.IsEmpty ? 0 : _entries.Count;
 
-    /// <summary>True while <paramref name="key"/> must wait; an entry whose time has come is dropped.</summary>
-    public bool IsHeldBack(string key)
-    {
-        if (_entries.IsEmpty || !_entries.TryGetValue(key, out var entry)) return false;
-        if (time.GetUtcNow() < entry.NotBefore) return true;
-        // Keep the failure count while the database has not recorded any of them: the next wait grows.
-        if (entry.UnrecordedFailures == 0) _entries.TryRemove(new KeyValuePair<string, Entry>(key, entry));
-        return false;
-    }
+    /// <summary>True while <paramref name="key"/> must wait.</summary>
+    public bool IsHeldBack(string key) =>
+        !_entries.IsEmpty && _entries.TryGetValue(key, out var entry) && time.GetUtcNow() < entry.NotBefore;
 
-    /// <summary>Failures of <paramref name="key"/> the queue row does not count yet (its attempts column).</summary>
-    public int UnrecordedFailures(string key) => _entries.TryGetValue(key, out var entry) ? entry.UnrecordedFailures : 0;
+    /// <summary>Failures of <paramref name="key"/> its queue row does not count yet (its attempts column).</summary>
+    public int UnrecordedFailures(string key) =>
+        !_entries.IsEmpty && _entries.TryGetValue(key, out var entry) ? entry.UnrecordedFailures : 0;
 
-    /// <param name="recorded">The queue row now carries this time and counts this failure.</param>
-    public void HoldBack(string key, DateTimeOffset notBefore, bool recorded)
+    /// <summary>One more failure the row does not know of: the item waits until <paramref name="notBefore"/>.</summary>
+    public void HoldBack(string key, DateTimeOffset notBefore)
     {
         _entries.AddOrUpdate(key,
-            _ => new Entry(notBefore, recorded ? 0 : 1),
-            (_, old) => new Entry(notBefore, recorded ? 0 : old.UnrecordedFailures + 1));
-        // An item that failed after its work was committed (say, the audit head note) is never
-        // fetched again, so its entry is never looked up: sweep the expired ones now and then.
+            _ => new Entry(notBefore, 1),
+            (_, old) => new Entry(notBefore, old.UnrecordedFailures + 1));
+        // An item that is never fetched again (its row settled by other means) is never cleared:
+        // sweep the expired entries now and then.
         if (_entries.Count > SweepAbove)
         {
             var now = time.GetUtcNow();
@@ -49,7 +45,7 @@ public sealed class QueueItemBackoff(TimeProvider time)
 
     private const int SweepAbove = 256;
 
-    /// <summary>The item finished: nothing to hold back any more.</summary>
+    /// <summary>The item finished, or its row now carries the wait: nothing to hold back here.</summary>
     public void Clear(string key)
     {
         if (!_entries.IsEmpty) _entries.TryRemove(key, out _);

@@ -167,14 +167,14 @@ public sealed partial class QueueWorker(
 
     /// <summary>
     /// After any failure the item waits at least the next step of the retry schedule: in memory
-    /// first, so that it waits even when the database cannot record it, then in its queue row so
-    /// the wait survives a restart. Never throws: a failure here leaves the memory entry in force.
+    /// first, so that it waits even when the database cannot record it, then in its queue row,
+    /// which then replaces the memory entry. Never throws: a failure here leaves the entry in force.
     /// </summary>
     private async Task BackOffAsync(string key, long attempts, Exception failure, Func<DateTimeOffset, string, Task> record)
     {
         var wait = retryPolicy.StepAfter((int)Math.Min(int.MaxValue - 1, attempts + 1 + _backoff.UnrecordedFailures(key)));
         var next = time.GetUtcNow() + wait;
-        _backoff.HoldBack(key, next, recorded: false);
+        _backoff.HoldBack(key, next);
         pause.Report(failure);
         // While paused the write would fail as well; the memory entry holds the item back until then.
         var recorded = false;
@@ -184,7 +184,9 @@ public sealed partial class QueueWorker(
             {
                 // Only the type: exception messages can quote addresses or content.
                 await record(next, "failed: " + failure.GetType().Name);
-                _backoff.HoldBack(key, next, recorded: true);
+                // The row says when (and counts the failure); a stale read of it is filtered by
+                // _finishedDuringFetch like any other.
+                _backoff.Clear(key);
                 recorded = true;
             }
             catch (Exception e)

@@ -12,7 +12,7 @@ public class QueueItemBackoffTests
     {
         var clock = new ManualTimeProvider(Start);
         var backoff = new QueueItemBackoff(clock);
-        backoff.HoldBack("d:1", Start.AddSeconds(60), recorded: true);
+        backoff.HoldBack("d:1", Start.AddSeconds(60));
 
         Assert.That(backoff.IsHeldBack("d:1"), Is.True, "not before its time");
         Assert.That(backoff.IsHeldBack("d:2"), Is.False, "other items are not affected");
@@ -20,24 +20,23 @@ public class QueueItemBackoffTests
         Assert.That(backoff.IsHeldBack("d:1"), Is.True);
         clock.Advance(TimeSpan.FromMilliseconds(1));
         Assert.That(backoff.IsHeldBack("d:1"), Is.False, "due once its time has come");
-        Assert.That(backoff.Count, Is.Zero, "a recorded entry is dropped once it is due: the row carries the rest");
     }
 
     [Test]
-    public void QueueItemBackoff_FailuresTheDatabaseDidNotRecord_AreCountedUntilOneIsRecorded()
+    public void QueueItemBackoff_FailuresTheDatabaseDidNotRecord_AreCountedUntilCleared()
     {
         var clock = new ManualTimeProvider(Start);
         var backoff = new QueueItemBackoff(clock);
-        backoff.HoldBack("m:1", Start.AddSeconds(1), recorded: false);
+        backoff.HoldBack("m:1", Start.AddSeconds(1));
         clock.Advance(TimeSpan.FromSeconds(1));
         Assert.That(backoff.IsHeldBack("m:1"), Is.False);
-        backoff.HoldBack("m:1", Start.AddSeconds(10), recorded: false);
+        backoff.HoldBack("m:1", Start.AddSeconds(10));
 
         Assert.That(backoff.UnrecordedFailures("m:1"), Is.EqualTo(2), "so the next wait is a later step of the schedule");
-        backoff.HoldBack("m:1", Start.AddSeconds(10), recorded: true);
-        Assert.That(backoff.UnrecordedFailures("m:1"), Is.Zero, "the row's attempts count it now");
+        Assert.That(backoff.IsHeldBack("m:1"), Is.True);
         backoff.Clear("m:1");
-        Assert.That(backoff.IsHeldBack("m:1"), Is.False);
+        Assert.That(backoff.UnrecordedFailures("m:1"), Is.Zero, "the row carries the wait and counts the failure now");
+        Assert.That(backoff.IsHeldBack("m:1"), Is.False, "so `queue retry` on the row takes effect");
     }
 
     [Test]
@@ -45,10 +44,10 @@ public class QueueItemBackoffTests
     {
         var clock = new ManualTimeProvider(Start);
         var backoff = new QueueItemBackoff(clock);
-        for (var i = 0; i < 300; i++) backoff.HoldBack($"m:{i}", Start.AddSeconds(1), recorded: true);
+        for (var i = 0; i < 300; i++) backoff.HoldBack($"m:{i}", Start.AddSeconds(1));
         clock.Advance(TimeSpan.FromSeconds(2));
 
-        backoff.HoldBack("m:new", Start.AddSeconds(60), recorded: true);
+        backoff.HoldBack("m:new", Start.AddSeconds(60));
 
         Assert.That(backoff.Count, Is.EqualTo(1), "entries never looked up again do not pile up");
         Assert.That(backoff.IsHeldBack("m:new"), Is.True);
