@@ -105,7 +105,18 @@ public sealed partial class MessageProcessor(
         var target = Path.Combine(spool.Hold, Path.GetFileName(message.SpoolPath));
         File.Move(message.SpoolPath, target, overwrite: false);
         DirectorySync.Flush(spool.Hold);
-        await queue.SetMessageStateAsync(message.QueueId, MessageStates.Held, reason, target, null, cancellationToken);
+        try
+        {
+            await queue.SetMessageStateAsync(message.QueueId, MessageStates.Held, reason, target, null, cancellationToken);
+        }
+        catch
+        {
+            // The row still points at incoming/: put the file back, or the next attempt would find
+            // it missing and call the message corrupt while it sits unnoticed in hold/.
+            File.Move(target, message.SpoolPath, overwrite: false);
+            DirectorySync.Flush(Path.GetDirectoryName(message.SpoolPath)!);
+            throw;
+        }
         LogHeld(logger, message.QueueId);
     }
 

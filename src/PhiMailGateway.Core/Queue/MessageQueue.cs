@@ -87,6 +87,25 @@ public sealed class MessageQueue(GatewayDatabase database, TimeProvider time)
             "UPDATE messages SET attempts = attempts + 1, next_attempt_at = @next, last_error = @reason WHERE queue_id = @queueId",
             new { queueId, next = nextAttempt.ToUnixTimeMilliseconds(), reason }, t), cancellationToken);
 
+    /// <summary>
+    /// Processing a message threw (a failed commit, an audit write, a file it could not write):
+    /// it is not due again before <paramref name="nextAttempt"/>. Only while it still waits for
+    /// processing: a failure after its copies were committed changes nothing.
+    /// </summary>
+    public Task DeferMessageAfterFailureAsync(string queueId, DateTimeOffset nextAttempt, string reason, CancellationToken cancellationToken) =>
+        database.WriteAsync((c, t) => c.ExecuteAsync(
+            "UPDATE messages SET attempts = attempts + 1, next_attempt_at = @next, last_error = @reason WHERE queue_id = @queueId AND state = @Received",
+            new { queueId, next = nextAttempt.ToUnixTimeMilliseconds(), reason, MessageStates.Received }, t), cancellationToken);
+
+    /// <summary>
+    /// A relay attempt threw, possibly after the upstream's 250 (its bookkeeping did not commit):
+    /// the delivery is not due again before <paramref name="nextAttempt"/>.
+    /// </summary>
+    public Task DeferDeliveryAfterFailureAsync(string deliveryId, DateTimeOffset nextAttempt, string reason, CancellationToken cancellationToken) =>
+        database.WriteAsync((c, t) => c.ExecuteAsync(
+            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = @next, last_error = @reason WHERE delivery_id = @deliveryId AND state = @Pending",
+            new { deliveryId, next = nextAttempt.ToUnixTimeMilliseconds(), reason, DeliveryStates.Pending }, t), cancellationToken);
+
     /// <summary>Final states for a message that will not be relayed as is (Held, Rejected), or Done.</summary>
     public Task SetMessageStateAsync(string queueId, string state, string? reason, string? spoolPath, IReadOnlyList<NewDelivery>? deliveries,
         CancellationToken cancellationToken, Func<IDbConnection, IDbTransaction, Task>? alsoInTransaction = null) =>

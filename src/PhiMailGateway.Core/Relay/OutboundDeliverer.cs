@@ -20,27 +20,39 @@ public sealed partial class OutboundDeliverer(
     BounceWriter bounces,
     IAuditTrail audit,
     SpoolDirectory spool,
+    UnrecordedOutcomes unrecorded,
     TimeProvider time,
     ILogger<OutboundDeliverer> logger)
 {
     public async Task DeliverAsync(QueuedDelivery delivery, CancellationToken cancellationToken)
     {
-        delivery.PendingRecipients = await queue.PendingRecipientsAsync(delivery.DeliveryId, cancellationToken);
+        var pending = await queue.PendingRecipientsAsync(delivery.DeliveryId, cancellationToken);
+        // Recipients the upstream already answered for good in an attempt whose record did not
+        // commit: they are recorded with this attempt, never sent to again (invariant 7).
+        var answered = unrecorded.For(delivery.DeliveryId)
+            .Where(o => pending.Contains(o.Recipient, StringComparer.OrdinalIgnoreCase)).ToList();
+        if (answered.Count > 0) LogNotSentAgain(logger, delivery.DeliveryId, answered.Count);
+        delivery.PendingRecipients = answered.Count == 0
+            ? pending
+            : pending.Where(r => !answered.Any(o => string.Equals(o.Recipient, r, StringComparison.OrdinalIgnoreCase))).ToList();
         var content = new OutboundContent(delivery.ContentPath, delivery.ContentOffset);
-        IReadOnlyList<RecipientOutcome> outcomes;
+        IReadOnlyList<RecipientOutcome> sent;
         if (delivery.PendingRecipients.Count == 0)
         {
-            outcomes = [];
+            sent = [];
         }
         else if (!File.Exists(delivery.ContentPath))
         {
             LogContentMissing(logger, delivery.DeliveryId);
-            outcomes = delivery.PendingRecipients.Select(r => new RecipientOutcome(r, RecipientStatus.Failed, 0, "queued content is missing")).ToList();
+            sent = delivery.PendingRecipients.Select(r => new RecipientOutcome(r, RecipientStatus.Failed, 0, "queued content is missing")).ToList();
         }
         else
         {
-            outcomes = await transport.SendAsync(new RelayRequest(delivery.DeliveryId, delivery.Sender, delivery.PendingRecipients, content.Open, delivery.RequireTls), cancellationToken);
+            sent = await transport.SendAsync(new RelayRequest(delivery.DeliveryId, delivery.Sender, delivery.PendingRecipients, content.Open, delivery.RequireTls), cancellationToken);
         }
+        // Kept before anything below can fail: from here on, these answers must not be asked for again.
+        unrecorded.Remember(delivery.DeliveryId, sent);
+        IReadOnlyList<RecipientOutcome> outcomes = answered.Count == 0 ? sent : [.. answered, .. sent];
 
         var now = time.GetUtcNow();
         var queuedAt = DateTimeOffset.FromUnixTimeMilliseconds(delivery.CreatedAt);
@@ -64,6 +76,7 @@ public sealed partial class OutboundDeliverer(
         var events = delivery.IsDsn ? [] : EventsFor(delivery, outcomes, giveUp);
         var recorded = await queue.RecordAttemptAsync(delivery, outcomes, giveUp, next ?? now, lastError, dsn, cancellationToken,
             (c, t) => audit.AppendAsync(c, t, events, cancellationToken));
+        unrecorded.Forget(delivery.DeliveryId);
         if (events.Count > 0) await audit.CommittedAsync(cancellationToken);
         LogAttempt(logger, delivery.DeliveryId, outcomes.Count(o => o.Status == RecipientStatus.Delivered), deferred.Count - giveUp.Count, failed.Count, dsn is not null);
 
@@ -96,6 +109,9 @@ public sealed partial class OutboundDeliverer(
 
     [LoggerMessage(EventId = 4902, Level = LogLevel.Debug, Message = "{QueueId}: all copies settled; spool file removed")]
     private static partial void LogFinished(ILogger logger, string queueId);
+
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Information, Message = "{DeliveryId}: {RecipientCount} recipients already answered by the upstream before a failed record; recorded now, not sent again")]
+    private static partial void LogNotSentAgain(ILogger logger, string deliveryId, int recipientCount);
 
     [LoggerMessage(EventId = 4903, Level = LogLevel.Error, Message = "{DeliveryId}: queued content file is missing; recipients failed")]
     private static partial void LogContentMissing(ILogger logger, string deliveryId);

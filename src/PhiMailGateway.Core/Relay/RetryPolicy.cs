@@ -29,6 +29,9 @@ public sealed class RetryPolicy
     /// <summary>True once the queue lifetime is used up: bounce (DSN with expired = true).</summary>
     public bool IsExpired(DateTimeOffset queuedAt, DateTimeOffset now) => now >= Deadline(queuedAt);
 
+    /// <summary>The wait after <paramref name="attemptsSoFar"/> failed attempts (1 after the first): that step of the schedule, the last one repeating.</summary>
+    public TimeSpan StepAfter(int attemptsSoFar) => _steps[Math.Clamp(attemptsSoFar - 1, 0, _steps.Count - 1)];
+
     /// <summary>
     /// The next attempt after <paramref name="attemptsSoFar"/> failed attempts (1 after the first try):
     /// step <c>attemptsSoFar - 1</c> of the schedule, the last step repeating; capped at the deadline.
@@ -38,7 +41,7 @@ public sealed class RetryPolicy
     {
         var deadline = Deadline(queuedAt);
         if (now >= deadline) return null;
-        var step = _steps[Math.Clamp(attemptsSoFar - 1, 0, _steps.Count - 1)];
+        var step = StepAfter(attemptsSoFar);
         // Subtract rather than add so a huge lifetime or step cannot overflow DateTimeOffset.
         return deadline - now <= step ? deadline : now + step;
     }

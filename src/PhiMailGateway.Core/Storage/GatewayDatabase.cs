@@ -91,6 +91,14 @@ public sealed class GatewayDatabase
     public Task WriteAsync(Func<SqliteConnection, IDbTransaction, Task> work, CancellationToken cancellationToken) =>
         WriteAsync<bool>(async (c, t) => { await work(c, t); return true; }, cancellationToken);
 
+    /// <summary>
+    /// The smallest real write: rewrites the one row of <c>storage_probe</c> through the same group
+    /// commit as every other write, so its success means a commit reaches the disk again.
+    /// </summary>
+    public Task ProbeWriteAsync(CancellationToken cancellationToken) =>
+        WriteAsync((c, t) => c.ExecuteAsync("UPDATE storage_probe SET probed_at = @now WHERE id = 1",
+            new { now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, t), cancellationToken);
+
     /// <summary>Writes that may share one transaction; bounds how long one commit keeps the others waiting.</summary>
     private const int MaxBatch = 64;
 

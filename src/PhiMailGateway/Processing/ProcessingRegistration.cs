@@ -31,6 +31,7 @@ public static class ProcessingRegistration
         builder.Services.AddSingleton<MessageProcessor>();
         builder.Services.AddSingleton<BounceWriter>();
         builder.Services.AddSingleton<OutboundDeliverer>();
+        builder.Services.AddSingleton<DatabaseWritePause>();
         builder.Services.AddHostedService<QueueWorker>();
         return builder;
     }

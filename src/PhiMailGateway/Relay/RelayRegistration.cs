@@ -7,13 +7,14 @@ namespace PhiMailGateway.Relay;
 public static class RelayRegistration
 {
     /// <summary>
-    /// The relay's parts, all singletons: <see cref="RetryPolicy"/>, <see cref="DsnBuilder"/>, and
+    /// The relay's parts, all singletons: <see cref="RetryPolicy"/>, <see cref="UnrecordedOutcomes"/>, <see cref="DsnBuilder"/>, and
     /// <see cref="IRelayTransport"/> chosen by Relay:Mode (<see cref="DirectoryRelay"/> or
     /// <see cref="SmarthostRelay"/>, whose pooled connections the container closes on shutdown).
     /// </summary>
     public static IHostApplicationBuilder AddRelay(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<RetryPolicy>();
+        builder.Services.AddSingleton<UnrecordedOutcomes>();
         builder.Services.AddSingleton<DsnBuilder>();
         builder.Services.AddSingleton<DirectoryRelay>();
         builder.Services.AddSingleton<SmarthostRelay>();

@@ -39,6 +39,12 @@ public sealed record FakeSmtpUpstreamOptions
 
     /// <summary>Close the connection, without a reply, when MAIL FROM arrives.</summary>
     public bool DropAfterMailFrom { get; init; }
+
+    /// <summary>
+    /// Runs for each accepted message just before the 250 goes back: the moment after which the
+    /// client must not send it again (e.g. fill the client's disk here).
+    /// </summary>
+    public Func<ReceivedMessage, Task>? BeforeAccepting { get; init; }
 }
 
 /// <param name="Sender">MAIL FROM; empty for the null reverse-path.</param>
@@ -221,7 +227,7 @@ public sealed class FakeSmtpUpstream : IAsyncDisposable
 
     private sealed class RecordingStore(FakeSmtpUpstream upstream) : MessageStore
     {
-        public override Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
+        public override async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
         {
             var message = new ReceivedMessage(
                 Address(transaction.From),
@@ -233,10 +239,11 @@ public sealed class FakeSmtpUpstream : IAsyncDisposable
             if (upstream._options.DataReply is { } reply)
             {
                 upstream._rejected.Enqueue(message);
-                return Task.FromResult(new SmtpResponse((SmtpReplyCode)reply.Code, reply.Text));
+                return new SmtpResponse((SmtpReplyCode)reply.Code, reply.Text);
             }
             upstream._messages.Enqueue(message);
-            return Task.FromResult(SmtpResponse.Ok);
+            if (upstream._options.BeforeAccepting is { } hook) await hook(message);
+            return SmtpResponse.Ok;
         }
     }
 

@@ -18,6 +18,8 @@ public sealed class RecordingLoggerProvider : ILoggerProvider
 
     public IEnumerable<LoggedEvent> WithId(int eventId) => _events.Where(e => e.EventId == eventId);
 
+    public int Count(int eventId) => _events.Count(e => e.EventId == eventId);
+
     public ILogger CreateLogger(string categoryName) => new Recorder(this, categoryName);
 
     public void Dispose() { }
