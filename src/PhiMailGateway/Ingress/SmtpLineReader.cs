@@ -24,7 +24,14 @@ internal static class SmtpLineReader
     public const int CommandLineLimit = 512;
     public const int AuthLineLimit = 12_288;
 
-    public static async ValueTask<(LineStatus Status, string Line)> ReadAsync(PipeReader reader, int limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// A command line: 512 bytes, except a line that starts with "AUTH " (its initial response may be
+    /// as long as a continuation line, RFC 4954 4).
+    /// </summary>
+    public static ValueTask<(LineStatus Status, string Line)> ReadCommandAsync(PipeReader reader, CancellationToken cancellationToken) =>
+        ReadAsync(reader, CommandLineLimit, cancellationToken, authMayExtend: true);
+
+    public static async ValueTask<(LineStatus Status, string Line)> ReadAsync(PipeReader reader, int limit, CancellationToken cancellationToken, bool authMayExtend = false)
     {
         var discarding = false;
         while (true)
@@ -32,6 +39,11 @@ internal static class SmtpLineReader
             var result = await reader.ReadAsync(cancellationToken);
             if (result.IsCanceled) throw new OperationCanceledException("read cancelled");
             var buffer = result.Buffer;
+            if (authMayExtend && buffer.Length >= 5)
+            {
+                authMayExtend = false;
+                if (StartsWithAuth(buffer)) limit = AuthLineLimit;
+            }
             var lf = buffer.PositionOf((byte)'\n');
             if (lf is { } end)
             {
@@ -57,6 +69,13 @@ internal static class SmtpLineReader
             }
             if (result.IsCompleted) return (LineStatus.Closed, "");
         }
+    }
+
+    private static bool StartsWithAuth(ReadOnlySequence<byte> buffer)
+    {
+        Span<byte> head = stackalloc byte[5];
+        buffer.Slice(0, 5).CopyTo(head);
+        return Ascii.EqualsIgnoreCase(head, "AUTH "u8);
     }
 
     private static string Decode(ReadOnlySequence<byte> line)

@@ -126,7 +126,7 @@ internal sealed partial class SmtpSession
             while (true)
             {
                 _timer.Arm(IdleTimeout);
-                var (status, line) = await SmtpLineReader.ReadAsync(connection.Reader, SmtpLineReader.CommandLineLimit, _timer.Token);
+                var (status, line) = await SmtpLineReader.ReadCommandAsync(connection.Reader, _timer.Token);
                 _timer.Disarm();
                 _entry!.Touch();
                 if (status == LineStatus.Closed) return;
