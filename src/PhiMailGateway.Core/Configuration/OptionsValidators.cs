@@ -47,6 +47,18 @@ public sealed class SmtpOptionsValidator : IValidateOptions<SmtpOptions>
             errors.Add($"Smtp:AuthFailureDelay: must be between 00:00:00 and 00:00:30 (got {o.AuthFailureDelay}).");
         if (o.SessionTimeout <= TimeSpan.Zero) errors.Add("Smtp:SessionTimeout: must be positive.");
         if (o.MaxSessions is < 1 or > 10_000) errors.Add($"Smtp:MaxSessions: must be between 1 and 10000 (got {o.MaxSessions}).");
+        if (o.MaxSessionsPerAddress is < 1 or > 10_000)
+            errors.Add($"Smtp:MaxSessionsPerAddress: must be between 1 and 10000 (got {o.MaxSessionsPerAddress}).");
+        if (o.HandshakeTimeout <= TimeSpan.Zero || o.HandshakeTimeout > TimeSpan.FromMinutes(5))
+            errors.Add($"Smtp:HandshakeTimeout: must be positive and at most 00:05:00 (got {o.HandshakeTimeout}).");
+        if (o.UnauthenticatedTimeout <= TimeSpan.Zero || o.UnauthenticatedTimeout > TimeSpan.FromHours(1))
+            errors.Add($"Smtp:UnauthenticatedTimeout: must be positive and at most 01:00:00 (got {o.UnauthenticatedTimeout}).");
+        if (o.MaxRecipients is < 1 or > 100_000) errors.Add($"Smtp:MaxRecipients: must be between 1 and 100000 (got {o.MaxRecipients}).");
+        if (o.MaxHeaderLineBytes is < 998 or > 16_777_216)
+            errors.Add($"Smtp:MaxHeaderLineBytes: must be between 998 (RFC 5322) and 16777216 (got {o.MaxHeaderLineBytes}).");
+        if (o.MaxHeaderFields is < 50 or > 1_000_000) errors.Add($"Smtp:MaxHeaderFields: must be between 50 and 1000000 (got {o.MaxHeaderFields}).");
+        if (o.MaxAuthFailuresPerUser < o.MaxAuthFailures)
+            errors.Add($"Smtp:MaxAuthFailuresPerUser: must be at least Smtp:MaxAuthFailures ({o.MaxAuthFailures}) (got {o.MaxAuthFailuresPerUser}).");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -6,7 +6,7 @@ namespace PhiMailGateway.Spool;
 /// The commit point of SMTP ingress: makes one message durable (spool file flushed, renamed,
 /// folder synced, queue row written) and says what to answer. It never throws for trouble the
 /// client can retry through: that comes back as <see cref="AcceptResult.Transient"/>, which ingress
-/// turns into 451, because SmtpServer turns any exception into a permanent 554.
+/// turns into 451, because an exception must never become a permanent 554 for our own failure.
 /// </summary>
 public interface IMessageAcceptor
 {

@@ -44,7 +44,7 @@ public static class SpoolFile
         {
             ArrayPool<byte>.Shared.Return(chunk);
         }
-        // SmtpServer hands over the message without the CRLF that precedes the final dot; that CRLF
+        // A caller may hand over the message without the CRLF that precedes the final dot; that CRLF
         // ends the message's last line and belongs to it (RFC 5321 4.1.1.4), so put it back.
         if (previous != '\n') await destination.WriteAsync("\r\n"u8.ToArray(), cancellationToken);
         return (messageOffset, destination.Position - fileStart - messageOffset);

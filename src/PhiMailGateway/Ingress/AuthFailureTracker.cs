@@ -3,8 +3,9 @@ using PhiMailGateway.Configuration;
 namespace PhiMailGateway.Ingress;
 
 /// <summary>
-/// Counts failed AUTH attempts per key (a client address or a user name). After Smtp:MaxAuthFailures
-/// failures within Smtp:AuthLockout the key is locked out for Smtp:AuthLockout. Memory is bounded:
+/// Counts failed AUTH attempts per key (a client address with a user name, a user name, a client
+/// address), each against its own ceiling. After that many failures within Smtp:AuthLockout the key
+/// is locked out for Smtp:AuthLockout. Memory is bounded:
 /// past <see cref="MaxEntries"/> keys, stale entries go first, then the least recently seen.
 /// One lock guards everything; AUTH is rare enough that contention does not matter.
 /// </summary>
@@ -23,8 +24,20 @@ public sealed class AuthFailureTracker(SmtpOptions smtp, TimeProvider time)
         }
     }
 
-    /// <summary>Records a failure; returns true when this failure started a lockout.</summary>
-    public bool RecordFailure(string key)
+    /// <summary>When the key's lockout ends, or null when it is not locked out.</summary>
+    public DateTimeOffset? LockedUntil(string key)
+    {
+        lock (_lock)
+        {
+            return _entries.TryGetValue(key, out var e) && e.LockedUntil > time.GetUtcNow() ? e.LockedUntil : null;
+        }
+    }
+
+    /// <summary>Records a failure against Smtp:MaxAuthFailures; returns true when this failure started a lockout.</summary>
+    public bool RecordFailure(string key) => RecordFailure(key, smtp.MaxAuthFailures).StartedLockout;
+
+    /// <summary>Records a failure against its own ceiling: how many are left and whether this one started a lockout.</summary>
+    public FailureCount RecordFailure(string key, int maxFailures)
     {
         var now = time.GetUtcNow();
         lock (_lock)
@@ -42,12 +55,13 @@ public sealed class AuthFailureTracker(SmtpOptions smtp, TimeProvider time)
             }
             e.LastSeen = now;
             e.Failures++;
-            if (e.Failures >= smtp.MaxAuthFailures && e.LockedUntil <= now)
+            var started = false;
+            if (e.Failures >= maxFailures && e.LockedUntil <= now)
             {
                 e.LockedUntil = now + smtp.AuthLockout;
-                return true;
+                started = true;
             }
-            return false;
+            return new FailureCount(Math.Max(0, maxFailures - e.Failures), e.LockedUntil > now ? e.LockedUntil : null, started);
         }
     }
 
@@ -82,3 +96,6 @@ public sealed class AuthFailureTracker(SmtpOptions smtp, TimeProvider time)
         public DateTimeOffset LockedUntil = DateTimeOffset.MinValue;
     }
 }
+
+/// <summary>After a failure: attempts left before the lockout, when a lockout ends, and whether this failure started it.</summary>
+public readonly record struct FailureCount(int Remaining, DateTimeOffset? LockedUntil, bool StartedLockout);

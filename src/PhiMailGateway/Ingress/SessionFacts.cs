@@ -1,34 +1,30 @@
 using System.Net;
-using SmtpServer;
-using SmtpServer.Net;
 
 namespace PhiMailGateway.Ingress;
 
 /// <summary>
-/// What ingress knows about one SMTP session, read from SmtpServer's session context in one place
-/// so that the filter, the authenticator and the store agree on who the client is.
+/// What ingress knows about one SMTP session, kept in one place so that the relay filter, the
+/// authenticator and the store agree on who the client is (and the Received header says it).
 /// </summary>
-internal static class SessionFacts
+public sealed class SessionFacts(IPAddress clientAddress, bool trusted)
 {
-    /// <summary>Key under which <see cref="SmtpIngressService"/> keeps the EHLO/HELO name in the session properties.</summary>
-    public const string HeloNameKey = "PhiMailGateway:HeloName";
+    public Guid SessionId { get; } = Guid.NewGuid();
 
     /// <summary>The client's IP address, IPv4-mapped IPv6 turned back into IPv4 so that 127.0.0.0/8 matches either form.</summary>
-    public static IPAddress? ClientAddress(ISessionContext context)
-    {
-        if (!context.Properties.TryGetValue(EndpointListener.RemoteEndPointKey, out var value) || value is not IPEndPoint endpoint)
-            return null;
-        return Normalize(endpoint.Address);
-    }
+    public IPAddress ClientAddress { get; } = Normalize(clientAddress);
+
+    /// <summary>From Smtp:TrustedNetworks: may relay without AUTH and is never evicted.</summary>
+    public bool Trusted { get; } = trusted;
+
+    public string? HeloName { get; internal set; }
+    public string? AuthenticatedUser { get; internal set; }
+    public bool Secure { get; internal set; }
+
+    /// <summary>Authenticated or trusted: exempt from the per-address cap, the short timeout and eviction.</summary>
+    public bool IsKnown => Trusted || AuthenticatedUser is not null;
 
     public static IPAddress Normalize(IPAddress address) =>
         address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
-
-    public static string? AuthenticatedUser(ISessionContext context) =>
-        context.Authentication is { IsAuthenticated: true, User: { Length: > 0 } user } ? user : null;
-
-    public static string? HeloName(ISessionContext context) =>
-        context.Properties.TryGetValue(HeloNameKey, out var value) ? value as string : null;
 }
 
 /// <summary>Smtp:TrustedNetworks, parsed once. Validation at start-up guarantees every entry parses.</summary>

@@ -1,14 +1,9 @@
 using System.Net;
-using System.Security.Authentication;
+using System.Net.Sockets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PhiMailGateway.Configuration;
-using SmtpServer;
-using SmtpServer.Authentication;
-using SmtpServer.Protocol;
-using SmtpServer.Storage;
-using SmtpServerHost = SmtpServer.SmtpServer;
 
 namespace PhiMailGateway.Ingress;
 
@@ -16,7 +11,12 @@ namespace PhiMailGateway.Ingress;
 /// The SMTP listener practice mail clients submit to. Port Smtp:Port speaks plain SMTP with STARTTLS;
 /// AUTH PLAIN/LOGIN is offered only once the session is under TLS, so a password never crosses the
 /// wire in clear. Smtp:ImplicitTlsPort, when set, is TLS from the first byte (465 style).
-/// DATA is capped by Smtp:MaxMessageBytes whether or not the client declared SIZE (Strict handling).
+/// <para>
+/// The accept loop never waits for a free slot: every connection is accepted at once (TCP_NODELAY
+/// set, so pipelined replies are not held back by Nagle and delayed ACKs) and handed to its own
+/// <see cref="SmtpSession"/>; <see cref="SessionRegistry"/> decides whether it is served, so idle
+/// strangers cannot keep a new client from its greeting (invariant 8).
+/// </para>
 /// On stop, the listener stops accepting first, then waits for the sessions in flight up to the
 /// host's shutdown timeout, then cancels what is left (their messages were not acknowledged, so the
 /// clients will send them again).
@@ -28,14 +28,17 @@ public sealed partial class SmtpIngressService(
     SpoolMessageStore store,
     RelayPermissionFilter filter,
     GatewayUserAuthenticator authenticator,
+    TrustedNetworks trusted,
     IOptions<HostOptions> hostOptions,
     ILogger<SmtpIngressService> logger) : IHostedService, IAsyncDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _stopAccepting = new();
     private readonly List<IPEndPoint> _bound = [];
+    private readonly List<TcpListener> _listeners = [];
+    private readonly List<Task> _acceptLoops = [];
     private readonly Lock _lock = new();
-    private DrainingListenerFactory? _listeners;
-    private Task? _running;
+    private SmtpSessionServices? _services;
     private int _activeSessions;
 
     /// <summary>The endpoints actually listening, in configuration order (plain first, then implicit TLS).</summary>
@@ -47,97 +50,119 @@ public sealed partial class SmtpIngressService(
     /// <summary>Sessions currently open; tests wait for zero instead of sleeping.</summary>
     public int ActiveSessions => Volatile.Read(ref _activeSessions);
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken)
     {
         var certificate = certificates.GetCertificate();
+        _services = new SmtpSessionServices(
+            smtp, gateway.HostName, filter, authenticator, store, TlsPolicy.Create(certificate),
+            new SessionRegistry(smtp.MaxSessions, smtp.MaxSessionsPerAddress), trusted, logger);
+
         var address = IPAddress.Parse(smtp.Address);
-        const SslProtocols protocols = SslProtocols.Tls12 | SslProtocols.Tls13;
-
-        var builder = new SmtpServerOptionsBuilder()
-            .ServerName(gateway.HostName)
-            // The library's default greeting names its own version; ours says no more than needed.
-            .CustomSmtpGreeting(_ => $"220 {gateway.HostName} ESMTP ready")
-            .MaxMessageSize((int)smtp.MaxMessageBytes, MaxMessageSizeHandling.Strict)
-            .CommandWaitTimeout(smtp.SessionTimeout)
-            .Endpoint(e => e
-                .Endpoint(new IPEndPoint(address, smtp.Port))
-                .IsSecure(false)
-                .Certificate(certificate)
-                .SupportedSslProtocols(protocols)
-                .AllowUnsecureAuthentication(false)
-                .AuthenticationRequired(false) // RelayPermissionFilter decides, so trusted networks can relay without AUTH.
-                .SessionTimeout(smtp.SessionTimeout));
-        if (smtp.ImplicitTlsPort is { } tlsPort)
+        var endpoints = new List<(IPEndPoint EndPoint, bool ImplicitTls)> { (new IPEndPoint(address, smtp.Port), false) };
+        if (smtp.ImplicitTlsPort is { } tlsPort) endpoints.Add((new IPEndPoint(address, tlsPort), true));
+        try
         {
-            builder.Endpoint(e => e
-                .Endpoint(new IPEndPoint(address, tlsPort))
-                .IsSecure(true)
-                .Certificate(certificate)
-                .SupportedSslProtocols(protocols)
-                .AllowUnsecureAuthentication(false)
-                .AuthenticationRequired(false)
-                .SessionTimeout(smtp.SessionTimeout));
-        }
-        var options = builder.Build();
-        var expected = options.Endpoints.Count;
-
-        var allBound = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var listeners = new DrainingListenerFactory(smtp.MaxSessions);
-        listeners.EndpointStarted += (_, e) =>
-        {
-            lock (_lock)
+            foreach (var (endPoint, implicitTls) in endpoints)
             {
-                if (e.LocalEndPoint is IPEndPoint ip) _bound.Add(ip);
-                if (_bound.Count == expected) allBound.TrySetResult();
+                // Fail start-up loudly (port taken, address not local) instead of running without a listener.
+                var listener = new TcpListener(endPoint);
+                listener.Start(backlog: 512);
+                var bound = (IPEndPoint)listener.LocalEndpoint;
+                lock (_lock)
+                {
+                    _listeners.Add(listener);
+                    _bound.Add(bound);
+                }
+                LogListening(logger, bound.ToString(), implicitTls);
             }
-            LogListening(logger, e.LocalEndPoint?.ToString() ?? "?", e.EndpointDefinition.IsSecure);
-        };
-
-        var services = new SmtpServer.ComponentModel.ServiceProvider();
-        services.Add(listeners);
-        services.Add((IMessageStore)store);
-        services.Add((IMailboxFilter)filter);
-        services.Add((IUserAuthenticator)authenticator);
-
-        var server = new SmtpServerHost(options, services);
-        server.SessionCreated += OnSessionCreated;
-        server.SessionCompleted += (_, e) => OnSessionEnded(e, "completed");
-        server.SessionCancelled += (_, e) => OnSessionEnded(e, "cancelled");
-        server.SessionFaulted += (_, e) =>
-        {
-            LogSessionFaulted(logger, e.Context.SessionId, e.Exception.GetType().Name);
-            OnSessionEnded(e, "faulted");
-        };
-        _listeners = listeners;
-        _running = server.StartAsync(_stopping.Token);
-
-        // Fail start-up loudly (port taken, address not local) instead of running without a listener.
-        using var startTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        startTimeout.CancelAfter(TimeSpan.FromSeconds(30));
-        var first = await Task.WhenAny(allBound.Task, _running, Task.Delay(Timeout.Infinite, startTimeout.Token));
-        if (first == _running)
-        {
-            await _running; // rethrows the bind error
-            throw new InvalidOperationException("The SMTP listener stopped during start-up.");
         }
-        if (first != allBound.Task)
+        catch
         {
-            await _stopping.CancelAsync();
-            cancellationToken.ThrowIfCancellationRequested();
-            throw new InvalidOperationException($"The SMTP listener did not bind {smtp.Address}:{smtp.Port} within 30 seconds.");
+            foreach (var listener in _listeners) listener.Stop();
+            throw;
+        }
+        for (var i = 0; i < _listeners.Count; i++)
+        {
+            var listener = _listeners[i];
+            var implicitTls = endpoints[i].ImplicitTls;
+            _acceptLoops.Add(Task.Run(() => AcceptLoopAsync(listener, implicitTls), CancellationToken.None));
+        }
+        return Task.CompletedTask;
+    }
+
+    private async Task AcceptLoopAsync(TcpListener listener, bool implicitTls)
+    {
+        var token = _stopAccepting.Token;
+        while (!token.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptSocketAsync(token);
+            }
+            catch (Exception) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                // A connection reset before we took it, or out of descriptors for a moment: keep listening.
+                LogAcceptFailed(logger, e.SocketErrorCode.ToString());
+                continue;
+            }
+            socket.NoDelay = true;
+            _ = RunSessionAsync(socket, implicitTls);
+        }
+    }
+
+    private async Task RunSessionAsync(Socket socket, bool implicitTls)
+    {
+        var count = Interlocked.Increment(ref _activeSessions);
+        Guid sessionId = Guid.Empty;
+        try
+        {
+            var session = new SmtpSession(_services!, socket, implicitTls, _stopping.Token);
+            sessionId = session.SessionId;
+            LogSessionStarted(logger, sessionId, count);
+            await session.RunAsync();
+        }
+        catch (Exception e)
+        {
+            // RunAsync catches everything itself; this is the last guard so that no session can take the listener down.
+            LogSessionFaulted(logger, sessionId, e.GetType().Name);
+            socket.Dispose();
+        }
+        finally
+        {
+            var left = Interlocked.Decrement(ref _activeSessions);
+            LogSessionEnded(logger, sessionId, left);
         }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_listeners is null || _running is null) return;
+        if (_services is null) return;
         LogStopping(logger, ActiveSessions);
-        _listeners.StopAccepting();
+        await _stopAccepting.CancelAsync();
+        lock (_lock)
+        {
+            foreach (var listener in _listeners) listener.Stop();
+        }
+        await Task.WhenAll(_acceptLoops);
 
         // Let the sessions in flight finish (a client in DATA gets its 250) for up to the host's
         // shutdown timeout; only then cancel the rest. Their messages were never acknowledged, so
         // their clients keep them and retry: nothing is lost (invariant 1).
-        var deadline = DateTime.UtcNow + hostOptions.Value.ShutdownTimeout;
+        await WaitForSessionsAsync(hostOptions.Value.ShutdownTimeout, cancellationToken);
+        if (ActiveSessions > 0) LogSessionsAbandoned(logger, ActiveSessions);
+        await _stopping.CancelAsync();
+        await WaitForSessionsAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
+        LogStopped(logger);
+    }
+
+    private async Task WaitForSessionsAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + timeout;
         try
         {
             while (ActiveSessions > 0 && DateTime.UtcNow < deadline)
@@ -147,49 +172,13 @@ public sealed partial class SmtpIngressService(
         {
             // The host's own shutdown timeout fired first.
         }
-        if (ActiveSessions > 0) LogSessionsAbandoned(logger, ActiveSessions);
-
-        await _stopping.CancelAsync();
-        try
-        {
-            await _running.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
-        }
-        catch (Exception e) when (e is OperationCanceledException or TimeoutException)
-        {
-            // Cancelled on purpose.
-        }
-        LogStopped(logger);
     }
 
     public ValueTask DisposeAsync()
     {
         _stopping.Dispose();
+        _stopAccepting.Dispose();
         return ValueTask.CompletedTask;
-    }
-
-    private void OnSessionCreated(object? sender, SessionEventArgs e)
-    {
-        var count = Interlocked.Increment(ref _activeSessions);
-        LogSessionStarted(logger, e.Context.SessionId, count);
-        // SmtpServer 11 keeps the EHLO name to itself; remember it for the Received header.
-        e.Context.CommandExecuting += (_, c) =>
-        {
-            switch (c.Command)
-            {
-                case EhloCommand ehlo:
-                    c.Context.Properties[SessionFacts.HeloNameKey] = ehlo.DomainOrAddress;
-                    break;
-                case HeloCommand helo:
-                    c.Context.Properties[SessionFacts.HeloNameKey] = helo.DomainOrAddress;
-                    break;
-            }
-        };
-    }
-
-    private void OnSessionEnded(SessionEventArgs e, string how)
-    {
-        var count = Interlocked.Decrement(ref _activeSessions);
-        LogSessionEnded(logger, e.Context.SessionId, how, count);
     }
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "SMTP listening on {EndPoint} (implicit TLS: {ImplicitTls})")]
@@ -198,11 +187,14 @@ public sealed partial class SmtpIngressService(
     [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "Session {SessionId} started; {ActiveSessions} open")]
     private static partial void LogSessionStarted(ILogger logger, Guid sessionId, int activeSessions);
 
-    [LoggerMessage(EventId = 1003, Level = LogLevel.Debug, Message = "Session {SessionId} {How}; {ActiveSessions} open")]
-    private static partial void LogSessionEnded(ILogger logger, Guid sessionId, string how, int activeSessions);
+    [LoggerMessage(EventId = 1110, Level = LogLevel.Debug, Message = "Session {SessionId} ended; {ActiveSessions} open")]
+    private static partial void LogSessionEnded(ILogger logger, Guid sessionId, int activeSessions);
 
-    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Session {SessionId} faulted ({ErrorType})")]
+    [LoggerMessage(EventId = 1111, Level = LogLevel.Error, Message = "Session {SessionId} escaped its own error handling ({ErrorType})")]
     private static partial void LogSessionFaulted(ILogger logger, Guid sessionId, string errorType);
+
+    [LoggerMessage(EventId = 1112, Level = LogLevel.Warning, Message = "Accepting a connection failed ({SocketError}); still listening")]
+    private static partial void LogAcceptFailed(ILogger logger, string socketError);
 
     [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "SMTP listener stopping; waiting for {ActiveSessions} open sessions")]
     private static partial void LogStopping(ILogger logger, int activeSessions);

@@ -48,9 +48,10 @@ public sealed class SmtpTestClient : IAsyncDisposable, IDisposable
     public SmtpReply Greeting { get; private set; } = SmtpReply.Closed;
     public bool IsSecure => _stream is SslStream;
 
-    public static async Task<SmtpTestClient> ConnectAsync(int port, bool implicitTls = false, string host = "127.0.0.1")
+    /// <param name="from">Source address to connect from (loopback accepts all of 127/8), so a test can be several clients.</param>
+    public static async Task<SmtpTestClient> ConnectAsync(int port, bool implicitTls = false, string host = "127.0.0.1", string? from = null)
     {
-        var tcp = new TcpClient();
+        var tcp = from is null ? new TcpClient() : new TcpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(from), 0));
         await tcp.ConnectAsync(host, port);
         Stream stream = tcp.GetStream();
         if (implicitTls) stream = await UpgradeAsync(stream);
