@@ -15,7 +15,7 @@ namespace PhiMailGateway.Inspection;
 /// </summary>
 /// <param name="strict">For inspection: at the point where MimeKit would take over, check the whole part
 /// (<see cref="Base64Validator"/>) and throw <see cref="UndecodableContentException"/> when it is not clean.</param>
-internal sealed class Base64DecodingStream(Stream encoded, bool strict = false) : Stream
+internal sealed class Base64DecodingStream(Stream encoded, bool strict = false) : ReadOnlyForwardStream
 {
     private const int ChunkSize = 64 * 1024;
 
@@ -106,13 +106,4 @@ internal sealed class Base64DecodingStream(Stream encoded, bool strict = false) 
         base.Dispose(disposing);
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

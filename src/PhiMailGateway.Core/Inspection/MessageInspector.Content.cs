@@ -285,7 +285,7 @@ public sealed partial class MessageInspector
     }
 
     /// <summary>Reads an archive entry while counting: past its declared size or past the budget, reading stops with <see cref="ArchiveLimitException"/>.</summary>
-    private sealed class BoundedReadStream(Stream inner, long declaredLength, ArchiveBudget budget, InspectionOptions options) : Stream
+    private sealed class BoundedReadStream(Stream inner, long declaredLength, ArchiveBudget budget, InspectionOptions options) : ReadOnlyForwardStream
     {
         private long _read;
 
@@ -309,15 +309,7 @@ public sealed partial class MessageInspector
             return read;
         }
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => _read; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Position { get => _read; }
 
         protected override void Dispose(bool disposing)
         {

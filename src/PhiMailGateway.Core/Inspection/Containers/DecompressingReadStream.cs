@@ -10,7 +10,7 @@ namespace PhiMailGateway.Inspection.Containers;
 /// </summary>
 /// <param name="atEnd">Called once the decompressor reports its end, with the CRC-32 of all output (0 unless <paramref name="computeCrc"/>): the reason to fail closed (data it never read), or null.</param>
 /// <param name="computeCrc">Only gzip's trailer needs it; the other formats check their own.</param>
-internal sealed class DecompressingReadStream(Func<Stream> open, long compressedLength, Func<long, string?> charge, long maxRatio, Func<uint, string?> atEnd, bool computeCrc) : Stream
+internal sealed class DecompressingReadStream(Func<Stream> open, long compressedLength, Func<long, string?> charge, long maxRatio, Func<uint, string?> atEnd, bool computeCrc) : ReadOnlyForwardStream
 {
     private const int RatioCheckMinBytes = 4096;
     private Stream? _inner;
@@ -54,15 +54,7 @@ internal sealed class DecompressingReadStream(Func<Stream> open, long compressed
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => _read; set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Position { get => _read; }
 
     protected override void Dispose(bool disposing)
     {

@@ -7,7 +7,7 @@ namespace PhiMailGateway.Inspection.Containers;
 /// so that once the decompressor is done the unread rest of the file is known almost to the byte
 /// (<see cref="HasUnreadData"/>). Read-only; never closes the file.
 /// </summary>
-internal sealed class TailTrackingStream(FileStream file) : Stream
+internal sealed class TailTrackingStream(FileStream file) : ReadOnlyForwardStream
 {
     private const int TailWindow = 64 * 1024;
     private const int TailPiece = 16;
@@ -45,13 +45,5 @@ internal sealed class TailTrackingStream(FileStream file) : Stream
 
     public long Unread => file.Length - file.Position;
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => file.Position; set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Position { get => file.Position; }
 }
