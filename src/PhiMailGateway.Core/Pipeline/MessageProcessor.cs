@@ -20,6 +20,7 @@ public sealed partial class MessageProcessor(
     BounceWriter bounces,
     IDisclosureRecorder disclosures,
     ProcessingSignal signal,
+    RetryPolicy retryPolicy,
     TimeProvider time,
     ILogger<MessageProcessor> logger)
 {
@@ -59,7 +60,8 @@ public sealed partial class MessageProcessor(
 
             case StageResult.DeferResult defer when message.Attempts + 1 < MaxProcessingAttempts:
                 DeleteGenerated(context);
-                var wait = TimeSpan.FromSeconds(Math.Min(3600, 30 * Math.Pow(2, message.Attempts)));
+                // One schedule for every failure (invariant 7): IT tunes Relay:RetrySchedule once.
+                var wait = retryPolicy.StepAfter((int)Math.Min(int.MaxValue - 1, message.Attempts + 1));
                 await queue.DeferMessageAsync(message.QueueId, time.GetUtcNow() + wait, defer.Reason, cancellationToken);
                 LogDeferred(logger, message.QueueId, message.Attempts + 1, wait);
                 break;

@@ -18,6 +18,7 @@ public class QueueWorkerBackoffTests
 {
     private const int WorkFailedEvent = 3202;
     private const int NotSentAgainEvent = 4101;
+    private const int ProcessingDeferredEvent = 3102;
     private const string Retry = "00:00:02";
 
     private static readonly byte[] Message = Encoding.ASCII.GetBytes(
@@ -112,6 +113,38 @@ public class QueueWorkerBackoffTests
         await RelayEndToEndTests.WaitUntilAsync(async () => await MessageStateAsync(gw, queueId) == "Done", "the message is done");
         Assert.That(upstream.Messages, Has.Count.EqualTo(1));
         Assert.That(recorder.Count(WorkFailedEvent), Is.EqualTo(1), "one failure, one backoff, no loop");
+    }
+
+    [Test]
+    public async Task QueueWorker_ProtectionStageFails_MessageWaitsForTheFirstRetryScheduleStep()
+    {
+        var recorder = new RecordingLoggerProvider();
+        await using var upstream = await FakeSmtpUpstream.StartAsync();
+        // A step far longer than any fixed processing delay, so the row shows which one was used.
+        var settings = RelayEndToEndTests.SmarthostSettings(upstream, retry: "00:07:00,01:00:00");
+        await using var gw = await TestGateway.StartAsync(settings, s => s.AddSingleton<ILoggerProvider>(recorder));
+        await gw.AddUserAsync("frontdesk", "correct horse");
+        // The pickup folder replaced by a file: the pickup protector cannot write its package.
+        var pickup = Path.Combine(gw.DataDirectory, "pickup");
+        if (Directory.Exists(pickup)) Directory.Delete(pickup, recursive: true);
+        await File.WriteAllTextAsync(pickup, "not a folder");
+
+        var message = DentalCorpus.WithAttachments(("bitewing.dcm", DentalCorpus.Dicom(), "application/dicom"));
+        message.To.Clear();
+        message.To.Add(new MimeKit.MailboxAddress("Patient", "patient@home.example"));
+        var before = DateTimeOffset.UtcNow;
+        var queueId = await RelayEndToEndTests.SubmitAsync(gw, Pickup.PickupTestBed.Wire(message), "patient@home.example");
+        await RelayEndToEndTests.WaitUntilAsync(() => Task.FromResult(recorder.Count(ProcessingDeferredEvent) >= 1), "processing was deferred");
+
+        await using var c = await gw.Services.GetRequiredService<GatewayDatabase>().OpenAsync(CancellationToken.None);
+        var row = await c.QuerySingleAsync<(string State, long Attempts, long NextAttemptAt, string? LastError)>(
+            "SELECT state, attempts, next_attempt_at, last_error FROM messages WHERE queue_id = @queueId", new { queueId });
+        Assert.That(row.State, Is.EqualTo("Received"));
+        Assert.That(row.Attempts, Is.EqualTo(1));
+        Assert.That(row.LastError, Does.Contain("Protection"), "the reason names the stage");
+        Assert.That(DateTimeOffset.FromUnixTimeMilliseconds(row.NextAttemptAt), Is.GreaterThanOrEqualTo(before + TimeSpan.FromMinutes(7)),
+            "a failed stage waits the first step of Relay:RetrySchedule, like every other failure");
+        Assert.That(upstream.Messages, Is.Empty, "nothing left while the package could not be written");
     }
 
     [Test]
