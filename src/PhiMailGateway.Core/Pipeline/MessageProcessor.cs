@@ -51,8 +51,18 @@ public sealed partial class MessageProcessor(
                     copy.Action, copy.RuleName, copy.RequireTls, IsDsn: false)).ToList();
                 if (await RejectionNoticeAsync(context, cancellationToken) is { } notice) deliveries.Add(notice);
                 // The disclosure records commit with the copies, or neither does (invariant 2).
-                await queue.CompleteProcessingAsync(message.QueueId, deliveries,
-                    (c, t) => disclosures.RecordAsync(c, t, context, deliveries, cancellationToken), cancellationToken);
+                try
+                {
+                    await queue.CompleteProcessingAsync(message.QueueId, deliveries,
+                        (c, t) => disclosures.RecordAsync(c, t, context, deliveries, cancellationToken), cancellationToken);
+                }
+                catch
+                {
+                    // Nothing committed points at the copies: the retry makes its own.
+                    DeleteGenerated(context);
+                    foreach (var bounce in deliveries.Where(d => d.IsDsn)) BounceWriter.Discard(bounce);
+                    throw;
+                }
                 await disclosures.CommittedAsync(cancellationToken);
                 LogProcessed(logger, message.QueueId, deliveries.Count, deliveries.Sum(d => d.Recipients.Count));
                 signal.Notify();
@@ -79,8 +89,16 @@ public sealed partial class MessageProcessor(
                 if (context.Rejections.Count == 0)
                     context.Rejections.AddRange(entry.Envelope.Recipients.Select(r => (r, reject.Reason)));
                 var dsn = await RejectionNoticeAsync(context, cancellationToken);
-                await queue.SetMessageStateAsync(message.QueueId, MessageStates.Rejected, reject.Reason, null, dsn is null ? null : [dsn], cancellationToken,
-                    (c, t) => disclosures.RecordAsync(c, t, context, dsn is null ? [] : [dsn], cancellationToken));
+                try
+                {
+                    await queue.SetMessageStateAsync(message.QueueId, MessageStates.Rejected, reject.Reason, null, dsn is null ? null : [dsn], cancellationToken,
+                        (c, t) => disclosures.RecordAsync(c, t, context, dsn is null ? [] : [dsn], cancellationToken));
+                }
+                catch when (dsn is not null)
+                {
+                    BounceWriter.Discard(dsn);
+                    throw;
+                }
                 await disclosures.CommittedAsync(cancellationToken);
                 LogRejected(logger, message.QueueId);
                 if (dsn is null && await queue.TryFinishMessageAsync(message.QueueId, cancellationToken))

@@ -33,4 +33,17 @@ public sealed class BounceWriter(DsnBuilder builder, SpoolDirectory spool)
         DirectorySync.Flush(spool.Outbound);
         return new NewDelivery(deliveryId, "", [originalSender], path, 0, "Bounce", null, RequireTls: false, IsDsn: true);
     }
+
+    /// <summary>Removes a DSN whose enqueue did not commit; never throws, so the caller's failure is the one reported.</summary>
+    public static void Discard(NewDelivery dsn)
+    {
+        try
+        {
+            File.Delete(dsn.ContentPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left for a person: the file holds headers of the original, in the owner-only spool.
+        }
+    }
 }

@@ -74,8 +74,18 @@ public sealed partial class OutboundDeliverer(
         var lastError = deferred.Count > 0 ? $"{deferred[0].Code} {Truncate(deferred[0].Response)}" : null;
         // A DSN is not a disclosure: its attempts are not audit events.
         var events = delivery.IsDsn ? [] : EventsFor(delivery, outcomes, giveUp);
-        var recorded = await queue.RecordAttemptAsync(delivery, outcomes, giveUp, next ?? now, lastError, dsn, cancellationToken,
-            (c, t) => audit.AppendAsync(c, t, events, cancellationToken));
+        AttemptRecorded recorded;
+        try
+        {
+            recorded = await queue.RecordAttemptAsync(delivery, outcomes, giveUp, next ?? now, lastError, dsn, cancellationToken,
+                (c, t) => audit.AppendAsync(c, t, events, cancellationToken));
+        }
+        catch when (dsn is not null)
+        {
+            // No row points at the DSN: the retry writes its own, and this one would stay forever.
+            BounceWriter.Discard(dsn);
+            throw;
+        }
         unrecorded.Forget(delivery.DeliveryId);
         if (events.Count > 0) await audit.CommittedAsync(cancellationToken);
         LogAttempt(logger, delivery.DeliveryId, outcomes.Count(o => o.Status == RecipientStatus.Delivered), deferred.Count - giveUp.Count, failed.Count, dsn is not null);

@@ -116,6 +116,33 @@ public class QueueWorkerBackoffTests
     }
 
     [Test]
+    public async Task QueueWorker_RecordOfABounceFails_TheDsnFileGoesAndTheSenderGetsOneDsn()
+    {
+        var recorder = new RecordingLoggerProvider();
+        TestGateway? gateway = null;
+        var accepted = 0;
+        await using var upstream = await FakeSmtpUpstream.StartAsync(new FakeSmtpUpstreamOptions
+        {
+            RecipientReply = (rcpt, _) => rcpt == "gone@specialist.example" ? new FakeReply(550, "5.1.1 No such user") : null,
+            BeforeAccepting = async _ =>
+            {
+                if (Interlocked.Increment(ref accepted) == 1) await SetFailureAsync(gateway!, "record", on: true);
+            },
+        });
+        await using var gw = gateway = await StartAsync(upstream, recorder);
+
+        var queueId = await RelayEndToEndTests.SubmitAsync(gw, Message, "dr.lee@specialist.example", "gone@specialist.example");
+        await RelayEndToEndTests.WaitUntilAsync(() => Task.FromResult(recorder.Count(WorkFailedEvent) >= 1), "the record of the attempt failed");
+        Assert.That(Directory.GetFiles(gw.Spool.Outbound, "*-B*.eml"), Is.Empty, "the DSN written for the failed record is removed with it");
+
+        await SetFailureAsync(gw, "record", on: false);
+        await RelayEndToEndTests.WaitUntilAsync(async () => await MessageStateAsync(gw, queueId) == "Done", "the message and its DSN are done");
+        var dsns = upstream.Messages.Where(m => m.Sender == "").ToList();
+        Assert.That(dsns, Has.Count.EqualTo(1), "the sender hears of the failed recipient once");
+        Assert.That(Directory.GetFiles(gw.Spool.Outbound), Is.Empty, "no DSN file is left behind");
+    }
+
+    [Test]
     public async Task QueueWorker_ProtectionStageFails_MessageWaitsForTheFirstRetryScheduleStep()
     {
         var recorder = new RecordingLoggerProvider();
@@ -145,6 +172,29 @@ public class QueueWorkerBackoffTests
         Assert.That(DateTimeOffset.FromUnixTimeMilliseconds(row.NextAttemptAt), Is.GreaterThanOrEqualTo(before + TimeSpan.FromMinutes(7)),
             "a failed stage waits the first step of Relay:RetrySchedule, like every other failure");
         Assert.That(upstream.Messages, Is.Empty, "nothing left while the package could not be written");
+    }
+
+    [Test]
+    public async Task QueueWorker_DisclosureRecordOfAPickupFails_ItsNoticeAndPackageFilesGo()
+    {
+        var recorder = new RecordingLoggerProvider();
+        await using var upstream = await FakeSmtpUpstream.StartAsync();
+        await using var gw = await StartAsync(upstream, recorder);
+        await SetFailureAsync(gw, "audit", on: true);
+        var message = DentalCorpus.WithAttachments(("bitewing.dcm", DentalCorpus.Dicom(), "application/dicom"));
+        message.To.Clear();
+        message.To.Add(new MimeKit.MailboxAddress("Patient", "patient@home.example"));
+
+        var queueId = await RelayEndToEndTests.SubmitAsync(gw, Pickup.PickupTestBed.Wire(message), "patient@home.example");
+        await RelayEndToEndTests.WaitUntilAsync(() => Task.FromResult(recorder.Count(WorkFailedEvent) >= 1), "processing failed at the disclosure record");
+
+        Assert.That(Directory.GetFiles(gw.Spool.Outbound), Is.Empty, "the pickup notice of the failed attempt is gone");
+        var pickup = Path.Combine(gw.DataDirectory, "pickup");
+        Assert.That(Directory.Exists(pickup) ? Directory.GetFiles(pickup, "*.pkg") : [], Is.Empty, "so are the encrypted package files");
+
+        await SetFailureAsync(gw, "audit", on: false);
+        await RelayEndToEndTests.WaitUntilAsync(async () => await MessageStateAsync(gw, queueId) == "Done", "the message is done");
+        Assert.That(upstream.Messages, Has.Count.EqualTo(1), "one notice reaches the recipient");
     }
 
     [Test]
