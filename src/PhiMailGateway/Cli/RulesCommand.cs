@@ -1,7 +1,7 @@
 using System.Globalization;
 using MimeKit;
 using PhiMailGateway.Inspection;
-using PhiMailGateway.Processing;
+using PhiMailGateway.Queue;
 using PhiMailGateway.Protection;
 using PhiMailGateway.Routing;
 using PhiMailGateway.Spool;

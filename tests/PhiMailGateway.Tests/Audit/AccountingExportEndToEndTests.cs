@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using PhiMailGateway.Audit;
-using PhiMailGateway.Tests.Pickup;
+using PhiMailGateway.Tests.PickupWeb;
 using PhiMailGateway.Tests.TestKit;
 
 namespace PhiMailGateway.Tests.Audit;

@@ -60,7 +60,7 @@ public sealed class TestGateway : IAsyncDisposable
         string? dataDirectory = null) =>
         StartAsync(overrides, services =>
         {
-            services.Remove(services.Single(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(PhiMailGateway.Processing.QueueWorker)));
+            services.Remove(services.Single(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(PhiMailGateway.Queue.QueueWorker)));
             configureServices?.Invoke(services);
         }, dataDirectory);
 

@@ -1,0 +1,189 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using PhiMailGateway.Protection.Pickup;
+
+namespace PhiMailGateway.PickupWeb;
+
+/// <summary>
+/// The recipient's pages, rendered on the server as plain HTML: no script at all, one stylesheet
+/// from our own origin, every value HTML-encoded. Words are plain and short; each page says what
+/// happened and what to do next.
+/// </summary>
+public sealed class PickupPages(PickupOptions options)
+{
+    private static string H(string? s) => WebUtility.HtmlEncode(s ?? "");
+
+    public string Layout(string title, string body)
+    {
+        var sb = new StringBuilder();
+        sb.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
+          .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
+          .Append("<meta name=\"robots\" content=\"noindex, nofollow\">\n")
+          .Append("<title>").Append(H(title)).Append(" – ").Append(H(options.PracticeName)).Append("</title>\n")
+          .Append("<link rel=\"stylesheet\" href=\"/static/site.css\">\n</head>\n<body>\n")
+          .Append("<header class=\"site\"><div><span class=\"practice\">").Append(H(options.PracticeName))
+          .Append("</span><span class=\"secure\">Secure file pickup</span></div></header>\n")
+          .Append("<main>\n<div class=\"card\">\n").Append(body).Append("</div>\n</main>\n")
+          .Append("<footer>Files sent to you by ").Append(H(options.PracticeName))
+          .Append(". They are kept encrypted and are removed when the link expires.</footer>\n</body>\n</html>\n");
+        return sb.ToString();
+    }
+
+    public static string Mask(string address)
+    {
+        var at = address.LastIndexOf('@');
+        if (at <= 0) return "your email address";
+        return address[0] + "•••" + address[at..];
+    }
+
+    public static string Size(long bytes) => bytes switch
+    {
+        < 1024 => $"{bytes} bytes",
+        < 1024 * 1024 => (bytes / 1024.0).ToString("0", CultureInfo.InvariantCulture) + " KB",
+        < 1024L * 1024 * 1024 => (bytes / (1024.0 * 1024)).ToString("0.0", CultureInfo.InvariantCulture) + " MB",
+        _ => (bytes / (1024.0 * 1024 * 1024)).ToString("0.0", CultureInfo.InvariantCulture) + " GB",
+    };
+
+    public static string Kind(PickupFile file) => file.ContentType switch
+    {
+        "image/jpeg" => "JPEG image",
+        "image/png" => "PNG image",
+        "image/tiff" => "TIFF image",
+        "application/dicom" => "DICOM image",
+        "message/rfc822" => "Email message",
+        "application/zip" or "application/x-zip-compressed" => "ZIP archive",
+        "application/pdf" => "PDF document",
+        _ when file.Name.EndsWith(".dcm", StringComparison.OrdinalIgnoreCase) => "DICOM image",
+        _ when file.Name.EndsWith(".stl", StringComparison.OrdinalIgnoreCase) => "3D scan (STL)",
+        _ when file.ContentType.StartsWith("image/", StringComparison.Ordinal) => "Image",
+        _ => "File",
+    };
+
+    private static string Form(string action, string antiforgeryField, string antiforgeryToken, string inner) =>
+        $"<form method=\"post\" action=\"{H(action)}\">\n<input type=\"hidden\" name=\"{H(antiforgeryField)}\" value=\"{H(antiforgeryToken)}\">\n{inner}</form>\n";
+
+    private string Facts(PickupPackage package) =>
+        $"<dl class=\"facts\">\n<dt>From</dt><dd>{H(package.Sender)}</dd>\n<dt>Files</dt><dd>{H(PickupNotice.Files((int)package.FileCount))}</dd>\n" +
+        $"<dt>Available until</dt><dd>{H(PickupNotice.FormatExpiry(package.Expires))}</dd>\n</dl>\n";
+
+    public string Landing(PickupPackage package, string token, string afField, string afToken) => Layout("Secure files", $"""
+        <h1>You have secure files from {H(options.PracticeName)}</h1>
+        {Facts(package)}<p>To keep them private, we first check that this is your email address. We will email a 6-digit code to <strong>{H(Mask(package.Recipient))}</strong>.</p>
+        {Form($"/p/{token}/code", afField, afToken, "<button type=\"submit\">Email me a code</button>\n")}<p class="small">Already have a code? <a href="/p/{H(token)}/verify">Enter your code</a>. Already entered it? <a href="/p/{H(token)}/files">Go to your files</a>.</p>
+
+        """);
+
+    public string Verify(PickupPackage package, string token, string afField, string afToken, string? error, bool justSent) => Layout("Enter your code", $"""
+        <h1>Enter your code</h1>
+        {(error is null ? "" : $"<p class=\"alert\" role=\"alert\">{H(error)}</p>\n")}{(justSent ? $"<p class=\"notice\" role=\"status\">We sent a code to <strong>{H(Mask(package.Recipient))}</strong>.</p>\n" : "")}<p>Check your email for a 6-digit code. It works for {(int)options.CodeLifetime.TotalMinutes} minutes. If you cannot find it, look in your spam or junk folder.</p>
+        {Form($"/p/{token}/verify", afField, afToken, """
+        <label for="code">6-digit code <span class="hint">From the email we just sent you</span></label>
+        <input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]*" maxlength="7" required autofocus>
+        <button type="submit">Continue</button>
+
+        """)}<p class="small">No email after a few minutes?</p>
+        {Form($"/p/{token}/code", afField, afToken, "<button type=\"submit\" class=\"secondary\">Send a new code</button>\n")}
+        """);
+
+    public string Files(PickupPackage package, string token, IReadOnlyList<PickupFile> files)
+    {
+        var left = Math.Max(0, package.MaxDownloads - package.DownloadCount);
+        var list = new StringBuilder();
+        foreach (var f in files)
+        {
+            list.Append("<li>\n");
+            if (f.CanPreview)
+                list.Append($"<div class=\"preview\"><img src=\"/p/{H(token)}/files/{f.Index}/preview\" alt=\"Preview of {H(f.Name)}\"></div>\n");
+            list.Append($"<div class=\"name\">{H(f.Name)}</div>\n<div class=\"meta\">{H(Kind(f))} · {H(Size(f.Size))}</div>\n");
+            list.Append($"<a class=\"button secondary\" href=\"/p/{H(token)}/files/{f.Index}\" download>Download<span class=\"visually-hidden\"> {H(f.Name)}</span></a>\n</li>\n");
+        }
+        var all = files.Count > 1
+            ? $"<p><a class=\"button\" href=\"/p/{H(token)}/all.zip\" download>Download all ({H(PickupNotice.Files(files.Count))}, zip)</a></p>\n"
+            : "";
+        return Layout("Your files", $"""
+            <h1>Your files from {H(options.PracticeName)}</h1>
+            <p>Available until <strong>{H(PickupNotice.FormatExpiry(package.Expires))}</strong>. Downloads left: <strong>{left} of {package.MaxDownloads}</strong>.</p>
+            <ul class="files">
+            {list}</ul>
+            {all}<p class="small">Save the files somewhere private. Each download counts towards the limit; looking at a preview does not.</p>
+
+            """);
+    }
+
+    public string NotFound() => Layout("Link not found", """
+        <h1>We can’t find these files</h1>
+        <p>The link may be incomplete. Open it again from the email, or copy the whole address into your browser.</p>
+
+        """);
+
+    public string Gone(PickupPackage package, PackageAvailability why)
+    {
+        var (title, text) = why switch
+        {
+            PackageAvailability.Expired => ("This link has expired", $"The files were available until {PickupNotice.FormatExpiry(package.Expires)}. For your privacy they have been removed."),
+            PackageAvailability.Revoked => ("This link has been withdrawn", $"{options.PracticeName} has withdrawn these files."),
+            PackageAvailability.DownloadsUsed => ("This link has been used up", $"The files were downloaded the most times allowed ({package.MaxDownloads})."),
+            _ => ("These files are no longer available", "They have been removed from the secure store."),
+        };
+        var contact = options.PracticeContact is { Length: > 0 } c ? c : package.Sender;
+        return Layout(title, $"""
+            <h1>{H(title)}</h1>
+            <p>{H(text)}</p>
+            <p>If you still need them, please contact {H(options.PracticeName)} at <strong>{H(contact)}</strong>. They can send them again.</p>
+
+            """);
+    }
+
+    public string Locked(DateTimeOffset until) => Layout("Locked for now", $"""
+        <h1>Too many wrong codes</h1>
+        <p class="alert" role="alert">For your security, this link is locked until {H(until.UtcDateTime.ToString("HH:mm 'UTC'", CultureInfo.InvariantCulture))} (about {(int)Math.Ceiling(options.Lockout.TotalMinutes)} minutes).</p>
+        <p>After that, open the link from your email again and ask for a new code.</p>
+
+        """);
+
+    public string TooManyCodes(string token) => Layout("Please use your code", $"""
+        <h1>We have already sent you several codes</h1>
+        <p>Please use the newest code in your email. You can ask for another one in an hour.</p>
+        <p><a class="button" href="/p/{H(token)}/verify">Enter your code</a></p>
+
+        """);
+
+    public string TooManyRequests() => Layout("Please wait", """
+        <h1>Please wait a moment</h1>
+        <p>There were too many requests in a short time. Wait a minute, then try again.</p>
+
+        """);
+
+    public string FormExpired(string token) => Layout("Please try again", $"""
+        <h1>This page has expired</h1>
+        <p>For your security, forms work only for a while. Please start again.</p>
+        <p><a class="button" href="/p/{H(token)}">Start again</a></p>
+
+        """);
+
+    public string CannotSend() => Layout("Please try again later", """
+        <h1>We could not send the code just now</h1>
+        <p>Please try again in a few minutes.</p>
+
+        """);
+
+    public string Error() => Layout("Something went wrong", """
+        <h1>Something went wrong</h1>
+        <p>Please try again in a few minutes. If it keeps happening, contact the sender of the email.</p>
+
+        """);
+
+    public string Home() => Layout("Secure file pickup", $"""
+        <h1>Secure file pickup</h1>
+        <p>{H(options.PracticeName)} uses this page to send files securely. Please open the link from the email you received.</p>
+
+        """);
+
+    public string Status(int code) => code switch
+    {
+        404 => NotFound(),
+        429 => TooManyRequests(),
+        _ => Error(),
+    };
+}

@@ -1,0 +1,99 @@
+using Microsoft.Extensions.Logging;
+using PhiMailGateway.Storage;
+
+namespace PhiMailGateway.Queue;
+
+/// <summary>
+/// Stops queue work while the database cannot write (disk full, read-only, locked past its
+/// timeout). Every item started then would fail its commit, and an item the upstream had already
+/// accepted would be sent again for nothing. While paused, a small write probes the database on a
+/// backoff (1 s doubling to 30 s); the first probe that commits resumes the work. The pause and the
+/// resume are logged once each, never per item.
+/// </summary>
+public sealed partial class DatabaseWritePause(GatewayDatabase database, TimeProvider time, ILogger<DatabaseWritePause> logger)
+{
+    public static readonly TimeSpan FirstProbeDelay = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan MaxProbeDelay = TimeSpan.FromSeconds(30);
+
+    // A pause that starts again this soon after a resume is the same trouble (a probe squeezed into
+    // space a real commit does not find): its probes continue from the longer delay.
+    private static readonly TimeSpan FlapWindow = TimeSpan.FromMinutes(1);
+
+    private readonly Lock _lock = new();
+    private bool _paused;
+    private DateTimeOffset _pausedAt;
+    private DateTimeOffset _resumedAt = DateTimeOffset.MinValue;
+    private DateTimeOffset _nextProbe;
+    private TimeSpan _probeDelay = FirstProbeDelay;
+
+    public bool IsPaused
+    {
+        get
+        {
+            lock (_lock) return _paused;
+        }
+    }
+
+    /// <summary>A write failed with an error that says the database cannot write: pause, unless already paused.</summary>
+    public void Report(Exception failure)
+    {
+        if (!StorageFailures.IsDatabaseUnwritable(failure)) return;
+        lock (_lock)
+        {
+            if (_paused) return;
+            var now = time.GetUtcNow();
+            _paused = true;
+            _pausedAt = now;
+            if (now - _resumedAt > FlapWindow) _probeDelay = FirstProbeDelay;
+            _nextProbe = now + _probeDelay;
+        }
+        LogPaused(logger, failure.GetType().Name, StorageFailures.SqliteCode(failure), FirstProbeDelay, MaxProbeDelay);
+    }
+
+    /// <summary>
+    /// While paused: probes when the backoff says so. True when queue work may go on (not paused,
+    /// or the probe just committed).
+    /// </summary>
+    public async Task<bool> TryResumeAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (!_paused) return true;
+            if (time.GetUtcNow() < _nextProbe) return false;
+        }
+        try
+        {
+            await database.ProbeWriteAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            TimeSpan delay;
+            lock (_lock)
+            {
+                _probeDelay = _probeDelay * 2 > MaxProbeDelay ? MaxProbeDelay : _probeDelay * 2;
+                delay = _probeDelay;
+                _nextProbe = time.GetUtcNow() + delay;
+            }
+            LogProbeFailed(logger, e.GetType().Name, StorageFailures.SqliteCode(e), delay);
+            return false;
+        }
+        TimeSpan pausedFor;
+        lock (_lock)
+        {
+            _paused = false;
+            _resumedAt = time.GetUtcNow();
+            pausedFor = _resumedAt - _pausedAt;
+        }
+        LogResumed(logger, pausedFor);
+        return true;
+    }
+
+    [LoggerMessage(EventId = 3301, Level = LogLevel.Warning, Message = "Queue work paused: the database cannot write ({ExceptionType}, SQLite code {ErrorCode}); probing every {FirstDelay} to {MaxDelay} until a write commits")]
+    private static partial void LogPaused(ILogger logger, string exceptionType, int errorCode, TimeSpan firstDelay, TimeSpan maxDelay);
+
+    [LoggerMessage(EventId = 3302, Level = LogLevel.Information, Message = "Queue work resumed: the database writes again after {PausedFor}")]
+    private static partial void LogResumed(ILogger logger, TimeSpan pausedFor);
+
+    [LoggerMessage(EventId = 3303, Level = LogLevel.Debug, Message = "Database write probe failed ({ExceptionType}, SQLite code {ErrorCode}); next probe in {Delay}")]
+    private static partial void LogProbeFailed(ILogger logger, string exceptionType, int errorCode, TimeSpan delay);
+}
