@@ -40,7 +40,16 @@ public static class GatewayHost
         builder.AddRelay();        // out to the smarthost or outbox, retries, DSNs
         builder.AddPickup();       // pickup packages, the recipient's page, retention
         configureServices?.Invoke(builder.Services);
-        RequiredParts.Check(builder.Services);
+        try
+        {
+            RequiredParts.Check(builder.Services);
+        }
+        catch
+        {
+            // No host will own the configuration: release its file watchers (inotify instances) now.
+            builder.Configuration.Dispose();
+            throw;
+        }
         return builder.Build();
     }
 
