@@ -40,6 +40,19 @@ public sealed class ProtectionStage(IEnumerable<IProtector> protectors)
             work.DeleteGenerated();
             throw;
         }
+        if (!EachRecipientInOneCopy(plan, copies))
+        {
+            // A recipient without a copy would vanish without a DSN, one with two would get the message twice.
+            work.DeleteGenerated();
+            return StageResult.Hold("protection did not give each recipient exactly one copy");
+        }
         return new ProtectedCopies(copies.ToArray(), work.GeneratedFiles);
+    }
+
+    private static bool EachRecipientInOneCopy(RoutingPlan plan, List<OutboundCopy> copies)
+    {
+        var sent = copies.SelectMany(c => c.Recipients).ToList();
+        var expected = plan.Decisions.Values.Where(d => d.Action != RoutingAction.Reject).Select(d => d.Recipient).ToList();
+        return sent.Count == expected.Count && sent.ToHashSet(StringComparer.OrdinalIgnoreCase).SetEquals(expected);
     }
 }
