@@ -46,7 +46,7 @@ public sealed class StageBed : IDisposable
     }
 
     /// <summary>Writes the message into the spool as ingress would, inspects it, and returns what a stage gets.</summary>
-    public async Task<(SpoolEntry Entry, InspectionReport Report)> QueueAsync(byte[] message, IReadOnlyList<string> recipients)
+    public async Task<(SpoolEntry Entry, MessageHeaders Headers, InspectionReport Report)> QueueAsync(byte[] message, IReadOnlyList<string> recipients)
     {
         var envelope = new Envelope(Scenario.Sender, recipients, null, "127.0.0.1", "bench-client.example", DateTimeOffset.UtcNow, false);
         var queueId = "BENCH" + Guid.NewGuid().ToString("N")[..12].ToUpperInvariant();
@@ -54,14 +54,14 @@ public sealed class StageBed : IDisposable
         await using (var file = OwnerOnly.CreateNew(path))
             await SpoolFile.WriteAsync(file, envelope, ReadOnlyMemory<byte>.Empty, new ReadOnlySequence<byte>(message), CancellationToken.None);
         var entry = SpoolFile.Read(path);
+        var headers = await MessageHeaders.ReadAsync(entry, CancellationToken.None);
         await using var stream = entry.OpenMessage();
         var report = await new MessageInspector(new InspectionOptions(), Spool.Scratch).InspectAsync(stream, CancellationToken.None);
-        return (entry, report);
+        return (entry, headers, report);
     }
 
-    /// <summary>A fresh context per call: stages append to its lists.</summary>
-    public static MessageContext Context(SpoolEntry entry, InspectionReport report) =>
-        new(entry.QueueId, entry.Envelope, entry) { Inspection = report };
+    /// <summary>Fresh work per call, as the Protection stage makes it: protectors list their files with it.</summary>
+    public static ProtectionWork Work(SpoolEntry entry, MessageHeaders headers, InspectionReport report) => new(entry, headers, report, []);
 
     public static RoutingDecision Decision(string recipient, RoutingAction action) =>
         new(recipient, new RoutingRule("bench-" + action.ToString().ToLowerInvariant(), new RuleConditions(), action, null, "Treatment"), [],
@@ -88,9 +88,9 @@ public sealed class StageBed : IDisposable
             TimeProvider.System, NullLogger<DisclosureLog>.Instance);
 
     /// <summary>Removes what a stage generated (outbound copies, scratch files, package blobs) so iterations do not pile up.</summary>
-    public void CleanGenerated(MessageContext? context)
+    public void CleanGenerated(ProtectionWork? work)
     {
-        foreach (var file in context?.GeneratedFiles ?? []) File.Delete(file);
+        foreach (var file in work?.GeneratedFiles ?? []) File.Delete(file);
         foreach (var dir in new[] { Spool.Outbound, Spool.Scratch })
             foreach (var file in Directory.EnumerateFiles(dir)) File.Delete(file);
     }

@@ -93,7 +93,8 @@ public class SmimeStageBenchmarks
     private Protection.Smime.SmimeProtector _protector = null!;
     private Spool.SpoolEntry _entry = null!;
     private InspectionReport _report = null!;
-    private Pipeline.MessageContext? _context;
+    private Pipeline.MessageHeaders _headers = null!;
+    private Protection.ProtectionWork? _work;
 
     [Params(5, 30)]
     public int SizeMB { get; set; }
@@ -105,11 +106,11 @@ public class SmimeStageBenchmarks
     {
         _bed = await StageBed.CreateAsync();
         _protector = await _bed.SmimeProtectorAsync();
-        (_entry, _report) = await _bed.QueueAsync(MicroContent.Unstuffed(MicroContent.ScenarioFor(SizeMB)), [Scenario.SmimeRecipient]);
+        (_entry, _headers, _report) = await _bed.QueueAsync(MicroContent.Unstuffed(MicroContent.ScenarioFor(SizeMB)), [Scenario.SmimeRecipient]);
     }
 
     [IterationCleanup]
-    public void CleanIteration() => _bed.CleanGenerated(_context);
+    public void CleanIteration() => _bed.CleanGenerated(_work);
 
     [GlobalCleanup]
     public void Cleanup() => _bed.Dispose();
@@ -117,8 +118,8 @@ public class SmimeStageBenchmarks
     [Benchmark]
     public async Task<int> Smime_Stage()
     {
-        _context = StageBed.Context(_entry, _report);
-        var copies = await _protector.ProtectAsync(_context, [StageBed.Decision(Scenario.SmimeRecipient, Routing.RoutingAction.Smime)], CancellationToken.None);
+        _work = StageBed.Work(_entry, _headers, _report);
+        var copies = await _protector.ProtectAsync(_work, [StageBed.Decision(Scenario.SmimeRecipient, Routing.RoutingAction.Smime)], CancellationToken.None);
         return copies.Count;
     }
 }
@@ -131,18 +132,19 @@ public class PickupStageBenchmarks
     private Protection.Pickup.PickupProtector _protector = null!;
     private Spool.SpoolEntry _entry = null!;
     private InspectionReport _report = null!;
-    private Pipeline.MessageContext? _context;
+    private Pipeline.MessageHeaders _headers = null!;
+    private Protection.ProtectionWork? _work;
 
     [GlobalSetup]
     public void Setup()
     {
         _bed = StageBed.CreateAsync().GetAwaiter().GetResult();
         _protector = _bed.PickupProtector();
-        (_entry, _report) = _bed.QueueAsync(MicroContent.Unstuffed("cbct-30m"), [Scenario.PickupRecipient]).GetAwaiter().GetResult();
+        (_entry, _headers, _report) = _bed.QueueAsync(MicroContent.Unstuffed("cbct-30m"), [Scenario.PickupRecipient]).GetAwaiter().GetResult();
     }
 
     [IterationCleanup]
-    public void CleanIteration() => _bed.CleanGenerated(_context);
+    public void CleanIteration() => _bed.CleanGenerated(_work);
 
     [GlobalCleanup]
     public void Cleanup() => _bed.Dispose();
@@ -150,8 +152,8 @@ public class PickupStageBenchmarks
     [Benchmark]
     public async Task<int> Pickup_Stage_Cbct30MB()
     {
-        _context = StageBed.Context(_entry, _report);
-        var copies = await _protector.ProtectAsync(_context, [StageBed.Decision(Scenario.PickupRecipient, Routing.RoutingAction.Pickup)], CancellationToken.None);
+        _work = StageBed.Work(_entry, _headers, _report);
+        var copies = await _protector.ProtectAsync(_work, [StageBed.Decision(Scenario.PickupRecipient, Routing.RoutingAction.Pickup)], CancellationToken.None);
         return copies.Count;
     }
 }

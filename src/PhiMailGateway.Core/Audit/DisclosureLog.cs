@@ -27,30 +27,30 @@ public sealed partial class DisclosureLog(
 {
     public const string DefaultPurpose = "Treatment";
 
-    public async Task RecordAsync(IDbConnection connection, IDbTransaction transaction, MessageContext context,
-        IReadOnlyList<NewDelivery> deliveries, CancellationToken cancellationToken)
+    public async Task RecordAsync(IDbConnection connection, IDbTransaction transaction, ProcessedMessage message, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var headers = ReadHeaders(context);
-        var phi = PhiDescription.Of(context.Inspection);
-        var patients = PatientsOf(context.Inspection);
-        var patientsEnc = patients.Count == 0 ? null : keys.Encrypt(JsonSerializer.Serialize(patients), context.QueueId);
+        var queueId = message.QueueId;
+        var plan = message.Plan;
+        var phi = PhiDescription.Of(message.Report);
+        var patients = PatientsOf(message.Report);
+        var patientsEnc = patients.Count == 0 ? null : keys.Encrypt(JsonSerializer.Serialize(patients), queueId);
         var lookups = patients.Where(p => !string.IsNullOrWhiteSpace(p.PatientId)).Select(p => keys.PatientLookup(p.PatientId!))
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
 
         DisclosureRow Row(string recipient, string action, string? ruleName, string? deliveryId, string? reference) => new()
         {
             RecordedAt = now,
-            QueueId = context.QueueId,
-            MessageId = headers.MessageId,
+            QueueId = queueId,
+            MessageId = message.Headers.MessageId,
             DeliveryId = deliveryId,
-            AuthenticatedUser = context.Envelope.AuthenticatedUser,
-            Sender = context.Envelope.Sender,
+            AuthenticatedUser = message.Envelope.AuthenticatedUser,
+            Sender = message.Envelope.Sender,
             Recipient = recipient,
-            RecipientName = headers.Names.GetValueOrDefault(recipient),
+            RecipientName = message.Headers.RecipientNames.GetValueOrDefault(recipient),
             Action = action,
             RuleName = ruleName,
-            Purpose = context.Decisions.TryGetValue(recipient, out var d) && d.Rule is { } rule ? rule.Purpose : null,
+            Purpose = plan.Decisions.TryGetValue(recipient, out var d) && d.Rule is { } rule ? rule.Purpose : null,
             Reference = reference,
             PhiCount = phi.Count,
             PhiKinds = phi.Kinds,
@@ -65,43 +65,34 @@ public sealed partial class DisclosureLog(
         // means a fresh log, never a deleted one.
         if (writer.Head.Seq == 0) headFile.CreateIfMissing();
 
-        // The queued copies are the non-DSN deliveries, in the order of context.Outbound. With none
-        // (the message was rejected), nothing was disclosed except the Reject records below.
-        var copies = deliveries.Where(x => !x.IsDsn).ToList();
+        // Each copy names its delivery, so its records carry the id the queue row has. Without
+        // copies (the message was rejected), nothing was disclosed except the Reject records below.
         var deliveryOf = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var records = 0;
-        if (copies.Count > 0)
+        foreach (var copy in message.Copies)
         {
-            if (copies.Count != context.Outbound.Count)
-                throw new InvalidOperationException($"{context.QueueId}: {copies.Count} deliveries for {context.Outbound.Count} outbound copies; refusing to guess the audit record.");
-            for (var i = 0; i < copies.Count; i++)
+            foreach (var recipient in copy.Recipients.Distinct(StringComparer.OrdinalIgnoreCase))
             {
-                var copy = context.Outbound[i];
-                foreach (var recipient in copy.Recipients.Distinct(StringComparer.OrdinalIgnoreCase))
-                {
-                    await writer.AppendAsync(Row(recipient, copy.Action, copy.RuleName, copies[i].DeliveryId, copy.Reference));
-                    deliveryOf[recipient] = copies[i].DeliveryId;
-                    records++;
-                }
+                await writer.AppendAsync(Row(recipient, copy.Action, copy.RuleName, copy.DeliveryId, copy.Reference));
+                deliveryOf[recipient] = copy.DeliveryId;
+                records++;
             }
         }
-        foreach (var (recipient, _) in context.Rejections.DistinctBy(r => r.Recipient, StringComparer.OrdinalIgnoreCase))
+        foreach (var rejection in plan.Rejections)
         {
-            var ruleName = context.Decisions.TryGetValue(recipient, out var decision) ? decision.Rule?.Name : null;
-            await writer.AppendAsync(Row(recipient, "Reject", ruleName, null, null));
-            await writer.AppendAsync(Event(now, AuditEventTypes.Rejected, context.QueueId, null, recipient,
-                ruleName is null ? "rejected by the pipeline" : $"rule {ruleName}"));
+            await writer.AppendAsync(Row(rejection.Recipient, "Reject", rejection.RuleName, null, null));
+            await writer.AppendAsync(Event(now, AuditEventTypes.Rejected, queueId, null, rejection.Recipient, $"rule {rejection.RuleName}"));
             records++;
         }
 
         // The recipient's certificate could not be used, so a rule after the S/MIME one decided.
-        foreach (var decision in context.Decisions.Values)
+        foreach (var decision in plan.Decisions.Values)
         {
             if (decision.Certificate is not { Usable: false, Reason: { } reason } || decision.Rule is null) continue;
-            await writer.AppendAsync(Event(now, AuditEventTypes.CertificateFallback, context.QueueId, deliveryOf.GetValueOrDefault(decision.Recipient),
+            await writer.AppendAsync(Event(now, AuditEventTypes.CertificateFallback, queueId, deliveryOf.GetValueOrDefault(decision.Recipient),
                 decision.Recipient, $"no usable certificate ({reason}); rule {decision.Rule.Name} -> {decision.Rule.Action}"));
         }
-        LogRecorded(logger, context.QueueId, records, writer.Head.Seq);
+        LogRecorded(logger, queueId, records, writer.Head.Seq);
     }
 
     /// <summary>
@@ -172,10 +163,8 @@ public sealed partial class DisclosureLog(
     };
 
     /// <summary>The patients named in the message's DICOM headers, each once.</summary>
-    internal static IReadOnlyList<AuditPatient> PatientsOf(InspectionReport? report) =>
-        report is null
-            ? []
-            : report.Findings
+    internal static IReadOnlyList<AuditPatient> PatientsOf(InspectionReport report) =>
+        report.Findings
                 .Select(f => f.Dicom?.Tags)
                 .OfType<DicomTags>()
                 .Select(t => new AuditPatient(Clean(t.PatientId), Clean(t.PatientName), Clean(t.PatientBirthDate)))
@@ -184,44 +173,6 @@ public sealed partial class DisclosureLog(
                 .ToList();
 
     private static string? Clean(string? value) => value?.Trim(' ', '\0') is { Length: > 0 } v ? v : null;
-
-    private sealed record MessageHeaders(string? MessageId, Dictionary<string, string> Names);
-
-    /// <summary>Message-ID and the display names of To and Cc addresses (164.528 asks for the recipient's name).</summary>
-    private static MessageHeaders ReadHeaders(MessageContext context)
-    {
-        try
-        {
-            // Inspection kept what is needed; only a message it could not parse is read again here.
-            if (context.Inspection is { AddressHeaders: { } addressHeaders } report)
-                return HeadersFrom(report.MessageIdHeader, addressHeaders);
-            using var stream = context.OpenMessage();
-            var headers = HeaderList.Load(stream);
-            return HeadersFrom(headers[HeaderId.MessageId], headers.Where(h => h.Id is HeaderId.To or HeaderId.Cc).Select(h => h.RawValue));
-        }
-        catch (FormatException)
-        {
-            // MimeKit's ParseException is a FormatException: headers we cannot read leave the fields empty.
-            return new MessageHeaders(null, new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase));
-        }
-    }
-
-    private static MessageHeaders HeadersFrom(string? messageIdValue, IEnumerable<byte[]> addressHeaders)
-    {
-        var names = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        string? messageId = null;
-        if (messageIdValue is { } raw)
-            messageId = MimeKit.Utils.MimeUtils.EnumerateReferences(raw).FirstOrDefault() ?? raw.Trim();
-        foreach (var header in addressHeaders)
-        {
-            if (!InternetAddressList.TryParse(ParserOptions.Default, header, out var list)) continue;
-            foreach (var mailbox in list.Mailboxes)
-            {
-                if (!string.IsNullOrWhiteSpace(mailbox.Name)) names.TryAdd(mailbox.Address, mailbox.Name.Trim());
-            }
-        }
-        return new MessageHeaders(messageId, names);
-    }
 
     [LoggerMessage(EventId = 6001, Level = LogLevel.Debug, Message = "{QueueId}: {RecordCount} disclosure records written; audit chain at seq {Seq}")]
     private static partial void LogRecorded(ILogger logger, string queueId, int recordCount, long seq);

@@ -1,19 +1,18 @@
 using System.Data;
 using PhiMailGateway.Pipeline;
-using PhiMailGateway.Queue;
 
 namespace PhiMailGateway.Audit;
 
 /// <summary>
 /// Writes the disclosure records of one processed message inside the transaction that enqueues its
-/// outbound copies (invariant 2: no message leaves before its record is committed). The context
-/// carries everything the record needs: envelope, inspection report (PHI description and DICOM
-/// patient identifiers), routing decisions (rule, purpose, certificate fallbacks) and the copies.
+/// outbound copies (invariant 2: no message leaves before its record is committed). It takes the
+/// stages' outputs: envelope and headers (Message-ID, recipient names), the inspection report (PHI
+/// description and DICOM patient identifiers), the routing plan (rule, purpose, certificate
+/// fallbacks, rejections) and the copies with their delivery ids.
 /// </summary>
 public interface IDisclosureRecorder
 {
-    Task RecordAsync(IDbConnection connection, IDbTransaction transaction, MessageContext context,
-        IReadOnlyList<NewDelivery> deliveries, CancellationToken cancellationToken);
+    Task RecordAsync(IDbConnection connection, IDbTransaction transaction, ProcessedMessage message, CancellationToken cancellationToken);
 
     /// <summary>
     /// Called after the transaction that ran <see cref="RecordAsync"/> ended, outside it: the audit
@@ -69,17 +68,3 @@ public sealed record AuditEvent(
     string? ClientAddress = null,
     string? UserAgent = null,
     string? FileSha256 = null);
-
-/// <summary>Until the audit log exists: records nothing.</summary>
-public sealed class NoAudit : IDisclosureRecorder, IAuditTrail
-{
-    public Task RecordAsync(IDbConnection connection, IDbTransaction transaction, MessageContext context, IReadOnlyList<NewDelivery> deliveries, CancellationToken cancellationToken) =>
-        Task.CompletedTask;
-
-    public Task CommittedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task AppendAsync(IDbConnection connection, IDbTransaction transaction, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken) =>
-        Task.CompletedTask;
-}

@@ -59,7 +59,7 @@ public sealed record InspectionFinding
     public required bool IsProtected { get; init; }
 }
 
-/// <summary>What Inspection learned about one message: every part classified, plus the header facts Routing matches on.</summary>
+/// <summary>What Inspection learned about one message: every part classified. Header facts are in <c>Pipeline.MessageHeaders</c>.</summary>
 public sealed record InspectionReport
 {
     public required IReadOnlyList<InspectionFinding> Findings { get; init; }
@@ -72,24 +72,4 @@ public sealed record InspectionReport
 
     /// <summary>Findings that failed closed.</summary>
     public IEnumerable<InspectionFinding> FailedClosed => Findings.Where(f => f.FailClosedReason is not null);
-
-    public string? Subject { get; init; }
-
-    /// <summary>Outlook's <c>Sensitivity:</c> header (Personal, Private, Company-Confidential), as sent.</summary>
-    public string? Sensitivity { get; init; }
-
-    /// <summary>Addresses in the From, To and Cc headers (groups flattened). Bcc is only in the envelope.</summary>
-    public IReadOnlyList<string> From { get; init; } = [];
-    public IReadOnlyList<string> To { get; init; } = [];
-    public IReadOnlyList<string> Cc { get; init; } = [];
-
-    /// <summary>The message carries a Bcc (or Resent-Bcc) header, which no outbound copy may keep.</summary>
-    public bool HasBccHeader { get; init; }
-
-    /// <summary>
-    /// The Message-ID header's value and the To and Cc headers as sent, for the disclosure record,
-    /// which then need not read the spool file again. Null when the message could not be parsed.
-    /// </summary>
-    public string? MessageIdHeader { get; init; }
-    public IReadOnlyList<byte[]>? AddressHeaders { get; init; }
 }

@@ -1,47 +1,28 @@
 using Microsoft.Extensions.Logging;
-using MimeKit;
-using PhiMailGateway.Protection;
-using PhiMailGateway.Pipeline;
 using PhiMailGateway.Spool;
 
 namespace PhiMailGateway.Inspection;
 
 /// <summary>
-/// First stage: classifies every part of the queued message and leaves the report on the context
-/// for Routing and Protection. It never decides delivery itself, so it always continues; a message
-/// it cannot parse gets a report that fails closed (counts as carrying a dental image).
+/// First stage: classifies every part of the queued message and returns the findings for Routing
+/// and Protection. It never decides delivery itself; a message it cannot parse gets a report that
+/// fails closed (counts as carrying a dental image). Its parse of the message is its own and is
+/// gone when it returns: the protectors that need one parse the message themselves.
 /// </summary>
-public sealed partial class InspectionStage(InspectionOptions options, SpoolDirectory spool, ILogger<InspectionStage> logger) : IPipelineStage
+public sealed partial class InspectionStage(InspectionOptions options, SpoolDirectory spool, ILogger<InspectionStage> logger)
 {
+    public const string Name = "Inspection";
+
     // Zip and TNEF containers are spilled next to the spool, so PHI never leaves the data directory.
     private readonly MessageInspector _inspector = new(options, spool.Scratch);
 
-    public string Name => "Inspection";
-
-    public async Task<StageResult> ProcessAsync(MessageContext context, CancellationToken cancellationToken)
+    public async Task<InspectionReport> InspectAsync(SpoolEntry message, CancellationToken cancellationToken)
     {
         InspectionReport report;
         try
         {
-            var message = context.OpenMessage();
-            MimeMessage? parsed = null;
-            try
-            {
-                (report, parsed) = await _inspector.InspectAndKeepAsync(message, cancellationToken);
-                // Lent to the first protector that needs the message parsed, so a clean message is
-                // parsed once, not twice. One that failed closed anywhere is parsed afresh.
-                if (parsed is not null && !report.FailedClosed.Any())
-                {
-                    context.LendParsed(new LoadedMessage(parsed, message));
-                    parsed = null;
-                    message = null;
-                }
-            }
-            finally
-            {
-                parsed?.Dispose();
-                if (message is not null) await message.DisposeAsync();
-            }
+            await using var stream = message.OpenMessage();
+            report = await _inspector.InspectAsync(stream, cancellationToken);
         }
         catch (OperationCanceledException)
         {
@@ -52,16 +33,15 @@ public sealed partial class InspectionStage(InspectionOptions options, SpoolDire
             // The spool file was readable but the inspector tripped: treat the message as carrying
             // dental images rather than letting it through uninspected. I/O trouble still throws, so
             // the pipeline defers and we try again.
-            LogInspectionFailed(logger, context.QueueId, e.GetType().Name);
+            LogInspectionFailed(logger, message.QueueId, e.GetType().Name);
             report = MessageInspector.Unreadable($"inspection failed ({e.GetType().Name})");
         }
-        context.Inspection = report;
 
         var protectedCount = report.Findings.Count(f => f.IsProtected);
-        LogInspected(logger, context.QueueId, report.Findings.Count, protectedCount, string.Join(",", report.Kinds), report.Findings.Where(f => f.IsProtected).Sum(f => f.Size));
+        LogInspected(logger, message.QueueId, report.Findings.Count, protectedCount, string.Join(",", report.Kinds), report.Findings.Where(f => f.IsProtected).Sum(f => f.Size));
         var failed = report.FailedClosed.Count();
-        if (failed > 0) LogFailedClosed(logger, context.QueueId, failed);
-        return StageResult.Continue;
+        if (failed > 0) LogFailedClosed(logger, message.QueueId, failed);
+        return report;
     }
 
     [LoggerMessage(EventId = 5101, Level = LogLevel.Debug, Message = "{QueueId}: inspected {PartCount} parts, {ProtectedCount} protected (kinds {Kinds}, {ProtectedBytes} bytes)")]

@@ -45,17 +45,6 @@ public sealed partial class MessageInspector
 
     public async Task<InspectionReport> InspectAsync(Stream message, CancellationToken cancellationToken)
     {
-        var (report, parsed) = await InspectAndKeepAsync(message, cancellationToken);
-        parsed?.Dispose();
-        return report;
-    }
-
-    /// <summary>
-    /// As <see cref="InspectAsync"/>, and also returns the parsed message (null when it could not be
-    /// parsed), which the caller then owns; its content still reads from <paramref name="message"/>.
-    /// </summary>
-    public async Task<(InspectionReport Report, MimeMessage? Parsed)> InspectAndKeepAsync(Stream message, CancellationToken cancellationToken)
-    {
         var walk = new Walk();
         MimeMessage mime;
         try
@@ -64,9 +53,10 @@ public sealed partial class MessageInspector
         }
         catch (Exception e) when (e is FormatException or IOException or ArgumentException or InvalidOperationException or NotSupportedException)
         {
-            return (Unreadable($"the message could not be parsed as MIME ({e.GetType().Name})"), null);
+            return Unreadable($"the message could not be parsed as MIME ({e.GetType().Name})");
         }
 
+        using (mime)
         {
             try
             {
@@ -82,18 +72,7 @@ public sealed partial class MessageInspector
                 // Defence in depth: the walk handles bad parts itself, but nothing may turn into "no dental image".
                 walk.Findings.Add(FailClosed(new Anchor(0, "1"), ["message"], null, $"inspection failed ({e.GetType().Name})"));
             }
-            return (new InspectionReport
-            {
-                Findings = walk.Findings,
-                Subject = mime.Subject,
-                Sensitivity = mime.Headers["Sensitivity"]?.Trim(),
-                From = Addresses(mime.From),
-                To = Addresses(mime.To),
-                Cc = Addresses(mime.Cc),
-                HasBccHeader = mime.Headers.Contains(MimeKit.HeaderId.Bcc) || mime.Headers.Contains(MimeKit.HeaderId.ResentBcc),
-                MessageIdHeader = mime.Headers[MimeKit.HeaderId.MessageId],
-                AddressHeaders = mime.Headers.Where(h => h.Id is MimeKit.HeaderId.To or MimeKit.HeaderId.Cc).Select(h => h.RawValue).ToList(),
-            }, mime);
+            return new InspectionReport { Findings = walk.Findings.ToArray() };
         }
     }
 
@@ -102,9 +81,6 @@ public sealed partial class MessageInspector
     {
         Findings = [FailClosed(new Anchor(0, "1"), ["message"], null, reason)],
     };
-
-    private static IReadOnlyList<string> Addresses(InternetAddressList list) =>
-        list.Mailboxes.Select(m => m.Address).Where(a => !string.IsNullOrEmpty(a)).ToList();
 
     private sealed class Walk
     {

@@ -1,60 +1,57 @@
-using Microsoft.Extensions.Logging;
+using PhiMailGateway.Inspection;
+using PhiMailGateway.Protection;
+using PhiMailGateway.Routing;
+using PhiMailGateway.Spool;
 
 namespace PhiMailGateway.Pipeline;
 
 /// <summary>
-/// Walks a queued message through the stages in order, top to bottom. Fails closed: a stage that
-/// throws or runs past its time limit defers the message; a walk that ends without a decision holds
-/// it. Nothing ever continues past a stage that did not say <see cref="StageResult.Continue"/>.
+/// Walks a queued message through the stages, top to bottom: headers, inspection, routing,
+/// protection. Each stage's output is handed explicitly to the next; each runs under
+/// <see cref="StageRunner"/>, so a stage that throws or times out defers the message and nothing
+/// runs after a stage that stopped the walk. The audit and the enqueue follow in
+/// <see cref="MessageProcessor"/>, which takes the <see cref="ProcessedMessage"/> returned here.
 /// </summary>
-public sealed partial class MessagePipeline(IEnumerable<IPipelineStage> stages, ILogger<MessagePipeline> logger)
+public sealed class MessagePipeline(InspectionStage inspection, RoutingStage routing, ProtectionStage protection, StageRunner runner)
 {
-    private readonly IReadOnlyList<IPipelineStage> _stages = stages.ToList();
+    public const string HeadersStage = "Headers";
 
-    /// <summary>Longest a single stage may take before the message is deferred.</summary>
-    public TimeSpan StageTimeout { get; init; } = TimeSpan.FromMinutes(2);
-
-    public IReadOnlyList<string> StageNames => _stages.Select(s => s.Name).ToList();
-
-    public async Task<StageResult> RunAsync(MessageContext context, CancellationToken cancellationToken)
+    public async Task<PipelineOutcome> RunAsync(SpoolEntry message, CancellationToken cancellationToken)
     {
-        foreach (var stage in _stages)
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(StageTimeout);
-            StageResult result;
-            try
-            {
-                result = await stage.ProcessAsync(context, timeout.Token);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                LogStageTimeout(logger, context.QueueId, stage.Name);
-                return StageResult.Defer($"stage {stage.Name} timed out");
-            }
-            catch (OperationCanceledException)
-            {
-                throw;
-            }
-            catch (Exception e)
-            {
-                LogStageFailed(logger, context.QueueId, stage.Name, e.GetType().Name);
-                return StageResult.Defer($"stage {stage.Name} failed: {e.GetType().Name}");
-            }
+        var queueId = message.QueueId;
 
-            LogStageResult(logger, context.QueueId, stage.Name, result.GetType().Name);
-            if (result is not StageResult.ContinueResult) return result;
-        }
-        return StageResult.Hold("no stage decided how to deliver the message");
+        var headers = await runner.RunAsync(queueId, HeadersStage, ct => MessageHeaders.ReadAsync(message, ct), cancellationToken);
+        if (headers.Output is null) return new PipelineOutcome(headers.Stop!, null);
+
+        var report = await runner.RunAsync(queueId, InspectionStage.Name, ct => inspection.InspectAsync(message, ct), cancellationToken);
+        if (report.Output is null) return new PipelineOutcome(report.Stop!, null);
+
+        var plan = await runner.RunAsync(queueId, RoutingStage.Name,
+            ct => routing.PlanAsync(message.Envelope, headers.Output, report.Output, ct), cancellationToken);
+        if (plan.Output is null) return new PipelineOutcome(plan.Stop!, null);
+
+        var copies = await runner.RunAsync(queueId, ProtectionStage.Name,
+            ct => protection.ProtectAsync(message, headers.Output, report.Output, plan.Output, ct), cancellationToken);
+        if (copies.Output is null) return new PipelineOutcome(copies.Stop!, null);
+
+        var processed = new ProcessedMessage(message, headers.Output, report.Output, plan.Output, copies.Output);
+        // Every recipient refused by a Reject rule: nothing to send, the sender hears why.
+        return copies.Output.Copies.Count == 0
+            ? new PipelineOutcome(StageResult.Reject(plan.Output.Rejections[0].Message), processed)
+            : new PipelineOutcome(StageResult.Deliver, processed);
     }
+}
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "{QueueId}: stage {Stage} answered {Result}")]
-    private static partial void LogStageResult(ILogger logger, string queueId, string stage, string result);
+/// <summary>How the walk ended; <see cref="Processed"/> is there when every stage handed on its output (Deliver or Reject).</summary>
+public sealed record PipelineOutcome(StageResult Result, ProcessedMessage? Processed);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "{QueueId}: stage {Stage} timed out; message deferred")]
-    private static partial void LogStageTimeout(ILogger logger, string queueId, string stage);
-
-    // Exception messages can quote message content, so only the type is logged.
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "{QueueId}: stage {Stage} threw {ExceptionType}; message deferred")]
-    private static partial void LogStageFailed(ILogger logger, string queueId, string stage, string exceptionType);
+/// <summary>
+/// What the stages made of one message, for the audit and the queue: the headers read once, the
+/// findings, the plan per recipient, and the copies with their delivery ids.
+/// </summary>
+public sealed record ProcessedMessage(SpoolEntry Message, MessageHeaders Headers, InspectionReport Report, RoutingPlan Plan, ProtectedCopies Protection)
+{
+    public string QueueId => Message.QueueId;
+    public Envelope Envelope => Message.Envelope;
+    public IReadOnlyList<OutboundCopy> Copies => Protection.Copies;
 }

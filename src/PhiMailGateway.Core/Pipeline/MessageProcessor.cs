@@ -41,25 +41,24 @@ public sealed partial class MessageProcessor(
             return;
         }
 
-        await using var context = new MessageContext(message.QueueId, entry.Envelope, entry);
-        var result = await pipeline.RunAsync(context, cancellationToken);
-        switch (result)
+        var outcome = await pipeline.RunAsync(entry, cancellationToken);
+        switch (outcome.Result)
         {
-            case StageResult.DeliverResult:
-                var deliveries = context.Outbound.Select((copy, i) => new NewDelivery(
-                    $"{message.QueueId}-{i + 1}", entry.Envelope.Sender, copy.Recipients, copy.Content.Path, copy.Content.Offset,
+            case StageResult.DeliverResult when outcome.Processed is { } processed:
+                var deliveries = processed.Copies.Select(copy => new NewDelivery(
+                    copy.DeliveryId, entry.Envelope.Sender, copy.Recipients, copy.Content.Path, copy.Content.Offset,
                     copy.Action, copy.RuleName, copy.RequireTls, IsDsn: false)).ToList();
-                if (await RejectionNoticeAsync(context, cancellationToken) is { } notice) deliveries.Add(notice);
+                if (await RejectionNoticeAsync(processed, cancellationToken) is { } notice) deliveries.Add(notice);
                 // The disclosure records commit with the copies, or neither does (invariant 2).
                 try
                 {
                     await queue.CompleteProcessingAsync(message.QueueId, deliveries,
-                        (c, t) => disclosures.RecordAsync(c, t, context, deliveries, cancellationToken), cancellationToken);
+                        (c, t) => disclosures.RecordAsync(c, t, processed, cancellationToken), cancellationToken);
                 }
                 catch
                 {
                     // Nothing committed points at the copies: the retry makes its own.
-                    DeleteGenerated(context);
+                    DeleteGenerated(outcome);
                     foreach (var bounce in deliveries.Where(d => d.IsDsn)) BounceWriter.Discard(bounce);
                     throw;
                 }
@@ -68,31 +67,13 @@ public sealed partial class MessageProcessor(
                 signal.Notify();
                 break;
 
-            case StageResult.DeferResult defer when message.Attempts + 1 < MaxProcessingAttempts:
-                DeleteGenerated(context);
-                // One schedule for every failure (invariant 7): IT tunes Relay:RetrySchedule once.
-                var wait = retryPolicy.StepAfter((int)Math.Min(int.MaxValue - 1, message.Attempts + 1));
-                await queue.DeferMessageAsync(message.QueueId, time.GetUtcNow() + wait, defer.Reason, cancellationToken);
-                LogDeferred(logger, message.QueueId, message.Attempts + 1, wait);
-                break;
-
-            case StageResult.DeferResult defer:
-                await HoldAsync(message, context, $"deferred {MaxProcessingAttempts} times, last: {defer.Reason}", cancellationToken);
-                break;
-
-            case StageResult.HoldResult hold:
-                await HoldAsync(message, context, hold.Reason, cancellationToken);
-                break;
-
-            case StageResult.RejectResult reject:
-                DeleteGenerated(context);
-                if (context.Rejections.Count == 0)
-                    context.Rejections.AddRange(entry.Envelope.Recipients.Select(r => (r, reject.Reason)));
-                var dsn = await RejectionNoticeAsync(context, cancellationToken);
+            case StageResult.RejectResult reject when outcome.Processed is { } processed:
+                DeleteGenerated(outcome);
+                var dsn = await RejectionNoticeAsync(processed, cancellationToken);
                 try
                 {
                     await queue.SetMessageStateAsync(message.QueueId, MessageStates.Rejected, reject.Reason, null, dsn is null ? null : [dsn], cancellationToken,
-                        (c, t) => disclosures.RecordAsync(c, t, context, dsn is null ? [] : [dsn], cancellationToken));
+                        (c, t) => disclosures.RecordAsync(c, t, processed, cancellationToken));
                 }
                 catch when (dsn is not null)
                 {
@@ -108,20 +89,43 @@ public sealed partial class MessageProcessor(
                 }
                 signal.Notify();
                 break;
+
+            case StageResult.DeferResult defer when message.Attempts + 1 < MaxProcessingAttempts:
+                DeleteGenerated(outcome);
+                // One schedule for every failure (invariant 7): IT tunes Relay:RetrySchedule once.
+                var wait = retryPolicy.StepAfter((int)Math.Min(int.MaxValue - 1, message.Attempts + 1));
+                await queue.DeferMessageAsync(message.QueueId, time.GetUtcNow() + wait, defer.Reason, cancellationToken);
+                LogDeferred(logger, message.QueueId, message.Attempts + 1, wait);
+                break;
+
+            case StageResult.DeferResult defer:
+                await HoldAsync(message, outcome, $"deferred {MaxProcessingAttempts} times, last: {defer.Reason}", cancellationToken);
+                break;
+
+            case StageResult.HoldResult hold:
+                await HoldAsync(message, outcome, hold.Reason, cancellationToken);
+                break;
+
+            default:
+                // Deliver or Reject without the stages' outputs cannot be recorded: nothing leaves unrecorded.
+                await HoldAsync(message, outcome, $"pipeline answered {outcome.Result.GetType().Name} without its outputs", cancellationToken);
+                break;
         }
     }
 
     /// <summary>A DSN telling the sender which recipients a Reject rule refused, and why.</summary>
-    private Task<NewDelivery?> RejectionNoticeAsync(MessageContext context, CancellationToken cancellationToken)
+    private Task<NewDelivery?> RejectionNoticeAsync(ProcessedMessage processed, CancellationToken cancellationToken)
     {
-        if (context.Rejections.Count == 0) return Task.FromResult<NewDelivery?>(null);
-        var failed = context.Rejections.Select(r => new RecipientOutcome(r.Recipient, RecipientStatus.Failed, 550, "5.7.1 " + r.Message)).ToList();
-        return bounces.WriteAsync(context.QueueId, context.Envelope.Sender, context.Envelope.ReceivedAt, failed, context.OpenMessage, expired: false, cancellationToken);
+        var rejections = processed.Plan.Rejections;
+        if (rejections.Count == 0) return Task.FromResult<NewDelivery?>(null);
+        var failed = rejections.Select(r => new RecipientOutcome(r.Recipient, RecipientStatus.Failed, 550, "5.7.1 " + r.Message)).ToList();
+        return bounces.WriteAsync(processed.QueueId, processed.Envelope.Sender, processed.Envelope.ReceivedAt, failed, processed.Message.OpenMessage,
+            expired: false, cancellationToken);
     }
 
-    private async Task HoldAsync(QueuedMessage message, MessageContext context, string reason, CancellationToken cancellationToken)
+    private async Task HoldAsync(QueuedMessage message, PipelineOutcome outcome, string reason, CancellationToken cancellationToken)
     {
-        DeleteGenerated(context);
+        DeleteGenerated(outcome);
         var target = Path.Combine(spool.Hold, Path.GetFileName(message.SpoolPath));
         File.Move(message.SpoolPath, target, overwrite: false);
         DirectorySync.Flush(spool.Hold);
@@ -146,9 +150,10 @@ public sealed partial class MessageProcessor(
         return Path.Combine(spool.Corrupt, Path.GetFileName(path));
     }
 
-    private static void DeleteGenerated(MessageContext context)
+    /// <summary>Files made for copies that do not go out (the Protection stage already removed those of a walk it stopped).</summary>
+    private static void DeleteGenerated(PipelineOutcome outcome)
     {
-        foreach (var file in context.GeneratedFiles) File.Delete(file);
+        foreach (var file in outcome.Processed?.Protection.GeneratedFiles ?? []) File.Delete(file);
     }
 
     [LoggerMessage(EventId = 3101, Level = LogLevel.Debug, Message = "{QueueId}: processed into {DeliveryCount} outbound copies for {RecipientCount} recipients")]

@@ -17,27 +17,20 @@ public sealed class OutboundMessageWriter(SpoolDirectory spool)
     private static readonly FormatOptions CrLf = new() { NewLineFormat = NewLineFormat.Dos };
 
     /// <summary>Whether the original bytes can go out as they are (no Bcc header, no subject tag).</summary>
-    public static async Task<bool> CanRelayUnchangedAsync(MessageContext context, CancellationToken cancellationToken)
-    {
-        // Inspection already read the headers; only without its report are they read again.
-        if (context.Inspection is { } report)
-            return !report.HasBccHeader && !context.SubjectTags.Any(t => (report.Subject ?? "").Contains(t, StringComparison.OrdinalIgnoreCase));
-        await using var stream = context.OpenMessage();
-        var headers = await HeaderList.LoadAsync(stream, cancellationToken);
-        if (headers.Contains(HeaderId.Bcc) || headers.Contains(HeaderId.ResentBcc)) return false;
-        var subject = headers[HeaderId.Subject] ?? "";
-        return !context.SubjectTags.Any(t => subject.Contains(t, StringComparison.OrdinalIgnoreCase));
-    }
+    public static bool CanRelayUnchanged(ProtectionWork work) =>
+        !work.Headers.HasBccHeader && !work.Headers.SubjectHasAnyTag(work.SubjectTags);
 
-    /// <summary>Parses the queued message; dispose the result when the copy is written.</summary>
-    public static async Task<LoadedMessage> LoadAsync(MessageContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// Parses the queued message for one protector, which owns the result (and may change it):
+    /// dispose it when the copy is written. Content stays on disk, so a parse is cheap.
+    /// </summary>
+    public static async Task<LoadedMessage> LoadAsync(SpoolEntry message, CancellationToken cancellationToken)
     {
-        if (context.TakeParsed() is { } parsed) return parsed;
-        var stream = context.OpenMessage();
+        var stream = message.OpenMessage();
         try
         {
-            var message = await MimeMessage.LoadAsync(stream, persistent: true, cancellationToken);
-            return new LoadedMessage(message, stream);
+            var parsed = await MimeMessage.LoadAsync(stream, persistent: true, cancellationToken);
+            return new LoadedMessage(parsed, stream);
         }
         catch
         {
@@ -62,11 +55,11 @@ public sealed class OutboundMessageWriter(SpoolDirectory spool)
         return Regex.Replace(subject, @"\s{2,}", " ").Trim();
     }
 
-    /// <summary>Writes a copy into <c>spool/outbound</c>, flushed to disk, and registers it with the context.</summary>
-    public async Task<OutboundContent> WriteAsync(MessageContext context, MimeMessage message, string name, CancellationToken cancellationToken)
+    /// <summary>Writes a copy into <c>spool/outbound</c>, flushed to disk, and lists it with the work.</summary>
+    public async Task<OutboundContent> WriteAsync(ProtectionWork work, MimeMessage message, string name, CancellationToken cancellationToken)
     {
-        var path = Path.Combine(spool.Outbound, $"{context.QueueId}-{name}.eml");
-        context.GeneratedFiles.Add(path);
+        var path = Path.Combine(spool.Outbound, $"{work.QueueId}-{name}.eml");
+        work.AddGeneratedFile(path);
         await using (var file = OwnerOnly.CreateNew(path))
         {
             await message.WriteToAsync(CrLf, file, cancellationToken);

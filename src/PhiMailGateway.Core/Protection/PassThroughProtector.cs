@@ -14,25 +14,25 @@ public sealed class PassThroughProtector(RoutingAction action, OutboundMessageWr
         ? action
         : throw new ArgumentOutOfRangeException(nameof(action), action, "Only Relay and RequireTls pass content through.");
 
-    public async Task<IReadOnlyList<OutboundCopy>> ProtectAsync(MessageContext context, IReadOnlyList<RoutingDecision> recipients, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<OutboundCopy>> ProtectAsync(ProtectionWork work, IReadOnlyList<RoutingDecision> recipients, CancellationToken cancellationToken)
     {
         var requireTls = Action == RoutingAction.RequireTls;
         // One copy per rule, so the audit and the queue name the rule that sent it.
         var copies = new List<OutboundCopy>();
-        var content = await OutboundMessageWriter.CanRelayUnchangedAsync(context, cancellationToken)
-            ? new OutboundContent(context.Spool.Path, context.Spool.MessageOffset)
-            : await RewriteAsync(context, cancellationToken);
+        var content = OutboundMessageWriter.CanRelayUnchanged(work)
+            ? new OutboundContent(work.Message.Path, work.Message.MessageOffset)
+            : await RewriteAsync(work, cancellationToken);
         foreach (var group in recipients.GroupBy(d => d.Rule!.Name))
         {
-            copies.Add(new OutboundCopy(group.Select(d => d.Recipient).ToList(), content, Action.ToString(), group.Key, requireTls));
+            copies.Add(new OutboundCopy(work.NextDeliveryId(), group.Select(d => d.Recipient).ToList(), content, Action.ToString(), group.Key, requireTls));
         }
         return copies;
     }
 
-    private async Task<OutboundContent> RewriteAsync(MessageContext context, CancellationToken cancellationToken)
+    private async Task<OutboundContent> RewriteAsync(ProtectionWork work, CancellationToken cancellationToken)
     {
-        await using var loaded = await OutboundMessageWriter.LoadAsync(context, cancellationToken);
-        OutboundMessageWriter.PrepareHeaders(loaded.Message, context.SubjectTags);
-        return await writer.WriteAsync(context, loaded.Message, Action.ToString().ToLowerInvariant(), cancellationToken);
+        await using var loaded = await OutboundMessageWriter.LoadAsync(work.Message, cancellationToken);
+        OutboundMessageWriter.PrepareHeaders(loaded.Message, work.SubjectTags);
+        return await writer.WriteAsync(work, loaded.Message, Action.ToString().ToLowerInvariant(), cancellationToken);
     }
 }

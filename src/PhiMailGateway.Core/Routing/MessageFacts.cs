@@ -1,6 +1,6 @@
 namespace PhiMailGateway.Routing;
 
-/// <summary>What the rules may look at about a message; built from the envelope and the inspection report.</summary>
+/// <summary>What the rules may look at about a message; built from the envelope, the headers and the inspection report.</summary>
 /// <param name="Sender">Envelope sender (MAIL FROM).</param>
 /// <param name="Subject">Decoded Subject header, or empty.</param>
 /// <param name="Sensitivity">Outlook's Sensitivity header (Personal, Private, Company-Confidential), or null.</param>
@@ -15,7 +15,7 @@ public sealed record MessageFacts(
 
 /// <summary>
 /// Answers <c>RecipientHasCertificate</c>: whether a usable S/MIME certificate is known for the
-/// address. The certificate store implements it; until it exists nobody has one.
+/// address. The certificate store implements it; the gateway does not start without one.
 /// </summary>
 public interface IRecipientCertificates
 {
@@ -27,10 +27,4 @@ public interface IRecipientCertificates
 public sealed record CertificateAvailability(bool Usable, string? Reason)
 {
     public static readonly CertificateAvailability None = new(false, null);
-}
-
-public sealed class NoRecipientCertificates : IRecipientCertificates
-{
-    public Task<CertificateAvailability> CheckAsync(string address, CancellationToken cancellationToken) =>
-        Task.FromResult(CertificateAvailability.None);
 }

@@ -1,37 +1,37 @@
 using PhiMailGateway.Inspection;
 using PhiMailGateway.Pipeline;
+using PhiMailGateway.Spool;
 
 namespace PhiMailGateway.Routing;
 
 /// <summary>
-/// Second stage: decides per envelope recipient (To, Cc and Bcc alike) which rule applies, using the
-/// inspection report. A recipient no rule matches holds the message: nothing leaves on a default
-/// nobody wrote (invariant 3).
+/// Second stage: decides per envelope recipient (To, Cc and Bcc alike) which rule applies, from the
+/// headers and the inspection report, and returns the plan. A recipient no rule matches holds the
+/// message: nothing leaves on a default nobody wrote (invariant 3).
 /// </summary>
-public sealed class RoutingStage(RuleSetProvider rules, RuleEngine engine) : IPipelineStage
+public sealed class RoutingStage(RuleSetProvider rules, RuleEngine engine)
 {
-    public string Name => "Routing";
+    public const string Name = "Routing";
 
-    public async Task<StageResult> ProcessAsync(MessageContext context, CancellationToken cancellationToken)
+    public async Task<StageOutput<RoutingPlan>> PlanAsync(Envelope envelope, MessageHeaders headers, InspectionReport report, CancellationToken cancellationToken)
     {
         var ruleSet = rules.Current;
-        var facts = FactsOf(context.Envelope.Sender, context.Inspection);
-        context.SubjectTags = ruleSet.SubjectTags;
-        foreach (var recipient in context.Envelope.Recipients.Distinct(StringComparer.OrdinalIgnoreCase))
+        var facts = FactsOf(envelope.Sender, headers, report);
+        var decisions = new List<RoutingDecision>();
+        foreach (var recipient in envelope.Recipients.Distinct(StringComparer.OrdinalIgnoreCase))
         {
             var decision = await engine.DecideAsync(ruleSet, facts, recipient, cancellationToken);
             if (decision.Rule is null) return StageResult.Hold("no routing rule matched a recipient");
-            context.Decisions[recipient] = decision;
+            decisions.Add(decision);
         }
-        return StageResult.Continue;
+        if (decisions.Count == 0) return StageResult.Hold("no routing decisions");
+        return new RoutingPlan(decisions, ruleSet.SubjectTags);
     }
 
-    /// <summary>What the rules see. Without a report (inspection did not run) the message counts as carrying dental images.</summary>
-    public static MessageFacts FactsOf(string sender, InspectionReport? report) =>
-        report is null
-            ? new MessageFacts(sender, "", null, HasDentalImage: true, new HashSet<string>(StringComparer.OrdinalIgnoreCase) { nameof(ImageKind.Unknown) })
-            : new MessageFacts(sender, report.Subject ?? "", report.Sensitivity, report.HasDentalImage,
-                report.Findings.Where(f => f.Kind is not ImageKind.None).Select(f => f.Kind.ToString()).ToHashSet(StringComparer.OrdinalIgnoreCase));
+    /// <summary>What the rules see.</summary>
+    public static MessageFacts FactsOf(string sender, MessageHeaders headers, InspectionReport report) =>
+        new(sender, headers.Subject ?? "", headers.Sensitivity, report.HasDentalImage,
+            report.Findings.Where(f => f.Kind is not ImageKind.None).Select(f => f.Kind.ToString()).ToHashSet(StringComparer.OrdinalIgnoreCase));
 
     /// <summary>Kinds a rule may name in <c>ImageKinds</c>.</summary>
     public static IReadOnlyCollection<string> KnownImageKinds { get; } =

@@ -7,8 +7,8 @@ public static class AuditRegistration
 {
     /// <summary>
     /// The audit log: disclosure records and events in gateway.db, its head file, `audit verify` and
-    /// `audit export`. Registered before processing, whose TryAdd of <see cref="NoAudit"/> then
-    /// keeps these.
+    /// `audit export`. The gateway does not start without it (<see cref="Hosting.RequiredParts"/>):
+    /// invariant 2 has no stand-in.
     /// </summary>
     public static IHostApplicationBuilder AddAudit(this IHostApplicationBuilder builder)
     {

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
+using PhiMailGateway.PickupWeb;
 using PhiMailGateway.Audit;
 using PhiMailGateway.Protection.Pickup;
 
@@ -22,7 +22,7 @@ internal static class PickupCommand
         await using var context = CliContext.Create(configArgs, CliSections.Gateway | CliSections.Pickup,
             b =>
             {
-                b.Services.TryAddSingleton<PickupPackageStore>();
+                b.AddPickupPackageStore();
                 b.AddAudit(); // a revocation is an audit event
             });
         await context.Database().MigrateAsync(CancellationToken.None);

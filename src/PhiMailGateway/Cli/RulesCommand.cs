@@ -1,6 +1,7 @@
 using System.Globalization;
 using MimeKit;
 using PhiMailGateway.Inspection;
+using PhiMailGateway.Pipeline;
 using PhiMailGateway.Queue;
 using PhiMailGateway.Protection;
 using PhiMailGateway.Routing;
@@ -38,11 +39,15 @@ internal static class RulesCommand
         var rules = context.Get<RuleSetProvider>().Current;
         var spool = context.Get<SpoolDirectory>();
 
+        MessageHeaders headers;
         InspectionReport report;
         try
         {
-            await using var file = new FileStream(eml, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.SequentialScan);
-            report = await new MessageInspector(context.Get<InspectionOptions>(), spool.Scratch).InspectAsync(file, CancellationToken.None);
+            // As in `serve`: the headers are read once on their own, then the inspection walks the parts.
+            await using (var file = new FileStream(eml, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.SequentialScan))
+                headers = await MessageHeaders.ReadAsync(file, CancellationToken.None);
+            await using (var file = new FileStream(eml, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.SequentialScan))
+                report = await new MessageInspector(context.Get<InspectionOptions>(), spool.Scratch).InspectAsync(file, CancellationToken.None);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -50,17 +55,17 @@ internal static class RulesCommand
             return 2;
         }
 
-        var sender = from ?? report.From.FirstOrDefault() ?? "";
-        var recipients = to.Count > 0 ? to : report.To.Concat(report.Cc).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        var sender = from ?? headers.From.FirstOrDefault() ?? "";
+        var recipients = to.Count > 0 ? to : headers.To.Concat(headers.Cc).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         if (recipients.Count == 0)
         {
             await stderr.WriteLineAsync("rules test: the message names no To or Cc recipient; give one with --to ADDR.");
             return 2;
         }
 
-        await PrintFindingsAsync(stdout, report, showPhi);
+        await PrintFindingsAsync(stdout, headers, report, showPhi);
         await stdout.WriteLineAsync($"Rules: {(rules.IsBuiltInDefault ? "built-in default" : "from configuration")}, {rules.Rules.Count} rules; sender {(sender.Length == 0 ? "(none)" : sender)}");
-        var facts = RoutingStage.FactsOf(sender, report);
+        var facts = RoutingStage.FactsOf(sender, headers, report);
         var engine = context.Get<RuleEngine>();
         foreach (var recipient in recipients)
         {
@@ -74,12 +79,12 @@ internal static class RulesCommand
         return 0;
     }
 
-    private static async Task PrintFindingsAsync(TextWriter stdout, InspectionReport report, bool showPhi)
+    private static async Task PrintFindingsAsync(TextWriter stdout, MessageHeaders headers, InspectionReport report, bool showPhi)
     {
         await stdout.WriteLineAsync($"Dental image: {(report.HasDentalImage ? "yes" : "no")}{(report.Kinds.Count > 0 ? $" ({string.Join(", ", report.Kinds)})" : "")}");
         // A subject can name a patient ("X-ray for J. Smith"), so it is patient data here too.
-        var subject = string.IsNullOrEmpty(report.Subject) ? "(empty)" : showPhi ? report.Subject : "(hidden; --show-phi shows it)";
-        await stdout.WriteLineAsync($"Subject: {subject}; sensitivity: {report.Sensitivity ?? "normal"}");
+        var subject = string.IsNullOrEmpty(headers.Subject) ? "(empty)" : showPhi ? headers.Subject : "(hidden; --show-phi shows it)";
+        await stdout.WriteLineAsync($"Subject: {subject}; sensitivity: {headers.Sensitivity ?? "normal"}");
         await stdout.WriteLineAsync($"Parts ({report.Findings.Count}):");
         foreach (var f in report.Findings)
         {

@@ -34,12 +34,22 @@ public static class GatewayHost
         // (StartupFailure). Its Critical events (a background service stopping the host) still show.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.AddIngress();      // SMTP in, spool, 250
-        builder.AddAudit();        // disclosure records and events, hash-chained (before processing)
-        builder.AddSmime();        // recipient certificates and S/MIME (before AddProcessing's stand-ins)
+        builder.AddAudit();        // disclosure records and events, hash-chained
+        builder.AddSmime();        // recipient certificates and S/MIME
         builder.AddProcessing();   // pipeline stages after queueing
         builder.AddRelay();        // out to the smarthost or outbox, retries, DSNs
         builder.AddPickup();       // pickup packages, the recipient's page, retention
         configureServices?.Invoke(builder.Services);
+        try
+        {
+            RequiredParts.Check(builder.Services);
+        }
+        catch
+        {
+            // No host will own the configuration: release its file watchers (inotify instances) now.
+            builder.Configuration.Dispose();
+            throw;
+        }
         return builder.Build();
     }
 

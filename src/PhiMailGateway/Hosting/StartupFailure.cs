@@ -7,7 +7,7 @@ namespace PhiMailGateway.Hosting;
 /// <summary>
 /// The start-up failures IT can fix, said in one line that names the setting or the file and line:
 /// a configuration file that is not valid JSON, a port another program holds, a certificate that
-/// does not open. Anything else is not described here and stays an unexpected error.
+/// does not open, a required part the gateway was composed without. Anything else is not described here and stays an unexpected error.
 /// </summary>
 public static partial class StartupFailure
 {
@@ -16,6 +16,8 @@ public static partial class StartupFailure
     {
         switch (error)
         {
+            case MissingPartException missing:
+                return $"Start-up error: {FirstLine(missing.Message)}";
             case AggregateException { InnerExceptions.Count: > 0 } aggregate:
                 return aggregate.InnerExceptions.Select(Describe).FirstOrDefault(d => d is not null);
             case InvalidDataException { InnerException: { } inner } data when FailedFile().Match(data.Message) is { Success: true } file:

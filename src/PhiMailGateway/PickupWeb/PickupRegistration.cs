@@ -1,7 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
-using PhiMailGateway.Audit;
 using PhiMailGateway.Protection;
 using PhiMailGateway.Protection.Pickup;
 
@@ -12,14 +10,20 @@ public static class PickupRegistration
     /// <summary>The Pickup protector, the package store, the recipient's page and the retention sweeper.</summary>
     public static IHostApplicationBuilder AddPickup(this IHostApplicationBuilder builder)
     {
-        builder.Services.TryAddSingleton<PickupPackageStore>();
-        builder.Services.TryAddSingleton<PickupCodeMailer>();
-        builder.Services.TryAddSingleton<IAuditTrail, NoAudit>();
+        builder.AddPickupPackageStore();
+        builder.Services.AddSingleton<PickupCodeMailer>();
         builder.Services.AddSingleton<IProtector, PickupProtector>();
         builder.Services.AddSingleton<PickupRetentionSweeper>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PickupRetentionSweeper>());
         builder.Services.AddSingleton<PickupWebHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PickupWebHost>());
+        return builder;
+    }
+
+    /// <summary>Just the package store (for the <c>pickup</c> verbs).</summary>
+    public static IHostApplicationBuilder AddPickupPackageStore(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<PickupPackageStore>();
         return builder;
     }
 }

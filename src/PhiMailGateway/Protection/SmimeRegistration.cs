@@ -11,8 +11,8 @@ public static class SmimeRegistration
 {
     /// <summary>
     /// The recipient certificate store, the rules' <c>RecipientHasCertificate</c> answered from it, and
-    /// the Smime protector. Call before <c>AddProcessing</c>: it registers the "nobody has a certificate"
-    /// stand-in only when no store is registered.
+    /// the Smime protector. Routing needs the certificate source, so the gateway does not start
+    /// without this (<see cref="Hosting.RequiredParts"/>).
     /// </summary>
     public static IHostApplicationBuilder AddSmime(this IHostApplicationBuilder builder)
     {

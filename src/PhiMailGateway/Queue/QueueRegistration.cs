@@ -1,9 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using PhiMailGateway.Audit;
 using PhiMailGateway.Inspection;
 using PhiMailGateway.Pipeline;
 using PhiMailGateway.Protection;
@@ -14,18 +12,20 @@ namespace PhiMailGateway.Queue;
 
 public static class QueueRegistration
 {
-    /// <summary>The stages, in the order a message walks them, and what drives them.</summary>
+    /// <summary>
+    /// The stages (MessagePipeline walks them in order) and what drives them. The audit log and the
+    /// recipient certificates come from AddAudit and AddSmime; without them the host refuses to
+    /// start (<see cref="Hosting.RequiredParts"/>).
+    /// </summary>
     public static IHostApplicationBuilder AddProcessing(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddSingleton<IPipelineStage, InspectionStage>();   // what is in it
-        builder.Services.AddSingleton<IPipelineStage, RoutingStage>();      // what each recipient gets
-        builder.Services.AddSingleton<IPipelineStage, ProtectionStage>();   // the copies that leave
+        builder.Services.AddSingleton<InspectionStage>();   // what is in it
+        builder.Services.AddSingleton<RoutingStage>();      // what each recipient gets
+        builder.Services.AddSingleton<ProtectionStage>();   // the copies that leave
+        builder.Services.AddSingleton<StageRunner>();
 
         builder.AddRouting();
         builder.AddProtection();
-        // The audit log replaces these when it is registered; until then nothing is recorded.
-        builder.Services.TryAddSingleton<IDisclosureRecorder, NoAudit>();
-        builder.Services.TryAddSingleton<IAuditTrail, NoAudit>();
 
         builder.Services.AddSingleton<MessagePipeline>();
         builder.Services.AddSingleton<MessageProcessor>();
@@ -42,8 +42,6 @@ public static class QueueRegistration
         builder.Services.AddSingleton(sp => new RuleSetProvider(
             sp.GetRequiredService<IConfiguration>(), RoutingStage.KnownImageKinds, sp.GetRequiredService<ILogger<RuleSetProvider>>()));
         builder.Services.AddSingleton<RuleEngine>();
-        // The certificate store replaces this once registered; until then nobody has a certificate.
-        builder.Services.TryAddSingleton<IRecipientCertificates, NoRecipientCertificates>();
         return builder;
     }
 

@@ -104,6 +104,15 @@ public class AuditEndToEndTests
     }
 
     [Test]
+    public async Task DisclosureLog_EveryRecord_NamesTheQueuedDeliveryThatCarriesItsRecipient()
+    {
+        Assert.That(await AuditTestKit.ScalarAsync<long>(Data, "SELECT COUNT(*) FROM disclosures WHERE delivery_id IS NOT NULL"), Is.EqualTo(4));
+        Assert.That(await AuditTestKit.ScalarAsync<long>(Data,
+            "SELECT COUNT(*) FROM disclosures d WHERE NOT EXISTS (SELECT 1 FROM delivery_recipients r WHERE r.delivery_id = d.delivery_id AND r.recipient = d.recipient)"),
+            Is.Zero, "the copy carries its delivery id from Protection to the audit record and the queue row alike");
+    }
+
+    [Test]
     public async Task AuditVerify_UntouchedLog_PassesWithTheCount()
     {
         var (code, output, error) = await AuditTestKit.CliAsync(Data, "audit", "verify");

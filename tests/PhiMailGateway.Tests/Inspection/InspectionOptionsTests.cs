@@ -57,12 +57,4 @@ public class InspectionOptionsTests
         var e = Assert.Throws<OptionsValidationException>(() => _ = host.Services.GetRequiredService<IOptions<InspectionOptions>>().Value);
         Assert.That(e!.Message, Does.Contain("Inspection:ProtectedKinds:0: 'Foo' is not a kind"));
     }
-
-    [Test]
-    public void GatewayHost_Pipeline_InspectionRunsFirst()
-    {
-        using var dir = new TempDirectory();
-        using var host = GatewayHost.Build([], new Dictionary<string, string?> { ["Gateway:DataDirectory"] = dir.Path });
-        Assert.That(host.Services.GetRequiredService<MessagePipeline>().StageNames[0], Is.EqualTo("Inspection"));
-    }
 }

@@ -111,7 +111,6 @@ public class MessageInspectorTests
         {
             Assert.That(finding.PartSpecifier, Is.EqualTo("2"), "the message/rfc822 part of the outer message");
             Assert.That(finding.Path, Is.EqualTo("part 2 (attached message) > part 2 (pano.jpg)"));
-            Assert.That(report.Subject, Does.StartWith("Fwd:"));
         });
     }
 
@@ -155,20 +154,12 @@ public class MessageInspectorTests
     }
 
     [Test]
-    public async Task MessageInspector_PlainTextMessage_NoDentalImageAndHeaderFacts()
+    public async Task MessageInspector_PlainTextMessage_NoDentalImage()
     {
         var message = DentalCorpus.Message("Appointment [secure]");
         message.Headers.Add("Sensitivity", "Company-Confidential");
-        message.Cc.Add(new MailboxAddress("", "billing@practice.example"));
         var report = await Inspect(message);
-        Assert.Multiple(() =>
-        {
-            Assert.That(report.HasDentalImage, Is.False);
-            Assert.That(report.Subject, Is.EqualTo("Appointment [secure]"));
-            Assert.That(report.Sensitivity, Is.EqualTo("Company-Confidential"));
-            Assert.That(report.To, Is.EqualTo(new[] { "doctor@lab.example" }));
-            Assert.That(report.Cc, Is.EqualTo(new[] { "billing@practice.example" }));
-        });
+        Assert.That(report.HasDentalImage, Is.False);
     }
 
     [Test]

@@ -48,7 +48,7 @@ public sealed partial class PickupTestBed : IAsyncDisposable
         {
             var gateway = await TestGateway.StartAsync(settings, services =>
             {
-                services.AddSingleton<IAuditTrail>(audit);
+                services.AddSingleton<IAuditTrail>(sp => audit.Over(sp.GetRequiredService<DisclosureLog>()));
                 configureServices?.Invoke(services);
             });
             await gateway.AddUserAsync("frontdesk", "correct horse");

@@ -160,7 +160,7 @@ public class QueueWorkerBackoffTests
         message.To.Clear();
         message.To.Add(new MimeKit.MailboxAddress("Patient", "patient@home.example"));
         var before = DateTimeOffset.UtcNow;
-        var queueId = await RelayEndToEndTests.SubmitAsync(gw, Pickup.PickupTestBed.Wire(message), "patient@home.example");
+        var queueId = await RelayEndToEndTests.SubmitAsync(gw, PickupWeb.PickupTestBed.Wire(message), "patient@home.example");
         await RelayEndToEndTests.WaitUntilAsync(() => Task.FromResult(recorder.Count(ProcessingDeferredEvent) >= 1), "processing was deferred");
 
         await using var c = await gw.Services.GetRequiredService<GatewayDatabase>().OpenAsync(CancellationToken.None);
@@ -185,7 +185,7 @@ public class QueueWorkerBackoffTests
         message.To.Clear();
         message.To.Add(new MimeKit.MailboxAddress("Patient", "patient@home.example"));
 
-        var queueId = await RelayEndToEndTests.SubmitAsync(gw, Pickup.PickupTestBed.Wire(message), "patient@home.example");
+        var queueId = await RelayEndToEndTests.SubmitAsync(gw, PickupWeb.PickupTestBed.Wire(message), "patient@home.example");
         await RelayEndToEndTests.WaitUntilAsync(() => Task.FromResult(recorder.Count(WorkFailedEvent) >= 1), "processing failed at the disclosure record");
 
         Assert.That(Directory.GetFiles(gw.Spool.Outbound), Is.Empty, "the pickup notice of the failed attempt is gone");

@@ -24,40 +24,41 @@ public sealed partial class PickupProtector(
 
     public RoutingAction Action => RoutingAction.Pickup;
 
-    public async Task<IReadOnlyList<OutboundCopy>> ProtectAsync(MessageContext context, IReadOnlyList<RoutingDecision> recipients, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<OutboundCopy>> ProtectAsync(ProtectionWork work, IReadOnlyList<RoutingDecision> recipients, CancellationToken cancellationToken)
     {
         var copies = new List<OutboundCopy>();
         foreach (var decision in recipients)
         {
             // Parsed again per recipient: cheap (content stays on disk) and each copy starts from the original.
-            await using var loaded = await OutboundMessageWriter.LoadAsync(context, cancellationToken);
+            await using var loaded = await OutboundMessageWriter.LoadAsync(work.Message, cancellationToken);
             var message = loaded.Message;
-            OutboundMessageWriter.PrepareHeaders(message, context.SubjectTags);
-            var sender = message.From.Mailboxes.FirstOrDefault()?.ToString() ?? context.Envelope.Sender;
+            OutboundMessageWriter.PrepareHeaders(message, work.SubjectTags);
+            var sender = message.From.Mailboxes.FirstOrDefault()?.ToString() ?? work.Message.Envelope.Sender;
 
-            var moved = options.Scope == PickupScope.Attachments ? ProtectedEntities(message, context.Inspection) : [];
+            var moved = options.Scope == PickupScope.Attachments ? ProtectedEntities(message, work.Report) : [];
             var whole = moved.Count == 0;
-            var sources = whole ? [WholeMessageSource(message)] : Sources(moved, context.Inspection!);
-            var package = await store.CreateAsync(context.QueueId, decision.Recipient, sender,
+            var sources = whole ? [WholeMessageSource(message)] : Sources(moved, work.Report);
+            var package = await store.CreateAsync(work.QueueId, decision.Recipient, sender,
                 whole ? PickupScope.WholeMessage : PickupScope.Attachments, sources, cancellationToken);
             // Removed again if the message does not go out after all (deferred or held).
-            context.GeneratedFiles.AddRange(package.BlobPaths);
+            work.AddGeneratedFiles(package.BlobPaths);
 
             var link = $"{options.PublicBaseUrl}/p/{package.Token}";
             var notice = whole
                 ? NoticeOnly(message, PickupNotice.Build(options, package.FileCount, link, package.ExpiresAt, restOfMessageFollows: false))
                 : WithoutProtectedParts(message, moved, PickupNotice.Build(options, package.FileCount, link, package.ExpiresAt, restOfMessageFollows: true));
-            var content = await writer.WriteAsync(context, notice, "pickup-" + package.PackageId, cancellationToken);
-            copies.Add(new OutboundCopy([decision.Recipient], content, Action.ToString(), decision.Rule?.Name, RequireTls: false, Reference: package.PackageId));
-            LogPackaged(logger, context.QueueId, package.PackageId, package.FileCount, whole ? PickupScope.WholeMessage : PickupScope.Attachments);
+            var content = await writer.WriteAsync(work, notice, "pickup-" + package.PackageId, cancellationToken);
+            copies.Add(new OutboundCopy(work.NextDeliveryId(), [decision.Recipient], content, Action.ToString(), decision.Rule?.Name, RequireTls: false,
+                Reference: package.PackageId));
+            LogPackaged(logger, work.QueueId, package.PackageId, package.FileCount, whole ? PickupScope.WholeMessage : PickupScope.Attachments);
         }
         return copies;
     }
 
     /// <summary>The entities named by protected findings, each with its parent (null for the message body itself).</summary>
-    internal static List<(MimeEntity Entity, Multipart? Parent, string Specifier)> ProtectedEntities(MimeMessage message, InspectionReport? report)
+    internal static List<(MimeEntity Entity, Multipart? Parent, string Specifier)> ProtectedEntities(MimeMessage message, InspectionReport report)
     {
-        var wanted = report?.Findings.Where(f => f.IsProtected).Select(f => f.PartSpecifier).ToHashSet(StringComparer.Ordinal) ?? [];
+        var wanted = report.Findings.Where(f => f.IsProtected).Select(f => f.PartSpecifier).ToHashSet(StringComparer.Ordinal);
         var found = new List<(MimeEntity, Multipart?, string)>();
         if (wanted.Count == 0) return found;
         // Content outside every part or an ambiguous structure: no part can be cut out, so all of it goes.

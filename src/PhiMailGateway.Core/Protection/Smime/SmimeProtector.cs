@@ -58,7 +58,7 @@ public sealed partial class SmimeProtector(
 
     public RoutingAction Action => RoutingAction.Smime;
 
-    public async Task<IReadOnlyList<OutboundCopy>> ProtectAsync(MessageContext context, IReadOnlyList<RoutingDecision> recipients, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<OutboundCopy>> ProtectAsync(ProtectionWork work, IReadOnlyList<RoutingDecision> recipients, CancellationToken cancellationToken)
     {
         var targets = new List<(RoutingDecision Decision, StoredCertificate Certificate)>();
         foreach (var decision in recipients)
@@ -73,43 +73,32 @@ public sealed partial class SmimeProtector(
             targets.Add((decision, verdict.Certificate));
         }
 
-        var plaintext = Path.Combine(spool.Scratch, $"{context.QueueId}-smime.mime");
-        LoadedMessage? loaded = null;
+        var plaintext = Path.Combine(spool.Scratch, $"{work.QueueId}-smime.mime");
         try
         {
-            loaded = await OutboundMessageWriter.LoadAsync(context, cancellationToken);
+            await using var loaded = await OutboundMessageWriter.LoadAsync(work.Message, cancellationToken);
             var message = loaded.Message;
-            OutboundMessageWriter.PrepareHeaders(message, context.SubjectTags);
+            OutboundMessageWriter.PrepareHeaders(message, work.SubjectTags);
             var body = message.Body ?? throw new InvalidDataException("The message has no body to encrypt.");
             // One recipient and no signature: the body streams straight into the envelope. Otherwise
             // the content to encrypt is written once to a scratch file and read for each recipient.
             var direct = targets.Count == 1 && signer.Signer is null;
-            if (!direct) await WritePlaintextAsync(context, body, plaintext, cancellationToken);
+            if (!direct) await WritePlaintextAsync(work.Message, body, plaintext, cancellationToken);
 
             var copies = new List<OutboundCopy>();
             for (var i = 0; i < targets.Count; i++)
             {
                 var (decision, certificate) = targets[i];
-                var content = await WriteEncryptedCopyAsync(context, message, $"smime-{i + 1}", Recipient(certificate.Certificate),
-                    direct ? (s, ct) => WriteBodyAsReceivedAsync(context, body, s, ct) : (s, ct) => CopyFileAsync(plaintext, s, ct), cancellationToken);
-                copies.Add(new OutboundCopy([decision.Recipient], content, Action.ToString(), decision.Rule!.Name, RequireTls: false,
+                var content = await WriteEncryptedCopyAsync(work, message, $"smime-{i + 1}", Recipient(certificate.Certificate),
+                    direct ? (s, ct) => WriteBodyAsReceivedAsync(work.Message, body, s, ct) : (s, ct) => CopyFileAsync(plaintext, s, ct), cancellationToken);
+                copies.Add(new OutboundCopy(work.NextDeliveryId(), [decision.Recipient], content, Action.ToString(), decision.Rule!.Name, RequireTls: false,
                     Reference: certificate.Thumbprint));
             }
-            LogEncrypted(logger, context.QueueId, copies.Count, signer.Signer is not null, options.KeyEncryption);
-            if (signer.Signer is null)
-            {
-                // Only the headers every copy strips anyway have changed (signing would have re-encoded
-                // the body): the next protector (Pickup, for the other recipients) uses this parse
-                // instead of scanning the whole message again.
-                message.Body = body;
-                context.LendParsed(loaded);
-                loaded = null;
-            }
+            LogEncrypted(logger, work.QueueId, copies.Count, signer.Signer is not null, options.KeyEncryption);
             return copies;
         }
         finally
         {
-            if (loaded is not null) await loaded.DisposeAsync();
             File.Delete(plaintext);
         }
     }
@@ -119,7 +108,7 @@ public sealed partial class SmimeProtector(
     /// writes the message, <paramref name="writePlaintext"/> feeds the envelope, which is encrypted
     /// and base64-encoded on its way into the copy's file.
     /// </summary>
-    private Task<OutboundContent> WriteEncryptedCopyAsync(MessageContext context, MimeMessage message, string name, RecipientInfoGenerator recipient,
+    private Task<OutboundContent> WriteEncryptedCopyAsync(ProtectionWork work, MimeMessage message, string name, RecipientInfoGenerator recipient,
         Func<Stream, CancellationToken, Task> writePlaintext, CancellationToken cancellationToken)
     {
         message.Body = new EnvelopePart(async (output, ct) =>
@@ -127,7 +116,7 @@ public sealed partial class SmimeProtector(
             await using var envelope = StreamingEnvelope.Open(output, recipient);
             await writePlaintext(envelope, ct);
         });
-        return writer.WriteAsync(context, message, name, cancellationToken);
+        return writer.WriteAsync(work, message, name, cancellationToken);
     }
 
     private RecipientInfoGenerator Recipient(X509Certificate certificate) =>
@@ -142,10 +131,10 @@ public sealed partial class SmimeProtector(
     /// which the benchmark showed to be the largest cost of the stage; the result is the same entity,
     /// byte for byte as the sender's client wrote it.
     /// </summary>
-    internal static async Task WriteBodyAsReceivedAsync(MessageContext context, MimeEntity body, Stream destination, CancellationToken cancellationToken)
+    internal static async Task WriteBodyAsReceivedAsync(SpoolEntry source, MimeEntity body, Stream destination, CancellationToken cancellationToken)
     {
         await body.Headers.WriteToAsync(CrLf, destination, cancellationToken); // ends with the empty line
-        await using var message = context.OpenMessage();
+        await using var message = source.OpenMessage();
         var start = message.Position;
         var bodyOffset = await MessageLayout.FindBodyOffsetAsync(message, cancellationToken);
         if (bodyOffset is null) return;
@@ -164,12 +153,12 @@ public sealed partial class SmimeProtector(
     /// multipart/signed around it. The detached signature covers the body's bytes exactly as written
     /// here; the body is first made 7-bit clean so nothing on the way re-encodes (and breaks) it.
     /// </summary>
-    private async Task WritePlaintextAsync(MessageContext context, MimeEntity body, string path, CancellationToken cancellationToken)
+    private async Task WritePlaintextAsync(SpoolEntry source, MimeEntity body, string path, CancellationToken cancellationToken)
     {
         if (signer.Signer is not { } cmsSigner)
         {
             await using var file = OwnerOnly.CreateNew(path);
-            await WriteBodyAsReceivedAsync(context, body, file, cancellationToken);
+            await WriteBodyAsReceivedAsync(source, body, file, cancellationToken);
             return;
         }
 

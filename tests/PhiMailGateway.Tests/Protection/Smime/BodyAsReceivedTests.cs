@@ -1,6 +1,5 @@
 using System.Text;
 using MimeKit;
-using PhiMailGateway.Pipeline;
 using PhiMailGateway.Protection.Smime;
 using PhiMailGateway.Spool;
 using PhiMailGateway.Tests.TestKit;
@@ -22,15 +21,15 @@ public class BodyAsReceivedTests
         var head = Encoding.ASCII.GetBytes("PHIMAIL-SPOOL 1\r\n{}\r\n");
         await File.WriteAllBytesAsync(path, [.. head, .. message]);
         var envelope = new Envelope("office@smiledental.example", ["dr.lee@specialist.example"], null, "127.0.0.1", "pc", DateTimeOffset.UtcNow, false);
-        await using var context = new MessageContext("Q1", envelope, new SpoolEntry("Q1", path, head.Length, message.Length, envelope));
+        var spooled = new SpoolEntry("Q1", path, head.Length, message.Length, envelope);
 
-        await using var source = context.OpenMessage();
+        await using var source = spooled.OpenMessage();
         using var parsed = await MimeMessage.LoadAsync(source, persistent: true);
         var expected = new MemoryStream();
         var body = parsed.Body!;
         await body.WriteToAsync(CrLf, expected);
         var actual = new MemoryStream();
-        await SmimeProtector.WriteBodyAsReceivedAsync(context, body, actual, CancellationToken.None);
+        await SmimeProtector.WriteBodyAsReceivedAsync(spooled, body, actual, CancellationToken.None);
         Assert.That(Encoding.ASCII.GetString(actual.ToArray()), Is.EqualTo(Encoding.ASCII.GetString(expected.ToArray())));
     }
 

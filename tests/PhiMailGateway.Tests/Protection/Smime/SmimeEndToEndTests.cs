@@ -53,17 +53,19 @@ public class SmimeEndToEndTests
     [TearDown]
     public void TearDown() => _files.Dispose();
 
+    /// <summary>Keeps what the stages handed the audit, and records it with the real audit log.</summary>
     private sealed class CapturingRecorder : IDisclosureRecorder
     {
-        public List<MessageContext> Contexts { get; } = [];
+        public List<ProcessedMessage> Messages { get; } = [];
+        public IDisclosureRecorder? Inner { get; set; }
 
-        public Task RecordAsync(IDbConnection connection, IDbTransaction transaction, MessageContext context, IReadOnlyList<NewDelivery> deliveries, CancellationToken cancellationToken)
+        public async Task RecordAsync(IDbConnection connection, IDbTransaction transaction, ProcessedMessage message, CancellationToken cancellationToken)
         {
-            lock (Contexts) Contexts.Add(context);
-            return Task.CompletedTask;
+            await Inner!.RecordAsync(connection, transaction, message, cancellationToken);
+            lock (Messages) Messages.Add(message);
         }
 
-        public Task CommittedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task CommittedAsync(CancellationToken cancellationToken) => Inner!.CommittedAsync(cancellationToken);
     }
 
     private static async Task<(TestGateway Gateway, CapturingRecorder Recorder)> StartAsync(FakeSmtpUpstream upstream, Dictionary<string, string?>? extra = null, string? rules = RelayFallbackRules)
@@ -73,7 +75,11 @@ public class SmimeEndToEndTests
         var recorder = new CapturingRecorder();
         var gw = await TestGateway.StartAsync(settings, services =>
         {
-            services.AddSingleton<IDisclosureRecorder>(recorder);
+            services.AddSingleton<IDisclosureRecorder>(sp =>
+            {
+                recorder.Inner = sp.GetRequiredService<DisclosureLog>();
+                return recorder;
+            });
             if (rules is not null)
             {
                 services.AddSingleton(sp => new RuleSetProvider(
@@ -185,9 +191,9 @@ public class SmimeEndToEndTests
         Assert.That(Attachment(decrypted, "bitewing-left.dcm"), Is.EqualTo(Xray), "the X-ray, byte for byte");
         Assert.That(decrypted.ContentType.MimeType, Is.EqualTo("multipart/mixed"), "the whole original body");
 
-        var decision = recorder.Contexts.Single().Decisions[Lee];
+        var decision = recorder.Messages.Single().Plan.Decisions[Lee];
         Assert.That(decision.Rule!.Name, Is.EqualTo("images-smime"));
-        var copy = recorder.Contexts.Single().Outbound.Single();
+        var copy = recorder.Messages.Single().Copies.Single();
         Assert.That(copy.Reference, Is.EqualTo(CertificateFacts.Thumbprint(GatewaySecureMimeContextTests.Bc(certificate))), "the audit names the certificate");
         Assert.That(Directory.GetFiles(gw.Spool.Scratch), Is.Empty, "no plaintext or envelope left in scratch");
     }
@@ -210,7 +216,7 @@ public class SmimeEndToEndTests
         await RelayEndToEndTests.SubmitAsync(gw, MessageTo("Referral", Lee), Lee);
 
         var relayed = (await upstream.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20))).Single();
-        Assert.That(recorder.Contexts.Single().Decisions[Lee].Rule!.Name, Is.EqualTo("images-smime"));
+        Assert.That(recorder.Messages.Single().Plan.Decisions[Lee].Rule!.Name, Is.EqualTo("images-smime"));
         var decrypted = MimeEntity.Load(OpensslDecrypt(relayed.Data, certificate, "own"));
         Assert.That(Attachment(decrypted, "bitewing-left.dcm"), Is.EqualTo(Xray));
     }
@@ -303,7 +309,7 @@ public class SmimeEndToEndTests
 
         Assert.That(MimeMessage.Load(new MemoryStream(toColleague.Data)).Attachments.OfType<MimePart>().Single().FileName, Is.EqualTo("bitewing-left.dcm"),
             "the colleague's own rule relays it unchanged");
-        var decisions = recorder.Contexts.Single().Decisions;
+        var decisions = recorder.Messages.Single().Plan.Decisions;
         Assert.That(decisions[Colleague].Rule!.Name, Is.EqualTo("colleague-relay"));
         Assert.That(decisions[Lee].Rule!.Name, Is.EqualTo("images-smime"));
         Assert.That(decisions[Lab].Rule!.Name, Is.EqualTo("images-smime"));
@@ -338,7 +344,7 @@ public class SmimeEndToEndTests
         await RelayEndToEndTests.SubmitAsync(gw, MessageTo("Referral", all), all);
 
         var messages = await upstream.WaitForMessagesAsync(2, TimeSpan.FromSeconds(20));
-        var decisions = recorder.Contexts.Single().Decisions;
+        var decisions = recorder.Messages.Single().Plan.Decisions;
         Assert.That(decisions["good@specialist.example"].Rule!.Name, Is.EqualTo("images-smime"));
         foreach (var (recipient, reason) in expected)
         {
@@ -366,7 +372,7 @@ public class SmimeEndToEndTests
         Assert.That(text, Does.Contain("/p/"), "the recipient gets a pickup link instead");
         Assert.That(text, Does.Not.Contain("application/pkcs7-mime"));
         Assert.That(relayed.Data.AsSpan().IndexOf(Xray.AsSpan(Xray.Length - 64)), Is.EqualTo(-1), "no image bytes leave");
-        var decision = recorder.Contexts.Single().Decisions[Lee];
+        var decision = recorder.Messages.Single().Plan.Decisions[Lee];
         Assert.That(decision.Rule!.Name, Is.EqualTo("images-pickup"));
         Assert.That(decision.Certificate!.Reason, Is.EqualTo("expired"));
     }
