@@ -3,6 +3,8 @@ using System.Text.Json;
 using Dapper;
 using PhiMailGateway.Storage;
 
+using PhiMailGateway.Storage.Sqlite;
+
 namespace PhiMailGateway.Audit;
 
 /// <summary>Filters of `audit export`; every one is optional. Times are UTC, <see cref="Until"/> exclusive.</summary>

@@ -1,6 +1,8 @@
 using Dapper;
 using PhiMailGateway.Storage;
 
+using PhiMailGateway.Storage.Sqlite;
+
 namespace PhiMailGateway.Audit;
 
 /// <summary>

@@ -1,24 +1,23 @@
-using System.Data;
 using PhiMailGateway.Pipeline;
 using PhiMailGateway.Queue;
 
 namespace PhiMailGateway.Audit;
 
 /// <summary>
-/// Writes the disclosure records of one processed message inside the transaction that enqueues its
-/// outbound copies (invariant 2: no message leaves before its record is committed). The context
-/// carries everything the record needs: envelope, inspection report (PHI description and DICOM
-/// patient identifiers), routing decisions (rule, purpose, certificate fallbacks) and the copies.
+/// Builds the disclosure records of one processed message, which the queue commits in the
+/// transaction that enqueues its outbound copies (<see cref="IMessageQueue.CommitDisclosureAsync"/>;
+/// invariant 2: no message leaves before its record is committed). The context carries everything
+/// the record needs: envelope, inspection report (PHI description and DICOM patient identifiers),
+/// routing decisions (rule, purpose, certificate fallbacks) and the copies.
 /// </summary>
 public interface IDisclosureRecorder
 {
-    Task RecordAsync(IDbConnection connection, IDbTransaction transaction, MessageContext context,
-        IReadOnlyList<NewDelivery> deliveries, CancellationToken cancellationToken);
+    IReadOnlyList<AuditRow> RecordsFor(MessageContext context, IReadOnlyList<NewDelivery> deliveries);
 
     /// <summary>
-    /// Called after the transaction that ran <see cref="RecordAsync"/> ended, outside it: the audit
-    /// log notes its new head outside the database (a chain alone cannot show that its newest
-    /// records were cut off).
+    /// Called after the transaction that committed the records ended, outside it: the audit log
+    /// notes its new head outside the database (a chain alone cannot show that its newest records
+    /// were cut off).
     /// </summary>
     Task CommittedAsync(CancellationToken cancellationToken);
 }
@@ -29,13 +28,15 @@ public interface IAuditTrail
     Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Appends events inside the caller's transaction, with the state change they describe (a relay
-    /// attempt); call <see cref="CommittedAsync"/> after the commit. An implementation without a
-    /// database of its own simply appends them.
+    /// The chain rows of events that commit with the state change they describe (a relay attempt,
+    /// through <see cref="IMessageQueue.RecordAttemptAsync"/>); call <see cref="CommittedAsync"/>
+    /// after the commit. An implementation without a chain of its own records them here and
+    /// returns none.
     /// </summary>
-    async Task AppendAsync(IDbConnection connection, IDbTransaction transaction, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    async Task<IReadOnlyList<AuditRow>> RowsForAsync(IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
     {
         foreach (var auditEvent in events) await AppendAsync(auditEvent, cancellationToken);
+        return [];
     }
 
     /// <summary>After a transaction that appended events has committed.</summary>
@@ -73,13 +74,12 @@ public sealed record AuditEvent(
 /// <summary>Until the audit log exists: records nothing.</summary>
 public sealed class NoAudit : IDisclosureRecorder, IAuditTrail
 {
-    public Task RecordAsync(IDbConnection connection, IDbTransaction transaction, MessageContext context, IReadOnlyList<NewDelivery> deliveries, CancellationToken cancellationToken) =>
-        Task.CompletedTask;
+    public IReadOnlyList<AuditRow> RecordsFor(MessageContext context, IReadOnlyList<NewDelivery> deliveries) => [];
 
     public Task CommittedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task AppendAsync(IDbConnection connection, IDbTransaction transaction, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken) =>
-        Task.CompletedTask;
+    public Task<IReadOnlyList<AuditRow>> RowsForAsync(IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<AuditRow>>([]);
 }

@@ -2,6 +2,8 @@ using Dapper;
 using Org.BouncyCastle.X509;
 using PhiMailGateway.Storage;
 
+using PhiMailGateway.Storage.Sqlite;
+
 namespace PhiMailGateway.Certificates;
 
 /// <summary>A certificate in the store with the recipient addresses it serves (none for an authority).</summary>

@@ -14,7 +14,7 @@ namespace PhiMailGateway.Pipeline;
 /// </summary>
 public sealed partial class MessageProcessor(
     MessagePipeline pipeline,
-    MessageQueue queue,
+    IMessageQueue queue,
     SpoolDirectory spool,
     SpoolRecovery recovery,
     BounceWriter bounces,
@@ -36,7 +36,7 @@ public sealed partial class MessageProcessor(
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
         {
             var corruptPath = File.Exists(message.SpoolPath) ? MoveToCorrupt(message.SpoolPath, e) : null;
-            await queue.SetMessageStateAsync(message.QueueId, MessageStates.Corrupt, "spool file unreadable", corruptPath, null, cancellationToken);
+            await queue.SetMessageStateAsync(message.QueueId, MessageStates.Corrupt, "spool file unreadable", corruptPath, cancellationToken);
             return;
         }
 
@@ -50,8 +50,8 @@ public sealed partial class MessageProcessor(
                     copy.Action, copy.RuleName, copy.RequireTls, IsDsn: false)).ToList();
                 if (await RejectionNoticeAsync(context, cancellationToken) is { } notice) deliveries.Add(notice);
                 // The disclosure records commit with the copies, or neither does (invariant 2).
-                await queue.CompleteProcessingAsync(message.QueueId, deliveries,
-                    (c, t) => disclosures.RecordAsync(c, t, context, deliveries, cancellationToken), cancellationToken);
+                await queue.CommitDisclosureAsync(new MessageDisposition(message.QueueId, MessageStates.Processed, null), deliveries,
+                    disclosures.RecordsFor(context, deliveries), cancellationToken);
                 await disclosures.CommittedAsync(cancellationToken);
                 LogProcessed(logger, message.QueueId, deliveries.Count, deliveries.Sum(d => d.Recipients.Count));
                 signal.Notify();
@@ -77,8 +77,9 @@ public sealed partial class MessageProcessor(
                 if (context.Rejections.Count == 0)
                     context.Rejections.AddRange(entry.Envelope.Recipients.Select(r => (r, reject.Reason)));
                 var dsn = await RejectionNoticeAsync(context, cancellationToken);
-                await queue.SetMessageStateAsync(message.QueueId, MessageStates.Rejected, reject.Reason, null, dsn is null ? null : [dsn], cancellationToken,
-                    (c, t) => disclosures.RecordAsync(c, t, context, dsn is null ? [] : [dsn], cancellationToken));
+                IReadOnlyList<NewDelivery> notices = dsn is null ? [] : [dsn];
+                await queue.CommitDisclosureAsync(new MessageDisposition(message.QueueId, MessageStates.Rejected, reject.Reason), notices,
+                    disclosures.RecordsFor(context, notices), cancellationToken);
                 await disclosures.CommittedAsync(cancellationToken);
                 LogRejected(logger, message.QueueId);
                 if (dsn is null && await queue.TryFinishMessageAsync(message.QueueId, cancellationToken))
@@ -107,7 +108,7 @@ public sealed partial class MessageProcessor(
         DirectorySync.Flush(spool.Hold);
         try
         {
-            await queue.SetMessageStateAsync(message.QueueId, MessageStates.Held, reason, target, null, cancellationToken);
+            await queue.SetMessageStateAsync(message.QueueId, MessageStates.Held, reason, target, cancellationToken);
         }
         catch
         {

@@ -15,7 +15,7 @@ namespace PhiMailGateway.Relay;
 /// </summary>
 public sealed partial class OutboundDeliverer(
     IRelayTransport transport,
-    MessageQueue queue,
+    IMessageQueue queue,
     RetryPolicy retryPolicy,
     BounceWriter bounces,
     IAuditTrail audit,
@@ -74,8 +74,8 @@ public sealed partial class OutboundDeliverer(
         var lastError = deferred.Count > 0 ? $"{deferred[0].Code} {Truncate(deferred[0].Response)}" : null;
         // A DSN is not a disclosure: its attempts are not audit events.
         var events = delivery.IsDsn ? [] : EventsFor(delivery, outcomes, giveUp);
-        var recorded = await queue.RecordAttemptAsync(delivery, outcomes, giveUp, next ?? now, lastError, dsn, cancellationToken,
-            (c, t) => audit.AppendAsync(c, t, events, cancellationToken));
+        var recorded = await queue.RecordAttemptAsync(delivery, outcomes, giveUp, next ?? now, lastError, dsn,
+            await audit.RowsForAsync(events, cancellationToken), cancellationToken);
         unrecorded.Forget(delivery.DeliveryId);
         if (events.Count > 0) await audit.CommittedAsync(cancellationToken);
         LogAttempt(logger, delivery.DeliveryId, outcomes.Count(o => o.Status == RecipientStatus.Delivered), deferred.Count - giveUp.Count, failed.Count, dsn is not null);

@@ -1,5 +1,5 @@
+using PhiMailGateway.Storage;
 using System.Globalization;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using PhiMailGateway.Certificates;
@@ -91,9 +91,9 @@ internal static class CertsCommand
             await stderr.WriteLineAsync($"certs {sub}: {e.Message}");
             return 2;
         }
-        catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is StorageException or IOException or UnauthorizedAccessException)
         {
-            await stderr.WriteLineAsync($"certs {sub}: cannot use the certificate database '{context.Database().FilePath}': {e.Message}");
+            await stderr.WriteLineAsync($"certs {sub}: cannot use the certificate database '{context.Database().Location}': {e.Message}");
             return 1;
         }
     }

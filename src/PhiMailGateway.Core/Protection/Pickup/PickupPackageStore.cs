@@ -5,6 +5,8 @@ using PhiMailGateway.Configuration;
 using PhiMailGateway.Inspection;
 using PhiMailGateway.Storage;
 
+using PhiMailGateway.Storage.Sqlite;
+
 namespace PhiMailGateway.Protection.Pickup;
 
 /// <summary>

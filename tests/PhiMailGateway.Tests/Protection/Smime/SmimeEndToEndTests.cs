@@ -57,10 +57,10 @@ public class SmimeEndToEndTests
     {
         public List<MessageContext> Contexts { get; } = [];
 
-        public Task RecordAsync(IDbConnection connection, IDbTransaction transaction, MessageContext context, IReadOnlyList<NewDelivery> deliveries, CancellationToken cancellationToken)
+        public IReadOnlyList<AuditRow> RecordsFor(MessageContext context, IReadOnlyList<NewDelivery> deliveries)
         {
             lock (Contexts) Contexts.Add(context);
-            return Task.CompletedTask;
+            return [];
         }
 
         public Task CommittedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
