@@ -21,7 +21,7 @@ public class AuditHeadFileTests
         _keys = new AuditKeys(MasterKey.LoadOrCreate(_bed.Options));
         _head = new AuditHeadFile(_bed.Options, NullLogger<AuditHeadFile>.Instance);
         _log = new DisclosureLog(_keys, _head, new SqliteAuditStore(_bed.Database, new AuditChainSealer(_keys, _head)), TimeProvider.System, NullLogger<DisclosureLog>.Instance);
-        _verifier = new AuditVerifier(_bed.Database, _keys, _head);
+        _verifier = new AuditVerifier(new SqliteAuditStore(_bed.Database, new AuditChainSealer(_keys, _head)), _keys, _head);
     }
 
     [TearDown]
@@ -120,7 +120,7 @@ public class AuditHeadFileTests
     {
         await AppendAsync();
         var otherKey = MasterKey.LoadOrCreate(Path.Combine(_bed.DataDirectory, "other.key"));
-        var result = await new AuditVerifier(_bed.Database, new AuditKeys(otherKey), _head).VerifyAsync(CancellationToken.None);
+        var result = await new AuditVerifier(new SqliteAuditStore(_bed.Database, new AuditChainSealer(new AuditKeys(otherKey), _head)), new AuditKeys(otherKey), _head).VerifyAsync(CancellationToken.None);
         Assert.That((result.Ok, result.FirstBadSeq), Is.EqualTo((false, (long?)1)));
     }
 }
