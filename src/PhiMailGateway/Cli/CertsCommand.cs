@@ -62,9 +62,9 @@ internal static class CertsCommand
             }
         }
 
-        await using var context = CliContext.Create(configArgs, CliSections.Gateway, b => b.AddCertificateStore());
+        await using var context = CliContext.Create(configArgs, CliSections.Gateway);
         var anchors = LoadTrustAnchors(context);
-        var store = context.Get<RecipientCertificateStore>();
+        var store = context.Get<ICertificateStore>();
         var now = context.Get<TimeProvider>().GetUtcNow();
         try
         {
@@ -107,7 +107,7 @@ internal static class CertsCommand
         return errors.Count == 0 ? anchors : throw new OptionsValidationException(SmimeOptions.Section, typeof(SmimeOptions), errors);
     }
 
-    private static async Task<int> ImportAsync(RecipientCertificateStore store, CertificateBundle bundle, string? address, TrustAnchorSet anchors,
+    private static async Task<int> ImportAsync(ICertificateStore store, CertificateBundle bundle, string? address, TrustAnchorSet anchors,
         DateTimeOffset now, TextWriter stdout, TextWriter stderr)
     {
         var result = await store.ImportAsync(bundle, address, CancellationToken.None);

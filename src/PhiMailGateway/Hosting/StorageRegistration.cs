@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using PhiMailGateway.Audit;
+using PhiMailGateway.Certificates;
 using PhiMailGateway.Configuration;
 using PhiMailGateway.Queue;
 using PhiMailGateway.Spool;
@@ -30,6 +31,7 @@ public static class StorageRegistration
         builder.Services.AddSingleton<AuditChainSealer>();
         builder.Services.AddSingleton<IMessageQueue, SqliteMessageQueue>();
         builder.Services.AddSingleton<IAuditStore, SqliteAuditStore>();
+        builder.Services.AddSingleton<ICertificateStore, SqliteCertificateStore>();
         builder.Services.AddSingleton<IUserDirectory>(sp => new SqliteUserDirectory(sp.GetRequiredService<GatewayDatabase>()));
         builder.Services.AddSingleton<ProcessingSignal>();
         builder.Services.AddSingleton<IMessageAcceptor, SpoolMessageAcceptor>();

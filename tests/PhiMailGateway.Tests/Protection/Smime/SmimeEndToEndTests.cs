@@ -85,7 +85,7 @@ public class SmimeEndToEndTests
     }
 
     private static Task ImportAsync(TestGateway gw, X509Certificate2 certificate, string? address = null, params byte[][] crls) =>
-        gw.Services.GetRequiredService<RecipientCertificateStore>().ImportAsync(
+        gw.Services.GetRequiredService<ICertificateStore>().ImportAsync(
             new CertificateBundle([GatewaySecureMimeContextTests.Bc(certificate)], crls.Select(c => new Org.BouncyCastle.X509.X509Crl(c)).ToList()),
             address, CancellationToken.None);
 
