@@ -46,17 +46,6 @@ public sealed class PickupPackageStore
 
     public string PackageFile(string packageId, int index) => Path.Combine(Root, $"{packageId}-{index}.pkg");
 
-    /// <summary>Where packages created before the flat layout keep their files: <c>pickup/&lt;package&gt;/&lt;n&gt;.pkg</c>.</summary>
-    private string LegacyPackageDirectory(string packageId) => Path.Combine(Root, packageId);
-
-    /// <summary>The file to read: the flat name, or for a package from an older version its folder's file, so upgrading breaks no link.</summary>
-    private string ReadablePackageFile(string packageId, int index)
-    {
-        var flat = PackageFile(packageId, index);
-        var legacy = Path.Combine(LegacyPackageDirectory(packageId), $"{index}.pkg");
-        return !File.Exists(flat) && File.Exists(legacy) ? legacy : flat;
-    }
-
     /// <summary>The package's files that exist now (at most <paramref name="fileCount"/>; all of them when null).</summary>
     public IReadOnlyList<string> ExistingFiles(string packageId, int? fileCount = null) =>
         fileCount is { } n
@@ -233,7 +222,7 @@ public sealed class PickupPackageStore
         var key = UnwrapKey(package) ?? throw new InvalidOperationException("The package's key has been deleted.");
         try
         {
-            return PackageCipher.OpenRead(ReadablePackageFile(package.PackageId, index), key, FileAad(package.PackageId, index));
+            return PackageCipher.OpenRead(PackageFile(package.PackageId, index), key, FileAad(package.PackageId, index));
         }
         finally
         {
@@ -412,7 +401,6 @@ public sealed class PickupPackageStore
             return count;
         }, cancellationToken);
         foreach (var path in ExistingFiles(packageId, (int?)fileCount)) TryDelete(path);
-        TryDeleteLegacyDirectory(LegacyPackageDirectory(packageId));
     }
 
     /// <summary>Content files whose package row says purged (or that have no row): left over by a crash.</summary>
@@ -433,28 +421,7 @@ public sealed class PickupPackageStore
             TryDelete(file);
             removed++;
         }
-        foreach (var dir in Directory.GetDirectories(Root))
-        {
-            // Folders of the layout before flat files (one per package).
-            if (live.Contains(Path.GetFileName(dir)) || Directory.GetLastWriteTimeUtc(dir) > cutoff) continue;
-            TryDeleteLegacyDirectory(dir);
-            removed++;
-        }
         return removed;
-    }
-
-    private static void TryDeleteLegacyDirectory(string path)
-    {
-        try
-        {
-            if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
     }
 
     private static void TryDelete(string path)
