@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using PhiMailGateway.Audit;
 using PhiMailGateway.Certificates;
 using PhiMailGateway.Configuration;
+using PhiMailGateway.Protection.Pickup;
 using PhiMailGateway.Queue;
 using PhiMailGateway.Spool;
 using PhiMailGateway.Storage;
@@ -32,6 +33,8 @@ public static class StorageRegistration
         builder.Services.AddSingleton<IMessageQueue, SqliteMessageQueue>();
         builder.Services.AddSingleton<IAuditStore, SqliteAuditStore>();
         builder.Services.AddSingleton<ICertificateStore, SqliteCertificateStore>();
+        builder.Services.AddSingleton<IPickupCodes, SqlitePickupCodes>();
+        builder.Services.AddSingleton<IPickupSessions, SqlitePickupSessions>();
         builder.Services.AddSingleton<IUserDirectory>(sp => new SqliteUserDirectory(sp.GetRequiredService<GatewayDatabase>()));
         builder.Services.AddSingleton<ProcessingSignal>();
         builder.Services.AddSingleton<IMessageAcceptor, SpoolMessageAcceptor>();
