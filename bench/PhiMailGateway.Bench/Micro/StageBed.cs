@@ -12,6 +12,7 @@ using PhiMailGateway.Protection.Smime;
 using PhiMailGateway.Routing;
 using PhiMailGateway.Spool;
 using PhiMailGateway.Storage;
+using PhiMailGateway.Storage.Sqlite;
 
 namespace PhiMailGateway.Bench.Micro;
 
@@ -69,7 +70,7 @@ public sealed class StageBed : IDisposable
 
     public async Task<SmimeProtector> SmimeProtectorAsync()
     {
-        var store = new RecipientCertificateStore(Database, TimeProvider.System);
+        var store = new SqliteCertificateStore(Database, TimeProvider.System);
         await store.ImportAsync(CertificateFile.Parse(BenchCertificates.RecipientCertificate.RawData, "recipient.crt"), null, CancellationToken.None);
         var options = new SmimeOptions();
         return new SmimeProtector(store, new TrustAnchorSet([]), new PracticeSigner(options), options, Spool, Writer, TimeProvider.System,
@@ -84,8 +85,10 @@ public sealed class StageBed : IDisposable
     }
 
     public DisclosureLog DisclosureLog() =>
-        new(new AuditKeys(MasterKey.LoadOrCreate(Gateway)), new AuditHeadFile(Gateway, NullLogger<AuditHeadFile>.Instance), Database,
-            TimeProvider.System, NullLogger<DisclosureLog>.Instance);
+        DisclosureLog(new AuditKeys(MasterKey.LoadOrCreate(Gateway)), new AuditHeadFile(Gateway, NullLogger<AuditHeadFile>.Instance));
+
+    private DisclosureLog DisclosureLog(AuditKeys keys, AuditHeadFile headFile) =>
+        new(keys, headFile, new SqliteAuditStore(Database, new AuditChainSealer(keys, headFile)), TimeProvider.System, NullLogger<DisclosureLog>.Instance);
 
     /// <summary>Removes what a stage generated (outbound copies, scratch files, package blobs) so iterations do not pile up.</summary>
     public void CleanGenerated(ProtectionWork? work)

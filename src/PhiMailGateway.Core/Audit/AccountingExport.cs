@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using Dapper;
 using PhiMailGateway.Storage;
 
 namespace PhiMailGateway.Audit;
@@ -41,51 +40,23 @@ public sealed record AccountingEntry(
 /// query never needs a name), patient fields decrypted here, and the delivery outcome taken from
 /// the newest event for that recipient's copy (or its pickup package).
 /// </summary>
-public sealed class AccountingExport(GatewayDatabase database, AuditKeys keys)
+public sealed class AccountingExport(IAuditStore store, AuditKeys keys)
 {
     /// <summary>Events that are not about the outcome of the delivery.</summary>
     private static readonly HashSet<string> NotOutcomes = [AuditEventTypes.CertificateFallback];
 
     public async Task<IReadOnlyList<AccountingEntry>> QueryAsync(AccountingQuery query, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var sql = "SELECT * FROM disclosures WHERE 1 = 1";
-        var parameters = new DynamicParameters();
-        if (query.Since is { } since)
-        {
-            sql += " AND recorded_at >= @since";
-            parameters.Add("since", since.ToUnixTimeMilliseconds());
-        }
-        if (query.Until is { } until)
-        {
-            sql += " AND recorded_at < @until";
-            parameters.Add("until", until.ToUnixTimeMilliseconds());
-        }
-        if (query.Recipient is { } recipient)
-        {
-            sql += " AND LOWER(recipient) = @recipient";
-            parameters.Add("recipient", recipient.Trim().ToLowerInvariant());
-        }
-        string? wanted = null;
-        if (query.PatientId is { } patientId)
-        {
-            wanted = keys.PatientLookup(patientId);
-            sql += " AND seq IN (SELECT disclosure_seq FROM disclosure_patients WHERE patient_lookup = @lookup)";
-            parameters.Add("lookup", wanted);
-        }
-        sql += " ORDER BY seq";
-        var rows = (await connection.QueryAsync<DisclosureRow>(sql, parameters)).AsList();
+        var filter = new DisclosureFilter(query.Since, query.Until, query.Recipient,
+            query.PatientId is { } patientId ? keys.PatientLookup(patientId) : null);
+        IReadOnlyList<DisclosureRow> rows = await store.FindDisclosuresAsync(filter, cancellationToken);
         if (!query.IncludeGatewayMail && query.GatewaySenders is { Count: > 0 } own)
         {
             var senders = own.Select(a => a.Trim().ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
             rows = rows.Where(r => !senders.Contains(r.Sender.Trim().ToLowerInvariant())).ToList();
         }
 
-        var events = new List<AuditEventRow>();
-        foreach (var chunk in rows.Select(r => r.QueueId).Distinct(StringComparer.Ordinal).Chunk(500))
-            events.AddRange(await connection.QueryAsync<AuditEventRow>("SELECT * FROM audit_events WHERE queue_id IN @chunk ORDER BY seq", new { chunk }));
-        foreach (var chunk in rows.Select(r => r.Reference).OfType<string>().Distinct(StringComparer.Ordinal).Chunk(500))
-            events.AddRange(await connection.QueryAsync<AuditEventRow>("SELECT * FROM audit_events WHERE package_id IN @chunk AND queue_id IS NULL ORDER BY seq", new { chunk }));
+        var events = await store.FindEventsAsync(rows.Select(r => r.QueueId).ToList(), rows.Select(r => r.Reference).OfType<string>().ToList(), cancellationToken);
 
         return rows.Select(r =>
         {

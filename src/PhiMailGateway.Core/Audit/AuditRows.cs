@@ -1,12 +1,21 @@
 namespace PhiMailGateway.Audit;
 
-/// <summary>A row of <c>disclosures</c>: one message to one recipient. Times are unix milliseconds (UTC).</summary>
-public sealed class DisclosureRow
+/// <summary>
+/// One link of the audit chain: a disclosure record or an event. Built without its chain fields;
+/// the store seals it (<see cref="AuditChainSealer"/>) inside the transaction that appends it.
+/// Times are unix milliseconds (UTC).
+/// </summary>
+public abstract class AuditRow
 {
     public long Seq { get; set; }
     public string PrevMac { get; set; } = "";
     public string Mac { get; set; } = "";
     public long RecordedAt { get; set; }
+}
+
+/// <summary>A row of <c>disclosures</c>: one message to one recipient.</summary>
+public sealed class DisclosureRow : AuditRow
+{
     public string QueueId { get; set; } = "";
     public string? MessageId { get; set; }
     public string? DeliveryId { get; set; }
@@ -29,12 +38,8 @@ public sealed class DisclosureRow
 }
 
 /// <summary>A row of <c>audit_events</c>.</summary>
-public sealed class AuditEventRow
+public sealed class AuditEventRow : AuditRow
 {
-    public long Seq { get; set; }
-    public string PrevMac { get; set; } = "";
-    public string Mac { get; set; } = "";
-    public long RecordedAt { get; set; }
     public string Type { get; set; } = "";
     public string? QueueId { get; set; }
     public string? DeliveryId { get; set; }

@@ -1,12 +1,9 @@
-using Dapper;
-using PhiMailGateway.Storage;
-
 namespace PhiMailGateway.Audit;
 
 /// <summary>
 /// `audit verify`: recomputes the chain and compares it with the head file.
 /// <list type="number">
-/// <item>Every trigger that refuses UPDATE/DELETE must still exist (sqlite_master).</item>
+/// <item>Every guard of the store that refuses UPDATE/DELETE (SQLite: its triggers) must still exist.</item>
 /// <item>Rows of both tables, merged by seq, must run 1, 2, 3… without gap or duplicate; each
 /// prev_mac must be the previous mac, and each mac must match the recomputed one. The first row
 /// where that fails is the first bad record.</item>
@@ -19,15 +16,8 @@ namespace PhiMailGateway.Audit;
 /// attacker who cut the newest records and trimmed head.log to match is caught here.</item>
 /// </list>
 /// </summary>
-public sealed class AuditVerifier(GatewayDatabase database, AuditKeys keys, AuditHeadFile headFile)
+public sealed class AuditVerifier(IAuditStore store, AuditKeys keys, AuditHeadFile headFile)
 {
-    public static readonly IReadOnlyList<string> Triggers =
-    [
-        "disclosures_no_update", "disclosures_no_delete",
-        "disclosure_patients_no_update", "disclosure_patients_no_delete",
-        "audit_events_no_update", "audit_events_no_delete",
-    ];
-
     public async Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken, IReadOnlyList<HeadNotes.AuditHeadNote>? headNotes = null)
     {
         var problems = new List<string>();
@@ -38,18 +28,11 @@ public sealed class AuditVerifier(GatewayDatabase database, AuditKeys keys, Audi
             problems.Add($"seq {seq}: {why}");
         }
 
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var present = (await connection.QueryAsync<string>("SELECT name FROM sqlite_master WHERE type = 'trigger'")).ToHashSet(StringComparer.Ordinal);
-        foreach (var trigger in Triggers.Where(t => !present.Contains(t)))
+        var stored = await store.ReadChainAsync(cancellationToken);
+        foreach (var trigger in stored.MissingGuards)
             problems.Add($"trigger {trigger} is missing: the audit tables no longer refuse UPDATE/DELETE");
 
-        var disclosures = (await connection.QueryAsync<DisclosureRow>("SELECT * FROM disclosures ORDER BY seq")).AsList();
-        var lookups = (await connection.QueryAsync<(long Seq, string Lookup)>("SELECT disclosure_seq, patient_lookup FROM disclosure_patients"))
-            .ToLookup(x => x.Seq, x => x.Lookup);
-        foreach (var d in disclosures) d.PatientLookups = lookups[d.Seq].ToList();
-        var events = (await connection.QueryAsync<AuditEventRow>("SELECT * FROM audit_events ORDER BY seq")).AsList();
-
-        var orphans = lookups.Select(g => g.Key).Except(disclosures.Select(d => d.Seq)).Order().ToList();
+        var (disclosures, events, orphans) = (stored.Disclosures, stored.Events, stored.OrphanLookupSeqs);
         foreach (var orphan in orphans) Bad(orphan, "patient lookup rows without their disclosure record");
 
         var chain = disclosures.Select(d => (d.Seq, d.PrevMac, d.Mac, Canonical: (Func<byte[]>)(() => AuditChain.Canonical(d)), Kind: "disclosure"))

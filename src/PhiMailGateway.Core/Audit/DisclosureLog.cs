@@ -1,4 +1,3 @@
-using System.Data;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using MimeKit;
@@ -10,8 +9,9 @@ using PhiMailGateway.Storage;
 namespace PhiMailGateway.Audit;
 
 /// <summary>
-/// The audit log's writer: disclosure records inside the transaction that enqueues the copies
-/// (invariant 2), and the events that follow them, all in one MAC chain (<see cref="AuditChain"/>).
+/// The audit log's writer: builds the disclosure records that the queue commits with the copies
+/// (invariant 2), and the events that follow them, all in one MAC chain (<see cref="AuditChain"/>)
+/// kept by <see cref="IAuditStore"/>.
 /// After each commit the new head goes to <see cref="AuditHeadFile"/> (commits ending together share one note),
 /// and <see cref="HeadNotes.AuditHeadSignal"/> tells the head-note publisher that the chain advanced.
 /// Patient identifiers from the DICOM headers are stored only encrypted, plus a keyed hash of each
@@ -20,14 +20,14 @@ namespace PhiMailGateway.Audit;
 public sealed partial class DisclosureLog(
     AuditKeys keys,
     AuditHeadFile headFile,
-    GatewayDatabase database,
+    IAuditStore store,
     TimeProvider time,
     ILogger<DisclosureLog> logger,
     HeadNotes.AuditHeadSignal? headSignal = null) : IDisclosureRecorder, IAuditTrail
 {
     public const string DefaultPurpose = "Treatment";
 
-    public async Task RecordAsync(IDbConnection connection, IDbTransaction transaction, ProcessedMessage message, CancellationToken cancellationToken)
+    public IReadOnlyList<AuditRow> RecordsFor(ProcessedMessage message)
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var queueId = message.QueueId;
@@ -60,11 +60,7 @@ public sealed partial class DisclosureLog(
             PatientLookups = lookups,
         };
 
-        var writer = await AuditChainWriter.OpenAsync(keys, connection, transaction);
-        // Still inside the write lock, before the first record commits: a missing head file now
-        // means a fresh log, never a deleted one.
-        if (writer.Head.Seq == 0) headFile.CreateIfMissing();
-
+        var rows = new List<AuditRow>();
         // Each copy names its delivery, so its records carry the id the queue row has. Without
         // copies (the message was rejected), nothing was disclosed except the Reject records below.
         var deliveryOf = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -73,15 +69,15 @@ public sealed partial class DisclosureLog(
         {
             foreach (var recipient in copy.Recipients.Distinct(StringComparer.OrdinalIgnoreCase))
             {
-                await writer.AppendAsync(Row(recipient, copy.Action, copy.RuleName, copy.DeliveryId, copy.Reference));
+                rows.Add(Row(recipient, copy.Action, copy.RuleName, copy.DeliveryId, copy.Reference));
                 deliveryOf[recipient] = copy.DeliveryId;
                 records++;
             }
         }
         foreach (var rejection in plan.Rejections)
         {
-            await writer.AppendAsync(Row(rejection.Recipient, "Reject", rejection.RuleName, null, null));
-            await writer.AppendAsync(Event(now, AuditEventTypes.Rejected, queueId, null, rejection.Recipient, $"rule {rejection.RuleName}"));
+            rows.Add(Row(rejection.Recipient, "Reject", rejection.RuleName, null, null));
+            rows.Add(Event(now, AuditEventTypes.Rejected, queueId, null, rejection.Recipient, $"rule {rejection.RuleName}"));
             records++;
         }
 
@@ -89,23 +85,22 @@ public sealed partial class DisclosureLog(
         foreach (var decision in plan.Decisions.Values)
         {
             if (decision.Certificate is not { Usable: false, Reason: { } reason } || decision.Rule is null) continue;
-            await writer.AppendAsync(Event(now, AuditEventTypes.CertificateFallback, queueId, deliveryOf.GetValueOrDefault(decision.Recipient),
+            rows.Add(Event(now, AuditEventTypes.CertificateFallback, queueId, deliveryOf.GetValueOrDefault(decision.Recipient),
                 decision.Recipient, $"no usable certificate ({reason}); rule {decision.Rule.Name} -> {decision.Rule.Action}"));
         }
-        LogRecorded(logger, queueId, records, writer.Head.Seq);
+        LogRecorded(logger, queueId, records);
+        return rows;
     }
 
     /// <summary>
-    /// After the transaction that ran <see cref="RecordAsync"/> ended: notes the committed head.
+    /// After the transaction that committed records or events ended: notes the committed head.
     /// Commits that end together share one note (one read of the head, one fsync of the head file).
     /// </summary>
     public Task CommittedAsync(CancellationToken cancellationToken) => _headNote.FlushAsync();
 
     private readonly CoalescingFlush _headNote = new(async () =>
     {
-        ChainHead head;
-        await using (var connection = await database.OpenAsync(CancellationToken.None))
-            head = await ChainHead.ReadAsync(connection);
+        var head = await store.ReadHeadAsync(CancellationToken.None);
         if (head.Seq > 0)
         {
             await headFile.NoteAsync(head, CancellationToken.None);
@@ -115,27 +110,22 @@ public sealed partial class DisclosureLog(
 
     public async Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
     {
-        var head = await database.WriteAsync((c, t) => AppendAllAsync(c, t, [auditEvent]), cancellationToken);
+        var head = await store.AppendAsync(Rows([auditEvent]), cancellationToken);
         LogEventAppended(logger, auditEvent.Type, head.Seq);
         await _headNote.FlushAsync();
     }
 
-    /// <summary>Events in the caller's transaction (a relay attempt with its outcome); <see cref="CommittedAsync"/> notes the head after the commit.</summary>
-    public async Task AppendAsync(IDbConnection connection, IDbTransaction transaction, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
-    {
-        if (events.Count == 0) return;
-        var head = await AppendAllAsync(connection, transaction, events);
-        LogEventAppended(logger, events[^1].Type, head.Seq);
-    }
+    /// <summary>Events that commit with a relay attempt's outcome; <see cref="CommittedAsync"/> notes the head after the commit.</summary>
+    public Task<IReadOnlyList<AuditRow>> RowsForAsync(IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken) =>
+        Task.FromResult(Rows(events));
 
-    private async Task<ChainHead> AppendAllAsync(IDbConnection connection, IDbTransaction transaction, IReadOnlyList<AuditEvent> events)
+    private IReadOnlyList<AuditRow> Rows(IReadOnlyList<AuditEvent> events)
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var writer = await AuditChainWriter.OpenAsync(keys, connection, transaction);
-        if (writer.Head.Seq == 0) headFile.CreateIfMissing();
+        var rows = new List<AuditRow>(events.Count);
         foreach (var auditEvent in events)
         {
-            await writer.AppendAsync(new AuditEventRow
+            rows.Add(new AuditEventRow
             {
                 RecordedAt = now,
                 Type = auditEvent.Type,
@@ -149,7 +139,7 @@ public sealed partial class DisclosureLog(
                 FileSha256 = auditEvent.FileSha256,
             });
         }
-        return writer.Head;
+        return rows;
     }
 
     private static AuditEventRow Event(long now, string type, string queueId, string? deliveryId, string recipient, string detail) => new()
@@ -163,8 +153,10 @@ public sealed partial class DisclosureLog(
     };
 
     /// <summary>The patients named in the message's DICOM headers, each once.</summary>
-    internal static IReadOnlyList<AuditPatient> PatientsOf(InspectionReport report) =>
-        report.Findings
+    internal static IReadOnlyList<AuditPatient> PatientsOf(InspectionReport? report) =>
+        report is null
+            ? []
+            : report.Findings
                 .Select(f => f.Dicom?.Tags)
                 .OfType<DicomTags>()
                 .Select(t => new AuditPatient(Clean(t.PatientId), Clean(t.PatientName), Clean(t.PatientBirthDate)))
@@ -174,8 +166,8 @@ public sealed partial class DisclosureLog(
 
     private static string? Clean(string? value) => value?.Trim(' ', '\0') is { Length: > 0 } v ? v : null;
 
-    [LoggerMessage(EventId = 6001, Level = LogLevel.Debug, Message = "{QueueId}: {RecordCount} disclosure records written; audit chain at seq {Seq}")]
-    private static partial void LogRecorded(ILogger logger, string queueId, int recordCount, long seq);
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Debug, Message = "{QueueId}: {RecordCount} disclosure records built, to commit with the outbound copies")]
+    private static partial void LogRecorded(ILogger logger, string queueId, int recordCount);
 
     [LoggerMessage(EventId = 6002, Level = LogLevel.Debug, Message = "Audit event {Type} appended at seq {Seq}")]
     private static partial void LogEventAppended(ILogger logger, string type, long seq);

@@ -1,23 +1,23 @@
-using System.Data;
 using PhiMailGateway.Pipeline;
 
 namespace PhiMailGateway.Audit;
 
 /// <summary>
-/// Writes the disclosure records of one processed message inside the transaction that enqueues its
-/// outbound copies (invariant 2: no message leaves before its record is committed). It takes the
+/// Builds the disclosure records of one processed message, which the queue commits in the
+/// transaction that enqueues its outbound copies (<see cref="IMessageQueue.CommitDisclosureAsync"/>;
+/// invariant 2: no message leaves before its record is committed). It takes the
 /// stages' outputs: envelope and headers (Message-ID, recipient names), the inspection report (PHI
 /// description and DICOM patient identifiers), the routing plan (rule, purpose, certificate
 /// fallbacks, rejections) and the copies with their delivery ids.
 /// </summary>
 public interface IDisclosureRecorder
 {
-    Task RecordAsync(IDbConnection connection, IDbTransaction transaction, ProcessedMessage message, CancellationToken cancellationToken);
+    IReadOnlyList<AuditRow> RecordsFor(ProcessedMessage message);
 
     /// <summary>
-    /// Called after the transaction that ran <see cref="RecordAsync"/> ended, outside it: the audit
-    /// log notes its new head outside the database (a chain alone cannot show that its newest
-    /// records were cut off).
+    /// Called after the transaction that committed the records ended, outside it: the audit log
+    /// notes its new head outside the database (a chain alone cannot show that its newest records
+    /// were cut off).
     /// </summary>
     Task CommittedAsync(CancellationToken cancellationToken);
 }
@@ -28,17 +28,14 @@ public interface IAuditTrail
     Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Appends events inside the caller's transaction, with the state change they describe (a relay
-    /// attempt); call <see cref="CommittedAsync"/> after the commit. An implementation without a
-    /// database of its own simply appends them.
+    /// The chain rows of events that commit with the state change they describe (a relay attempt,
+    /// through <see cref="IMessageQueue.RecordAttemptAsync"/>); call <see cref="CommittedAsync"/>
+    /// after the commit.
     /// </summary>
-    async Task AppendAsync(IDbConnection connection, IDbTransaction transaction, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
-    {
-        foreach (var auditEvent in events) await AppendAsync(auditEvent, cancellationToken);
-    }
+    Task<IReadOnlyList<AuditRow>> RowsForAsync(IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken);
 
     /// <summary>After a transaction that appended events has committed.</summary>
-    Task CommittedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    Task CommittedAsync(CancellationToken cancellationToken);
 }
 
 public static class AuditEventTypes

@@ -14,7 +14,7 @@ namespace PhiMailGateway.Pipeline;
 /// </summary>
 public sealed partial class MessageProcessor(
     MessagePipeline pipeline,
-    MessageQueue queue,
+    IMessageQueue queue,
     SpoolDirectory spool,
     SpoolRecovery recovery,
     BounceWriter bounces,
@@ -37,7 +37,7 @@ public sealed partial class MessageProcessor(
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
         {
             var corruptPath = File.Exists(message.SpoolPath) ? MoveToCorrupt(message.SpoolPath, e) : null;
-            await queue.SetMessageStateAsync(message.QueueId, MessageStates.Corrupt, "spool file unreadable", corruptPath, null, cancellationToken);
+            await queue.SetMessageStateAsync(message.QueueId, MessageStates.Corrupt, "spool file unreadable", corruptPath, cancellationToken);
             return;
         }
 
@@ -52,8 +52,8 @@ public sealed partial class MessageProcessor(
                 // The disclosure records commit with the copies, or neither does (invariant 2).
                 try
                 {
-                    await queue.CompleteProcessingAsync(message.QueueId, deliveries,
-                        (c, t) => disclosures.RecordAsync(c, t, processed, cancellationToken), cancellationToken);
+                    await queue.CommitDisclosureAsync(new MessageDisposition(message.QueueId, MessageStates.Processed, null), deliveries,
+                        disclosures.RecordsFor(processed), cancellationToken);
                 }
                 catch
                 {
@@ -72,8 +72,9 @@ public sealed partial class MessageProcessor(
                 var dsn = await RejectionNoticeAsync(processed, cancellationToken);
                 try
                 {
-                    await queue.SetMessageStateAsync(message.QueueId, MessageStates.Rejected, reject.Reason, null, dsn is null ? null : [dsn], cancellationToken,
-                        (c, t) => disclosures.RecordAsync(c, t, processed, cancellationToken));
+                    IReadOnlyList<NewDelivery> notices = dsn is null ? [] : [dsn];
+                    await queue.CommitDisclosureAsync(new MessageDisposition(message.QueueId, MessageStates.Rejected, reject.Reason), notices,
+                        disclosures.RecordsFor(processed), cancellationToken);
                 }
                 catch when (dsn is not null)
                 {
@@ -131,7 +132,7 @@ public sealed partial class MessageProcessor(
         DirectorySync.Flush(spool.Hold);
         try
         {
-            await queue.SetMessageStateAsync(message.QueueId, MessageStates.Held, reason, target, null, cancellationToken);
+            await queue.SetMessageStateAsync(message.QueueId, MessageStates.Held, reason, target, cancellationToken);
         }
         catch
         {

@@ -15,7 +15,7 @@ namespace PhiMailGateway.Relay;
 /// </summary>
 public sealed partial class OutboundDeliverer(
     IRelayTransport transport,
-    MessageQueue queue,
+    IMessageQueue queue,
     RetryPolicy retryPolicy,
     BounceWriter bounces,
     IAuditTrail audit,
@@ -77,8 +77,8 @@ public sealed partial class OutboundDeliverer(
         AttemptRecorded recorded;
         try
         {
-            recorded = await queue.RecordAttemptAsync(delivery, outcomes, giveUp, next ?? now, lastError, dsn, cancellationToken,
-                (c, t) => audit.AppendAsync(c, t, events, cancellationToken));
+            recorded = await queue.RecordAttemptAsync(delivery, outcomes, giveUp, next ?? now, lastError, dsn,
+                await audit.RowsForAsync(events, cancellationToken), cancellationToken);
         }
         catch when (dsn is not null)
         {

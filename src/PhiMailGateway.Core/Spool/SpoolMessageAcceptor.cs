@@ -1,5 +1,4 @@
 using System.Buffers;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using PhiMailGateway.Configuration;
 using PhiMailGateway.Queue;
@@ -14,14 +13,14 @@ namespace PhiMailGateway.Spool;
 /// folder is not fsynced per message (the benchmark's CPU profile showed that fsync as a twentieth
 /// of the gateway's time at 100 KB). A crash can undo a rename whose row committed; the start-up
 /// rescan then finds the file in <c>tmp/</c> with its row and puts it back into <c>incoming/</c>
-/// (<see cref="Queue.SpoolRecovery"/>). The file's own entry in <c>tmp/</c> is made durable by the
+/// (<see cref="SpoolRecovery"/>). The file's own entry in <c>tmp/</c> is made durable by the
 /// file system with the file's fsync, as ext4, XFS and btrfs do and as Postfix relies on. If
 /// anything fails before the row commits, the file is removed again so that the 451 the client
 /// hears means "nothing kept; send it again".
 /// </summary>
 public sealed partial class SpoolMessageAcceptor(
     SpoolDirectory spool,
-    MessageQueue queue,
+    IMessageQueue queue,
     GatewayOptions gateway,
     ProcessingSignal signal,
     TimeProvider time,
@@ -50,12 +49,17 @@ public sealed partial class SpoolMessageAcceptor(
             signal.Notify();
             return new AcceptResult.Accepted(queueId);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SqliteException or InvalidDataException or OperationCanceledException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or StorageException or InvalidDataException or OperationCanceledException)
         {
-            LogTransient(logger, queueId, e.GetType().Name, e is SqliteException s ? s.SqliteErrorCode : e.HResult);
+            LogTransient(logger, queueId, e.GetType().Name, e switch
+            {
+                StorageUnavailableException unavailable => unavailable.Reason,
+                StorageException => "storage error",
+                _ => $"HResult {e.HResult}",
+            });
             TryDelete(renamed ? finalPath : tempPath);
             if (renamed) TryFlush(spool.Incoming);
-            return new AcceptResult.Transient(e is SqliteException ? "queue database busy" : "spool storage unavailable");
+            return new AcceptResult.Transient(e is StorageException ? "queue database busy" : "spool storage unavailable");
         }
     }
 
@@ -73,6 +77,6 @@ public sealed partial class SpoolMessageAcceptor(
     [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Queued {QueueId}: {Size} bytes, {RecipientCount} recipients")]
     private static partial void LogAccepted(ILogger logger, string queueId, long size, int recipientCount);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Could not queue {QueueId} ({ErrorType}, code {ErrorCode}); client told to retry (451)")]
-    private static partial void LogTransient(ILogger logger, string queueId, string errorType, int errorCode);
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Could not queue {QueueId} ({ErrorType}: {Reason}); client told to retry (451)")]
+    private static partial void LogTransient(ILogger logger, string queueId, string errorType, string reason);
 }

@@ -20,7 +20,7 @@ public sealed partial class AuditHeadNotePublisher(
     AuditOptions options,
     GatewayOptions gateway,
     AuditKeys keys,
-    GatewayDatabase database,
+    IAuditStore store,
     AuditHeadSignal signal,
     HeadNoteMailer mailer,
     TimeProvider time,
@@ -91,7 +91,7 @@ public sealed partial class AuditHeadNotePublisher(
         {
             await _syslog.SendAsync(await CurrentNoteAsync(budget.Token), budget.Token);
         }
-        catch (Exception e) when (e is OperationCanceledException or Microsoft.Data.Sqlite.SqliteException or IOException)
+        catch (Exception e) when (e is OperationCanceledException or StorageException or IOException)
         {
             LogShutdownNoteFailed(_logger, e.GetType().Name);
         }
@@ -143,7 +143,7 @@ public sealed partial class AuditHeadNotePublisher(
             _unreadable = false;
             return note;
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        catch (Exception e) when (e is StorageException or IOException)
         {
             if (!_unreadable) LogUnreadable(_logger, e.GetType().Name);
             _unreadable = true;
@@ -153,9 +153,7 @@ public sealed partial class AuditHeadNotePublisher(
 
     private async Task<AuditHeadNote> CurrentNoteAsync(CancellationToken cancellationToken)
     {
-        ChainHead head;
-        await using (var connection = await database.OpenAsync(cancellationToken))
-            head = await ChainHead.ReadAsync(connection);
+        var head = await store.ReadHeadAsync(cancellationToken);
         return AuditHeadNote.Create(keys, gateway.HostName, head, time.GetUtcNow());
     }
 

@@ -8,12 +8,10 @@ public static class AuditRegistration
     /// <summary>
     /// The audit log: disclosure records and events in gateway.db, its head file, `audit verify` and
     /// `audit export`. The gateway does not start without it (<see cref="Hosting.RequiredParts"/>):
-    /// invariant 2 has no stand-in.
+    /// invariant 2 has no stand-in. The chain's store and sealer are storage's (AddStorage).
     /// </summary>
     public static IHostApplicationBuilder AddAudit(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddSingleton<AuditKeys>();
-        builder.Services.AddSingleton<AuditHeadFile>();
         builder.Services.AddSingleton<DisclosureLog>();
         builder.Services.AddSingleton<IDisclosureRecorder>(sp => sp.GetRequiredService<DisclosureLog>());
         builder.Services.AddSingleton<IAuditTrail>(sp => sp.GetRequiredService<DisclosureLog>());
@@ -33,15 +31,11 @@ public static class AuditRegistration
 /// head file for a new log, or notes the current head, which anchors records a crash left written
 /// but not yet noted.
 /// </summary>
-public sealed class AuditStartup(DisclosureLog log, AuditHeadFile headFile, Storage.GatewayDatabase database) : IHostedService
+public sealed class AuditStartup(DisclosureLog log, IAuditStore store) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await database.WriteAsync(async (c, t) =>
-        {
-            // Under the write lock, so no record can commit between the check and the creation.
-            if ((await ChainHead.ReadAsync(c, t)).Seq == 0) headFile.CreateIfMissing();
-        }, cancellationToken);
+        await store.OpenChainAsync(cancellationToken);
         await log.CommittedAsync(cancellationToken);
     }
 

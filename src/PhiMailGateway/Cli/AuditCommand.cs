@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using Microsoft.Data.Sqlite;
 using PhiMailGateway.Audit;
 using PhiMailGateway.Storage;
 
@@ -56,9 +55,9 @@ internal static class AuditCommand
             await stderr.WriteLineAsync($"audit {sub}: cannot decrypt patient fields: {e.Message}");
             return 1;
         }
-        catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is StorageException or IOException or UnauthorizedAccessException)
         {
-            await stderr.WriteLineAsync($"audit {sub}: cannot read the audit log in '{context.Database().FilePath}': {e.Message}");
+            await stderr.WriteLineAsync($"audit {sub}: cannot read the audit log in '{context.Database().Location}': {e.Message}");
             return 1;
         }
     }

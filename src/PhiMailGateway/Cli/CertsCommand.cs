@@ -1,5 +1,5 @@
+using PhiMailGateway.Storage;
 using System.Globalization;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using PhiMailGateway.Certificates;
@@ -62,9 +62,9 @@ internal static class CertsCommand
             }
         }
 
-        await using var context = CliContext.Create(configArgs, CliSections.Gateway, b => b.AddCertificateStore());
+        await using var context = CliContext.Create(configArgs, CliSections.Gateway);
         var anchors = LoadTrustAnchors(context);
-        var store = context.Get<RecipientCertificateStore>();
+        var store = context.Get<ICertificateStore>();
         var now = context.Get<TimeProvider>().GetUtcNow();
         try
         {
@@ -91,9 +91,9 @@ internal static class CertsCommand
             await stderr.WriteLineAsync($"certs {sub}: {e.Message}");
             return 2;
         }
-        catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is StorageException or IOException or UnauthorizedAccessException)
         {
-            await stderr.WriteLineAsync($"certs {sub}: cannot use the certificate database '{context.Database().FilePath}': {e.Message}");
+            await stderr.WriteLineAsync($"certs {sub}: cannot use the certificate database '{context.Database().Location}': {e.Message}");
             return 1;
         }
     }
@@ -107,7 +107,7 @@ internal static class CertsCommand
         return errors.Count == 0 ? anchors : throw new OptionsValidationException(SmimeOptions.Section, typeof(SmimeOptions), errors);
     }
 
-    private static async Task<int> ImportAsync(RecipientCertificateStore store, CertificateBundle bundle, string? address, TrustAnchorSet anchors,
+    private static async Task<int> ImportAsync(ICertificateStore store, CertificateBundle bundle, string? address, TrustAnchorSet anchors,
         DateTimeOffset now, TextWriter stdout, TextWriter stderr)
     {
         var result = await store.ImportAsync(bundle, address, CancellationToken.None);

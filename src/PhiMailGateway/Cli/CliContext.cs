@@ -106,7 +106,7 @@ public sealed class CliContext : IDisposable, IAsyncDisposable
 /// <summary>Shorthands verbs use often.</summary>
 public static class CliContextExtensions
 {
-    public static GatewayDatabase Database(this CliContext context) => context.Get<GatewayDatabase>();
+    public static IGatewayStorage Database(this CliContext context) => context.Get<IGatewayStorage>();
 
     public static IUserDirectory Users(this CliContext context) => context.Get<IUserDirectory>();
 }

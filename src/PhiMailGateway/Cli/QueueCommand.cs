@@ -17,14 +17,14 @@ internal static class QueueCommand
         var spool = context.Get<SpoolDirectory>();
         spool.EnsureCreated();
         await context.Database().MigrateAsync(CancellationToken.None);
-        var queue = context.Get<MessageQueue>();
+        var queue = context.Get<IMessageQueue>();
 
         return sub == "list"
             ? await ListAsync(queue, stdout)
             : await RetryAsync(queue, spool, args[1], stdout, stderr);
     }
 
-    private static async Task<int> ListAsync(MessageQueue queue, TextWriter stdout)
+    private static async Task<int> ListAsync(IMessageQueue queue, TextWriter stdout)
     {
         var messages = await queue.MessagesInStateAsync(
             [MessageStates.Received, MessageStates.Processed, MessageStates.Held, MessageStates.Rejected, MessageStates.Corrupt], CancellationToken.None);
@@ -49,7 +49,7 @@ internal static class QueueCommand
         return 0;
     }
 
-    private static async Task<int> RetryAsync(MessageQueue queue, SpoolDirectory spool, string id, TextWriter stdout, TextWriter stderr)
+    private static async Task<int> RetryAsync(IMessageQueue queue, SpoolDirectory spool, string id, TextWriter stdout, TextWriter stderr)
     {
         var message = QueueId.IsValid(id) ? await queue.FindMessageAsync(id, CancellationToken.None) : null;
         if (message?.State == MessageStates.Held)

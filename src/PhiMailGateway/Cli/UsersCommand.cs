@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using PhiMailGateway.Storage;
 using PhiMailGateway.Users;
 
 namespace PhiMailGateway.Cli;
@@ -76,9 +76,9 @@ internal static class UsersCommand
                     return 0;
             }
         }
-        catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is StorageException or IOException or UnauthorizedAccessException)
         {
-            await stderr.WriteLineAsync($"users {sub}: cannot use the user database '{context.Database().FilePath}': {e.Message}");
+            await stderr.WriteLineAsync($"users {sub}: cannot use the user database '{context.Database().Location}': {e.Message}");
             return 1;
         }
     }

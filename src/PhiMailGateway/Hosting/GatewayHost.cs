@@ -73,7 +73,6 @@ public static class GatewayHost
         if (withDefaults) builder.Services.AddHostedService<ConfigFileReloadLogger>();
         builder.AddGatewayOptions();
         builder.AddStorage();
-        builder.AddUsers();
         return builder;
     }
 }

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Hosting;
-using PhiMailGateway.Queue;
 using PhiMailGateway.Routing;
 using PhiMailGateway.Spool;
 using PhiMailGateway.Storage;
@@ -11,14 +10,14 @@ namespace PhiMailGateway.Hosting;
 /// and rescans the spool so every message accepted before a crash is back in the queue. Taking
 /// the <see cref="MasterKey"/> creates it on first start, owner-only, before anything needs it.
 /// </summary>
-public sealed class StartupPreparation(SpoolDirectory spool, GatewayDatabase database, SpoolRecovery recovery, MasterKey masterKey, RuleSetProvider rules) : IHostedService
+public sealed class StartupPreparation(SpoolDirectory spool, IGatewayStorage storage, SpoolRecovery recovery, MasterKey masterKey, RuleSetProvider rules) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         spool.EnsureCreated();
         _ = masterKey.KeyId;
         _ = rules.Current; // invalid rules stop start-up here, before the listener opens
-        await database.MigrateAsync(cancellationToken);
+        await storage.MigrateAsync(cancellationToken);
         await recovery.RecoverAsync(cancellationToken);
     }
 

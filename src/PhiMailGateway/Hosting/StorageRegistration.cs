@@ -1,21 +1,41 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using PhiMailGateway.Audit;
+using PhiMailGateway.Certificates;
 using PhiMailGateway.Configuration;
+using PhiMailGateway.Protection.Pickup;
 using PhiMailGateway.Queue;
 using PhiMailGateway.Spool;
 using PhiMailGateway.Storage;
+using PhiMailGateway.Storage.Sqlite;
+using PhiMailGateway.Users;
 
 namespace PhiMailGateway.Hosting;
 
+/// <summary>
+/// The one place that knows which database backs the stores: each store's interface is registered
+/// here, once, with its SQLite implementation (the embedded default). Nothing else in the
+/// executable sees SQLite.
+/// </summary>
 public static class StorageRegistration
 {
     public static IHostApplicationBuilder AddStorage(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<GatewayDatabase>();
+        builder.Services.AddSingleton<IGatewayStorage>(sp => sp.GetRequiredService<GatewayDatabase>());
         builder.Services.AddSingleton<SpoolDirectory>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => MasterKey.LoadOrCreate(sp.GetRequiredService<GatewayOptions>()));
-        builder.Services.AddSingleton<MessageQueue>();
+        // Every store that appends to the audit chain seals its rows with these.
+        builder.Services.AddSingleton<AuditKeys>();
+        builder.Services.AddSingleton<AuditHeadFile>();
+        builder.Services.AddSingleton<AuditChainSealer>();
+        builder.Services.AddSingleton<IMessageQueue, SqliteMessageQueue>();
+        builder.Services.AddSingleton<IAuditStore, SqliteAuditStore>();
+        builder.Services.AddSingleton<ICertificateStore, SqliteCertificateStore>();
+        builder.Services.AddSingleton<IPickupCodes, SqlitePickupCodes>();
+        builder.Services.AddSingleton<IPickupSessions, SqlitePickupSessions>();
+        builder.Services.AddSingleton<IUserDirectory>(sp => new SqliteUserDirectory(sp.GetRequiredService<GatewayDatabase>()));
         builder.Services.AddSingleton<ProcessingSignal>();
         builder.Services.AddSingleton<IMessageAcceptor, SpoolMessageAcceptor>();
         builder.Services.AddSingleton<SpoolRecovery>();

@@ -8,7 +8,7 @@ public static class IngressRegistration
 {
     /// <summary>
     /// SMTP in: listener, relay permission, AUTH with lockout, and the store that hands each message to
-    /// the spool. Needs an <see cref="Users.IUserDirectory"/> registered (by AddUsers).
+    /// the spool. Needs an <see cref="Users.IUserDirectory"/> registered (by AddStorage).
     /// </summary>
     public static IHostApplicationBuilder AddIngress(this IHostApplicationBuilder builder)
     {

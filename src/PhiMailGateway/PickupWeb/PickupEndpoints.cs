@@ -18,6 +18,8 @@ namespace PhiMailGateway.PickupWeb;
 /// </summary>
 public sealed partial class PickupEndpoints(
     PickupPackageStore store,
+    IPickupCodes codes,
+    IPickupSessions sessions,
     PickupCodeMailer mailer,
     IAuditTrail audit,
     IAntiforgery antiforgery,
@@ -90,7 +92,7 @@ public sealed partial class PickupEndpoints(
             await Html(c, 429, pages.Locked(DateTimeOffset.FromUnixTimeMilliseconds(package.LockedUntil!.Value)));
             return;
         }
-        var code = await store.IssueCodeAsync(package.PackageId, c.RequestAborted);
+        var code = await codes.IssueCodeAsync(package.PackageId, c.RequestAborted);
         if (code is null)
         {
             LogCodeLimit(logger, package.PackageId);
@@ -134,11 +136,11 @@ public sealed partial class PickupEndpoints(
             await Html(c, 400, pages.Verify(package, token, af.FormFieldName, af.RequestToken!, "Enter the 6 digits from the email.", false));
             return;
         }
-        var result = await store.CheckCodeAsync(package.PackageId, code, c.RequestAborted);
+        var result = await codes.CheckCodeAsync(package.PackageId, code, c.RequestAborted);
         switch (result.Outcome)
         {
             case CodeCheck.Accepted:
-                var session = await store.CreateSessionAsync(package.PackageId, c.RequestAborted);
+                var session = await sessions.CreateSessionAsync(package.PackageId, c.RequestAborted);
                 c.Response.Cookies.Append(SessionCookie, session, new CookieOptions
                 {
                     HttpOnly = true,
@@ -268,7 +270,7 @@ public sealed partial class PickupEndpoints(
 
     private async Task<bool> SignedInAsync(HttpContext c, string token, PickupPackage package)
     {
-        if (await store.IsSessionValidAsync(package.PackageId, c.Request.Cookies[SessionCookie], c.RequestAborted)) return true;
+        if (await sessions.IsSessionValidAsync(package.PackageId, c.Request.Cookies[SessionCookie], c.RequestAborted)) return true;
         c.Response.Redirect($"/p/{token}");
         c.Response.StatusCode = StatusCodes.Status303SeeOther;
         return false;

@@ -51,6 +51,8 @@ public sealed partial class PickupWebHost(IServiceProvider gateway, PickupOption
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(gateway.GetRequiredService<PickupPackageStore>());
+        builder.Services.AddSingleton(gateway.GetRequiredService<IPickupCodes>());
+        builder.Services.AddSingleton(gateway.GetRequiredService<IPickupSessions>());
         builder.Services.AddSingleton(gateway.GetRequiredService<PickupCodeMailer>());
         builder.Services.AddSingleton(gateway.GetRequiredService<IAuditTrail>());
         builder.Services.AddSingleton(gateway.GetRequiredService<TimeProvider>());

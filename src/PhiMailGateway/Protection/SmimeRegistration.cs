@@ -16,7 +16,6 @@ public static class SmimeRegistration
     /// </summary>
     public static IHostApplicationBuilder AddSmime(this IHostApplicationBuilder builder)
     {
-        builder.AddCertificateStore();
         builder.Services.AddSingleton(sp =>
         {
             var errors = new List<string>();
@@ -27,13 +26,6 @@ public static class SmimeRegistration
         builder.Services.AddSingleton<PracticeSigner>();
         builder.Services.AddSingleton<IRecipientCertificates, StoredRecipientCertificates>();
         builder.Services.AddSingleton<IProtector, SmimeProtector>();
-        return builder;
-    }
-
-    /// <summary>Just the store (for the <c>certs</c> verbs).</summary>
-    public static IHostApplicationBuilder AddCertificateStore(this IHostApplicationBuilder builder)
-    {
-        builder.Services.AddSingleton<RecipientCertificateStore>();
         return builder;
     }
 }

@@ -10,7 +10,7 @@ namespace PhiMailGateway.Queue;
 /// backoff (1 s doubling to 30 s); the first probe that commits resumes the work. The pause and the
 /// resume are logged once each, never per item.
 /// </summary>
-public sealed partial class DatabaseWritePause(GatewayDatabase database, TimeProvider time, ILogger<DatabaseWritePause> logger)
+public sealed partial class DatabaseWritePause(IGatewayStorage storage, TimeProvider time, ILogger<DatabaseWritePause> logger)
 {
     public static readonly TimeSpan FirstProbeDelay = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan MaxProbeDelay = TimeSpan.FromSeconds(30);
@@ -37,7 +37,7 @@ public sealed partial class DatabaseWritePause(GatewayDatabase database, TimePro
     /// <summary>A write failed with an error that says the database cannot write: pause, unless already paused.</summary>
     public void Report(Exception failure)
     {
-        if (!StorageFailures.IsDatabaseUnwritable(failure)) return;
+        if (StorageFailures.Unavailable(failure) is not { } unavailable) return;
         lock (_lock)
         {
             if (_paused) return;
@@ -47,7 +47,7 @@ public sealed partial class DatabaseWritePause(GatewayDatabase database, TimePro
             if (now - _resumedAt > FlapWindow) _probeDelay = FirstProbeDelay;
             _nextProbe = now + _probeDelay;
         }
-        LogPaused(logger, failure.GetType().Name, StorageFailures.SqliteCode(failure), FirstProbeDelay, MaxProbeDelay);
+        LogPaused(logger, unavailable.Reason, FirstProbeDelay, MaxProbeDelay);
     }
 
     /// <summary>
@@ -63,7 +63,7 @@ public sealed partial class DatabaseWritePause(GatewayDatabase database, TimePro
         }
         try
         {
-            await database.ProbeWriteAsync(cancellationToken);
+            await storage.ProbeWriteAsync(cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -74,7 +74,7 @@ public sealed partial class DatabaseWritePause(GatewayDatabase database, TimePro
                 delay = _probeDelay;
                 _nextProbe = time.GetUtcNow() + delay;
             }
-            LogProbeFailed(logger, e.GetType().Name, StorageFailures.SqliteCode(e), delay);
+            LogProbeFailed(logger, e.GetType().Name, StorageFailures.Unavailable(e)?.Reason ?? "not a storage outage", delay);
             return false;
         }
         TimeSpan pausedFor;
@@ -88,12 +88,12 @@ public sealed partial class DatabaseWritePause(GatewayDatabase database, TimePro
         return true;
     }
 
-    [LoggerMessage(EventId = 3301, Level = LogLevel.Warning, Message = "Queue work paused: the database cannot write ({ExceptionType}, SQLite code {ErrorCode}); probing every {FirstDelay} to {MaxDelay} until a write commits")]
-    private static partial void LogPaused(ILogger logger, string exceptionType, int errorCode, TimeSpan firstDelay, TimeSpan maxDelay);
+    [LoggerMessage(EventId = 3301, Level = LogLevel.Warning, Message = "Queue work paused: the database cannot write ({Reason}); probing every {FirstDelay} to {MaxDelay} until a write commits")]
+    private static partial void LogPaused(ILogger logger, string reason, TimeSpan firstDelay, TimeSpan maxDelay);
 
     [LoggerMessage(EventId = 3302, Level = LogLevel.Information, Message = "Queue work resumed: the database writes again after {PausedFor}")]
     private static partial void LogResumed(ILogger logger, TimeSpan pausedFor);
 
-    [LoggerMessage(EventId = 3303, Level = LogLevel.Debug, Message = "Database write probe failed ({ExceptionType}, SQLite code {ErrorCode}); next probe in {Delay}")]
-    private static partial void LogProbeFailed(ILogger logger, string exceptionType, int errorCode, TimeSpan delay);
+    [LoggerMessage(EventId = 3303, Level = LogLevel.Debug, Message = "Database write probe failed ({ExceptionType}: {Reason}); next probe in {Delay}")]
+    private static partial void LogProbeFailed(ILogger logger, string exceptionType, string reason, TimeSpan delay);
 }

@@ -20,7 +20,7 @@ namespace PhiMailGateway.Queue;
 /// (<see cref="DatabaseWritePause"/>).
 /// </summary>
 public sealed partial class QueueWorker(
-    MessageQueue queue,
+    IMessageQueue queue,
     MessageProcessor processor,
     OutboundDeliverer deliverer,
     ProcessingSignal signal,

@@ -15,7 +15,7 @@ public class QueueCommandTests
 {
     private QueueTestBed _bed = null!;
     private SpoolDirectory _spool = null!;
-    private MessageQueue _queue = null!;
+    private IMessageQueue _queue = null!;
 
     [SetUp]
     public async Task SetUp()
@@ -50,10 +50,10 @@ public class QueueCommandTests
     {
         var id = await AcceptAsync();
         var deliveryId = id + "-1";
-        await _queue.CompleteProcessingAsync(id, [new NewDelivery(deliveryId, "office@practice.example", ["dr.lee@specialist.example"], _spool.IncomingPath(id), 0, "Relay", null, false, false)], null, CancellationToken.None);
+        await _queue.CommitDisclosureAsync(new MessageDisposition(id, MessageStates.Processed, null), [new NewDelivery(deliveryId, "office@practice.example", ["dr.lee@specialist.example"], _spool.IncomingPath(id), 0, "Relay", null, false, false)], [], CancellationToken.None);
         var delivery = (await _queue.DueDeliveriesAsync(10, CancellationToken.None)).Single();
         await _queue.RecordAttemptAsync(delivery, [new RecipientOutcome("dr.lee@specialist.example", RecipientStatus.Deferred, 451, "busy")], [],
-            DateTimeOffset.UtcNow.AddHours(1), "451 busy", null, CancellationToken.None);
+            DateTimeOffset.UtcNow.AddHours(1), "451 busy", null, [], CancellationToken.None);
         Assert.That(await _queue.DueDeliveriesAsync(10, CancellationToken.None), Is.Empty);
 
         var listed = await Run("queue", "list");
@@ -72,7 +72,7 @@ public class QueueCommandTests
         var id = await AcceptAsync();
         var held = Path.Combine(_spool.Hold, id + ".msg");
         File.Move(_spool.IncomingPath(id), held);
-        await _queue.SetMessageStateAsync(id, MessageStates.Held, "stage failed", held, null, CancellationToken.None);
+        await _queue.SetMessageStateAsync(id, MessageStates.Held, "stage failed", held, CancellationToken.None);
 
         var (code, output, err) = await Run("queue", "retry", id);
         Assert.That(code, Is.Zero, err);

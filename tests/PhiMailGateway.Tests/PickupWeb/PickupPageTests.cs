@@ -128,7 +128,7 @@ public class PickupPageTests
         var page = await client.GetAsync($"/p/{delivery.Token}/verify");
         Assert.That(page.StatusCode, Is.EqualTo((HttpStatusCode)429));
         Assert.That(await _bed.QueryAsync<long>("SELECT COUNT(*) FROM pickup_sessions WHERE package_id = @id", new { id = delivery.PackageId }), Is.Zero);
-        var result = await _bed.Store.CheckCodeAsync(delivery.PackageId, code, CancellationToken.None);
+        var result = await _bed.Codes.CheckCodeAsync(delivery.PackageId, code, CancellationToken.None);
         Assert.That(result.Outcome, Is.EqualTo(PhiMailGateway.Protection.Pickup.CodeCheck.Locked));
     }
 

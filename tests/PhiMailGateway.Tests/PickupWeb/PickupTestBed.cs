@@ -34,6 +34,7 @@ public sealed partial class PickupTestBed : IAsyncDisposable
     public RecordingAuditTrail Audit { get; }
     public PickupOptions Options => Gateway.Services.GetRequiredService<PickupOptions>();
     public PickupPackageStore Store => Gateway.Services.GetRequiredService<PickupPackageStore>();
+    public IPickupCodes Codes => Gateway.Services.GetRequiredService<IPickupCodes>();
     public string BaseUrl => Options.PublicBaseUrl;
 
     public static async Task<PickupTestBed> StartAsync(IDictionary<string, string?>? overrides = null, Action<IServiceCollection>? configureServices = null)

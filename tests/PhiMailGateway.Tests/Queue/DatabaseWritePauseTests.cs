@@ -29,7 +29,7 @@ public class DatabaseWritePauseTests
         disk.Fill();
         var failure = await FailedWriteAsync(database);
         Assert.That(failure, Is.Not.Null, "a write on the full disk fails");
-        Assert.That(StorageFailures.IsDatabaseUnwritable(failure!), Is.True, $"SQLite code {failure!.SqliteErrorCode} means the database cannot write");
+        Assert.That(failure, Is.TypeOf<StorageUnavailableException>(), $"{failure!.Message}: the store says the database cannot write");
 
         pause.Report(failure);
         pause.Report(failure);
@@ -61,7 +61,7 @@ public class DatabaseWritePauseTests
         Assert.That(await FailedWriteAsync(database), Is.Null, "and so do real writes");
         Assert.That(recorder.Count(PausedEvent), Is.EqualTo(1));
         Assert.That(recorder.Count(ResumedEvent), Is.EqualTo(1));
-        Assert.That(recorder.Events.Single(e => e.EventId == PausedEvent).Message, Does.Contain("SqliteException"));
+        Assert.That(recorder.Events.Single(e => e.EventId == PausedEvent).Message, Does.Contain("disk full"));
     }
 
     [Test]
@@ -75,7 +75,7 @@ public class DatabaseWritePauseTests
         var pause = new DatabaseWritePause(database, TimeProvider.System, loggers.CreateLogger<DatabaseWritePause>());
 
         // A constraint violation is about the row, not the database: other items can still commit.
-        var constraint = Assert.ThrowsAsync<SqliteException>(() => database.WriteAsync(
+        var constraint = Assert.ThrowsAsync<StorageException>(() => database.WriteAsync(
             (c, t) => c.ExecuteAsync("INSERT INTO storage_probe (id, probed_at) VALUES (1, 0)", transaction: t), CancellationToken.None));
         pause.Report(constraint!);
         pause.Report(new IOException("not the database"));
@@ -86,7 +86,7 @@ public class DatabaseWritePauseTests
     }
 
     /// <summary>One small real write, as the queue makes them; the exception when it fails, else null.</summary>
-    private static async Task<SqliteException?> FailedWriteAsync(GatewayDatabase database)
+    private static async Task<StorageException?> FailedWriteAsync(GatewayDatabase database)
     {
         try
         {
@@ -95,7 +95,7 @@ public class DatabaseWritePauseTests
                 "VALUES (@id, 'Received', 's', 1, 1, 'p', 0, 0, 0)", new { id = Guid.NewGuid().ToString("N") }, t), CancellationToken.None);
             return null;
         }
-        catch (SqliteException e)
+        catch (StorageException e)
         {
             return e;
         }

@@ -15,7 +15,7 @@ public class MessageQueueTests
     private QueueTestBed _bed = null!;
     private SpoolDirectory _spool = null!;
     private GatewayDatabase _database = null!;
-    private MessageQueue _queue = null!;
+    private IMessageQueue _queue = null!;
 
     [SetUp]
     public async Task SetUp()
@@ -63,7 +63,7 @@ public class MessageQueueTests
         File.Delete(_database.FilePath);
         foreach (var f in Directory.EnumerateFiles(_bed.DataDirectory, "gateway.db-*")) File.Delete(f);
         var database = new GatewayDatabase(new GatewayOptions { DataDirectory = _bed.DataDirectory });
-        var queue = new MessageQueue(database, TimeProvider.System);
+        var queue = new SqliteMessageQueue(database, _bed.Sealer, TimeProvider.System);
         File.WriteAllText(Path.Combine(_spool.Incoming, "GARBAGE.msg"), "this is not a spool file");
         File.WriteAllText(Path.Combine(_spool.Temp, "half.tmp"), "never acknowledged");
 
@@ -98,13 +98,13 @@ public class MessageQueueTests
     {
         var id = await AcceptAsync("a@lab.example", "b@lab.example");
         var path = _spool.IncomingPath(id);
-        await _queue.CompleteProcessingAsync(id, [new NewDelivery(id + "-1", "office@practice.example", ["a@lab.example", "b@lab.example"], path, 0, "Relay", null, false, false)], null, CancellationToken.None);
+        await _queue.CommitDisclosureAsync(new MessageDisposition(id, MessageStates.Processed, null), [new NewDelivery(id + "-1", "office@practice.example", ["a@lab.example", "b@lab.example"], path, 0, "Relay", null, false, false)], [], CancellationToken.None);
         var delivery = (await _queue.DueDeliveriesAsync(10, CancellationToken.None)).Single();
         Assert.That(await _queue.PendingRecipientsAsync(delivery.DeliveryId, CancellationToken.None), Is.EqualTo(new[] { "a@lab.example", "b@lab.example" }));
 
         var done = await _queue.RecordAttemptAsync(delivery,
             [new RecipientOutcome("a@lab.example", RecipientStatus.Delivered, 250, "ok"), new RecipientOutcome("b@lab.example", RecipientStatus.Deferred, 451, "later")],
-            [], DateTimeOffset.UtcNow.AddMinutes(-1), "451 later", null, CancellationToken.None);
+            [], DateTimeOffset.UtcNow.AddMinutes(-1), "451 later", null, [], CancellationToken.None);
         Assert.That(done.DeliveryDone, Is.False);
         Assert.That(done.FilesToDelete, Is.Empty);
         Assert.That(await _queue.TryFinishMessageAsync(id, CancellationToken.None), Is.False, "a pending recipient keeps the message");
@@ -114,7 +114,7 @@ public class MessageQueueTests
         Assert.That(delivery.Attempts, Is.EqualTo(1));
 
         done = await _queue.RecordAttemptAsync(delivery, [new RecipientOutcome("b@lab.example", RecipientStatus.Deferred, 451, "later")],
-            ["b@lab.example"], DateTimeOffset.UtcNow, "expired", null, CancellationToken.None);
+            ["b@lab.example"], DateTimeOffset.UtcNow, "expired", null, [], CancellationToken.None);
         Assert.That(done.DeliveryDone, Is.True, "a recipient given up on is final");
         Assert.That(done.FilesToDelete, Is.EqualTo(new[] { path }), "the last settled delivery finishes the message and frees its spool file");
         Assert.That((await _queue.FindMessageAsync(id, CancellationToken.None))!.State, Is.EqualTo(MessageStates.Done));
@@ -124,7 +124,7 @@ public class MessageQueueTests
     public async Task SpoolRecovery_FileOfAFinishedMessage_IsRemoved()
     {
         var id = await AcceptAsync("a@lab.example");
-        await _queue.SetMessageStateAsync(id, MessageStates.Done, null, null, null, CancellationToken.None);
+        await _queue.SetMessageStateAsync(id, MessageStates.Done, null, null, CancellationToken.None);
 
         await new SpoolRecovery(_spool, _queue, NullLogger<SpoolRecovery>.Instance).RecoverAsync(CancellationToken.None);
 

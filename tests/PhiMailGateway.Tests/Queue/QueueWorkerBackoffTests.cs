@@ -51,7 +51,7 @@ public class QueueWorkerBackoffTests
         Assert.That(row.NextAttemptAt, Is.GreaterThan(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()),
             "the delivery is not due again at once: it waits for the retry schedule");
         Assert.That(row.Attempts, Is.EqualTo(1), "the failed attempt counts");
-        Assert.That(row.LastError, Is.EqualTo("failed: SqliteException"), "the reason names the type only");
+        Assert.That(row.LastError, Is.EqualTo("failed: StorageException"), "the reason names the type only");
         Assert.That(upstream.Messages, Has.Count.EqualTo(1));
 
         await SetFailureAsync(gw, "record", on: false);

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
+using PhiMailGateway.Audit;
 using PhiMailGateway.Configuration;
 using PhiMailGateway.Queue;
 using PhiMailGateway.Spool;
@@ -19,14 +20,20 @@ public sealed class QueueTestBed : IDisposable
         Options = new GatewayOptions { DataDirectory = _dir.Path, HostName = "gw.test" };
         Spool = new SpoolDirectory(Options);
         Database = new GatewayDatabase(Options);
-        Queue = new MessageQueue(Database, TimeProvider.System);
+        Sealer = NewSealer(Options);
+        Queue = new SqliteMessageQueue(Database, Sealer, TimeProvider.System);
     }
+
+    /// <summary>The chain sealer a real gateway on <paramref name="options"/> uses (its master key, its head file).</summary>
+    public static AuditChainSealer NewSealer(GatewayOptions options) =>
+        new(new AuditKeys(MasterKey.LoadOrCreate(options)), new AuditHeadFile(options, NullLogger<AuditHeadFile>.Instance));
 
     public string DataDirectory => _dir.Path;
     public GatewayOptions Options { get; }
     public SpoolDirectory Spool { get; }
     public GatewayDatabase Database { get; }
-    public MessageQueue Queue { get; }
+    public AuditChainSealer Sealer { get; }
+    public IMessageQueue Queue { get; }
 
     public static async Task<QueueTestBed> CreateAsync()
     {

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Data;
 using PhiMailGateway.Audit;
 
 namespace PhiMailGateway.Tests.TestKit;
@@ -30,10 +29,11 @@ public sealed class RecordingAuditTrail : IAuditTrail
         _events.Enqueue(auditEvent);
     }
 
-    public async Task AppendAsync(IDbConnection connection, IDbTransaction transaction, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<AuditRow>> RowsForAsync(IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
     {
-        if (_inner is not null) await _inner.AppendAsync(connection, transaction, events, cancellationToken);
+        IReadOnlyList<AuditRow> rows = _inner is null ? [] : await _inner.RowsForAsync(events, cancellationToken);
         foreach (var auditEvent in events) _events.Enqueue(auditEvent);
+        return rows;
     }
 
     public Task CommittedAsync(CancellationToken cancellationToken) => _inner?.CommittedAsync(cancellationToken) ?? Task.CompletedTask;

@@ -23,7 +23,7 @@ public sealed partial class HeadNoteMailer(
     AuditOptions options,
     GatewayOptions gateway,
     SpoolDirectory spool,
-    MessageQueue queue,
+    IMessageQueue queue,
     ProcessingSignal signal,
     TimeProvider time,
     ILogger<HeadNoteMailer> logger)
@@ -74,7 +74,7 @@ public sealed partial class HeadNoteMailer(
             await queue.EnqueueGeneratedAsync(queueId, delivery, size, cancellationToken);
             await WriteStateAsync(now);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException or FormatException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Storage.StorageException or FormatException)
         {
             TryDelete(path);
             if (!_failing) LogQueueFailed(logger, note.Seq, e.GetType().Name);

@@ -5,6 +5,8 @@ using PhiMailGateway.Configuration;
 using PhiMailGateway.Inspection;
 using PhiMailGateway.Storage;
 
+using PhiMailGateway.Storage.Sqlite;
+
 namespace PhiMailGateway.Protection.Pickup;
 
 /// <summary>
@@ -22,7 +24,6 @@ public sealed class PickupPackageStore
     private readonly PickupOptions _options;
     private readonly TimeProvider _time;
     private readonly byte[] _wrapKey;
-    private readonly byte[] _codeKey;
 
     public PickupPackageStore(GatewayDatabase database, MasterKey masterKey, GatewayOptions gateway, PickupOptions options, TimeProvider time)
     {
@@ -31,7 +32,6 @@ public sealed class PickupPackageStore
         _options = options;
         _time = time;
         _wrapKey = masterKey.Derive(WrapPurpose);
-        _codeKey = masterKey.Derive("pickup-code-mac/v1");
         Root = Path.Combine(gateway.FullDataDirectory, "pickup");
         _rootSync = new CoalescingFlush(() => DirectorySync.Flush(Root));
     }
@@ -43,17 +43,6 @@ public sealed class PickupPackageStore
     public string Root { get; }
 
     public string PackageFile(string packageId, int index) => Path.Combine(Root, $"{packageId}-{index}.pkg");
-
-    /// <summary>Where packages created before the flat layout keep their files: <c>pickup/&lt;package&gt;/&lt;n&gt;.pkg</c>.</summary>
-    private string LegacyPackageDirectory(string packageId) => Path.Combine(Root, packageId);
-
-    /// <summary>The file to read: the flat name, or for a package from an older version its folder's file, so upgrading breaks no link.</summary>
-    private string ReadablePackageFile(string packageId, int index)
-    {
-        var flat = PackageFile(packageId, index);
-        var legacy = Path.Combine(LegacyPackageDirectory(packageId), $"{index}.pkg");
-        return !File.Exists(flat) && File.Exists(legacy) ? legacy : flat;
-    }
 
     /// <summary>The package's files that exist now (at most <paramref name="fileCount"/>; all of them when null).</summary>
     public IReadOnlyList<string> ExistingFiles(string packageId, int? fileCount = null) =>
@@ -231,7 +220,7 @@ public sealed class PickupPackageStore
         var key = UnwrapKey(package) ?? throw new InvalidOperationException("The package's key has been deleted.");
         try
         {
-            return PackageCipher.OpenRead(ReadablePackageFile(package.PackageId, index), key, FileAad(package.PackageId, index));
+            return PackageCipher.OpenRead(PackageFile(package.PackageId, index), key, FileAad(package.PackageId, index));
         }
         finally
         {
@@ -255,104 +244,6 @@ public sealed class PickupPackageStore
             UPDATE pickup_packages SET download_count = download_count + 1
             WHERE package_id = @packageId AND state = 'Active' AND purged_at IS NULL AND download_count < max_downloads AND expires_at > @now
             """, new { packageId, now = Now }, t) == 1, cancellationToken);
-
-    // ------------------------------------------------------------------ codes
-
-    /// <summary>A new six-digit code for the package, or null when it asked for too many this hour.</summary>
-    public async Task<string?> IssueCodeAsync(string packageId, CancellationToken cancellationToken)
-    {
-        var code = PickupSecrets.NewCode();
-        var salt = RandomNumberGenerator.GetBytes(16);
-        var now = Now;
-        var issued = await _database.WriteAsync(async (c, t) =>
-        {
-            var recent = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM pickup_codes WHERE package_id = @packageId AND created_at > @since",
-                new { packageId, since = now - (long)TimeSpan.FromHours(1).TotalMilliseconds }, t);
-            if (recent >= _options.MaxCodesPerHour) return false;
-            await c.ExecuteAsync("""
-                INSERT INTO pickup_codes (code_id, package_id, salt, code_hash, created_at, expires_at)
-                VALUES (@codeId, @packageId, @salt, @hash, @now, @expires)
-                """, new
-            {
-                codeId = Convert.ToHexString(RandomNumberGenerator.GetBytes(12)),
-                packageId,
-                salt,
-                hash = PickupSecrets.CodeHash(_codeKey, salt, packageId, code),
-                now,
-                expires = now + (long)_options.CodeLifetime.TotalMilliseconds,
-            }, t);
-            return true;
-        }, cancellationToken);
-        return issued ? code : null;
-    }
-
-    /// <summary>
-    /// Checks a code: any unused, unexpired code of the package matches (a resend does not void the
-    /// earlier mail). A match uses up every open code; a miss counts, and the
-    /// <see cref="PickupOptions.MaxWrongCodes"/>th miss locks the package for <see cref="PickupOptions.Lockout"/>.
-    /// </summary>
-    public async Task<CodeCheckResult> CheckCodeAsync(string packageId, string? code, CancellationToken cancellationToken)
-    {
-        var now = Now;
-        return await _database.WriteAsync(async (c, t) =>
-        {
-            var package = await c.QuerySingleAsync<PickupPackage>("SELECT * FROM pickup_packages WHERE package_id = @packageId", new { packageId }, t);
-            if (package.LockedUntil is { } until && until > now)
-                return new CodeCheckResult(CodeCheck.Locked, 0, DateTimeOffset.FromUnixTimeMilliseconds(until));
-            var open = await c.QueryAsync<(byte[] Salt, byte[] CodeHash)>(
-                "SELECT salt, code_hash FROM pickup_codes WHERE package_id = @packageId AND used_at IS NULL AND expires_at > @now", new { packageId, now }, t);
-            var match = false;
-            if (code is not null)
-            {
-                foreach (var (salt, hash) in open)
-                    match |= CryptographicOperations.FixedTimeEquals(PickupSecrets.CodeHash(_codeKey, salt, packageId, code), hash);
-            }
-            if (match)
-            {
-                await c.ExecuteAsync("UPDATE pickup_codes SET used_at = @now WHERE package_id = @packageId AND used_at IS NULL", new { packageId, now }, t);
-                await c.ExecuteAsync("UPDATE pickup_packages SET failed_codes = 0, locked_until = NULL WHERE package_id = @packageId", new { packageId }, t);
-                return new CodeCheckResult(CodeCheck.Accepted, _options.MaxWrongCodes, null);
-            }
-            var failed = package.FailedCodes + 1;
-            if (failed >= _options.MaxWrongCodes)
-            {
-                var lockedUntil = now + (long)_options.Lockout.TotalMilliseconds;
-                // The lock also voids the open codes: after it, the recipient asks for a new one.
-                await c.ExecuteAsync("UPDATE pickup_codes SET used_at = @now WHERE package_id = @packageId AND used_at IS NULL", new { packageId, now }, t);
-                await c.ExecuteAsync("UPDATE pickup_packages SET failed_codes = 0, locked_until = @lockedUntil WHERE package_id = @packageId", new { packageId, lockedUntil }, t);
-                return new CodeCheckResult(CodeCheck.Locked, 0, DateTimeOffset.FromUnixTimeMilliseconds(lockedUntil));
-            }
-            await c.ExecuteAsync("UPDATE pickup_packages SET failed_codes = @failed WHERE package_id = @packageId", new { packageId, failed }, t);
-            return new CodeCheckResult(CodeCheck.Wrong, (int)(_options.MaxWrongCodes - failed), null);
-        }, cancellationToken);
-    }
-
-    // ------------------------------------------------------------------ sessions
-
-    /// <summary>A new session for a verified recipient; returns the cookie value (only its hash is stored).</summary>
-    public async Task<string> CreateSessionAsync(string packageId, CancellationToken cancellationToken)
-    {
-        var session = PickupSecrets.NewToken();
-        var now = Now;
-        await _database.WriteAsync(async (c, t) =>
-        {
-            await c.ExecuteAsync("DELETE FROM pickup_sessions WHERE expires_at <= @now", new { now }, t);
-            await c.ExecuteAsync("INSERT INTO pickup_sessions (session_hash, package_id, created_at, expires_at) VALUES (@hash, @packageId, @now, @expires)",
-                new { hash = PickupSecrets.Hash(session), packageId, now, expires = now + (long)_options.SessionLifetime.TotalMilliseconds }, t);
-        }, cancellationToken);
-        return session;
-    }
-
-    public async Task<bool> IsSessionValidAsync(string packageId, string? session, CancellationToken cancellationToken)
-    {
-        if (!PickupSecrets.LooksLikeToken(session)) return false;
-        var hash = PickupSecrets.Hash(session!);
-        await using var c = await _database.OpenAsync(cancellationToken);
-        var stored = await c.QuerySingleOrDefaultAsync<string>(
-            "SELECT session_hash FROM pickup_sessions WHERE session_hash = @hash AND package_id = @packageId AND expires_at > @now",
-            new { hash, packageId, now = Now });
-        return stored is not null && PickupSecrets.HashEquals(stored, hash);
-    }
 
     // ------------------------------------------------------------------ revoke and retention
 
@@ -410,7 +301,6 @@ public sealed class PickupPackageStore
             return count;
         }, cancellationToken);
         foreach (var path in ExistingFiles(packageId, (int?)fileCount)) TryDelete(path);
-        TryDeleteLegacyDirectory(LegacyPackageDirectory(packageId));
     }
 
     /// <summary>Content files whose package row says purged (or that have no row): left over by a crash.</summary>
@@ -431,28 +321,7 @@ public sealed class PickupPackageStore
             TryDelete(file);
             removed++;
         }
-        foreach (var dir in Directory.GetDirectories(Root))
-        {
-            // Folders of the layout before flat files (one per package).
-            if (live.Contains(Path.GetFileName(dir)) || Directory.GetLastWriteTimeUtc(dir) > cutoff) continue;
-            TryDeleteLegacyDirectory(dir);
-            removed++;
-        }
         return removed;
-    }
-
-    private static void TryDeleteLegacyDirectory(string path)
-    {
-        try
-        {
-            if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
     }
 
     private static void TryDelete(string path)

@@ -18,7 +18,7 @@ public sealed record CertificateVerdict(StoredCertificate? Certificate, string? 
 /// <summary>
 /// MimeKit's S/MIME machinery over our certificate table: a <see cref="BouncyCastleSecureMimeContext"/>
 /// whose certificates, authorities and CRLs come from a <see cref="CertificateSnapshot"/> of
-/// <see cref="RecipientCertificateStore"/>, whose trust anchors are <c>Smime:TrustAnchors</c> and whose
+/// <see cref="Certificates.ICertificateStore"/>, whose trust anchors are <c>Smime:TrustAnchors</c> and whose
 /// signer is the practice's certificate. It decides which recipient certificates are usable
 /// (<see cref="Check"/>). It holds no private key of anyone else and never decrypts; nothing is
 /// imported through it (IT imports with <c>certs import</c>), and revocation is checked offline

@@ -40,7 +40,7 @@ namespace PhiMailGateway.Protection.Smime;
 /// </para>
 /// </summary>
 public sealed partial class SmimeProtector(
-    RecipientCertificateStore store,
+    ICertificateStore store,
     TrustAnchorSet anchors,
     PracticeSigner signer,
     SmimeOptions options,

@@ -10,7 +10,7 @@ namespace PhiMailGateway.Protection.Smime;
 /// the routing decision (and from there into the audit), and the recipient falls through to the next rule.
 /// </summary>
 public sealed partial class StoredRecipientCertificates(
-    RecipientCertificateStore store,
+    ICertificateStore store,
     TrustAnchorSet anchors,
     TimeProvider time,
     ILogger<StoredRecipientCertificates> logger) : IRecipientCertificates

@@ -26,28 +26,4 @@ public class PickupOrphanTests
         Assert.That(File.Exists(live), Is.True, "file of a live package");
         Assert.That(File.Exists(beingWritten), Is.True, "new file whose row may not be committed yet");
     }
-
-    [Test]
-    public async Task PackageInTheFolderLayoutOfOlderVersions_StillOpens_AndIsPurgedWithItsFolder()
-    {
-        await using var bed = await PickupTestBed.StartAsync();
-        var image = DentalCorpus.IntraoralPhotoJpeg();
-        var delivery = await bed.SendAsync(PickupTestBed.XrayMessage(image), "upgraded@home.example");
-        var store = bed.Store;
-        // As an older version stored it: pickup/<package>/<n>.pkg.
-        var folder = Path.Combine(store.Root, delivery.PackageId);
-        Directory.CreateDirectory(folder);
-        File.Move(store.PackageFile(delivery.PackageId, 0), Path.Combine(folder, "0.pkg"));
-
-        var package = await store.FindAsync(delivery.PackageId, CancellationToken.None);
-        await using (var content = store.OpenFile(package!, 0))
-        {
-            var plain = new MemoryStream();
-            await content.CopyToAsync(plain);
-            Assert.That(plain.ToArray(), Is.EqualTo(image));
-        }
-
-        await store.PurgeAsync(delivery.PackageId, CancellationToken.None);
-        Assert.That(Directory.Exists(folder), Is.False, "the old folder goes with the package");
-    }
 }

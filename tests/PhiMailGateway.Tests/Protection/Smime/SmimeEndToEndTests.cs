@@ -59,10 +59,11 @@ public class SmimeEndToEndTests
         public List<ProcessedMessage> Messages { get; } = [];
         public IDisclosureRecorder? Inner { get; set; }
 
-        public async Task RecordAsync(IDbConnection connection, IDbTransaction transaction, ProcessedMessage message, CancellationToken cancellationToken)
+        public IReadOnlyList<AuditRow> RecordsFor(ProcessedMessage message)
         {
-            await Inner!.RecordAsync(connection, transaction, message, cancellationToken);
+            var rows = Inner!.RecordsFor(message);
             lock (Messages) Messages.Add(message);
+            return rows;
         }
 
         public Task CommittedAsync(CancellationToken cancellationToken) => Inner!.CommittedAsync(cancellationToken);
@@ -91,7 +92,7 @@ public class SmimeEndToEndTests
     }
 
     private static Task ImportAsync(TestGateway gw, X509Certificate2 certificate, string? address = null, params byte[][] crls) =>
-        gw.Services.GetRequiredService<RecipientCertificateStore>().ImportAsync(
+        gw.Services.GetRequiredService<ICertificateStore>().ImportAsync(
             new CertificateBundle([GatewaySecureMimeContextTests.Bc(certificate)], crls.Select(c => new Org.BouncyCastle.X509.X509Crl(c)).ToList()),
             address, CancellationToken.None);
 

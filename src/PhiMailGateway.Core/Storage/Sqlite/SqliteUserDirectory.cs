@@ -1,7 +1,7 @@
 using Dapper;
-using PhiMailGateway.Storage;
+using PhiMailGateway.Users;
 
-namespace PhiMailGateway.Users;
+namespace PhiMailGateway.Storage.Sqlite;
 
 /// <summary>
 /// SMTP AUTH accounts in the <c>users</c> table of <see cref="GatewayDatabase"/>. Plain, portable SQL
@@ -56,10 +56,9 @@ public sealed class SqliteUserDirectory : IUserDirectory
 
     public async Task<IReadOnlyList<UserAccount>> ListAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await _database.OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<UserRow>(new CommandDefinition(
+        var rows = await _database.ReadAsync(connection => connection.QueryAsync<UserRow>(new CommandDefinition(
             "SELECT name AS Name, created_at AS CreatedAt, updated_at AS UpdatedAt FROM users ORDER BY name",
-            cancellationToken: cancellationToken));
+            cancellationToken: cancellationToken)), cancellationToken);
         return rows.Select(r => new UserAccount(
             r.Name,
             DateTimeOffset.FromUnixTimeMilliseconds(r.CreatedAt),
@@ -75,9 +74,8 @@ public sealed class SqliteUserDirectory : IUserDirectory
         string? stored = null;
         if (UserName.TryNormalize(name, out var normalized))
         {
-            await using var connection = await _database.OpenAsync(cancellationToken);
-            stored = await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
-                "SELECT password_hash FROM users WHERE name = @name", new { name = normalized }, cancellationToken: cancellationToken));
+            stored = await _database.ReadAsync(connection => connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
+                "SELECT password_hash FROM users WHERE name = @name", new { name = normalized }, cancellationToken: cancellationToken)), cancellationToken);
         }
         // The connection is closed here; only now the slow part.
         // Exactly one PBKDF2 run on every path (unknown user, empty password, wrong password, a stored

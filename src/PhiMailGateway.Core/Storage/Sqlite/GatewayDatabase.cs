@@ -6,7 +6,7 @@ using Dapper;
 using Microsoft.Data.Sqlite;
 using PhiMailGateway.Configuration;
 
-namespace PhiMailGateway.Storage;
+namespace PhiMailGateway.Storage.Sqlite;
 
 /// <summary>
 /// The embedded SQLite database (<c>&lt;data&gt;/gateway.db</c>): queue, users and, later, the
@@ -14,9 +14,11 @@ namespace PhiMailGateway.Storage;
 /// row that a power cut can undo would break the promise behind our 250. Writes go through
 /// <see cref="WriteAsync{T}"/>, which takes the write lock up front (BEGIN IMMEDIATE) so two writers
 /// never deadlock on a lock upgrade, and lets concurrent writes share one commit (group commit).
-/// The SQL stays plain and portable so a PostgreSQL backend can follow.
+/// The SQL stays plain and portable so a PostgreSQL backend can follow. Connections never leave
+/// this folder: the stores here use them, map SQLite's errors (<see cref="SqliteErrors"/>) and hand
+/// out rows and storage-neutral exceptions only.
 /// </summary>
-public sealed class GatewayDatabase
+public sealed class GatewayDatabase : IGatewayStorage
 {
     static GatewayDatabase()
     {
@@ -49,9 +51,12 @@ public sealed class GatewayDatabase
 
     public string FilePath { get; }
 
-    public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    public string Location => FilePath;
+
+    /// <summary>A connection for reads; SQLite errors met on it are the caller's to map (prefer <see cref="ReadAsync{T}"/>).</summary>
+    internal async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        if (Volatile.Read(ref _migrated) == 0) await MigrateAsync(cancellationToken);
+        if (Volatile.Read(ref _migrated) == 0) await MigrateUnmappedAsync(cancellationToken);
         return await OpenRawAsync(cancellationToken);
     }
 
@@ -66,7 +71,20 @@ public sealed class GatewayDatabase
     /// 5, 10 ms...) would otherwise add latency to every contended write; other processes (CLI verbs)
     /// still meet busy_timeout.
     /// </summary>
-    public async Task<T> WriteAsync<T>(Func<SqliteConnection, IDbTransaction, Task<T>> work, CancellationToken cancellationToken)
+    internal Task<T> WriteAsync<T>(Func<SqliteConnection, IDbTransaction, Task<T>> work, CancellationToken cancellationToken) =>
+        SqliteErrors.MapAsync(WriteUnmappedAsync(work, cancellationToken));
+
+    /// <summary>Runs a read on a pooled connection; SQLite errors come out storage-neutral.</summary>
+    internal Task<T> ReadAsync<T>(Func<SqliteConnection, Task<T>> read, CancellationToken cancellationToken) =>
+        SqliteErrors.MapAsync(ReadUnmappedAsync(read, cancellationToken));
+
+    private async Task<T> ReadUnmappedAsync<T>(Func<SqliteConnection, Task<T>> read, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return await read(connection);
+    }
+
+    private async Task<T> WriteUnmappedAsync<T>(Func<SqliteConnection, IDbTransaction, Task<T>> work, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         // A write started from inside another write's callback would wait for the batch it is part
@@ -88,7 +106,7 @@ public sealed class GatewayDatabase
         return (T)(await request.Completion.Task)!;
     }
 
-    public Task WriteAsync(Func<SqliteConnection, IDbTransaction, Task> work, CancellationToken cancellationToken) =>
+    internal Task WriteAsync(Func<SqliteConnection, IDbTransaction, Task> work, CancellationToken cancellationToken) =>
         WriteAsync<bool>(async (c, t) => { await work(c, t); return true; }, cancellationToken);
 
     /// <summary>
@@ -182,8 +200,10 @@ public sealed class GatewayDatabase
         return connection;
     }
 
-    /// <summary>Creates the file owner-only and applies the numbered scripts in <c>Storage/Migrations</c> not yet applied.</summary>
-    public async Task MigrateAsync(CancellationToken cancellationToken)
+    /// <summary>Creates the file owner-only and applies the numbered scripts in <c>Storage/Sqlite/Migrations</c> not yet applied.</summary>
+    public Task MigrateAsync(CancellationToken cancellationToken) => SqliteErrors.MapAsync(MigrateUnmappedAsync(cancellationToken));
+
+    private async Task<bool> MigrateUnmappedAsync(CancellationToken cancellationToken)
     {
         OwnerOnly.EnsureFile(FilePath);
         await using var connection = await OpenRawAsync(cancellationToken);
@@ -207,12 +227,13 @@ public sealed class GatewayDatabase
                 File.SetUnixFileMode(FilePath + suffix, OwnerOnly.FileMode);
         }
         Volatile.Write(ref _migrated, 1);
+        return true;
     }
 
     private static IEnumerable<(long Version, string Sql)> Scripts()
     {
         var assembly = typeof(GatewayDatabase).Assembly;
-        const string prefix = "PhiMailGateway.Storage.Migrations.";
+        const string prefix = "PhiMailGateway.Storage.Sqlite.Migrations.";
         foreach (var name in assembly.GetManifestResourceNames().Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
         {
             var file = name[prefix.Length..];

@@ -1,52 +1,21 @@
 using Dapper;
 using Org.BouncyCastle.X509;
-using PhiMailGateway.Storage;
+using PhiMailGateway.Certificates;
 
-namespace PhiMailGateway.Certificates;
-
-/// <summary>A certificate in the store with the recipient addresses it serves (none for an authority).</summary>
-public sealed record StoredCertificate(string Thumbprint, X509Certificate Certificate, bool IsAuthority, IReadOnlyList<string> Addresses);
-
-/// <summary>The certificates one decision needs: the recipient's own, and the authorities and CRLs to check them.</summary>
-public sealed record CertificateSnapshot(IReadOnlyList<StoredCertificate> Recipients, IReadOnlyList<X509Certificate> Authorities, IReadOnlyList<X509Crl> Crls);
-
-/// <summary>One imported end-entity or authority certificate, and what was new.</summary>
-public sealed record ImportedCertificate(StoredCertificate Stored, bool New);
-
-public sealed record ImportResult(IReadOnlyList<ImportedCertificate> Certificates, int NewCrls, int KnownCrls);
+namespace PhiMailGateway.Storage.Sqlite;
 
 /// <summary>
 /// Recipient S/MIME certificates in <c>gateway.db</c> (tables <c>certificates</c>,
 /// <c>certificate_addresses</c>, <c>certificate_crls</c>). Plain, portable SQL through Dapper, so a
-/// PostgreSQL store can follow for multi-instance practices. The S/MIME context
-/// (<see cref="Protection.Smime.GatewaySecureMimeContext"/>) reads its certificates from here.
+/// PostgreSQL store can follow for multi-instance practices.
 /// </summary>
-public sealed class RecipientCertificateStore(GatewayDatabase database, TimeProvider time)
+public sealed class SqliteCertificateStore(GatewayDatabase database, TimeProvider time) : ICertificateStore
 {
     private const string CertificateColumns = "c.thumbprint AS Thumbprint, c.is_authority AS IsAuthority, c.der AS Der";
 
-    /// <param name="address">Bind the (single) recipient certificate to this address instead of the ones it names.</param>
     public async Task<ImportResult> ImportAsync(CertificateBundle bundle, string? address, CancellationToken cancellationToken)
     {
-        var endEntities = bundle.Certificates.Where(c => !CertificateFacts.IsAuthority(c)).ToList();
-        if (address is not null)
-        {
-            address = CertificateFacts.NormalizeAddress(address);
-            if (!CertificateFacts.IsAddress(address)) throw new CertificateFileException($"'{address}' is not an e-mail address.");
-            if (endEntities.Count != 1)
-                throw new CertificateFileException(endEntities.Count > 1
-                    ? $"--address needs a file with exactly one recipient certificate; this one has {endEntities.Count}."
-                    : bundle.Certificates.Count == 0
-                        ? "--address needs a recipient certificate; the file holds none."
-                        : $"--address needs a recipient certificate; the file holds {Count(bundle.Certificates.Count, "certificate")}, only authorities, which no recipient gets S/MIME from ({CertificateFacts.WhyAuthority(bundle.Certificates[0])}).");
-        }
-        foreach (var certificate in endEntities)
-        {
-            if (address is null && CertificateFacts.Addresses(certificate).Count == 0)
-                throw new CertificateFileException(
-                    $"the certificate '{CertificateFacts.Name(certificate.SubjectDN)}' names no e-mail address (subject alternative name or E=); give the recipient's address with --address ADDR.");
-        }
-
+        address = CertificateImportRules.Check(bundle, address);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         return await database.WriteAsync(async (connection, transaction) =>
         {
@@ -107,10 +76,6 @@ public sealed class RecipientCertificateStore(GatewayDatabase database, TimeProv
         }, cancellationToken);
     }
 
-    /// <summary>
-    /// Removes the certificates of an address (or one certificate by its thumbprint). A certificate
-    /// that still serves another address stays for that one. Returns how many bindings or certificates went.
-    /// </summary>
     public Task<int> RemoveAsync(string addressOrThumbprint, CancellationToken cancellationToken)
     {
         var key = CertificateFacts.NormalizeAddress(addressOrThumbprint);
@@ -138,10 +103,11 @@ public sealed class RecipientCertificateStore(GatewayDatabase database, TimeProv
         }, cancellationToken);
     }
 
-    /// <summary>Every certificate (recipients and authorities) and every CRL, for <c>certs list</c>.</summary>
-    public async Task<CertificateSnapshot> LoadAllAsync(CancellationToken cancellationToken)
+    public Task<CertificateSnapshot> LoadAllAsync(CancellationToken cancellationToken) =>
+        database.ReadAsync(connection => LoadAllAsync(connection, cancellationToken), cancellationToken);
+
+    private static async Task<CertificateSnapshot> LoadAllAsync(System.Data.IDbConnection connection, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
         var rows = (await connection.QueryAsync<CertificateRow>(new CommandDefinition(
             $"SELECT {CertificateColumns} FROM certificates c ORDER BY c.subject", cancellationToken: cancellationToken))).ToList();
         var bindings = (await connection.QueryAsync<(string Address, string Thumbprint)>(new CommandDefinition(
@@ -152,11 +118,14 @@ public sealed class RecipientCertificateStore(GatewayDatabase database, TimeProv
             await CrlsAsync(connection, cancellationToken));
     }
 
-    /// <summary>The certificates bound to one address, with every authority and CRL to check them against.</summary>
-    public async Task<CertificateSnapshot> LoadForAsync(string address, CancellationToken cancellationToken)
+    public Task<CertificateSnapshot> LoadForAsync(string address, CancellationToken cancellationToken)
     {
         var key = CertificateFacts.NormalizeAddress(address);
-        await using var connection = await database.OpenAsync(cancellationToken);
+        return database.ReadAsync(connection => LoadForAsync(connection, key, cancellationToken), cancellationToken);
+    }
+
+    private static async Task<CertificateSnapshot> LoadForAsync(System.Data.IDbConnection connection, string key, CancellationToken cancellationToken)
+    {
         var recipients = (await connection.QueryAsync<CertificateRow>(new CommandDefinition(
             $"""
             SELECT {CertificateColumns} FROM certificates c
@@ -176,24 +145,7 @@ public sealed class RecipientCertificateStore(GatewayDatabase database, TimeProv
             .Select(der => new X509Crl(der)).ToList();
 
     private static StoredCertificate ToStored(CertificateRow row, IReadOnlyList<string> addresses) =>
-        new(row.Thumbprint, Parse(row.Thumbprint, row.Der), row.IsAuthority != 0, addresses);
-
-    /// <summary>
-    /// One parsed object per certificate for the life of the process. BouncyCastle validates an RSA
-    /// public key (a probable-prime test on the modulus) the first time it is read from a certificate
-    /// object and then keeps it; parsing afresh for every message made that test most of the S/MIME
-    /// CPU time. The key is the SHA-256 thumbprint of the DER bytes, so a cached object always
-    /// matches the row; the cache is dropped wholesale if it ever grows past any real partner list.
-    /// </summary>
-    private static X509Certificate Parse(string thumbprint, byte[] der)
-    {
-        if (ParsedCertificates.Count > 10_000) ParsedCertificates.Clear();
-        return ParsedCertificates.GetOrAdd(thumbprint, _ => new X509Certificate(der));
-    }
-
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, X509Certificate> ParsedCertificates = new(StringComparer.Ordinal);
+        new(row.Thumbprint, ParsedCertificates.Get(row.Thumbprint, row.Der), row.IsAuthority != 0, addresses);
 
     private sealed record CertificateRow(string Thumbprint, long IsAuthority, byte[] Der);
-
-    private static string Count(int n, string noun) => n == 1 ? $"one {noun}" : $"{n} {noun}s";
 }

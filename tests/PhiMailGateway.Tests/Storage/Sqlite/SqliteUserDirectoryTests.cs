@@ -2,7 +2,7 @@ using Microsoft.Data.Sqlite;
 using PhiMailGateway.Storage;
 using PhiMailGateway.Users;
 
-namespace PhiMailGateway.Tests.Users;
+namespace PhiMailGateway.Tests.Storage.Sqlite;
 
 public class SqliteUserDirectoryTests
 {

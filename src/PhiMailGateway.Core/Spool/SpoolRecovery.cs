@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Logging;
-using PhiMailGateway.Spool;
+using PhiMailGateway.Queue;
 using PhiMailGateway.Storage;
 
-namespace PhiMailGateway.Queue;
+namespace PhiMailGateway.Spool;
 
 /// <summary>
 /// Recovery after a crash is a rescan of the spool, never in-memory state (as in Postfix):
@@ -11,7 +11,7 @@ namespace PhiMailGateway.Queue;
 /// file in <c>incoming/</c> gets its queue row back if it lost it; a file that cannot be read moves
 /// to <c>corrupt/</c>, is logged, and the rest keeps flowing.
 /// </summary>
-public sealed partial class SpoolRecovery(SpoolDirectory spool, MessageQueue queue, ILogger<SpoolRecovery> logger)
+public sealed partial class SpoolRecovery(SpoolDirectory spool, IMessageQueue queue, ILogger<SpoolRecovery> logger)
 {
     public async Task RecoverAsync(CancellationToken cancellationToken)
     {

@@ -1,18 +1,18 @@
 using System.Data;
 using Dapper;
+using PhiMailGateway.Audit;
+using PhiMailGateway.Queue;
 using PhiMailGateway.Relay;
 using PhiMailGateway.Spool;
-using PhiMailGateway.Storage;
 
-namespace PhiMailGateway.Queue;
+namespace PhiMailGateway.Storage.Sqlite;
 
 /// <summary>
-/// The queue's rows: which accepted messages still need processing, which outbound copies still
-/// need relaying and to whom. Each state change is one short BEGIN IMMEDIATE transaction.
-/// The spool files stay the truth for what was accepted; <see cref="SpoolRecovery"/> rebuilds
-/// missing rows from them.
+/// The queue in <c>gateway.db</c>. Each state change is one short BEGIN IMMEDIATE transaction of
+/// <see cref="GatewayDatabase"/> (which shares commits between concurrent writers); audit rows that
+/// belong to a state change are appended to the chain in the same transaction.
 /// </summary>
-public sealed class MessageQueue(GatewayDatabase database, TimeProvider time)
+public sealed class SqliteMessageQueue(GatewayDatabase database, AuditChainSealer sealer, TimeProvider time) : IMessageQueue
 {
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -36,40 +36,24 @@ public sealed class MessageQueue(GatewayDatabase database, TimeProvider time)
 
     public async Task<IReadOnlyList<QueuedMessage>> DueMessagesAsync(int limit, CancellationToken cancellationToken)
     {
-        await using var c = await database.OpenAsync(cancellationToken);
-        var rows = await c.QueryAsync<QueuedMessage>(
-            "SELECT * FROM messages WHERE state = @State AND next_attempt_at <= @Now ORDER BY next_attempt_at LIMIT @limit",
-            new { State = MessageStates.Received, Now, limit });
-        return rows.AsList();
+        var now = Now;
+        return await database.ReadAsync(async c => (IReadOnlyList<QueuedMessage>)(await c.QueryAsync<QueuedMessage>(
+            "SELECT * FROM messages WHERE state = @State AND next_attempt_at <= @now ORDER BY next_attempt_at LIMIT @limit",
+            new { State = MessageStates.Received, now, limit })).AsList(), cancellationToken);
     }
 
-    public async Task<QueuedMessage?> FindMessageAsync(string queueId, CancellationToken cancellationToken)
-    {
-        await using var c = await database.OpenAsync(cancellationToken);
-        return await c.QuerySingleOrDefaultAsync<QueuedMessage>("SELECT * FROM messages WHERE queue_id = @queueId", new { queueId });
-    }
+    public Task<QueuedMessage?> FindMessageAsync(string queueId, CancellationToken cancellationToken) =>
+        database.ReadAsync(c => c.QuerySingleOrDefaultAsync<QueuedMessage>("SELECT * FROM messages WHERE queue_id = @queueId", new { queueId }), cancellationToken);
 
-    /// <summary>
-    /// The pipeline decided: enqueue the outbound copies and mark the message processed in one
-    /// transaction. <paramref name="alsoInTransaction"/> is where the disclosure record joins it,
-    /// so no copy can leave without its record (invariant 2).
-    /// </summary>
-    public Task CompleteProcessingAsync(string queueId, IReadOnlyList<NewDelivery> deliveries,
-        Func<IDbConnection, IDbTransaction, Task>? alsoInTransaction, CancellationToken cancellationToken) =>
+    public Task CommitDisclosureAsync(MessageDisposition disposition, IReadOnlyList<NewDelivery> outbound, IReadOnlyList<AuditRow> records,
+        CancellationToken cancellationToken) =>
         database.WriteAsync(async (c, t) =>
         {
-            foreach (var delivery in deliveries) await InsertDeliveryAsync(c, t, queueId, delivery);
-            if (alsoInTransaction is not null) await alsoInTransaction(c, t);
-            await c.ExecuteAsync("UPDATE messages SET state = @State, last_error = NULL WHERE queue_id = @queueId",
-                new { State = MessageStates.Processed, queueId }, t);
+            foreach (var delivery in outbound) await InsertDeliveryAsync(c, t, disposition.QueueId, delivery);
+            await SqliteAuditChain.AppendAsync(sealer, c, t, records);
+            await c.ExecuteAsync("UPDATE messages SET state = @State, last_error = @Reason WHERE queue_id = @QueueId", disposition, t);
         }, cancellationToken);
 
-    /// <summary>
-    /// Mail the gateway writes itself, not for a message it received (the audit head note): a
-    /// message row that is already Processed, with its one delivery, in one transaction. The row
-    /// exists because every delivery belongs to a message; once the delivery settles, the usual
-    /// clean-up marks it Done and removes <see cref="NewDelivery.ContentPath"/>.
-    /// </summary>
     public Task EnqueueGeneratedAsync(string queueId, NewDelivery delivery, long size, CancellationToken cancellationToken) =>
         database.WriteAsync(async (c, t) =>
         {
@@ -87,58 +71,36 @@ public sealed class MessageQueue(GatewayDatabase database, TimeProvider time)
             "UPDATE messages SET attempts = attempts + 1, next_attempt_at = @next, last_error = @reason WHERE queue_id = @queueId",
             new { queueId, next = nextAttempt.ToUnixTimeMilliseconds(), reason }, t), cancellationToken);
 
-    /// <summary>
-    /// Processing a message threw (a failed commit, an audit write, a file it could not write):
-    /// it is not due again before <paramref name="nextAttempt"/>. Only while it still waits for
-    /// processing: a failure after its copies were committed changes nothing.
-    /// </summary>
     public Task DeferMessageAfterFailureAsync(string queueId, DateTimeOffset nextAttempt, string reason, CancellationToken cancellationToken) =>
         database.WriteAsync((c, t) => c.ExecuteAsync(
             "UPDATE messages SET attempts = attempts + 1, next_attempt_at = @next, last_error = @reason WHERE queue_id = @queueId AND state = @Received",
             new { queueId, next = nextAttempt.ToUnixTimeMilliseconds(), reason, MessageStates.Received }, t), cancellationToken);
 
-    /// <summary>
-    /// A relay attempt threw, possibly after the upstream's 250 (its bookkeeping did not commit):
-    /// the delivery is not due again before <paramref name="nextAttempt"/>.
-    /// </summary>
     public Task DeferDeliveryAfterFailureAsync(string deliveryId, DateTimeOffset nextAttempt, string reason, CancellationToken cancellationToken) =>
         database.WriteAsync((c, t) => c.ExecuteAsync(
             "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = @next, last_error = @reason WHERE delivery_id = @deliveryId AND state = @Pending",
             new { deliveryId, next = nextAttempt.ToUnixTimeMilliseconds(), reason, DeliveryStates.Pending }, t), cancellationToken);
 
-    /// <summary>Final states for a message that will not be relayed as is (Held, Rejected), or Done.</summary>
-    public Task SetMessageStateAsync(string queueId, string state, string? reason, string? spoolPath, IReadOnlyList<NewDelivery>? deliveries,
-        CancellationToken cancellationToken, Func<IDbConnection, IDbTransaction, Task>? alsoInTransaction = null) =>
+    public Task SetMessageStateAsync(string queueId, string state, string? reason, string? spoolPath, CancellationToken cancellationToken) =>
         database.WriteAsync(async (c, t) =>
         {
-            foreach (var delivery in deliveries ?? []) await InsertDeliveryAsync(c, t, queueId, delivery);
-            if (alsoInTransaction is not null) await alsoInTransaction(c, t);
             await c.ExecuteAsync(
                 "UPDATE messages SET state = @state, last_error = @reason, spool_path = COALESCE(@spoolPath, spool_path) WHERE queue_id = @queueId",
                 new { queueId, state, reason, spoolPath }, t);
         }, cancellationToken);
 
-    public async Task<IReadOnlyList<QueuedDelivery>> DueDeliveriesAsync(int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<QueuedDelivery>> DueDeliveriesAsync(int limit, CancellationToken cancellationToken)
     {
-        await using var c = await database.OpenAsync(cancellationToken);
+        var now = Now;
         // Recipients are loaded by the deliverer when it starts on a row (PendingRecipientsAsync):
         // the worker polls often, and most rows it sees are already in flight.
-        return (await c.QueryAsync<QueuedDelivery>(
-            "SELECT * FROM deliveries WHERE state = @State AND next_attempt_at <= @Now ORDER BY next_attempt_at LIMIT @limit",
-            new { State = DeliveryStates.Pending, Now, limit })).AsList();
+        return database.ReadAsync(async c => (IReadOnlyList<QueuedDelivery>)(await c.QueryAsync<QueuedDelivery>(
+            "SELECT * FROM deliveries WHERE state = @State AND next_attempt_at <= @now ORDER BY next_attempt_at LIMIT @limit",
+            new { State = DeliveryStates.Pending, now, limit })).AsList(), cancellationToken);
     }
 
-    /// <summary>
-    /// Records one relay attempt in one transaction: each outcome updates its recipient; the
-    /// delivery is Done when no recipient is pending, else it waits until <paramref name="nextAttempt"/>;
-    /// a DSN for failed recipients is enqueued, and <paramref name="alsoInTransaction"/> (the audit
-    /// events) is written with it, so a crash can neither lose nor double them. When this settles
-    /// the last delivery of the message, the message is marked Done here too and the files it no
-    /// longer needs are returned for deletion.
-    /// </summary>
     public Task<AttemptRecorded> RecordAttemptAsync(QueuedDelivery delivery, IReadOnlyList<RecipientOutcome> outcomes, IReadOnlyCollection<string> giveUp,
-        DateTimeOffset nextAttempt, string? lastError, NewDelivery? dsn, CancellationToken cancellationToken,
-        Func<IDbConnection, IDbTransaction, Task>? alsoInTransaction = null) =>
+        DateTimeOffset nextAttempt, string? lastError, NewDelivery? dsn, IReadOnlyList<AuditRow> auditEvents, CancellationToken cancellationToken) =>
         database.WriteAsync(async (c, t) =>
         {
             var now = Now;
@@ -156,7 +118,7 @@ public sealed class MessageQueue(GatewayDatabase database, TimeProvider time)
                     new { status, outcome.Code, outcome.Response, now, delivery.DeliveryId, outcome.Recipient }, t);
             }
             if (dsn is not null) await InsertDeliveryAsync(c, t, delivery.QueueId, dsn);
-            if (alsoInTransaction is not null) await alsoInTransaction(c, t);
+            await SqliteAuditChain.AppendAsync(sealer, c, t, auditEvents);
             var pending = await c.ExecuteScalarAsync<long>(
                 "SELECT COUNT(*) FROM delivery_recipients WHERE delivery_id = @DeliveryId AND status = @Pending",
                 new { delivery.DeliveryId, RecipientStates.Pending }, t);
@@ -184,25 +146,21 @@ public sealed class MessageQueue(GatewayDatabase database, TimeProvider time)
             new { queueId }, t)).AsList();
     }
 
-    /// <summary>Marks a processed or rejected message Done once none of its deliveries is pending; returns true when it did.</summary>
     public Task<bool> TryFinishMessageAsync(string queueId, CancellationToken cancellationToken) =>
         database.WriteAsync(async (c, t) => (await FinishIfSettledAsync(c, t, queueId)).Count > 0, cancellationToken);
 
-    public async Task<IReadOnlyList<QueuedMessage>> MessagesInStateAsync(IReadOnlyCollection<string> states, CancellationToken cancellationToken)
-    {
-        await using var c = await database.OpenAsync(cancellationToken);
-        return (await c.QueryAsync<QueuedMessage>("SELECT * FROM messages WHERE state IN @states ORDER BY received_at", new { states })).AsList();
-    }
+    public Task<IReadOnlyList<QueuedMessage>> MessagesInStateAsync(IReadOnlyCollection<string> states, CancellationToken cancellationToken) =>
+        database.ReadAsync(async c => (IReadOnlyList<QueuedMessage>)(await c.QueryAsync<QueuedMessage>(
+            "SELECT * FROM messages WHERE state IN @states ORDER BY received_at", new { states })).AsList(), cancellationToken);
 
-    public async Task<IReadOnlyList<QueuedDelivery>> PendingDeliveriesAsync(CancellationToken cancellationToken)
-    {
-        await using var c = await database.OpenAsync(cancellationToken);
-        var rows = (await c.QueryAsync<QueuedDelivery>("SELECT * FROM deliveries WHERE state = @Pending ORDER BY created_at", new { DeliveryStates.Pending })).AsList();
-        foreach (var row in rows) row.PendingRecipients = await PendingRecipientsAsync(c, row.DeliveryId);
-        return rows;
-    }
+    public Task<IReadOnlyList<QueuedDelivery>> PendingDeliveriesAsync(CancellationToken cancellationToken) =>
+        database.ReadAsync(async c =>
+        {
+            var rows = (await c.QueryAsync<QueuedDelivery>("SELECT * FROM deliveries WHERE state = @Pending ORDER BY created_at", new { DeliveryStates.Pending })).AsList();
+            foreach (var row in rows) row.PendingRecipients = await PendingRecipientsAsync(c, row.DeliveryId);
+            return (IReadOnlyList<QueuedDelivery>)rows;
+        }, cancellationToken);
 
-    /// <summary>`queue retry ID`: makes a waiting message or delivery due now. Returns false when the id is unknown or not waiting.</summary>
     public Task<bool> RetryNowAsync(string id, CancellationToken cancellationToken) =>
         database.WriteAsync(async (c, t) =>
         {
@@ -216,7 +174,6 @@ public sealed class MessageQueue(GatewayDatabase database, TimeProvider time)
             return messages + deliveries > 0;
         }, cancellationToken);
 
-    /// <summary>A held message goes back to processing (after its file was moved back to incoming).</summary>
     public Task<bool> ReleaseHeldAsync(string queueId, string spoolPath, CancellationToken cancellationToken) =>
         database.WriteAsync(async (c, t) => await c.ExecuteAsync(
             "UPDATE messages SET state = @Received, spool_path = @spoolPath, next_attempt_at = @Now, attempts = 0 WHERE queue_id = @queueId AND state = @Held",
@@ -239,12 +196,8 @@ public sealed class MessageQueue(GatewayDatabase database, TimeProvider time)
         }
     }
 
-    /// <summary>Recipients of a delivery not yet delivered or failed.</summary>
-    public async Task<IReadOnlyList<string>> PendingRecipientsAsync(string deliveryId, CancellationToken cancellationToken)
-    {
-        await using var c = await database.OpenAsync(cancellationToken);
-        return await PendingRecipientsAsync(c, deliveryId);
-    }
+    public Task<IReadOnlyList<string>> PendingRecipientsAsync(string deliveryId, CancellationToken cancellationToken) =>
+        database.ReadAsync(c => PendingRecipientsAsync(c, deliveryId), cancellationToken);
 
     private static async Task<IReadOnlyList<string>> PendingRecipientsAsync(IDbConnection c, string deliveryId) =>
         (await c.QueryAsync<string>(

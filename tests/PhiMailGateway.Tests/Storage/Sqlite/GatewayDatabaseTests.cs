@@ -2,7 +2,7 @@ using Dapper;
 using Microsoft.Data.Sqlite;
 using PhiMailGateway.Storage;
 
-namespace PhiMailGateway.Tests.Storage;
+namespace PhiMailGateway.Tests.Storage.Sqlite;
 
 public class GatewayDatabaseTests
 {
@@ -54,8 +54,8 @@ public class GatewayDatabaseTests
         await blocker;
         await Task.WhenAll(good);
         Assert.ThrowsAsync<InvalidOperationException>(() => throwing);
-        var constraint = Assert.ThrowsAsync<SqliteException>(() => duplicate);
-        Assert.That(constraint!.SqliteErrorCode, Is.EqualTo(19), "SQLITE_CONSTRAINT");
+        var constraint = Assert.ThrowsAsync<StorageException>(() => duplicate);
+        Assert.That(((SqliteException)constraint!.InnerException!).SqliteErrorCode, Is.EqualTo(19), "SQLITE_CONSTRAINT, mapped to a storage-neutral error");
 
         await using var reader = await _database.OpenAsync(CancellationToken.None);
         var values = (await reader.QueryAsync<long>("SELECT value FROM probe ORDER BY value")).ToList();
