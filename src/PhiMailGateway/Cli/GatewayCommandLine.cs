@@ -174,6 +174,8 @@ public static class GatewayCommandLine
               users add NAME              add or update an SMTP user; password on stdin
               users list                  list SMTP users
               users remove NAME           remove an SMTP user
+              users unlock NAME           clear the AUTH lockouts of a user (per address and per user);
+                                          the running gateway sees it at the next attempt
               queue list                  list queued messages and deliveries
               queue retry ID              retry a message or delivery now
               rules test --eml FILE [--to ADDR ...] [--from ADDR] [--show-phi]

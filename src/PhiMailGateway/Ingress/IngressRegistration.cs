@@ -16,6 +16,7 @@ public static class IngressRegistration
         services.AddSingleton(sp => new TrustedNetworks(sp.GetRequiredService<SmtpOptions>().TrustedNetworks));
         services.AddSingleton<TlsCertificateProvider>();
         services.AddSingleton<AuthFailureTracker>();
+        services.AddSingleton(sp => new Users.AuthLockoutStore(sp.GetRequiredService<Storage.GatewayDatabase>()));
         services.AddSingleton<GatewayUserAuthenticator>();
         services.AddSingleton<RelayPermissionFilter>();
         services.AddSingleton<SpoolMessageStore>();

@@ -153,7 +153,7 @@ public class SmtpIngressTests
     }
 
     [Test]
-    public async Task Auth_WrongPasswordRepeated_Returns535ThenLocksOutEvenTheRightPassword()
+    public async Task Auth_WrongPasswordRepeated_Returns535ThenLocksOutEvenTheRightPasswordWith454()
     {
         await using var gw = await StartWithUserAsync(new Dictionary<string, string?> { ["Smtp:MaxAuthFailures"] = "3" });
 
@@ -174,7 +174,7 @@ public class SmtpIngressTests
         await client.EhloAsync();
         var right = await client.AuthPlainAsync(User, Password);
 
-        Assert.That(right.Code, Is.EqualTo(535), "locked out: even the right password is refused until Smtp:AuthLockout passes");
+        Assert.That(right.Code, Is.EqualTo(454), "locked out: even the right password is refused (temporarily) until Smtp:AuthLockout passes");
     }
 
     [Test]
