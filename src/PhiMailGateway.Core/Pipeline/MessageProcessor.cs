@@ -20,6 +20,7 @@ public sealed partial class MessageProcessor(
     BounceWriter bounces,
     IDisclosureRecorder disclosures,
     ProcessingSignal signal,
+    Health.GatewayMetrics metrics,
     TimeProvider time,
     ILogger<MessageProcessor> logger)
 {
@@ -117,6 +118,7 @@ public sealed partial class MessageProcessor(
             DirectorySync.Flush(Path.GetDirectoryName(message.SpoolPath)!);
             throw;
         }
+        metrics.MessageHeld();
         LogHeld(logger, message.QueueId);
     }
 

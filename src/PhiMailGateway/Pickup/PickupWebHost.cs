@@ -54,6 +54,7 @@ public sealed partial class PickupWebHost(IServiceProvider gateway, PickupOption
         builder.Services.AddSingleton(gateway.GetRequiredService<PickupCodeMailer>());
         builder.Services.AddSingleton(gateway.GetRequiredService<IAuditTrail>());
         builder.Services.AddSingleton(gateway.GetRequiredService<TimeProvider>());
+        builder.Services.AddSingleton(gateway.GetRequiredService<Health.HealthReport>());
         builder.Services.AddSingleton<PickupPages>();
         builder.Services.AddSingleton<PickupEndpoints>();
 
@@ -100,6 +101,7 @@ public sealed partial class PickupWebHost(IServiceProvider gateway, PickupOption
         app.UseRouting();
         app.UseRateLimiter();
         PickupEndpoints.Map(app);
+        Health.HealthEndpoints.MapHealth(app); // DESIGN: GET /health on the pickup listener, no authentication
         await app.StartAsync(cancellationToken);
         _app = app;
         var logger = loggers.CreateLogger<PickupWebHost>();

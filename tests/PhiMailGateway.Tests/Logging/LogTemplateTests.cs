@@ -31,11 +31,12 @@ public class LogTemplateTests
     };
 
     /// <summary>
-    /// Ingress lockout events that name the staff user name at Warning: IT has to know whose account is
-    /// locked to run `users unlock` (issue 22). A practice's SMTP account name is not patient data; any
-    /// other event with {UserName} above Debug still fails.
+    /// Ingress events that name the staff user name above Debug: the lockouts (IT has to know whose
+    /// account is locked to run `users unlock`) and the accept line (whose mail a queue id is), issue 22.
+    /// A practice's SMTP account name is not patient data; any other event with {UserName} above Debug
+    /// still fails.
     /// </summary>
-    private static readonly HashSet<int> LockoutEventsWithUserName = [1034, 1100, 1200];
+    private static readonly HashSet<int> LockoutEventsWithUserName = [1010, 1034, 1100, 1200];
 
     private static readonly string[] Forbidden =
         ["Sender", "Recipient", "Address", "From", "User", "Subject", "Body", "Password", "Token", "Helo", "FileName", "Patient", "Response", "Detail"];
