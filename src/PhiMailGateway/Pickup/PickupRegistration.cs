@@ -13,6 +13,7 @@ public static class PickupRegistration
     public static IHostApplicationBuilder AddPickup(this IHostApplicationBuilder builder)
     {
         builder.Services.TryAddSingleton<PickupPackageStore>();
+        builder.Services.TryAddSingleton<PickupLabelStore>();
         builder.Services.TryAddSingleton<PickupCodeMailer>();
         builder.Services.TryAddSingleton<IAuditTrail, NoAudit>();
         builder.Services.AddSingleton<IProtector, PickupProtector>();

@@ -39,7 +39,8 @@ public sealed partial class PickupProtector(
             var whole = moved.Count == 0;
             var sources = whole ? [WholeMessageSource(message)] : Sources(moved, context.Inspection!);
             var package = await store.CreateAsync(context.QueueId, decision.Recipient, sender,
-                whole ? PickupScope.WholeMessage : PickupScope.Attachments, sources, cancellationToken);
+                whole ? PickupScope.WholeMessage : PickupScope.Attachments, sources, cancellationToken,
+                new PickupLabel(message.MessageId, message.Subject));
             // Removed again if the message does not go out after all (deferred or held).
             context.GeneratedFiles.AddRange(package.BlobPaths);
 
