@@ -165,7 +165,8 @@ public class SmtpIngressTests
             await attacker.StartTlsAsync();
             await attacker.EhloAsync();
             var wrong = await attacker.AuthPlainAsync(User, "guess" + i);
-            Assert.That(wrong.Code, Is.EqualTo(535), $"attempt {i + 1}: {wrong}");
+            // The failure that reaches the ceiling already answers with the lockout (454), not another 535.
+            Assert.That(wrong.Code, Is.EqualTo(i < 2 ? 535 : 454), $"attempt {i + 1}: {wrong}");
         }
 
         await using var client = await SmtpTestClient.ConnectAsync(gw.Port);

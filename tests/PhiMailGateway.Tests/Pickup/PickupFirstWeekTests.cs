@@ -17,9 +17,11 @@ public class PickupFirstWeekTests
         first.MessageId = "first-xray@smiledental.example";
         var second = PickupTestBed.XrayMessage(DentalCorpus.PanoramicJpeg(), subject: "[secure] Panoramic, April");
         second.MessageId = "second-xray@smiledental.example";
-        var one = await bed.SendAsync(first, recipient);
-        var two = await bed.SendAsync(second, recipient);
-        var queueIds = await bed.QueryAsync<string>("SELECT group_concat(queue_id, ' ') FROM pickup_packages", null);
+        await bed.SendAsync(first, recipient);
+        await PhiMailGateway.Tests.EndToEnd.RelayEndToEndTests.SubmitAsync(bed.Gateway, PickupTestBed.Wire(second), recipient);
+        await PhiMailGateway.Tests.EndToEnd.RelayEndToEndTests.WaitUntilAsync(
+            async () => await bed.QueryAsync<long>("SELECT COUNT(*) FROM pickup_packages", null) == 2, "both packages exist");
+        var queueIds = (await bed.QueryAsync<string>("SELECT group_concat(queue_id, ' ') FROM pickup_packages", null)).Split(' ');
 
         var stdout = new StringWriter();
         var stderr = new StringWriter();
@@ -27,11 +29,11 @@ public class PickupFirstWeekTests
 
         Assert.That(code, Is.Zero, stderr.ToString());
         var lines = stdout.ToString().Split('\n');
-        var lineOne = lines.Single(l => l.StartsWith(one.PackageId, StringComparison.Ordinal));
-        var lineTwo = lines.Single(l => l.StartsWith(two.PackageId, StringComparison.Ordinal));
-        Assert.That(lineOne, Does.Contain("<first-xray@smiledental.example>").And.Contain("Bitewings, March"), lineOne);
-        Assert.That(lineTwo, Does.Contain("<second-xray@smiledental.example>").And.Contain("Panoramic, April"), lineTwo);
-        Assert.That(queueIds.Split(' ').Any(q => lineOne.Contains(q, StringComparison.Ordinal)), Is.True, "the queue id is on the line: " + lineOne);
+        var rows = lines.Where(l => l.StartsWith("pk_", StringComparison.Ordinal)).ToList();
+        Assert.That(rows, Has.Count.EqualTo(2), stdout.ToString());
+        Assert.That(rows, Has.One.Contains("<first-xray@smiledental.example>").And.One.Contains("Bitewings, March"), stdout.ToString());
+        Assert.That(rows, Has.One.Contains("<second-xray@smiledental.example> \"Panoramic, April\""), stdout.ToString());
+        Assert.That(queueIds.All(q => rows.Count(r => r.Contains(q, StringComparison.Ordinal)) == 1), Is.True, "each line names its queue id: " + stdout);
         Assert.That(lines[0], Does.Contain("QUEUE ID").And.Contain("MESSAGE-ID / SUBJECT"));
     }
 
