@@ -21,6 +21,9 @@ public sealed class AuthLockoutStore(GatewayDatabase database, TimeProvider? tim
     public Task<long> RecordAsync(string userName, string scope, string client, DateTimeOffset lockedAt, DateTimeOffset lockedUntil, CancellationToken cancellationToken) =>
         database.WriteAsync(async (connection, transaction) =>
         {
+            // Expired rows go here, so the table stays as small as the lockouts running.
+            await connection.ExecuteAsync("DELETE FROM auth_lockouts WHERE locked_until <= @now",
+                new { now = lockedAt.ToUnixTimeMilliseconds() }, transaction);
             await connection.ExecuteAsync(
                 """
                 INSERT INTO auth_lockouts (user_name, scope, client, locked_at, locked_until)

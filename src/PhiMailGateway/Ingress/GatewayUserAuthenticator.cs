@@ -41,6 +41,9 @@ public sealed partial class GatewayUserAuthenticator(
     {
         var client = session.ClientAddress.ToString();
         var name = (user ?? "").Trim().ToLowerInvariant();
+        // What the logs and the lockout records may carry: a name of the allowed shape, or a marker.
+        // Whatever a stranger types as a user name (up to a 12 KB AUTH line) never reaches either.
+        var loggable = UserName.TryNormalize(name, out var valid) ? valid : InvalidName;
         var pairKey = "pair:" + client + "|" + name;
         var userKey = "user:" + name;
         var clientKey = "ip:" + client;
@@ -50,7 +53,7 @@ public sealed partial class GatewayUserAuthenticator(
             lockedUntil = Latest(failures.LockedUntil(pairKey), failures.LockedUntil(userKey), failures.LockedUntil(clientKey));
         if (lockedUntil is { } until)
         {
-            LogLockedOut(logger, session.SessionId, client, name);
+            LogLockedOut(logger, session.SessionId, client, loggable);
             return new AuthOutcome.Locked(until);
         }
 
@@ -81,15 +84,15 @@ public sealed partial class GatewayUserAuthenticator(
         LogFailed(logger, session.SessionId);
         if (pair.StartedLockout)
         {
-            LogLockoutStarted(logger, name, client, "address and user name", smtp.MaxAuthFailures, smtp.AuthLockout);
-            await RecordLockoutAsync(session, name, AuthLockoutStore.PairScope, client, pairKey, pair.LockedUntil!.Value);
+            LogLockoutStarted(logger, loggable, client, "address and user name", smtp.MaxAuthFailures, smtp.AuthLockout);
+            if (loggable != InvalidName) await RecordLockoutAsync(session, name, AuthLockoutStore.PairScope, client, pairKey, pair.LockedUntil!.Value);
         }
         if (byUser.StartedLockout)
         {
-            LogLockoutStarted(logger, name, client, "user name from all addresses", smtp.MaxAuthFailuresPerUser, smtp.AuthLockout);
-            await RecordLockoutAsync(session, name, AuthLockoutStore.UserScope, "", userKey, byUser.LockedUntil!.Value);
+            LogLockoutStarted(logger, loggable, client, "user name from all addresses", smtp.MaxAuthFailuresPerUser, smtp.AuthLockout);
+            if (loggable != InvalidName) await RecordLockoutAsync(session, name, AuthLockoutStore.UserScope, "", userKey, byUser.LockedUntil!.Value);
         }
-        if (byClient.StartedLockout) LogLockoutStarted(logger, name, client, "address over all user names", smtp.MaxAuthFailuresPerUser, smtp.AuthLockout);
+        if (byClient.StartedLockout) LogLockoutStarted(logger, loggable, client, "address over all user names", smtp.MaxAuthFailuresPerUser, smtp.AuthLockout);
         if (smtp.AuthFailureDelay > TimeSpan.Zero)
         {
             try
@@ -104,6 +107,8 @@ public sealed partial class GatewayUserAuthenticator(
         if (Latest(pair.LockedUntil, byUser.LockedUntil, byClient.LockedUntil) is { } nowLocked) return new AuthOutcome.Locked(nowLocked);
         return new AuthOutcome.Failed(Math.Min(pair.Remaining, Math.Min(byUser.Remaining, byClient.Remaining)));
     }
+
+    private const string InvalidName = "(not a valid user name)";
 
     /// <summary>
     /// Writes the lockout where <c>users unlock</c> can clear it. Not cancellable once started: the
@@ -129,6 +134,7 @@ public sealed partial class GatewayUserAuthenticator(
     /// </summary>
     private async Task<bool> ClearUnlockedAsync(SessionFacts session, string name, string pairKey, string userKey, CancellationToken cancellationToken)
     {
+        if (!UserName.TryNormalize(name, out _)) return false;
         var pairTag = failures.LockoutGeneration(pairKey);
         var userTag = failures.LockoutGeneration(userKey);
         if (pairTag is null && userTag is null) return false;

@@ -116,6 +116,25 @@ public class AuthLockoutTests
     }
 
     [Test]
+    public async Task Auth_LockoutOfANameThatIsNoUserName_LogsAMarkerNotTheText()
+    {
+        var logs = new RecordingLoggerProvider();
+        await using var gw = await TestGateway.StartIngressOnlyAsync(
+            new Dictionary<string, string?> { ["Smtp:MaxAuthFailures"] = "1" },
+            services => services.AddSingleton<ILoggerProvider>(logs));
+        await using var client = await SmtpTestClient.ConnectAsync(gw.Port, from: "127.0.0.2");
+        await client.EhloAsync();
+        await client.StartTlsAsync();
+        await client.EhloAsync();
+
+        await client.AuthPlainAsync("Jane Doe born 1980-01-01", "guess");
+
+        var started = logs.WithId(1100).Single();
+        Assert.That(started.Message, Does.Contain("user (not a valid user name)"), started.Message);
+        Assert.That(started.Message, Does.Not.Contain("Jane").And.Not.Contain("jane").And.Not.Contain("1980"), "typed text is not logged");
+    }
+
+    [Test]
     public async Task UsersUnlock_Help_PrintsItsUsage()
     {
         var stdout = new StringWriter();
