@@ -39,7 +39,8 @@ public sealed partial class SpoolMessageStore(
             {
                 case AcceptResult.Accepted accepted:
                     metrics.MessageAccepted();
-                    LogQueued(logger, session.SessionId, accepted.QueueId, session.AuthenticatedUser ?? "(trusted network)", message.Length, recipients.Count);
+                    LogQueued(logger, session.SessionId, accepted.QueueId, session.AuthenticatedUser ?? "(trusted network)",
+                        MessageIdHeader.Find(message) ?? "(none)", message.Length, recipients.Count);
                     return new SmtpReply(250, $"2.0.0 Ok: queued as {accepted.QueueId}");
                 case AcceptResult.Transient transient:
                     LogNotQueued(logger, session.SessionId, 451);
@@ -71,8 +72,8 @@ public sealed partial class SpoolMessageStore(
 
     // The staff user name, so IT can tell whose mail a queue id is (issue 22); never an address of
     // the envelope. LogTemplateTests allows {UserName} here for that reason.
-    [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Session {SessionId}: queued {QueueId} from user {UserName}, {Size} bytes, {RecipientCount} recipients (250)")]
-    private static partial void LogQueued(ILogger logger, Guid sessionId, string queueId, string userName, long size, int recipientCount);
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Session {SessionId}: queued {QueueId} from user {UserName}, Message-ID {MessageId}, {Size} bytes, {RecipientCount} recipients (250)")]
+    private static partial void LogQueued(ILogger logger, Guid sessionId, string queueId, string userName, string messageId, long size, int recipientCount);
 
     [LoggerMessage(EventId = 1011, Level = LogLevel.Warning, Message = "Session {SessionId}: message not queued ({ReplyCode})")]
     private static partial void LogNotQueued(ILogger logger, Guid sessionId, int replyCode);

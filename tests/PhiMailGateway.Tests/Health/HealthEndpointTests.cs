@@ -120,7 +120,7 @@ public class HealthEndpointTests
         Assert.That(failure.Message, Does.Not.Contain("dr.lee").And.Not.Contain(RelayEndToEndTests.Sender));
         var accepted = logs.WithId(1010).Single();
         Assert.That(accepted.Level, Is.EqualTo(LogLevel.Information));
-        Assert.That(accepted.Message, Does.Contain($"queued {queueId} from user frontdesk"), accepted.Message);
+        Assert.That(accepted.Message, Does.Contain($"queued {queueId} from user frontdesk, Message-ID test-1@practice.test,"), accepted.Message);
         Assert.That(accepted.Message, Does.Not.Contain("dr.lee").And.Not.Contain(RelayEndToEndTests.Sender), "the accept line names the staff user, never an envelope address");
     }
 
