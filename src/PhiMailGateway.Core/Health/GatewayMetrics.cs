@@ -25,7 +25,7 @@ public sealed class GatewayMetrics : IDisposable
     public GatewayMetrics()
     {
         _accepted = _meter.CreateCounter<long>("phimail_messages_accepted", "messages", "Messages accepted over SMTP (answered 250).");
-        _recipients = _meter.CreateCounter<long>("phimail_recipients", "recipients", "Recipient outcomes of relay attempts, by outcome and routing action.");
+        _recipients = _meter.CreateCounter<long>("phimail_recipients", "recipients", "Recipient outcomes (relayed, deferred, bounced, rejected), by outcome and routing action.");
         _held = _meter.CreateCounter<long>("phimail_messages_held", "messages", "Messages set aside in hold/ for a person.");
         _listener.InstrumentPublished = (instrument, listener) =>
         {
@@ -55,6 +55,12 @@ public sealed class GatewayMetrics : IDisposable
         if (relayed > 0) _recipients.Add(relayed, new KeyValuePair<string, object?>("outcome", "relayed"), a);
         if (deferred > 0) _recipients.Add(deferred, new KeyValuePair<string, object?>("outcome", "deferred"), a);
         if (bounced > 0) _recipients.Add(bounced, new KeyValuePair<string, object?>("outcome", "bounced"), a);
+    }
+
+    /// <summary>Recipients a Reject rule refused (their DSN goes to the sender), after the decision committed.</summary>
+    public void RecipientsRejected(int count)
+    {
+        if (count > 0) _recipients.Add(count, new KeyValuePair<string, object?>("outcome", "rejected"), new KeyValuePair<string, object?>("action", "Reject"));
     }
 
     /// <summary>The totals so far: instrument name, its labels in Prometheus form (<c>k="v",…</c>, possibly empty), value.</summary>

@@ -54,6 +54,7 @@ public sealed partial class MessageProcessor(
                 await queue.CompleteProcessingAsync(message.QueueId, deliveries,
                     (c, t) => disclosures.RecordAsync(c, t, context, deliveries, cancellationToken), cancellationToken);
                 await disclosures.CommittedAsync(cancellationToken);
+                metrics.RecipientsRejected(context.Rejections.Count);
                 LogProcessed(logger, message.QueueId, deliveries.Count, deliveries.Sum(d => d.Recipients.Count));
                 signal.Notify();
                 break;
@@ -81,6 +82,7 @@ public sealed partial class MessageProcessor(
                 await queue.SetMessageStateAsync(message.QueueId, MessageStates.Rejected, reject.Reason, null, dsn is null ? null : [dsn], cancellationToken,
                     (c, t) => disclosures.RecordAsync(c, t, context, dsn is null ? [] : [dsn], cancellationToken));
                 await disclosures.CommittedAsync(cancellationToken);
+                metrics.RecipientsRejected(context.Rejections.Count);
                 LogRejected(logger, message.QueueId);
                 if (dsn is null && await queue.TryFinishMessageAsync(message.QueueId, cancellationToken))
                 {

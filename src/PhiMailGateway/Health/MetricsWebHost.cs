@@ -43,7 +43,6 @@ public sealed partial class MetricsWebHost(IServiceProvider gateway, MetricsOpti
         builder.Services.AddSingleton(gateway.GetRequiredService<HealthReport>());
         builder.Services.AddSingleton(gateway.GetRequiredService<GatewayMetrics>());
         builder.Services.AddSingleton(gateway.GetRequiredService<QueueGauges>());
-        builder.Services.AddRateLimiter(_ => { });
         var app = builder.Build();
         app.UseRouting();
         HealthEndpoints.MapHealth(app);

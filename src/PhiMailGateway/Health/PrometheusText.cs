@@ -16,7 +16,7 @@ public static class PrometheusText
     [
         ("phimail_messages_accepted", "Messages accepted over SMTP (answered 250)."),
         ("phimail_messages_held", "Messages set aside in hold/ for a person."),
-        ("phimail_recipients", "Recipient outcomes of relay attempts (relayed, deferred, bounced) by routing action."),
+        ("phimail_recipients", "Recipient outcomes: relayed, deferred, bounced (relay attempts) and rejected (Reject rules), by routing action."),
     ];
 
     public static string Write(IReadOnlyList<(string Name, string Labels, long Value)> totals, QueueSnapshot queue)

@@ -96,6 +96,41 @@ public class HealthEndpointTests
     }
 
     [Test]
+    public async Task Metrics_RecipientRefusedByARejectRule_CountedAsRejectedBesideTheRelayedOne()
+    {
+        using var data = new TempDirectory();
+        await using var upstream = await FakeSmtpUpstream.StartAsync();
+        var settings = RelayEndToEndTests.SmarthostSettings(upstream);
+        settings["Metrics:Port"] = TestGateway.FreePort;
+        TestGateway gw;
+        using (TestConfig.Use(data.Path, """
+            { "Rules": [
+              { "Name": "no-blocked", "When": { "RecipientDomains": [ "blocked.example" ] }, "Action": "Reject", "Message": "Not to blocked.example." },
+              { "Name": "everything-else", "Action": "Relay" }
+            ] }
+            """))
+        {
+            gw = await TestGateway.StartAsync(settings);
+        }
+        await using (gw)
+        {
+            await gw.AddUserAsync("frontdesk", "correct horse");
+            var url = $"http://127.0.0.1:{MetricsPort(gw)}/metrics";
+
+            await RelayEndToEndTests.SubmitAsync(gw, SmtpIngressTestsMessage(), "dr.lee@specialist.example", "someone@blocked.example");
+            string text = "";
+            await RelayEndToEndTests.WaitUntilAsync(async () =>
+            {
+                text = await Http.GetStringAsync(url);
+                return Value(text, "phimail_recipients_total{outcome=\"relayed\",action=\"Relay\"}") == 1;
+            }, "the relayed recipient is counted");
+
+            Assert.That(Value(text, "phimail_recipients_total{outcome=\"rejected\",action=\"Reject\"}"), Is.EqualTo(1), text);
+            Assert.That(text, Does.Not.Contain("blocked.example"));
+        }
+    }
+
+    [Test]
     public async Task Relay_SmarthostPortClosed_WarningNamesHostPortAndTheErrorButNoAddress()
     {
         var closedPort = TestGateway.GetFreePort();
