@@ -21,6 +21,7 @@ public sealed partial class MessageProcessor(
     IDisclosureRecorder disclosures,
     ProcessingSignal signal,
     RetryPolicy retryPolicy,
+    Health.GatewayMetrics metrics,
     TimeProvider time,
     ILogger<MessageProcessor> logger)
 {
@@ -63,6 +64,7 @@ public sealed partial class MessageProcessor(
                     throw;
                 }
                 await disclosures.CommittedAsync(cancellationToken);
+                metrics.RecipientsRejected(processed.Plan.Rejections.Count);
                 LogProcessed(logger, message.QueueId, deliveries.Count, deliveries.Sum(d => d.Recipients.Count));
                 signal.Notify();
                 break;
@@ -82,6 +84,7 @@ public sealed partial class MessageProcessor(
                     throw;
                 }
                 await disclosures.CommittedAsync(cancellationToken);
+                metrics.RecipientsRejected(processed.Plan.Rejections.Count);
                 LogRejected(logger, message.QueueId);
                 if (dsn is null && await queue.TryFinishMessageAsync(message.QueueId, cancellationToken))
                 {
@@ -142,6 +145,7 @@ public sealed partial class MessageProcessor(
             DirectorySync.Flush(Path.GetDirectoryName(message.SpoolPath)!);
             throw;
         }
+        metrics.MessageHeld();
         LogHeld(logger, message.QueueId);
     }
 

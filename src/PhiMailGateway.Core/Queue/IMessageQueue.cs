@@ -88,7 +88,13 @@ public interface IMessageQueue
 
     /// <summary>Recipients of a delivery not yet delivered or failed, in order.</summary>
     Task<IReadOnlyList<string>> PendingRecipientsAsync(string deliveryId, CancellationToken cancellationToken);
+
+    /// <summary>For the metrics: messages per state among <paramref name="states"/>, pending copies, and when the oldest such message arrived.</summary>
+    Task<QueueCounts> CountAsync(IReadOnlyCollection<string> states, CancellationToken cancellationToken);
 }
+
+/// <summary>How much is in the queue: messages per state (states without any are absent), pending copies, the oldest message's arrival.</summary>
+public sealed record QueueCounts(IReadOnlyDictionary<string, long> MessagesByState, long PendingDeliveries, DateTimeOffset? OldestReceivedAt);
 
 /// <summary>The state a processed message takes with its disclosure: <see cref="MessageStates.Processed"/>, or <see cref="MessageStates.Rejected"/> with the reason.</summary>
 public sealed record MessageDisposition(string QueueId, string State, string? Reason);

@@ -21,6 +21,7 @@ public sealed partial class OutboundDeliverer(
     IAuditTrail audit,
     SpoolDirectory spool,
     UnrecordedOutcomes unrecorded,
+    Health.GatewayMetrics metrics,
     TimeProvider time,
     ILogger<OutboundDeliverer> logger)
 {
@@ -88,7 +89,10 @@ public sealed partial class OutboundDeliverer(
         }
         unrecorded.Forget(delivery.DeliveryId);
         if (events.Count > 0) await audit.CommittedAsync(cancellationToken);
-        LogAttempt(logger, delivery.DeliveryId, outcomes.Count(o => o.Status == RecipientStatus.Delivered), deferred.Count - giveUp.Count, failed.Count, dsn is not null);
+        var relayed = outcomes.Count(o => o.Status == RecipientStatus.Delivered);
+        // Counted after the record committed: a crash before it leaves the count low, never double.
+        if (!delivery.IsDsn) metrics.RelayAttemptRecorded(delivery.Action, relayed, deferred.Count - giveUp.Count, failed.Count);
+        LogAttempt(logger, delivery.DeliveryId, relayed, deferred.Count - giveUp.Count, failed.Count, dsn is not null);
 
         // Once every copy of the message is settled, its spool file and generated copies go. No
         // folder fsync: a deletion undone by a crash leaves a file whose row says Done, which the

@@ -18,8 +18,9 @@ internal static partial class RelayLog
     [LoggerMessage(EventId = 4010, Level = LogLevel.Debug, Message = "Delivery {DeliveryId}: smarthost attempt finished: {Delivered} delivered, {Deferred} deferred, {Failed} failed, {Bytes} bytes")]
     public static partial void SmarthostAttempt(ILogger logger, string deliveryId, int delivered, int deferred, int failed, long bytes);
 
-    [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "Delivery {DeliveryId}: smarthost connection trouble ({ErrorType}); {RecipientCount} recipient(s) deferred")]
-    public static partial void ConnectionTrouble(ILogger logger, string deliveryId, string errorType, int recipientCount);
+    // Host and port are the practice's own configuration, the error is SmarthostFailure's closed vocabulary: no address ever.
+    [LoggerMessage(EventId = 4200, Level = LogLevel.Warning, Message = "Delivery {DeliveryId}: smarthost {Host}:{Port} connection trouble: {Error} ({ErrorType}); {RecipientCount} recipient(s) deferred")]
+    public static partial void ConnectionTrouble(ILogger logger, string deliveryId, string host, int port, string error, string errorType, int recipientCount);
 
     [LoggerMessage(EventId = 4012, Level = LogLevel.Debug, Message = "Delivery {DeliveryId}: smarthost detail ({ErrorType}): {Detail}")]
     public static partial void ConnectionTroubleDetail(ILogger logger, string deliveryId, string errorType, string detail);

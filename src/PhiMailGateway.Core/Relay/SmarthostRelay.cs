@@ -177,7 +177,7 @@ public sealed class SmarthostRelay : IRelayTransport, IAsyncDisposable
                     continue;
                 }
 
-                RelayLog.ConnectionTrouble(_logger, request.DeliveryId, e.GetType().Name, request.Recipients.Count);
+                RelayLog.ConnectionTrouble(_logger, request.DeliveryId, _options.Host ?? "", _options.Port, SmarthostFailure.Describe(e), e.GetType().Name, request.Recipients.Count);
                 RelayLog.ConnectionTroubleDetail(_logger, request.DeliveryId, e.GetType().Name, e.Message);
                 var reason = Describe(e);
                 return recipients.Select((mailbox, i) =>
@@ -209,7 +209,7 @@ public sealed class SmarthostRelay : IRelayTransport, IAsyncDisposable
 
             default:
                 // Greeting, EHLO, STARTTLS or AUTH refused: a connection-level problem, never a bounce.
-                RelayLog.ConnectionTrouble(_logger, request.DeliveryId, e.ErrorCode.ToString(), request.Recipients.Count);
+                RelayLog.ConnectionTrouble(_logger, request.DeliveryId, _options.Host ?? "", _options.Port, SmarthostFailure.Describe(e), e.ErrorCode.ToString(), request.Recipients.Count);
                 return request.Recipients.Select(r => new RecipientOutcome(r, RecipientStatus.Deferred, code, reply)).ToArray();
         }
     }

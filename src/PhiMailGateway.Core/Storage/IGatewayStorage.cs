@@ -13,4 +13,8 @@ public interface IGatewayStorage
     /// <summary>The smallest real write: its success means a commit reaches the disk again.</summary>
     /// <exception cref="StorageException">The write did not commit.</exception>
     Task ProbeWriteAsync(CancellationToken cancellationToken);
+
+    /// <summary>The smallest real read, for the health check: its success means the storage answers.</summary>
+    /// <exception cref="StorageException">The storage did not answer.</exception>
+    Task ProbeReadAsync(CancellationToken cancellationToken);
 }

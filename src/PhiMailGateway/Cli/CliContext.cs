@@ -22,7 +22,8 @@ public enum CliSections
     Audit = 8,
     Smime = 16,
     Pickup = 32,
-    All = Gateway | Smtp | Relay | Audit | Smime | Pickup,
+    Metrics = 64,
+    All = Gateway | Smtp | Relay | Audit | Smime | Pickup | Metrics,
 }
 
 /// <summary>
@@ -83,6 +84,7 @@ public sealed class CliContext : IDisposable, IAsyncDisposable
         if (sections.HasFlag(CliSections.Audit)) Collect<AuditOptions>(services, failures);
         if (sections.HasFlag(CliSections.Smime)) Collect<PhiMailGateway.Protection.Smime.SmimeOptions>(services, failures);
         if (sections.HasFlag(CliSections.Pickup)) Collect<PickupOptions>(services, failures);
+        if (sections.HasFlag(CliSections.Metrics)) Collect<MetricsOptions>(services, failures);
         if (failures.Count > 0) throw new OptionsValidationException(Options.DefaultName, typeof(CliContext), failures);
     }
 

@@ -50,6 +50,7 @@ public static class GatewayCommandLine
                 "audit" => await AuditCommand.RunAsync(rest, configArgs, stdout, stderr),
                 "certs" => await CertsCommand.RunAsync(rest, configArgs, stdout, stderr),
                 "pickup" => await PickupCommand.RunAsync(rest, configArgs, stdout, stderr),
+                "health" => await HealthCommand.RunAsync(rest, configArgs, stdout, stderr),
                 "help" or "--help" or "-h" => Usage(stdout, 0),
                 _ => Usage(stderr, 2, $"Unknown verb '{verb}'."),
             };
@@ -138,6 +139,7 @@ public static class GatewayCommandLine
         ["audit"] = ["--since", "--until", "--patient", "--recipient", "--format", "--include-gateway-mail", "--head-note", "--head-notes"],
         ["certs"] = ["--address"],
         ["pickup"] = [],
+        ["health"] = ["--url"],
     };
 
     private static string? NotAnOption(string verb, IEnumerable<string> args) =>
@@ -174,6 +176,8 @@ public static class GatewayCommandLine
               users add NAME              add or update an SMTP user; password on stdin
               users list                  list SMTP users
               users remove NAME           remove an SMTP user
+              users unlock NAME           clear the AUTH lockouts of a user (per address and per user);
+                                          the running gateway sees it at the next attempt
               queue list                  list queued messages and deliveries
               queue retry ID              retry a message or delivery now
               rules test --eml FILE [--to ADDR ...] [--from ADDR] [--show-phi]
@@ -191,6 +195,7 @@ public static class GatewayCommandLine
               certs remove ADDRESS        remove an address's certificates (or one, by SHA-256 thumbprint)
               pickup list                 list pickup packages (secure links)
               pickup revoke ID            withdraw a pickup link now; deletes its content
+              health [--url URL]          GET the running gateway's /health (pickup listener); exit 0 when healthy
 
             Every verb answers --help (or -h) with its usage.
             """;

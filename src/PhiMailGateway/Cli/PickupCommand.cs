@@ -37,16 +37,23 @@ internal static class PickupCommand
                 await stdout.WriteLineAsync("No pickup packages.");
                 return 0;
             }
-            await stdout.WriteLineAsync($"{"PACKAGE",-19} {"STATUS",-14} {"CREATED (UTC)",-16} {"EXPIRES (UTC)",-16} {"FILES",5} {"DOWNLOADS",9}  RECIPIENT");
+            // Queue id, Message-ID and subject tell apart several packages for one address. IT runs this on
+            // the server, so the subject is shown here; it is never logged.
+            var labels = await context.Get<PickupLabelStore>().AllAsync(CancellationToken.None);
+            var recipientWidth = Math.Max("RECIPIENT".Length, packages.Max(p => p.Recipient.Length));
+            var queueWidth = Math.Max("QUEUE ID".Length, packages.Max(p => p.QueueId.Length));
+            await stdout.WriteLineAsync($"{"PACKAGE",-19} {"STATUS",-14} {"CREATED (UTC)",-16} {"EXPIRES (UTC)",-16} {"FILES",5} {"DOWNLOADS",9}  {"RECIPIENT".PadRight(recipientWidth)}  {"QUEUE ID".PadRight(queueWidth)}  MESSAGE-ID / SUBJECT");
             foreach (var p in packages)
             {
+                var label = labels.GetValueOrDefault(p.PackageId);
+                var what = label is null ? "-" : $"{(label.MessageId is { } mid ? "<" + mid + ">" : "(no Message-ID)")} \"{OneLine(label.Subject ?? "")}\"";
                 var status = p.Availability(now) switch
                 {
                     PackageAvailability.Available => p.IsLocked(now) ? "Locked" : "Active",
                     PackageAvailability.DownloadsUsed => "Used up",
                     var a => a.ToString(),
                 } + (p.PurgedAt is null ? "" : "*");
-                await stdout.WriteLineAsync($"{p.PackageId,-19} {status,-14} {Time(p.CreatedAt),-16} {Time(p.ExpiresAt),-16} {p.FileCount,5} {$"{p.DownloadCount}/{p.MaxDownloads}",9}  {p.Recipient}");
+                await stdout.WriteLineAsync($"{p.PackageId,-19} {status,-14} {Time(p.CreatedAt),-16} {Time(p.ExpiresAt),-16} {p.FileCount,5} {$"{p.DownloadCount}/{p.MaxDownloads}",9}  {p.Recipient.PadRight(recipientWidth)}  {p.QueueId.PadRight(queueWidth)}  {what}");
             }
             await stdout.WriteLineAsync("* content and key deleted");
             return 0;
@@ -69,6 +76,14 @@ internal static class PickupCommand
             $"revoked by `pickup revoke` ({Environment.UserName})", package.PackageId), CancellationToken.None);
         await stdout.WriteLineAsync($"Revoked {id}: the link no longer works; its content and key are deleted.");
         return 0;
+    }
+
+    /// <summary>A subject on one line, control characters (and bidi overrides) shown as spaces, so a subject cannot forge a row.</summary>
+    private static string OneLine(string text)
+    {
+        var chars = text.Select(c => char.IsControl(c) || c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069' ? ' ' : c).ToArray();
+        var line = new string(chars).Trim();
+        return line.Length <= 80 ? line : line[..79] + "…";
     }
 
     private static string Time(long unixMs) =>

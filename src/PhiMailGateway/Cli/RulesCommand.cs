@@ -91,7 +91,7 @@ internal static class RulesCommand
             var size = f.Width is { } w && f.Height is { } h ? $", {w}x{h}" : "";
             var depth = f.Components is { } c ? $", {c} component{(c == 1 ? "" : "s")}" + (f.BitDepth is { } b ? $" {b}-bit" : "") : "";
             var flag = f.IsProtected ? "PROTECTED" : "not protected";
-            await stdout.WriteLineAsync($"  [{f.PartSpecifier}] {f.Path}: {f.Kind}, {f.Format}, {f.Size.ToString("N0", CultureInfo.InvariantCulture)} bytes{size}{depth}; {flag}");
+            await stdout.WriteLineAsync($"  [{f.PartSpecifier}] {f.Path}: {KindText(f)}, {FormatText(f)}, {f.Size.ToString("N0", CultureInfo.InvariantCulture)} bytes{size}{depth}; {flag}");
             if (f.FailClosedReason is { } reason) await stdout.WriteLineAsync($"      could not be inspected ({reason}): counted as a dental image");
             if (f.Dicom?.Tags is { } tags)
             {
@@ -102,6 +102,15 @@ internal static class RulesCommand
             }
         }
     }
+
+    /// <summary>ImageKind.None printed as "None" read like "nothing found" to IT (issue 22): say what it means.</summary>
+    private static string KindText(InspectionFinding f) => f.Kind == ImageKind.None ? "not an image" : f.Kind.ToString();
+
+    /// <summary>For a part that is not an image, the declared MIME type says which it is ("Text (text/html)").</summary>
+    private static string FormatText(InspectionFinding f) =>
+        f.Kind == ImageKind.None && f.DeclaredContentType is { Length: > 0 } declared
+            ? $"{f.Format} ({declared.ToLowerInvariant()})"
+            : f.Format;
 
     private static bool TryParse(string[] args, out string eml, out List<string> to, out string? from, out bool showPhi, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
     {

@@ -4,7 +4,9 @@ using PhiMailGateway.Users;
 namespace PhiMailGateway.Cli;
 
 /// <summary>
-/// <c>users add NAME</c> (password: first line of stdin), <c>users list</c>, <c>users remove NAME</c>.
+/// <c>users add NAME</c> (password: first line of stdin), <c>users list</c>, <c>users remove NAME</c>,
+/// <c>users unlock NAME</c> (clears the AUTH lockouts of that user name, through the database the
+/// running gateway reads at the next attempt).
 /// The password never appears on the command line, where other local users could read it from the
 /// process list or the shell history.
 /// </summary>
@@ -17,6 +19,7 @@ internal static class UsersCommand
         {
             case ("add", 2):
             case ("remove", 2):
+            case ("unlock", 2):
                 if (!UserName.TryNormalize(args[1], out _))
                 {
                     await stderr.WriteLineAsync($"users {sub}: '{args[1]}' is not a valid user name: {UserName.Rule}.");
@@ -26,9 +29,9 @@ internal static class UsersCommand
             case ("list", 1):
                 break;
             default:
-                return GatewayCommandLine.Usage(stderr, 2, sub is "add" or "remove" or "list"
+                return GatewayCommandLine.Usage(stderr, 2, sub is "add" or "remove" or "list" or "unlock"
                     ? $"users {sub}: wrong number of arguments."
-                    : "users: expected 'add NAME', 'list' or 'remove NAME'.");
+                    : "users: expected 'add NAME', 'list', 'remove NAME' or 'unlock NAME'.");
         }
 
         string? password = null;
@@ -71,8 +74,18 @@ internal static class UsersCommand
                     await stderr.WriteLineAsync($"users remove: no user named '{name}'.");
                     return 1;
                 }
+                case "unlock":
+                {
+                    // Any valid name, existing or not: a lockout can be on a name someone guessed.
+                    var name = UserName.Normalize(args[1]);
+                    var running = await context.Get<IAuthLockouts>().UnlockAsync(name, CancellationToken.None);
+                    await stdout.WriteLineAsync(running > 0
+                        ? $"Unlocked {name}: {running} lockout(s) cleared; the next AUTH attempt is checked normally."
+                        : $"{name} had no running lockout recorded; nothing to clear.");
+                    return 0;
+                }
                 default:
-                    await ListAsync(users, stdout);
+                    await ListAsync(users, context.Get<IAuthLockouts>(), stdout);
                     return 0;
             }
         }
@@ -83,18 +96,29 @@ internal static class UsersCommand
         }
     }
 
-    private static async Task ListAsync(IUserDirectory users, TextWriter stdout)
+    private static async Task ListAsync(IUserDirectory users, IAuthLockouts lockouts, TextWriter stdout)
     {
         var accounts = await users.ListAsync(CancellationToken.None);
+        var running = await lockouts.ListRunningAsync(CancellationToken.None);
         if (accounts.Count == 0)
         {
             await stdout.WriteLineAsync("No users.");
-            return;
         }
-        var width = Math.Max("NAME".Length, accounts.Max(a => a.Name.Length));
-        await stdout.WriteLineAsync($"{"NAME".PadRight(width)}  {"CREATED (UTC)",-20}  UPDATED (UTC)");
-        foreach (var a in accounts)
-            await stdout.WriteLineAsync($"{a.Name.PadRight(width)}  {Format(a.CreatedAt),-20}  {Format(a.UpdatedAt)}");
+        else
+        {
+            var width = Math.Max("NAME".Length, accounts.Max(a => a.Name.Length));
+            await stdout.WriteLineAsync($"{"NAME".PadRight(width)}  {"CREATED (UTC)",-20}  {"UPDATED (UTC)",-20}  LOCKED UNTIL (UTC)");
+            foreach (var a in accounts)
+            {
+                var until = running.Where(l => l.UserName == a.Name).Select(l => (DateTimeOffset?)l.LockedUntil).Max();
+                await stdout.WriteLineAsync($"{a.Name.PadRight(width)}  {Format(a.CreatedAt),-20}  {Format(a.UpdatedAt),-20}  {(until is { } u ? Format(u) : "-")}".TrimEnd());
+            }
+        }
+        foreach (var lockout in running)
+        {
+            var scope = lockout.Scope == AuthLockoutScopes.Pair ? $"from {lockout.Client}" : "from all addresses";
+            await stdout.WriteLineAsync($"Locked: {lockout.UserName} {scope} until {Format(lockout.LockedUntil)} (users unlock {lockout.UserName})");
+        }
     }
 
     private static string Format(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);

@@ -1,3 +1,4 @@
+using PhiMailGateway.Health;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -39,6 +40,7 @@ public static class GatewayHost
         builder.AddProcessing();   // pipeline stages after queueing
         builder.AddRelay();        // out to the smarthost or outbox, retries, DSNs
         builder.AddPickup();       // pickup packages, the recipient's page, retention
+        builder.AddHealth();       // counters, GET /health, the optional /metrics listener (after ingress: it reports it)
         configureServices?.Invoke(builder.Services);
         try
         {

@@ -22,6 +22,7 @@ public static class OptionsRegistration
         Add<SmimeOptions, SmimeOptionsValidator>(builder, SmimeOptions.Section);
         Add<PickupOptions, PickupOptionsValidator>(builder, PickupOptions.Section);
         builder.Services.AddSingleton<IValidateOptions<PickupOptions>, PickupBaseUrlValidator>();
+        Add<MetricsOptions, MetricsOptionsValidator>(builder, MetricsOptions.Section);
         return builder;
     }
 

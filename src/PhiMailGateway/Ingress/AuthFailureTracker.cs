@@ -59,9 +59,32 @@ public sealed class AuthFailureTracker(SmtpOptions smtp, TimeProvider time)
             if (e.Failures >= maxFailures && e.LockedUntil <= now)
             {
                 e.LockedUntil = now + smtp.AuthLockout;
+                e.UnlockGeneration = Untagged;
                 started = true;
             }
             return new FailureCount(Math.Max(0, maxFailures - e.Failures), e.LockedUntil > now ? e.LockedUntil : null, started);
+        }
+    }
+
+    /// <summary>
+    /// Tags the key's running lockout with the unlock generation its record was written under, so a
+    /// later <c>users unlock</c> (a higher generation) can be recognised. Untagged lockouts (their
+    /// record failed) only expire.
+    /// </summary>
+    public void TagLockout(string key, long unlockGeneration)
+    {
+        lock (_lock)
+        {
+            if (_entries.TryGetValue(key, out var e) && e.LockedUntil > time.GetUtcNow()) e.UnlockGeneration = unlockGeneration;
+        }
+    }
+
+    /// <summary>The unlock generation of the key's running lockout; null when not locked or not (yet) tagged.</summary>
+    public long? LockoutGeneration(string key)
+    {
+        lock (_lock)
+        {
+            return _entries.TryGetValue(key, out var e) && e.LockedUntil > time.GetUtcNow() && e.UnlockGeneration != Untagged ? e.UnlockGeneration : null;
         }
     }
 
@@ -94,7 +117,11 @@ public sealed class AuthFailureTracker(SmtpOptions smtp, TimeProvider time)
         public DateTimeOffset WindowStart;
         public DateTimeOffset LastSeen;
         public DateTimeOffset LockedUntil = DateTimeOffset.MinValue;
+        public long UnlockGeneration = Untagged;
     }
+
+    // Until its record is written a fresh lockout cannot be matched to an unlock: never cleared early.
+    private const long Untagged = long.MaxValue;
 }
 
 /// <summary>After a failure: attempts left before the lockout, when a lockout ends, and whether this failure started it.</summary>

@@ -147,6 +147,8 @@ public sealed partial class SmtpIngressService(
         lock (_lock)
         {
             foreach (var listener in _listeners) listener.Stop();
+            // GET /health reads this: a stopped listener is not healthy, even while the web page still answers.
+            _bound.Clear();
         }
         await Task.WhenAll(_acceptLoops);
 

@@ -13,6 +13,7 @@ namespace PhiMailGateway.Ingress;
 /// </summary>
 public sealed partial class SpoolMessageStore(
     IMessageAcceptor acceptor,
+    Health.GatewayMetrics metrics,
     TimeProvider time,
     ILogger<SpoolMessageStore> logger)
 {
@@ -37,7 +38,9 @@ public sealed partial class SpoolMessageStore(
             switch (result)
             {
                 case AcceptResult.Accepted accepted:
-                    LogQueued(logger, session.SessionId, accepted.QueueId, message.Length, recipients.Count);
+                    metrics.MessageAccepted();
+                    LogQueued(logger, session.SessionId, accepted.QueueId, session.AuthenticatedUser ?? "(trusted network)",
+                        MessageIdHeader.Find(message) ?? "(none)", message.Length, recipients.Count);
                     return new SmtpReply(250, $"2.0.0 Ok: queued as {accepted.QueueId}");
                 case AcceptResult.Transient transient:
                     LogNotQueued(logger, session.SessionId, 451);
@@ -67,8 +70,10 @@ public sealed partial class SpoolMessageStore(
     [GeneratedRegex(@"^[245]\.\d{1,3}\.\d{1,3} ")]
     private static partial Regex EnhancedCode();
 
-    [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Session {SessionId}: queued {QueueId}, {Size} bytes, {RecipientCount} recipients (250)")]
-    private static partial void LogQueued(ILogger logger, Guid sessionId, string queueId, long size, int recipientCount);
+    // The staff user name, so IT can tell whose mail a queue id is (issue 22); never an address of
+    // the envelope. LogTemplateTests allows {UserName} here for that reason.
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Session {SessionId}: queued {QueueId} from user {UserName}, Message-ID {MessageId}, {Size} bytes, {RecipientCount} recipients (250)")]
+    private static partial void LogQueued(ILogger logger, Guid sessionId, string queueId, string userName, string messageId, long size, int recipientCount);
 
     [LoggerMessage(EventId = 1011, Level = LogLevel.Warning, Message = "Session {SessionId}: message not queued ({ReplyCode})")]
     private static partial void LogNotQueued(ILogger logger, Guid sessionId, int replyCode);

@@ -24,6 +24,7 @@ public static class PickupRegistration
     public static IHostApplicationBuilder AddPickupPackageStore(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<PickupPackageStore>();
+        builder.Services.AddSingleton<PickupLabelStore>();
         return builder;
     }
 }

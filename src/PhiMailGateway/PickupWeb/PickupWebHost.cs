@@ -56,6 +56,7 @@ public sealed partial class PickupWebHost(IServiceProvider gateway, PickupOption
         builder.Services.AddSingleton(gateway.GetRequiredService<PickupCodeMailer>());
         builder.Services.AddSingleton(gateway.GetRequiredService<IAuditTrail>());
         builder.Services.AddSingleton(gateway.GetRequiredService<TimeProvider>());
+        builder.Services.AddSingleton(gateway.GetRequiredService<Health.HealthReport>());
         builder.Services.AddSingleton<PickupPages>();
         builder.Services.AddSingleton<PickupEndpoints>();
 
@@ -102,6 +103,7 @@ public sealed partial class PickupWebHost(IServiceProvider gateway, PickupOption
         app.UseRouting();
         app.UseRateLimiter();
         PickupEndpoints.Map(app);
+        Health.HealthEndpoints.MapHealth(app); // DESIGN: GET /health on the pickup listener, no authentication
         await app.StartAsync(cancellationToken);
         _app = app;
         var logger = loggers.CreateLogger<PickupWebHost>();

@@ -190,6 +190,29 @@ public abstract class MessageQueueContract
     }
 
     [Test]
+    public async Task Count_OpenMessagesByState_PendingCopiesAndTheOldestArrival()
+    {
+        var empty = await Queue.CountAsync([MessageStates.Received, MessageStates.Held], CancellationToken.None);
+        Assert.That(empty.MessagesByState, Is.Empty);
+        Assert.That(empty.OldestReceivedAt, Is.Null);
+
+        var now = Clock.GetUtcNow();
+        await Queue.RecordReceivedAsync(Entry("Q1", now.AddMinutes(-30), "a@lab.example"), CancellationToken.None);
+        await Queue.RecordReceivedAsync(Entry("Q2", now.AddMinutes(-20), "a@lab.example"), CancellationToken.None);
+        await Queue.RecordReceivedAsync(Entry("Q3", now.AddMinutes(-10), "a@lab.example"), CancellationToken.None);
+        await Queue.CommitDisclosureAsync(new MessageDisposition("Q1", MessageStates.Processed, null),
+            [Copy("Q1-1", "a@lab.example"), Copy("Q1-2", "b@lab.example")], [], CancellationToken.None);
+        await Queue.SetMessageStateAsync("Q3", MessageStates.Held, "held for the sender", "/spool/hold/Q3.msg", CancellationToken.None);
+
+        var counts = await Queue.CountAsync([MessageStates.Received, MessageStates.Held], CancellationToken.None);
+        Assert.That(counts.MessagesByState, Is.EquivalentTo(new Dictionary<string, long> { [MessageStates.Received] = 1, [MessageStates.Held] = 1 }),
+            "only the states asked for");
+        Assert.That(counts.PendingDeliveries, Is.EqualTo(2));
+        Assert.That(counts.OldestReceivedAt!.Value.ToUnixTimeMilliseconds(), Is.EqualTo(now.AddMinutes(-20).ToUnixTimeMilliseconds()),
+            "the processed Q1 is older but not among the states asked for");
+    }
+
+    [Test]
     public async Task ReleaseHeld_Twice_ReleasesOnceAndMessageIsDueAgain()
     {
         var id = await ReceivedAsync("Q1", "a@lab.example");

@@ -23,7 +23,9 @@ public static class PickupNotice
         var files = Files(fileCount);
         var them = fileCount == 1 ? "it" : "them";
         var expiry = FormatExpiry(expires);
-        var contact = options.PracticeContact is { Length: > 0 } c ? $" ({c})" : "";
+        // "at", not brackets: a phone number is usually written "(555) 010-0100", and wrapping it in
+        // brackets again gave "((555) 010-0100)" (issue 22).
+        var contact = options.PracticeContact is { Length: > 0 } c ? $" at {c.Trim()}" : "";
         var text = $"""
             {practice} has sent you {files} securely.
 

@@ -24,6 +24,7 @@ public sealed class PickupPackageStore
     private readonly PickupOptions _options;
     private readonly TimeProvider _time;
     private readonly byte[] _wrapKey;
+    private readonly byte[] _labelKey;
 
     public PickupPackageStore(GatewayDatabase database, MasterKey masterKey, GatewayOptions gateway, PickupOptions options, TimeProvider time)
     {
@@ -32,6 +33,7 @@ public sealed class PickupPackageStore
         _options = options;
         _time = time;
         _wrapKey = masterKey.Derive(WrapPurpose);
+        _labelKey = PickupLabelStore.DeriveKey(masterKey);
         Root = Path.Combine(gateway.FullDataDirectory, "pickup");
         _rootSync = new CoalescingFlush(() => DirectorySync.Flush(Root));
     }
@@ -63,7 +65,7 @@ public sealed class PickupPackageStore
     /// files are written (and flushed) before the row commits, so a row never points at nothing.
     /// </summary>
     public async Task<CreatedPackage> CreateAsync(string queueId, string recipient, string sender, PickupScope scope,
-        IReadOnlyList<PackageSource> files, CancellationToken cancellationToken)
+        IReadOnlyList<PackageSource> files, CancellationToken cancellationToken, PickupLabel? label = null)
     {
         var packageId = PickupSecrets.NewPackageId();
         var token = PickupSecrets.NewToken();
@@ -126,6 +128,7 @@ public sealed class PickupPackageStore
                     INSERT INTO pickup_files (package_id, file_index, sealed_name, content_type, size, sha256)
                     VALUES (@packageId, @fileIndex, @sealedName, @contentType, @size, @sha256)
                     """, rows, t);
+                if (label is not null) await PickupLabelStore.InsertAsync(c, t, _labelKey, packageId, label);
             }, cancellationToken);
             return new CreatedPackage(packageId, token, expires, files.Count, paths);
         }
@@ -298,6 +301,7 @@ public sealed class PickupPackageStore
             await c.ExecuteAsync("UPDATE pickup_files SET sealed_name = NULL WHERE package_id = @packageId", new { packageId }, t);
             await c.ExecuteAsync("DELETE FROM pickup_sessions WHERE package_id = @packageId", new { packageId }, t);
             await c.ExecuteAsync("DELETE FROM pickup_codes WHERE package_id = @packageId", new { packageId }, t);
+            await c.ExecuteAsync("DELETE FROM pickup_labels WHERE package_id = @packageId", new { packageId }, t);
             return count;
         }, cancellationToken);
         foreach (var path in ExistingFiles(packageId, (int?)fileCount)) TryDelete(path);

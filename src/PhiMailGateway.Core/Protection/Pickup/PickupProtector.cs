@@ -39,7 +39,8 @@ public sealed partial class PickupProtector(
             var whole = moved.Count == 0;
             var sources = whole ? [WholeMessageSource(message)] : Sources(moved, work.Report);
             var package = await store.CreateAsync(work.QueueId, decision.Recipient, sender,
-                whole ? PickupScope.WholeMessage : PickupScope.Attachments, sources, cancellationToken);
+                whole ? PickupScope.WholeMessage : PickupScope.Attachments, sources, cancellationToken,
+                new PickupLabel(message.MessageId, message.Subject));
             // Removed again if the message does not go out after all (deferred or held).
             work.AddGeneratedFiles(package.BlobPaths);
 

@@ -117,6 +117,12 @@ public sealed class GatewayDatabase : IGatewayStorage
         WriteAsync((c, t) => c.ExecuteAsync("UPDATE storage_probe SET probed_at = @now WHERE id = 1",
             new { now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, t), cancellationToken);
 
+    public async Task ProbeReadAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT COUNT(*) FROM storage_probe", cancellationToken: cancellationToken));
+    }
+
     /// <summary>Writes that may share one transaction; bounds how long one commit keeps the others waiting.</summary>
     private const int MaxBatch = 64;
 

@@ -203,4 +203,15 @@ public sealed class SqliteMessageQueue(GatewayDatabase database, AuditChainSeale
         (await c.QueryAsync<string>(
             "SELECT recipient FROM delivery_recipients WHERE delivery_id = @deliveryId AND status = @Pending ORDER BY recipient",
             new { deliveryId, RecipientStates.Pending })).AsList();
+
+    public Task<QueueCounts> CountAsync(IReadOnlyCollection<string> states, CancellationToken cancellationToken) =>
+        database.ReadAsync(async c =>
+        {
+            var byState = (await c.QueryAsync<(string State, long Count)>(
+                "SELECT state, COUNT(*) FROM messages WHERE state IN @states GROUP BY state", new { states }))
+                .ToDictionary(r => r.State, r => r.Count, StringComparer.Ordinal);
+            var oldest = await c.ExecuteScalarAsync<long?>("SELECT MIN(received_at) FROM messages WHERE state IN @states", new { states });
+            var pending = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM deliveries WHERE state = @pending", new { pending = DeliveryStates.Pending });
+            return new QueueCounts(byState, pending, oldest is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null);
+        }, cancellationToken);
 }
