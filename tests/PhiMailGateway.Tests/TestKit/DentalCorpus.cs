@@ -308,7 +308,10 @@ public static class DentalCorpus
     /// TNEF reader but no writer): signature, key, TNEF version, OEM code page, message class, then
     /// per attachment attAttachRendData, attAttachTitle, attAttachData. Checksums are real.
     /// </summary>
-    public static byte[] Tnef(params (string Name, byte[] Content)[] attachments)
+    public static byte[] Tnef(params (string Name, byte[] Content)[] attachments) => Tnef(null, attachments);
+
+    /// <summary>As <see cref="Tnef(ValueTuple{string, byte[]}[])"/>, with the message's text in attBody, as Outlook writes it in rich-text mode.</summary>
+    public static byte[] Tnef(string? body, params (string Name, byte[] Content)[] attachments)
     {
         var s = new MemoryStream();
         s.Write(BitConverter.GetBytes(0x223E9F78u));
@@ -316,6 +319,7 @@ public static class DentalCorpus
         TnefAttribute(s, TnefAttributeLevel.Message, TnefAttributeTag.TnefVersion, BitConverter.GetBytes(0x00010000u));
         TnefAttribute(s, TnefAttributeLevel.Message, TnefAttributeTag.OemCodepage, [.. BitConverter.GetBytes(1252u), .. BitConverter.GetBytes(0u)]);
         TnefAttribute(s, TnefAttributeLevel.Message, TnefAttributeTag.MessageClass, Encoding.ASCII.GetBytes("IPM.Microsoft Mail.Note\0"));
+        if (body is not null) TnefAttribute(s, TnefAttributeLevel.Message, TnefAttributeTag.Body, Encoding.ASCII.GetBytes(body + "\0"));
         foreach (var (name, content) in attachments)
         {
             // RENDDATA: atyp=file, position unknown, no size hints, no flags.
