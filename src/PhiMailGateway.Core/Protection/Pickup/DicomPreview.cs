@@ -58,6 +58,7 @@ public static class DicomPreview
         public double? WindowCenter, WindowWidth;
         public double Slope = 1, Intercept;
         public bool HasPixels;
+        public uint PixelLength;
         public byte[]? Native;
         public List<byte[]> Fragments = [];
 
@@ -66,6 +67,7 @@ public static class DicomPreview
             && TransferSyntax switch
             {
                 ImplicitLittleEndian or ExplicitLittleEndian =>
+                    PixelLength != uint.MaxValue && PixelLength >= (long)Rows * Columns * Samples * (BitsAllocated / 8) &&
                     BitsAllocated is 8 or 16 && (Samples == 1 && Photometric is "MONOCHROME1" or "MONOCHROME2" || Samples == 3 && Photometric == "RGB" && BitsAllocated == 8),
                 JpegBaseline => BitsAllocated == 8,
                 _ => false,
@@ -103,6 +105,7 @@ public static class DicomPreview
             if (tag == 0x7FE00010)
             {
                 image.HasPixels = true;
+                image.PixelLength = PeekLength(data, at, explicitVr);
                 if (headerOnly) return true;
                 return ReadPixels(data, ref at, explicitVr, image);
             }
@@ -221,6 +224,15 @@ public static class DicomPreview
         value = data.Slice(at, (int)length);
         at += (int)length;
         return true;
+    }
+
+    /// <summary>The declared length of the element at <paramref name="at"/> (uint.MaxValue: undefined), without reading its value.</summary>
+    private static uint PeekLength(ReadOnlySpan<byte> data, int at, bool explicitVr)
+    {
+        if (!explicitVr) return BinaryPrimitives.ReadUInt32LittleEndian(data[(at + 4)..]);
+        var vr = Encoding.ASCII.GetString(data.Slice(at + 4, 2));
+        if (!LongVrs.Contains(vr)) return BinaryPrimitives.ReadUInt16LittleEndian(data[(at + 6)..]);
+        return at + 12 <= data.Length ? BinaryPrimitives.ReadUInt32LittleEndian(data[(at + 8)..]) : 0;
     }
 
     private static uint Tag(ReadOnlySpan<byte> data, int at) =>

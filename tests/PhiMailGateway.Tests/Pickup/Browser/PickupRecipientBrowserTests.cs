@@ -45,7 +45,8 @@ public class PickupRecipientBrowserTests
             el => { const r = document.createRange(); r.selectNodeContents(el);
                     return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; }
             """);
-        Assert.That(lines, Is.EqualTo(1), "the address is not broken across lines at 375 px");
+        var rects = await address.EvaluateAsync<string>("el => { const r = document.createRange(); r.selectNodeContents(el); return JSON.stringify([...r.getClientRects()].map(x => [x.left, x.top, x.width, x.height])) + ' dd=' + el.parentElement.getBoundingClientRect().width; }");
+        Assert.That(lines, Is.EqualTo(1), "the address is not broken across lines at 375 px: " + rects);
         var box = await address.BoundingBoxAsync();
         Assert.That(box!.X + box.Width, Is.LessThanOrEqualTo(375), "and it fits the screen");
         var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth");
