@@ -139,12 +139,16 @@ public sealed partial class PickupProtector(
             else parent.Remove(entity);
         }
         if (bodyRemoved) message.Body = null;
-        InlineImagePlaceholder.ReplaceMissing(message);
+        // Only a moved part with a Content-ID can leave a broken cid: picture; others skip the HTML pass.
+        if (moved.Any(m => HasContentId(m.Entity))) InlineImagePlaceholder.ReplaceMissing(message);
         // Outlook in rich-text mode writes the message's only readable text into winmail.dat: it stays with the mail.
         if (tnefBodies.Count > 0 && !TnefUnpacker.HasReadableBody(message)) TnefUnpacker.AddBody(message, tnefBodies[0]);
         message.Body = message.Body is null ? notice : new Multipart("mixed") { notice, message.Body };
         return message;
     }
+
+    private static bool HasContentId(MimeEntity entity) =>
+        entity.ContentId is { Length: > 0 } || entity is Multipart multipart && multipart.Any(HasContentId);
 
     /// <summary>WholeMessage scope: a new message that keeps only the addressing; the subject is generic too.</summary>
     private MimeMessage NoticeOnly(MimeMessage original, MimeEntity notice)
