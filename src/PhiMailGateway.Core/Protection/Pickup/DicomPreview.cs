@@ -1,8 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using System.IO.Compression;
 using System.Text;
-using PhiMailGateway.Inspection.Containers;
 
 namespace PhiMailGateway.Protection.Pickup;
 
@@ -281,7 +279,7 @@ public static class DicomPreview
                         raster[o++] = image.Planar == 1 ? pixels[c * (long)image.Rows * image.Columns + p] : pixels[p * 3 + c];
                 }
             }
-            return new PreviewImage(Encode(raster, width, height, colourType: 2), "image/png");
+            return new PreviewImage(PngWriter.Write(raster, width, height, PngWriter.Rgb), "image/png");
         }
 
         double Value(long index)
@@ -328,40 +326,6 @@ public static class DicomPreview
                 raster[o++] = (byte)(invert ? 255 - level : level);
             }
         }
-        return new PreviewImage(Encode(raster, width, height, colourType: 0), "image/png");
-    }
-
-    /// <summary>An 8-bit PNG of filtered scanlines (each starts with its filter byte).</summary>
-    private static byte[] Encode(byte[] raster, int width, int height, byte colourType)
-    {
-        using var png = new MemoryStream();
-        png.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
-        var header = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(header, width);
-        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
-        header[8] = 8;
-        header[9] = colourType;
-        Chunk(png, "IHDR", header);
-        using (var compressed = new MemoryStream())
-        {
-            using (var zlib = new ZLibStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
-                zlib.Write(raster);
-            Chunk(png, "IDAT", compressed.ToArray());
-        }
-        Chunk(png, "IEND", []);
-        return png.ToArray();
-    }
-
-    private static void Chunk(Stream png, string type, byte[] data)
-    {
-        Span<byte> number = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(number, data.Length);
-        png.Write(number);
-        var typeBytes = Encoding.ASCII.GetBytes(type);
-        png.Write(typeBytes);
-        png.Write(data);
-        var crc = Crc32.Finish(Crc32.Append(Crc32.Append(Crc32.Seed, typeBytes), data));
-        BinaryPrimitives.WriteUInt32BigEndian(number, crc);
-        png.Write(number);
+        return new PreviewImage(PngWriter.Write(raster, width, height, PngWriter.Grayscale), "image/png");
     }
 }
