@@ -172,8 +172,13 @@ public sealed partial class PickupEndpoints(
         if (await ResolveAsync(c, token) is not { } package) return;
         if (!await SignedInAsync(c, token, package)) return;
         var files = await store.FilesAsync(package, c.RequestAborted);
+        var dicomPreviews = new HashSet<int>();
+        foreach (var file in files.Where(f => f.IsDicom && f.Size <= DicomPreview.MaxFileBytes))
+        {
+            if (await CanRenderDicomAsync(package, file, c.RequestAborted)) dicomPreviews.Add(file.Index);
+        }
         await AuditAsync(c, AuditEventTypes.PickupViewed, package, $"file list ({files.Count} files)");
-        await Html(c, 200, pages.Files(package, token, files));
+        await Html(c, 200, pages.Files(package, token, files, dicomPreviews));
     }
 
     private async Task DownloadAsync(HttpContext c, string token, int index, bool preview)
@@ -181,12 +186,17 @@ public sealed partial class PickupEndpoints(
         if (await ResolveAsync(c, token) is not { } package) return;
         if (!await SignedInAsync(c, token, package)) return;
         var file = (await store.FilesAsync(package, c.RequestAborted)).FirstOrDefault(f => f.Index == index);
-        if (file is null || (preview && !file.CanPreview))
+        if (file is null || (preview && !file.CanPreview && !file.IsDicom))
         {
             await Html(c, 404, pages.NotFound());
             return;
         }
-        if (!preview && !await store.TryCountDownloadAsync(package.PackageId, c.RequestAborted))
+        if (preview && !file.CanPreview)
+        {
+            await DicomPreviewAsync(c, package, file);
+            return;
+        }
+        if (!preview && !await store.TryCountDownloadAsync(package.PackageId, [index], c.RequestAborted))
         {
             await GoneAsync(c, token);
             return;
@@ -216,7 +226,7 @@ public sealed partial class PickupEndpoints(
             await Html(c, 404, pages.NotFound());
             return;
         }
-        if (!await store.TryCountDownloadAsync(package.PackageId, c.RequestAborted))
+        if (!await store.TryCountDownloadAsync(package.PackageId, files.Select(f => f.Index).ToList(), c.RequestAborted))
         {
             await GoneAsync(c, token);
             return;
@@ -237,6 +247,44 @@ public sealed partial class PickupEndpoints(
             await using var source = store.OpenFile(package, file.Index);
             await source.CopyToAsync(target, c.RequestAborted);
         }
+    }
+
+    /// <summary>
+    /// The rendered picture of a DICOM X-ray, under the verified session like every file (a mail
+    /// scanner following links has no session and gets the landing page instead).
+    /// </summary>
+    private async Task DicomPreviewAsync(HttpContext c, PickupPackage package, PickupFile file)
+    {
+        PreviewImage? image = null;
+        if (file.Size <= DicomPreview.MaxFileBytes)
+        {
+            var bytes = new byte[file.Size];
+            await using (var content = store.OpenFile(package, file.Index))
+                await content.ReadExactlyAsync(bytes, c.RequestAborted);
+            image = DicomPreview.TryRender(bytes);
+        }
+        if (image is null)
+        {
+            await Html(c, 404, pages.NotFound());
+            return;
+        }
+        await AuditAsync(c, AuditEventTypes.PickupViewed, package, "preview (rendered DICOM)", file.Sha256);
+        LogDicomPreview(logger, package.PackageId, file.Index, image.Content.Length);
+        c.Response.StatusCode = 200;
+        c.Response.ContentType = image.ContentType;
+        c.Response.ContentLength = image.Content.Length;
+        c.Response.Headers.ContentDisposition = "inline";
+        c.Response.Headers.CacheControl = "no-store";
+        await c.Response.Body.WriteAsync(image.Content, c.RequestAborted);
+    }
+
+    /// <summary>Reads only the start of the file (the header up to the pixel data) to decide whether the page offers a preview.</summary>
+    private async Task<bool> CanRenderDicomAsync(PickupPackage package, PickupFile file, CancellationToken cancellationToken)
+    {
+        var prefix = new byte[(int)Math.Min(file.Size, 256 * 1024)];
+        await using var content = store.OpenFile(package, file.Index);
+        await content.ReadExactlyAsync(prefix, cancellationToken);
+        return DicomPreview.CanRender(prefix);
     }
 
     // ------------------------------------------------------------------ helpers
@@ -260,12 +308,15 @@ public sealed partial class PickupEndpoints(
         return package;
     }
 
-    /// <summary>After a download was refused: the page says why (a race with expiry or revocation reads as removed).</summary>
+    /// <summary>
+    /// After a download was refused: the page says why. A package still available means this file
+    /// (or, for the zip, one of them) has used its downloads while others have some left.
+    /// </summary>
     private async Task GoneAsync(HttpContext c, string token)
     {
         var package = (await store.FindByTokenAsync(token, c.RequestAborted))!;
         var why = package.Availability(time.GetUtcNow());
-        await Html(c, 410, pages.Gone(package, why == PackageAvailability.Available ? PackageAvailability.Removed : why));
+        await Html(c, 410, why == PackageAvailability.Available ? pages.FileUsedUp(package, token) : pages.Gone(package, why));
     }
 
     private async Task<bool> SignedInAsync(HttpContext c, string token, PickupPackage package)
@@ -320,6 +371,9 @@ public sealed partial class PickupEndpoints(
 
     [LoggerMessage(EventId = 7109, Level = LogLevel.Information, Message = "Pickup: unknown link opened (client {ClientAddress})")]
     private static partial void LogUnknownToken(ILogger logger, string? clientAddress);
+
+    [LoggerMessage(EventId = 7400, Level = LogLevel.Information, Message = "Pickup {PackageId}: preview of DICOM file {FileIndex} rendered ({Bytes} bytes)")]
+    private static partial void LogDicomPreview(ILogger logger, string packageId, int fileIndex, int bytes);
 
     [LoggerMessage(EventId = 7110, Level = LogLevel.Warning, Message = "Pickup: form without a valid anti-forgery token refused (client {ClientAddress})")]
     private static partial void LogAntiforgery(ILogger logger, string? clientAddress);

@@ -63,9 +63,36 @@ public sealed class PickupPages(PickupOptions options)
     private static string Form(string action, string antiforgeryField, string antiforgeryToken, string inner) =>
         $"<form method=\"post\" action=\"{H(action)}\">\n<input type=\"hidden\" name=\"{H(antiforgeryField)}\" value=\"{H(antiforgeryToken)}\">\n{inner}</form>\n";
 
+    /// <summary>
+    /// The sender as people write it: the name, then the address (no quotes, no angle brackets). The
+    /// address is one unit that moves to the next line whole; only an address longer than the line
+    /// breaks, and then before its @ or a dot, never inside a word.
+    /// </summary>
+    public static string Sender(string sender)
+    {
+        if (!MimeKit.MailboxAddress.TryParse(sender, out var mailbox) || string.IsNullOrEmpty(mailbox.Address))
+            return $"<span class=\"address\">{H(sender)}</span>";
+        var address = string.Join("<wbr>", SplitBeforeSeparators(mailbox.Address).Select(H));
+        return mailbox.Name is { Length: > 0 } name && !string.Equals(name, mailbox.Address, StringComparison.OrdinalIgnoreCase)
+            ? $"<span class=\"sender-name\">{H(name)}</span> <span class=\"address\">{address}</span>"
+            : $"<span class=\"address\">{address}</span>";
+    }
+
+    private static IEnumerable<string> SplitBeforeSeparators(string address)
+    {
+        var start = 0;
+        for (var i = 1; i < address.Length; i++)
+        {
+            if (address[i] is not ('@' or '.')) continue;
+            yield return address[start..i];
+            start = i;
+        }
+        yield return address[start..];
+    }
+
     private string Facts(PickupPackage package) =>
-        $"<dl class=\"facts\">\n<dt>From</dt><dd>{H(package.Sender)}</dd>\n<dt>Files</dt><dd>{H(PickupNotice.Files((int)package.FileCount))}</dd>\n" +
-        $"<dt>Available until</dt><dd>{H(PickupNotice.FormatExpiry(package.Expires))}</dd>\n</dl>\n";
+        $"<dl class=\"facts\">\n<dt>From</dt><dd>{Sender(package.Sender)}</dd>\n<dt>Files</dt><dd>{H(PickupNotice.Files((int)package.FileCount))}</dd>\n" +
+        $"<dt>Available until</dt><dd>{H(PickupNotice.FormatExpiry(package.Expires, options))}</dd>\n</dl>\n";
 
     public string Landing(PickupPackage package, string token, string afField, string afToken) => Layout("Secure files", $"""
         <h1>You have secure files from {H(options.PracticeName)}</h1>
@@ -86,30 +113,47 @@ public sealed class PickupPages(PickupOptions options)
         {Form($"/p/{token}/code", afField, afToken, "<button type=\"submit\" class=\"secondary\">Send a new code</button>\n")}
         """);
 
-    public string Files(PickupPackage package, string token, IReadOnlyList<PickupFile> files)
+    /// <param name="dicomPreviews">Indexes of the DICOM files whose picture the server can render.</param>
+    public string Files(PickupPackage package, string token, IReadOnlyList<PickupFile> files, IReadOnlySet<int>? dicomPreviews = null)
     {
-        var left = Math.Max(0, package.MaxDownloads - package.DownloadCount);
         var list = new StringBuilder();
         foreach (var f in files)
         {
             list.Append("<li>\n");
-            if (f.CanPreview)
+            if (f.CanPreview || dicomPreviews?.Contains(f.Index) == true)
                 list.Append($"<div class=\"preview\"><img src=\"/p/{H(token)}/files/{f.Index}/preview\" alt=\"Preview of {H(f.Name)}\"></div>\n");
-            list.Append($"<div class=\"name\">{H(f.Name)}</div>\n<div class=\"meta\">{H(Kind(f))} · {H(Size(f.Size))}</div>\n");
-            list.Append($"<a class=\"button secondary\" href=\"/p/{H(token)}/files/{f.Index}\" download>Download<span class=\"visually-hidden\"> {H(f.Name)}</span></a>\n</li>\n");
+            var left = f.DownloadsLeft(package);
+            var opensWith = f.IsDicom ? $"<p class=\"small opens-with\">{H(DicomHint)}</p>\n" : "";
+            list.Append($"<div class=\"name\">{H(f.Name)}</div>\n<div class=\"meta\">{H(Kind(f))} · {H(Size(f.Size))} · {H(DownloadsLeftText(left, package.MaxDownloads))}</div>\n{opensWith}");
+            list.Append(left > 0
+                ? $"<a class=\"button secondary\" href=\"/p/{H(token)}/files/{f.Index}\" download>Download<span class=\"visually-hidden\"> {H(f.Name)}</span></a>\n</li>\n"
+                : "<p class=\"small\">This file has been downloaded the most times allowed.</p>\n</li>\n");
         }
-        var all = files.Count > 1
+        var all = files.Count > 1 && files.All(f => f.DownloadsLeft(package) > 0)
             ? $"<p><a class=\"button\" href=\"/p/{H(token)}/all.zip\" download>Download all ({H(PickupNotice.Files(files.Count))}, zip)</a></p>\n"
             : "";
         return Layout("Your files", $"""
             <h1>Your files from {H(options.PracticeName)}</h1>
-            <p>Available until <strong>{H(PickupNotice.FormatExpiry(package.Expires))}</strong>. Downloads left: <strong>{left} of {package.MaxDownloads}</strong>.</p>
+            <p>Available until <strong>{H(PickupNotice.FormatExpiry(package.Expires, options))}</strong>. Each file can be downloaded {package.MaxDownloads} {(package.MaxDownloads == 1 ? "time" : "times")}.</p>
             <ul class="files">
             {list}</ul>
-            {all}<p class="small">Save the files somewhere private. Each download counts towards the limit; looking at a preview does not.</p>
+            {all}<p class="small">Save the files somewhere private. Each download counts towards that file’s limit (the zip counts for every file in it); looking at a preview does not.</p>
 
             """);
     }
+
+    /// <summary>What opens a DICOM file, in words a patient follows; no product is named (the practice may prefer its own).</summary>
+    public const string DicomHint =
+        "This is a DICOM file, the standard format for X-rays. To open it, use a DICOM viewer: free viewers exist for Windows, Mac, phones and in the web browser, and your dentist’s imaging software opens it too.";
+
+    private static string DownloadsLeftText(long left, long max) => $"{left} of {max} {(max == 1 ? "download" : "downloads")} left";
+
+    public string FileUsedUp(PickupPackage package, string token) => Layout("Download limit reached", $"""
+        <h1>This file has been downloaded the most times allowed</h1>
+        <p>Each file can be downloaded {package.MaxDownloads} {(package.MaxDownloads == 1 ? "time" : "times")}. The other files are still available.</p>
+        <p><a class="button" href="/p/{H(token)}/files">Back to your files</a></p>
+
+        """);
 
     public string NotFound() => Layout("Link not found", """
         <h1>We can’t find these files</h1>
@@ -121,9 +165,9 @@ public sealed class PickupPages(PickupOptions options)
     {
         var (title, text) = why switch
         {
-            PackageAvailability.Expired => ("This link has expired", $"The files were available until {PickupNotice.FormatExpiry(package.Expires)}. For your privacy they have been removed."),
+            PackageAvailability.Expired => ("This link has expired", $"The files were available until {PickupNotice.FormatExpiry(package.Expires, options)}. For your privacy they have been removed."),
             PackageAvailability.Revoked => ("This link has been withdrawn", $"{options.PracticeName} has withdrawn these files."),
-            PackageAvailability.DownloadsUsed => ("This link has been used up", $"The files were downloaded the most times allowed ({package.MaxDownloads})."),
+            PackageAvailability.DownloadsUsed => ("This link has been used up", $"Every file was downloaded the most times allowed ({package.MaxDownloads})."),
             _ => ("These files are no longer available", "They have been removed from the secure store."),
         };
         var contact = options.PracticeContact is { Length: > 0 } c ? c : package.Sender;
@@ -137,7 +181,7 @@ public sealed class PickupPages(PickupOptions options)
 
     public string Locked(DateTimeOffset until) => Layout("Locked for now", $"""
         <h1>Too many wrong codes</h1>
-        <p class="alert" role="alert">For your security, this link is locked until {H(until.UtcDateTime.ToString("HH:mm 'UTC'", CultureInfo.InvariantCulture))} (about {(int)Math.Ceiling(options.Lockout.TotalMinutes)} minutes).</p>
+        <p class="alert" role="alert">For your security, this link is locked until {H(options.Times().TimeOfDay(until))} (about {(int)Math.Ceiling(options.Lockout.TotalMinutes)} minutes).</p>
         <p>After that, open the link from your email again and ask for a new code.</p>
 
         """);

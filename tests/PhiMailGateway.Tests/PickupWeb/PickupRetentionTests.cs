@@ -33,7 +33,7 @@ public class PickupRetentionTests
         var delivery = await _bed.SendAsync(PickupTestBed.XrayMessage(DentalCorpus.PanoramicJpeg()), recipient);
         using var client = _bed.Client();
         Assert.That((await client.GetAsync($"/p/{delivery.Token}")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        Assert.That(delivery.Parsed.TextBody, Does.Contain(PhiMailGateway.Protection.Pickup.PickupNotice.FormatExpiry(_clock.GetUtcNow().AddDays(2))[..10]));
+        Assert.That(delivery.Parsed.TextBody, Does.Contain(PhiMailGateway.Protection.Pickup.PickupNotice.FormatExpiry(_clock.GetUtcNow().AddDays(2), _bed.Options)[..10]));
 
         _clock.Advance(TimeSpan.FromDays(2) + TimeSpan.FromMinutes(1));
         var expired = await client.GetAsync($"/p/{delivery.Token}");

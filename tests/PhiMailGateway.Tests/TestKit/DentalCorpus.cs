@@ -20,9 +20,12 @@ public static class DentalCorpus
     /// <summary>A DICOM intraoral X-ray: Part 10 with preamble, or a raw dataset; explicit or implicit VR LE.</summary>
     /// <param name="hostileLength">Insert a private element claiming a length of about 4 GB before the patient tags.</param>
     /// <param name="patientName">(0010,0010); the audit tests use other patients, and hostile names.</param>
+    /// <param name="pixels">Pixel data (16-bit little endian, or the JPEG of an encapsulated file); 256 zero bytes (no picture) when null.</param>
+    /// <param name="jpegBaseline">Transfer syntax JPEG baseline, <paramref name="pixels"/> being the JPEG (one fragment of one frame).</param>
     public static byte[] Dicom(bool explicitVr = true, bool preamble = true, bool hostileLength = false, int rows = 1000, int columns = 1500,
-        string patientName = PatientName, string patientId = PatientId)
+        string patientName = PatientName, string patientId = PatientId, byte[]? pixels = null, bool jpegBaseline = false)
     {
+        if (jpegBaseline) explicitVr = true;
         var ds = new MemoryStream();
         var w = new DicomWriter(ds, explicitVr);
         w.Element(0x0008, 0x0016, "UI", Ascii("1.2.840.10008.5.1.4.1.1.1.3", '\0'));
@@ -36,11 +39,14 @@ public static class DentalCorpus
         w.Element(0x0010, 0x0020, "LO", Ascii(patientId));
         w.Element(0x0010, 0x0030, "DA", Ascii("19800101"));
         w.Element(0x0018, 0x0015, "CS", Ascii("JAW"));
-        w.Element(0x0028, 0x0002, "US", UShort(1));
+        w.Element(0x0028, 0x0002, "US", UShort(jpegBaseline ? 3 : 1));
+        if (pixels is not null) w.Element(0x0028, 0x0004, "CS", Ascii(jpegBaseline ? "YBR_FULL_422" : "MONOCHROME2"));
         w.Element(0x0028, 0x0010, "US", UShort(rows));
         w.Element(0x0028, 0x0011, "US", UShort(columns));
-        w.Element(0x0028, 0x0100, "US", UShort(16));
-        w.Element(0x7FE0, 0x0010, "OW", new byte[256]);
+        w.Element(0x0028, 0x0100, "US", UShort(jpegBaseline ? 8 : 16));
+        if (pixels is not null) w.Element(0x0028, 0x0101, "US", UShort(jpegBaseline ? 8 : 12));
+        if (jpegBaseline) w.Encapsulated(0x7FE0, 0x0010, pixels ?? []);
+        else w.Element(0x7FE0, 0x0010, "OW", pixels ?? new byte[256]);
 
         if (!preamble) return ds.ToArray();
 
@@ -52,7 +58,7 @@ public static class DentalCorpus
         m.Element(0x0002, 0x0001, "OB", [0, 1]);
         m.Element(0x0002, 0x0002, "UI", Ascii("1.2.840.10008.5.1.4.1.1.1.3", '\0'));
         m.Element(0x0002, 0x0003, "UI", Ascii("2.25.1234567890", '\0'));
-        m.Element(0x0002, 0x0010, "UI", Ascii(explicitVr ? "1.2.840.10008.1.2.1" : "1.2.840.10008.1.2", '\0'));
+        m.Element(0x0002, 0x0010, "UI", Ascii(jpegBaseline ? "1.2.840.10008.1.2.4.50" : explicitVr ? "1.2.840.10008.1.2.1" : "1.2.840.10008.1.2", '\0'));
         var groupLength = new DicomWriter(file, explicitVr: true);
         groupLength.Element(0x0002, 0x0000, "UL", BitConverter.GetBytes((uint)meta.Length));
         meta.Position = 0;
@@ -61,6 +67,10 @@ public static class DentalCorpus
         ds.CopyTo(file);
         return file.ToArray();
     }
+
+    /// <summary>An uncompressed 12-bit DICOM X-ray whose pixels are a real picture (a left-to-right gradient).</summary>
+    public static byte[] DicomWithPicture(int rows = 300, int columns = 400) =>
+        Dicom(rows: rows, columns: columns, pixels: DicomWriter.Gradient(rows, columns));
 
     private sealed class DicomWriter(Stream s, bool explicitVr)
     {
@@ -73,6 +83,27 @@ public static class DentalCorpus
         }
 
         public void RawLongHeader(ushort group, ushort element, string vr, uint length) => Header(group, element, vr, length);
+
+        /// <summary>Encapsulated pixel data: an empty basic offset table, one fragment, the sequence delimiter.</summary>
+        public void Encapsulated(ushort group, ushort element, byte[] fragment)
+        {
+            Header(group, element, "OB", 0xFFFFFFFF);
+            Tag(0xFFFE, 0xE000); U32(0);
+            var padded = fragment.Length % 2 == 0 ? fragment : [.. fragment, 0];
+            Tag(0xFFFE, 0xE000); U32((uint)padded.Length);
+            s.Write(padded);
+            Tag(0xFFFE, 0xE0DD); U32(0);
+        }
+
+        /// <summary>A 12-bit gradient X-ray, 16 bits allocated: dark at the left, bright at the right.</summary>
+        public static byte[] Gradient(int rows, int columns)
+        {
+            var pixels = new byte[rows * columns * 2];
+            for (var y = 0; y < rows; y++)
+                for (var x = 0; x < columns; x++)
+                    BinaryPrimitives.WriteUInt16LittleEndian(pixels.AsSpan((y * columns + x) * 2), (ushort)(x * 4095 / Math.Max(1, columns - 1)));
+            return pixels;
+        }
 
         public void UndefinedSequence(ushort group, ushort element, (ushort G, ushort E, string Vr, byte[] Value)[] itemElements)
         {
@@ -308,7 +339,10 @@ public static class DentalCorpus
     /// TNEF reader but no writer): signature, key, TNEF version, OEM code page, message class, then
     /// per attachment attAttachRendData, attAttachTitle, attAttachData. Checksums are real.
     /// </summary>
-    public static byte[] Tnef(params (string Name, byte[] Content)[] attachments)
+    public static byte[] Tnef(params (string Name, byte[] Content)[] attachments) => Tnef(null, attachments);
+
+    /// <summary>As <see cref="Tnef(ValueTuple{string, byte[]}[])"/>, with the message's text in attBody, as Outlook writes it in rich-text mode.</summary>
+    public static byte[] Tnef(string? body, params (string Name, byte[] Content)[] attachments)
     {
         var s = new MemoryStream();
         s.Write(BitConverter.GetBytes(0x223E9F78u));
@@ -316,6 +350,7 @@ public static class DentalCorpus
         TnefAttribute(s, TnefAttributeLevel.Message, TnefAttributeTag.TnefVersion, BitConverter.GetBytes(0x00010000u));
         TnefAttribute(s, TnefAttributeLevel.Message, TnefAttributeTag.OemCodepage, [.. BitConverter.GetBytes(1252u), .. BitConverter.GetBytes(0u)]);
         TnefAttribute(s, TnefAttributeLevel.Message, TnefAttributeTag.MessageClass, Encoding.ASCII.GetBytes("IPM.Microsoft Mail.Note\0"));
+        if (body is not null) TnefAttribute(s, TnefAttributeLevel.Message, TnefAttributeTag.Body, Encoding.ASCII.GetBytes(body + "\0"));
         foreach (var (name, content) in attachments)
         {
             // RENDDATA: atyp=file, position unknown, no size hints, no flags.

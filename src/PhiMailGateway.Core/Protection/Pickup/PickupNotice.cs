@@ -11,8 +11,8 @@ namespace PhiMailGateway.Protection.Pickup;
 /// </summary>
 public static class PickupNotice
 {
-    public static string FormatExpiry(DateTimeOffset expires) =>
-        expires.UtcDateTime.ToString("d MMMM yyyy, HH:mm 'UTC'", CultureInfo.InvariantCulture);
+    /// <summary>The expiry in the practice's zone, with its abbreviation (<c>Pickup:TimeZone</c>).</summary>
+    public static string FormatExpiry(DateTimeOffset expires, PickupOptions options) => options.Times().DateAndTime(expires);
 
     public static string Files(int count) => count == 1 ? "1 file" : $"{count.ToString(CultureInfo.InvariantCulture)} files";
 
@@ -22,7 +22,7 @@ public static class PickupNotice
         var practice = options.PracticeName;
         var files = Files(fileCount);
         var them = fileCount == 1 ? "it" : "them";
-        var expiry = FormatExpiry(expires);
+        var expiry = FormatExpiry(expires, options);
         // "at", not brackets: a phone number is usually written "(555) 010-0100", and wrapping it in
         // brackets again gave "((555) 010-0100)" (issue 22).
         var contact = options.PracticeContact is { Length: > 0 } c ? $" at {c.Trim()}" : "";
@@ -35,7 +35,7 @@ public static class PickupNotice
               2. Choose "Email me a code". We send a 6-digit code to this email address.
               3. Enter the code, then view or download {them}.
 
-            The link works until {expiry} and for up to {options.MaxDownloads} downloads.
+            The link works until {expiry}; each file can be downloaded up to {options.MaxDownloads} {(options.MaxDownloads == 1 ? "time" : "times")}.
             Questions? Reply to this email or contact {practice}{contact}.
             {(restOfMessageFollows ? "\nThe rest of the message follows below.\n" : "")}
             """.Replace("\n", "\r\n", StringComparison.Ordinal);
@@ -54,7 +54,7 @@ public static class PickupNotice
             <li>Choose &ldquo;Email me a code&rdquo;. We send a 6-digit code to this email address.</li>
             <li>Enter the code, then view or download {them}.</li>
             </ol>
-            <p style="margin:0 0 8px">The link works until <strong>{H(expiry)}</strong> and for up to {options.MaxDownloads} downloads.</p>
+            <p style="margin:0 0 8px">The link works until <strong>{H(expiry)}</strong>; each file can be downloaded up to {options.MaxDownloads} {(options.MaxDownloads == 1 ? "time" : "times")}.</p>
             <p style="margin:0 0 8px;font-size:14px;color:#444">If the button does not work, copy this address into your browser:<br><span style="word-break:break-all">{H(link)}</span></p>
             <p style="margin:0;font-size:14px;color:#444">Questions? Reply to this email or contact {H(practice)}{H(contact)}.</p>
             </div>

@@ -25,7 +25,13 @@ public sealed record PickupOptions
 
     public TimeSpan LinkLifetime { get; init; } = TimeSpan.FromDays(14);
 
-    /// <summary>Downloads (one file or the zip of all) allowed per package.</summary>
+    /// <summary>IANA zone (America/New_York) of the times on the pages and in the notices; the server's zone when unset.</summary>
+    public string? TimeZone { get; init; }
+
+    /// <summary>Formats times in <see cref="TimeZone"/> (UTC if it were unknown, which start-up refuses).</summary>
+    public RecipientTime Times() => new(RecipientTime.FindZone(TimeZone) ?? TimeZoneInfo.Utc);
+
+    /// <summary>Downloads allowed per file of a package (the zip of all counts one for each file).</summary>
     public int MaxDownloads { get; init; } = 10;
 
     public PickupScope Scope { get; init; } = PickupScope.Attachments;
@@ -84,6 +90,8 @@ public sealed class PickupOptionsValidator : IValidateOptions<PickupOptions>
         }
         if (o.LinkLifetime <= TimeSpan.Zero || o.LinkLifetime > TimeSpan.FromDays(365))
             errors.Add($"Pickup:LinkLifetime: must be between 00:00:01 and 365.00:00:00 (got {o.LinkLifetime}).");
+        if (o.TimeZone is { Length: > 0 } zoneId && RecipientTime.FindZone(zoneId) is not { HasIanaId: true })
+            errors.Add($"Pickup:TimeZone: '{zoneId}' is not a known IANA time zone; use an id such as America/New_York or Europe/Berlin (empty means the server's zone).");
         if (o.MaxDownloads is < 1 or > 1000) errors.Add($"Pickup:MaxDownloads: must be between 1 and 1000 (got {o.MaxDownloads}).");
         if (!Enum.IsDefined(o.Scope)) errors.Add("Pickup:Scope: must be Attachments or WholeMessage.");
         if (string.IsNullOrWhiteSpace(o.PracticeName) || o.PracticeName.Length > 100)

@@ -58,9 +58,15 @@ public sealed class PickupPackage
 }
 
 /// <summary>One file of a package, with its name opened (only for a verified recipient).</summary>
-public sealed record PickupFile(int Index, string Name, string ContentType, long Size, string Sha256)
+/// <param name="DownloadCount">Times this file was downloaded (on its own or in the zip of all); <c>Pickup:MaxDownloads</c> caps each file.</param>
+public sealed record PickupFile(int Index, string Name, string ContentType, long Size, string Sha256, long DownloadCount = 0)
 {
+    public long DownloadsLeft(PickupPackage package) => Math.Max(0, package.MaxDownloads - DownloadCount);
+
     public bool CanPreview => ContentType is "image/jpeg" or "image/png";
+
+    /// <summary>A DICOM file: its preview, if any, is rendered on the server (<see cref="DicomPreview"/>).</summary>
+    public bool IsDicom => ContentType == "application/dicom" || Name.EndsWith(".dcm", StringComparison.OrdinalIgnoreCase);
 }
 
 /// <summary>Content for a new package file; <paramref name="WriteTo"/> writes the plaintext (streamed, never buffered whole).</summary>

@@ -202,14 +202,14 @@ public sealed class PickupPackageStore
         try
         {
             await using var c = await _database.OpenAsync(cancellationToken);
-            var rows = await c.QueryAsync<(long FileIndex, byte[]? SealedName, string ContentType, long Size, string Sha256)>(
-                "SELECT file_index, sealed_name, content_type, size, sha256 FROM pickup_files WHERE package_id = @PackageId ORDER BY file_index", new { package.PackageId });
+            var rows = await c.QueryAsync<(long FileIndex, byte[]? SealedName, string ContentType, long Size, string Sha256, long Downloads)>(
+                "SELECT file_index, sealed_name, content_type, size, sha256, download_count FROM pickup_files WHERE package_id = @PackageId ORDER BY file_index", new { package.PackageId });
             // Cleaned again on the way out: packages sealed before PickupFileName stripped bidi
             // controls still hold them, and every page, download and zip entry reads names here.
             return rows.Where(r => r.SealedName is not null).Select(r => new PickupFile((int)r.FileIndex,
                 PickupFileName.Safe(Encoding.UTF8.GetString(PackageCipher.OpenSmall(key, r.SealedName, NameAad(package.PackageId, (int)r.FileIndex))),
                     (int)r.FileIndex + 1, ""),
-                r.ContentType, r.Size, r.Sha256)).ToList();
+                r.ContentType, r.Size, r.Sha256, r.Downloads)).ToList();
         }
         finally
         {
@@ -241,12 +241,35 @@ public sealed class PickupPackageStore
 
     // ------------------------------------------------------------------ downloads
 
-    /// <summary>Counts one download if the package is still available; false when the cap or expiry got there first.</summary>
-    public async Task<bool> TryCountDownloadAsync(string packageId, CancellationToken cancellationToken) =>
-        await _database.WriteAsync(async (c, t) => await c.ExecuteAsync("""
-            UPDATE pickup_packages SET download_count = download_count + 1
-            WHERE package_id = @packageId AND state = 'Active' AND purged_at IS NULL AND download_count < max_downloads AND expires_at > @now
-            """, new { packageId, now = Now }, t) == 1, cancellationToken);
+    /// <summary>
+    /// Counts one download of each file in <paramref name="fileIndexes"/> (one file, or all of them
+    /// for the zip), if the package is still available and each of those files has a download left;
+    /// false (and nothing counted) when the cap or expiry got there first. The package's own count
+    /// follows its least-downloaded file, so the package is used up once every file is.
+    /// </summary>
+    public async Task<bool> TryCountDownloadAsync(string packageId, IReadOnlyCollection<int> fileIndexes, CancellationToken cancellationToken) =>
+        await _database.WriteAsync(async (c, t) =>
+        {
+            var available = await c.ExecuteScalarAsync<long>("""
+                SELECT COUNT(*) FROM pickup_packages
+                WHERE package_id = @packageId AND state = 'Active' AND purged_at IS NULL AND download_count < max_downloads AND expires_at > @now
+                """, new { packageId, now = Now }, t);
+            if (available != 1 || fileIndexes.Count == 0) return false;
+            // Checked before anything is counted: the transaction is shared with other writes of the
+            // batch, so a partial count could not be rolled back on its own.
+            const string WithDownloadsLeft = """
+                package_id = @packageId AND file_index IN @fileIndexes
+                AND download_count < (SELECT max_downloads FROM pickup_packages WHERE package_id = @packageId)
+                """;
+            var left = await c.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM pickup_files WHERE {WithDownloadsLeft}", new { packageId, fileIndexes }, t);
+            if (left != fileIndexes.Distinct().Count()) return false;
+            await c.ExecuteAsync($"UPDATE pickup_files SET download_count = download_count + 1 WHERE {WithDownloadsLeft}", new { packageId, fileIndexes }, t);
+            await c.ExecuteAsync("""
+                UPDATE pickup_packages SET download_count = (SELECT MIN(download_count) FROM pickup_files WHERE package_id = @packageId)
+                WHERE package_id = @packageId
+                """, new { packageId }, t);
+            return true;
+        }, cancellationToken);
 
     // ------------------------------------------------------------------ revoke and retention
 

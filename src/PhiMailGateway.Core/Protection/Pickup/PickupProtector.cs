@@ -37,7 +37,10 @@ public sealed partial class PickupProtector(
 
             var moved = options.Scope == PickupScope.Attachments ? ProtectedEntities(message, work.Report) : [];
             var whole = moved.Count == 0;
-            var sources = whole ? [WholeMessageSource(message)] : Sources(moved, work.Report);
+            var tnefBodies = new List<TextPart>();
+            // A winmail.dat opens only in Outlook: the package offers the files inside it instead.
+            if (whole) TnefUnpacker.UnpackAll(message);
+            var sources = whole ? [WholeMessageSource(message)] : Sources(moved, work.Report, tnefBodies);
             var package = await store.CreateAsync(work.QueueId, decision.Recipient, sender,
                 whole ? PickupScope.WholeMessage : PickupScope.Attachments, sources, cancellationToken,
                 new PickupLabel(message.MessageId, message.Subject));
@@ -47,7 +50,7 @@ public sealed partial class PickupProtector(
             var link = $"{options.PublicBaseUrl}/p/{package.Token}";
             var notice = whole
                 ? NoticeOnly(message, PickupNotice.Build(options, package.FileCount, link, package.ExpiresAt, restOfMessageFollows: false))
-                : WithoutProtectedParts(message, moved, PickupNotice.Build(options, package.FileCount, link, package.ExpiresAt, restOfMessageFollows: true));
+                : WithoutProtectedParts(message, moved, tnefBodies, PickupNotice.Build(options, package.FileCount, link, package.ExpiresAt, restOfMessageFollows: true));
             var content = await writer.WriteAsync(work, notice, "pickup-" + package.PackageId, cancellationToken);
             copies.Add(new OutboundCopy(work.NextDeliveryId(), [decision.Recipient], content, Action.ToString(), decision.Rule?.Name, RequireTls: false,
                 Reference: package.PackageId));
@@ -79,7 +82,8 @@ public sealed partial class PickupProtector(
         return found;
     }
 
-    private static List<PackageSource> Sources(List<(MimeEntity Entity, Multipart? Parent, string Specifier)> moved, InspectionReport report)
+    /// <param name="tnefBodies">Receives the bodies of the winmail.dat files that were unpacked, for the mail that stays.</param>
+    private static List<PackageSource> Sources(List<(MimeEntity Entity, Multipart? Parent, string Specifier)> moved, InspectionReport report, List<TextPart> tnefBodies)
     {
         var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var sources = new List<PackageSource>();
@@ -93,6 +97,15 @@ public sealed partial class PickupProtector(
                 case MessagePart attached:
                     sources.Add(new PackageSource(Unique(names, PickupFileName.Safe(null, n, ".eml")), "message/rfc822",
                         (s, ct) => attached.Message is { } inner ? inner.WriteToAsync(CrLf, s, ct) : Task.CompletedTask));
+                    break;
+                case MimePart tnefPart when TnefUnpacker.TryUnpack(tnefPart) is { } tnef:
+                    for (var i = 0; i < tnef.Attachments.Count; i++)
+                    {
+                        var file = tnef.Attachments[i];
+                        sources.Add(new PackageSource(Unique(names, PickupFileName.Safe(file.FileName, n + i, "")), file.ContentType.MimeType,
+                            (s, ct) => file.Content!.DecodeToAsync(s, ct)));
+                    }
+                    if (tnef.Body is { } tnefBody) tnefBodies.Add(tnefBody);
                     break;
                 case MimePart part:
                     var type = leaf?.Format switch
@@ -118,7 +131,8 @@ public sealed partial class PickupProtector(
         new("message.eml", "message/rfc822", (s, ct) => message.WriteToAsync(CrLf, s, ct));
 
     /// <summary>Attachments scope: the protected parts go, the notice comes first, the rest follows as written.</summary>
-    private static MimeMessage WithoutProtectedParts(MimeMessage message, List<(MimeEntity Entity, Multipart? Parent, string Specifier)> moved, MimeEntity notice)
+    private static MimeMessage WithoutProtectedParts(MimeMessage message, List<(MimeEntity Entity, Multipart? Parent, string Specifier)> moved,
+        List<TextPart> tnefBodies, MimeEntity notice)
     {
         var bodyRemoved = false;
         foreach (var (entity, parent, _) in moved)
@@ -126,9 +140,17 @@ public sealed partial class PickupProtector(
             if (parent is null) bodyRemoved = true;
             else parent.Remove(entity);
         }
-        message.Body = bodyRemoved || message.Body is null ? notice : new Multipart("mixed") { notice, message.Body };
+        if (bodyRemoved) message.Body = null;
+        // Only a moved part with a Content-ID can leave a broken cid: picture; others skip the HTML pass.
+        if (moved.Any(m => HasContentId(m.Entity))) InlineImagePlaceholder.ReplaceMissing(message);
+        // Outlook in rich-text mode writes the message's only readable text into winmail.dat: it stays with the mail.
+        if (tnefBodies.Count > 0 && !TnefUnpacker.HasReadableBody(message)) TnefUnpacker.AddBody(message, tnefBodies[0]);
+        message.Body = message.Body is null ? notice : new Multipart("mixed") { notice, message.Body };
         return message;
     }
+
+    private static bool HasContentId(MimeEntity entity) =>
+        entity.ContentId is { Length: > 0 } || entity is Multipart multipart && multipart.Any(HasContentId);
 
     /// <summary>WholeMessage scope: a new message that keeps only the addressing; the subject is generic too.</summary>
     private MimeMessage NoticeOnly(MimeMessage original, MimeEntity notice)

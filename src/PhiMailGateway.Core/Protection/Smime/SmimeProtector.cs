@@ -79,18 +79,24 @@ public sealed partial class SmimeProtector(
             await using var loaded = await OutboundMessageWriter.LoadAsync(work.Message, cancellationToken);
             var message = loaded.Message;
             OutboundMessageWriter.PrepareHeaders(message, work.SubjectTags);
+            // A winmail.dat opens only in Outlook: the envelope carries the files inside it instead,
+            // and the body is then written by MimeKit rather than copied as received.
+            var unpacked = TnefUnpacker.UnpackAll(message);
             var body = message.Body ?? throw new InvalidDataException("The message has no body to encrypt.");
+            Func<Stream, CancellationToken, Task> writeBody = unpacked
+                ? (s, ct) => body.WriteToAsync(CrLf, s, ct)
+                : (s, ct) => WriteBodyAsReceivedAsync(work.Message, body, s, ct);
             // One recipient and no signature: the body streams straight into the envelope. Otherwise
             // the content to encrypt is written once to a scratch file and read for each recipient.
             var direct = targets.Count == 1 && signer.Signer is null;
-            if (!direct) await WritePlaintextAsync(work.Message, body, plaintext, cancellationToken);
+            if (!direct) await WritePlaintextAsync(body, writeBody, plaintext, cancellationToken);
 
             var copies = new List<OutboundCopy>();
             for (var i = 0; i < targets.Count; i++)
             {
                 var (decision, certificate) = targets[i];
                 var content = await WriteEncryptedCopyAsync(work, message, $"smime-{i + 1}", Recipient(certificate.Certificate),
-                    direct ? (s, ct) => WriteBodyAsReceivedAsync(work.Message, body, s, ct) : (s, ct) => CopyFileAsync(plaintext, s, ct), cancellationToken);
+                    direct ? writeBody : (s, ct) => CopyFileAsync(plaintext, s, ct), cancellationToken);
                 copies.Add(new OutboundCopy(work.NextDeliveryId(), [decision.Recipient], content, Action.ToString(), decision.Rule!.Name, RequireTls: false,
                     Reference: certificate.Thumbprint));
             }
@@ -153,12 +159,12 @@ public sealed partial class SmimeProtector(
     /// multipart/signed around it. The detached signature covers the body's bytes exactly as written
     /// here; the body is first made 7-bit clean so nothing on the way re-encodes (and breaks) it.
     /// </summary>
-    private async Task WritePlaintextAsync(SpoolEntry source, MimeEntity body, string path, CancellationToken cancellationToken)
+    private async Task WritePlaintextAsync(MimeEntity body, Func<Stream, CancellationToken, Task> writeBody, string path, CancellationToken cancellationToken)
     {
         if (signer.Signer is not { } cmsSigner)
         {
             await using var file = OwnerOnly.CreateNew(path);
-            await WriteBodyAsReceivedAsync(source, body, file, cancellationToken);
+            await writeBody(file, cancellationToken);
             return;
         }
 
