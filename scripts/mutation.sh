@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Mutation testing of the code that decides what is protected (issue 24). Not part of CI: each
+# area takes minutes. Installs the pinned dotnet-stryker from .config/dotnet-tools.json, then
+# mutates one area's files and runs only that area's tests against each mutant.
+#
+#   scripts/mutation.sh AREA [GLOB...]
+#
+# AREA is one of: inspection, routing, audit, pickup-cipher, password-hasher (or "all", one
+# area after another). GLOBs, relative to src/PhiMailGateway.Core, narrow the files mutated
+# (e.g. scripts/mutation.sh inspection 'Inspection/ContentSniffer.cs'); without them the
+# area's protective files are mutated. Reports (HTML, JSON, Markdown) go to
+# mutation-reports/AREA/<timestamp>/reports/, which git ignores.
+#
+# Environment: STRYKER_CONCURRENCY (default 1: the machine is shared), STRYKER_ARGS (extra
+# arguments passed through, e.g. "--mutation-level Advanced").
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root="$(pwd)"
+
+usage() {
+  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+(($# >= 1)) || usage
+area="$1"
+shift
+
+# Tests that start the whole gateway are left out of every filter: they cover the same
+# decisions end to end but take seconds each, and Stryker runs the covering tests per mutant.
+declare -A filters=(
+  [inspection]='FullyQualifiedName~PhiMailGateway.Tests.Inspection.&FullyQualifiedName!~EndToEnd'
+  [routing]='FullyQualifiedName~PhiMailGateway.Tests.Routing.'
+  [audit]='FullyQualifiedName~PhiMailGateway.Tests.Audit.&FullyQualifiedName!~EndToEnd'
+  [pickup-cipher]='FullyQualifiedName~PhiMailGateway.Tests.Pickup.PackageCipherTests'
+  [password-hasher]='FullyQualifiedName~PhiMailGateway.Tests.Users.PasswordHasherTests'
+)
+
+# The files whose mutants must be killed: what decides Unknown / DentalImage, the rule engine,
+# the audit chain and its checks, the pickup cipher and the password hasher.
+declare -A files=(
+  [inspection]='Inspection/DentalImageClassifier.cs Inspection/ContentSniffer.cs Inspection/DicomHeaderReader.cs Inspection/RasterHeaders.cs Inspection/MessageInspector*.cs Inspection/EmbeddedBlockScanner.cs Inspection/Containers/*.cs'
+  [routing]='Routing/RuleEngine.cs Routing/RuleSetParser.cs'
+  [audit]='Audit/AuditChain.cs Audit/AuditVerifier.cs Audit/AccountingExport.cs'
+  [pickup-cipher]='Protection/Pickup/PackageCipher.cs'
+  [password-hasher]='Users/PasswordHasher.cs'
+)
+
+if [[ "$area" == "all" ]]; then
+  (($# == 0)) || usage
+  for a in inspection routing audit pickup-cipher password-hasher; do
+    "${BASH_SOURCE[0]}" "$a"
+  done
+  exit 0
+fi
+
+[[ -n "${filters[$area]:-}" ]] || { echo "mutation.sh: unknown area '$area'" >&2; usage; }
+
+globs=("$@")
+if ((${#globs[@]} == 0)); then
+  read -r -a globs <<<"${files[$area]}"
+fi
+
+dotnet tool restore >/dev/null
+
+mutate=()
+for g in "${globs[@]}"; do
+  mutate+=(--mutate "**/PhiMailGateway.Core/$g")
+done
+
+out="$root/mutation-reports/$area/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$out"
+
+extra=()
+if [[ -n "${STRYKER_ARGS:-}" ]]; then
+  read -r -a extra <<<"$STRYKER_ARGS"
+fi
+
+cd tests/PhiMailGateway.Tests
+dotnet stryker \
+  --project PhiMailGateway.Core.csproj \
+  --configuration Release \
+  --concurrency "${STRYKER_CONCURRENCY:-1}" \
+  --test-case-filter "${filters[$area]}" \
+  "${mutate[@]}" \
+  --reporter Progress --reporter Html --reporter Json --reporter Markdown --reporter ClearText \
+  --output "$out" \
+  --skip-version-check \
+  "${extra[@]}"
+
+echo "mutation.sh: reports in ${out#"$root"/}/reports/"
