@@ -84,9 +84,26 @@ dotnet stryker \
   --concurrency "${STRYKER_CONCURRENCY:-1}" \
   --test-case-filter "${filters[$area]}" \
   "${mutate[@]}" \
-  --reporter Progress --reporter Html --reporter Json --reporter Markdown --reporter ClearText \
+  --reporter Progress --reporter Html --reporter Json --reporter Markdown \
   --output "$out" \
   --skip-version-check \
   "${extra[@]}"
 
+report="$out/reports/mutation-report.json"
+# Per file: killed / survived / no coverage / timeout, and where each live mutant is, so a
+# survivor can be read without opening the HTML report.
+if command -v jq >/dev/null 2>&1 && [[ -f "$report" ]]; then
+  jq -r --arg root "$root/src/PhiMailGateway.Core/" '
+    .files | to_entries[]
+    | (.value.mutants | map(select(.status != "Ignored" and .status != "CompileError"))) as $m
+    | select($m | length > 0)
+    | ($m | map(select(.status == "Killed")) | length) as $k
+    | ($m | map(select(.status == "Survived")) | length) as $s
+    | ($m | map(select(.status == "NoCoverage")) | length) as $n
+    | ($m | map(select(.status == "Timeout")) | length) as $t
+    | "\(.key | ltrimstr($root)): killed \($k), survived \($s), no coverage \($n), timeout \($t), score \(if ($k + $s + $t) > 0 then (($k + $t) * 1000 / ($k + $s + $t) | floor) / 10 else 100 end)% of covered",
+      ($m[] | select(.status == "Survived" or .status == "NoCoverage")
+        | "  \(.status) line \(.location.start.line): \(.mutatorName): \(.replacement // "" | gsub("\\s+"; " ") | .[0:110])")
+  ' "$report"
+fi
 echo "mutation.sh: reports in ${out#"$root"/}/reports/"
