@@ -74,4 +74,110 @@ public class ContentSnifferTests
         Assert.That(r.Family, Is.EqualTo(ContentFamily.Raster));
         Assert.That(r.Error, Is.Not.Null);
     }
+
+    private static byte[] Padded(byte[] start, int length = 64)
+    {
+        var bytes = new byte[Math.Max(length, start.Length)];
+        start.CopyTo(bytes, 0);
+        return bytes;
+    }
+
+    private static byte[] Ascii(string text) => System.Text.Encoding.Latin1.GetBytes(text);
+
+    private static byte[] Bmp(uint dibSize)
+    {
+        var bytes = Padded(Ascii("BM"), 64);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(14), dibSize);
+        return bytes;
+    }
+
+    [TestCase("II*\0", "TIFF")]
+    [TestCase("MM\0*", "TIFF")]
+    [TestCase("II+\0", "TIFF")]
+    [TestCase("MM\0+", "TIFF")]
+    [TestCase("GIF87a", "GIF")]
+    [TestCase("GIF89a", "GIF")]
+    [TestCase("RIFF\0\0\0\0WEBPVP8 ", "WebP")]
+    [TestCase("\0\0\0\u0018ftypheic", "HEIC")]
+    [TestCase("\0\0\0\u0018ftypmif1", "HEIF")]
+    [TestCase("\0\0\0\u0018ftypavif", "AVIF")]
+    [TestCase("\0\0\0\x0CjP  \r\n\x87\n", "JPEG 2000")]
+    [TestCase("\xFF\x4F\xFF\x51", "JPEG 2000")]
+    [TestCase("\xFF\xD8\xFF", "JPEG")]
+    [TestCase("\x89PNG\r\n\x1A\n", "PNG")]
+    public void ContentSniffer_RasterSignature_IsARasterOfThatFormatEvenWhenItsHeaderIsBroken(string signature, string format)
+    {
+        var sniff = ContentSniffer.Sniff(Padded(Ascii(signature)), 64);
+        Assert.That((sniff.Family, sniff.Format), Is.EqualTo((ContentFamily.Raster, format)), "a raster whose header is unreadable still fails closed as that raster");
+    }
+
+    [TestCase(12u)]
+    [TestCase(40u)]
+    [TestCase(52u)]
+    [TestCase(56u)]
+    [TestCase(64u)]
+    [TestCase(108u)]
+    [TestCase(124u)]
+    public void ContentSniffer_BmpWithAKnownHeaderSize_IsABmp(uint dibSize)
+    {
+        Assert.That(ContentSniffer.Sniff(Bmp(dibSize), 64).Format, Is.EqualTo("BMP"));
+    }
+
+    [TestCase("BM")]
+    [TestCase("GIF88a")]
+    [TestCase("RIFF\0\0\0\0WAVEfmt ")]
+    [TestCase("\0\0\0\u0018ftypisom")]
+    public void ContentSniffer_NearMissSignature_IsNotThatFormat(string start)
+    {
+        var sniff = ContentSniffer.Sniff(Padded(Ascii(start)), 64);
+        Assert.That(sniff.Family, Is.EqualTo(ContentFamily.Other), sniff.Format);
+        Assert.That(ContentSniffer.Sniff(Bmp(41), 64).Family, Is.EqualTo(ContentFamily.Other), "BM with an unknown header size is not a bitmap");
+    }
+
+    [TestCase("PK\x03\x04")]
+    [TestCase("PK\x05\x06")]
+    [TestCase("PK\x07\x08")]
+    public void ContentSniffer_ZipSignatures_AreArchives(string start)
+    {
+        var sniff = ContentSniffer.Sniff(Padded(Ascii(start)), 64);
+        Assert.That((sniff.Family, sniff.Format), Is.EqualTo((ContentFamily.Archive, "ZIP")));
+        Assert.That(ContentSniffer.IsZip(Ascii(start[..3])), Is.False, "three bytes are not a zip signature");
+    }
+
+    [Test]
+    public void ContentSniffer_TnefSignature_IsTnef()
+    {
+        var sniff = ContentSniffer.Sniff(Padded([0x78, 0x9F, 0x3E, 0x22]), 64);
+        Assert.That((sniff.Family, sniff.Format), Is.EqualTo((ContentFamily.Tnef, "TNEF")));
+        Assert.That(ContentSniffer.IsTnef([0x78, 0x9F, 0x3E]), Is.False);
+    }
+
+    [Test]
+    public void ContentSniffer_DicomWithSamplesPerPixel_SaysWhetherItIsGrayscale()
+    {
+        var sniff = ContentSniffer.Sniff(DentalCorpus.Dicom(), DentalCorpus.Dicom().Length);
+        Assert.That((sniff.Family, sniff.Format, sniff.Width, sniff.Height), Is.EqualTo((ContentFamily.Dicom, "DICOM", (int?)1500, (int?)1000)));
+        Assert.That(sniff.Grayscale, Is.EqualTo(sniff.Components is { } c ? c == 1 : (bool?)null));
+        Assert.That(sniff.Dicom, Is.Not.Null);
+    }
+
+    [TestCase("tab\there\r\nand a form feed\f and a vertical tab\v", "Text")]
+    [TestCase("an escape \x1B[0m is text", "Text")]
+    [TestCase("a NUL \0 is binary", "Binary")]
+    [TestCase("a bell \a is binary", "Binary")]
+    [TestCase("a shift-out \x0E is binary", "Binary")]
+    [TestCase("a unit separator \x1F is binary", "Binary")]
+    public void ContentSniffer_TextOrBinary_ByItsControlCharacters(string content, string format)
+    {
+        Assert.That(ContentSniffer.Sniff(Ascii(content), content.Length).Format, Is.EqualTo(format));
+    }
+
+    [Test]
+    public void ContentSniffer_ControlCharacterAfterTheFirst4096Bytes_StillText()
+    {
+        var content = new string('a', 4096) + "\0";
+        Assert.That(ContentSniffer.Sniff(Ascii(content), content.Length).Format, Is.EqualTo("Text"), "only the first 4 KiB are sampled");
+        var early = new string('a', 4095) + "\0";
+        Assert.That(ContentSniffer.Sniff(Ascii(early), early.Length).Format, Is.EqualTo("Binary"));
+    }
 }

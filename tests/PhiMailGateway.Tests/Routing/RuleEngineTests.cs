@@ -71,6 +71,135 @@ public class RuleEngineTests
         Assert.That(decision.Rule!.Name, Is.EqualTo("scans-only"));
     }
 
+    private static RuleSet Parse(string rulesJson) =>
+        RuleSetParser.Parse(RuleSetParserTests.Json($$"""{ "Rules": {{rulesJson}} }"""), RuleSetParserTests.Kinds).RuleSet!;
+
+    private static Task<RoutingDecision> DecideAsync(RuleSet rules, MessageFacts facts, string recipient, Certificates? certificates = null) =>
+        new RuleEngine(certificates ?? new Certificates()).DecideAsync(rules, facts, recipient, CancellationToken.None);
+
+    [TestCase("Dr.Lee@Specialist.example", "named-recipient")]
+    [TestCase("dr.lee@specialist.example.evil", "everything-else")]
+    [TestCase("x.dr.lee@specialist.example", "everything-else")]
+    public async Task RuleEngine_RecipientAddresses_MatchTheWholeAddressIgnoringCase(string recipient, string expectedRule)
+    {
+        var rules = Parse("""[ { "Name": "named-recipient", "When": { "RecipientAddresses": ["DR.LEE@specialist.example"] }, "Action": "Relay" }, { "Name": "everything-else", "Action": "Pickup" } ]""");
+        var decision = await DecideAsync(rules, Facts(), recipient);
+        Assert.That(decision.Rule!.Name, Is.EqualTo(expectedRule));
+        if (expectedRule != "named-recipient")
+            Assert.That(decision.Trace[0], Is.EqualTo("rule 'named-recipient': skipped, recipient is not in RecipientAddresses"));
+    }
+
+    [TestCase("Office@Practice.example", "from-office")]
+    [TestCase("billing@practice.example", "from-practice")]
+    [TestCase("office@practice.example.evil", "everything-else")]
+    public async Task RuleEngine_SenderAddressesAndDomains_MatchTheEnvelopeSenderIgnoringCase(string sender, string expectedRule)
+    {
+        var rules = Parse("""
+            [ { "Name": "from-office", "When": { "SenderAddresses": ["office@PRACTICE.example"] }, "Action": "Relay" },
+              { "Name": "from-practice", "When": { "SenderDomains": ["Practice.example"] }, "Action": "Smime" },
+              { "Name": "everything-else", "Action": "Pickup" } ]
+            """);
+        var decision = await DecideAsync(rules, new MessageFacts(sender, "Referral", null, false, new HashSet<string>()), "a@b.example");
+        Assert.That(decision.Rule!.Name, Is.EqualTo(expectedRule), string.Join("\n", decision.Trace));
+    }
+
+    [Test]
+    public async Task RuleEngine_SkippedRules_SayWhichConditionFailed()
+    {
+        var rules = Parse("""
+            [ { "Name": "lab", "When": { "RecipientDomains": ["smilelab.example"] }, "Action": "RequireTls" },
+              { "Name": "from-lab", "When": { "SenderDomains": ["smilelab.example"] }, "Action": "Relay" },
+              { "Name": "from-lee", "When": { "SenderAddresses": ["dr.lee@specialist.example"] }, "Action": "Relay" },
+              { "Name": "images", "When": { "HasDentalImage": true }, "Action": "Pickup" },
+              { "Name": "scans", "When": { "ImageKinds": ["Scan3D", "Dicom"] }, "Action": "Pickup" },
+              { "Name": "marked", "When": { "SubjectContains": "[secure]" }, "Action": "Pickup" },
+              { "Name": "private", "When": { "Sensitivity": "Private" }, "Action": "Pickup" },
+              { "Name": "with-cert", "When": { "RecipientHasCertificate": true }, "Action": "Smime" },
+              { "Name": "everything-else", "Action": "Relay" } ]
+            """);
+        var decision = await DecideAsync(rules, Facts(sensitivity: "Confidential"), "Patient@Mail.example");
+        Assert.That(decision.Trace, Is.EqualTo(new[]
+        {
+            "rule 'lab': skipped, recipient domain mail.example is not in RecipientDomains",
+            "rule 'from-lab': skipped, sender domain practice.example is not in SenderDomains",
+            "rule 'from-lee': skipped, sender is not in SenderAddresses",
+            "rule 'images': skipped, message has no dental image",
+            "rule 'scans': skipped, no image of kind Scan3D/Dicom",
+            "rule 'marked': skipped, subject does not contain '[secure]'",
+            "rule 'private': skipped, sensitivity is company-confidential, not private",
+            "rule 'with-cert': skipped, recipient has no usable certificate (expired)",
+            "rule 'everything-else': matches -> Relay",
+        }), "IT's dry run reads why each rule did not apply");
+    }
+
+    [Test]
+    public async Task RuleEngine_RulesForMessagesWithoutImagesOrCertificates_SkipThoseThatHaveThem()
+    {
+        var rules = Parse("""
+            [ { "Name": "text-only", "When": { "HasDentalImage": false }, "Action": "Relay" },
+              { "Name": "no-cert", "When": { "RecipientHasCertificate": false }, "Action": "Pickup" },
+              { "Name": "everything-else", "Action": "Smime" } ]
+            """);
+        var withImage = Facts(image: true, kinds: "Radiograph");
+
+        var noCertificate = await DecideAsync(rules, withImage, "patient@mail.example");
+        var withCertificate = await DecideAsync(rules, withImage, "dr.lee@specialist.example", new Certificates("dr.lee@specialist.example"));
+        var text = await DecideAsync(rules, Facts(), "patient@mail.example");
+
+        Assert.That(noCertificate.Rule!.Name, Is.EqualTo("no-cert"));
+        Assert.That(noCertificate.Trace[0], Is.EqualTo("rule 'text-only': skipped, message has a dental image"));
+        Assert.That(withCertificate.Rule!.Name, Is.EqualTo("everything-else"));
+        Assert.That(withCertificate.Trace[1], Is.EqualTo("rule 'no-cert': skipped, recipient has a usable certificate"));
+        Assert.That(text.Rule!.Name, Is.EqualTo("text-only"));
+    }
+
+    [Test]
+    public async Task RuleEngine_CertificateWithoutReason_SkippedWithoutParentheses()
+    {
+        var rules = Parse("""[ { "Name": "with-cert", "When": { "RecipientHasCertificate": true }, "Action": "Smime" }, { "Name": "rest", "Action": "Pickup" } ]""");
+        var certificates = new NoReasonCertificates();
+        var decision = await new RuleEngine(certificates).DecideAsync(rules, Facts(), "a@b.example", CancellationToken.None);
+        Assert.That(decision.Trace[0], Is.EqualTo("rule 'with-cert': skipped, recipient has no usable certificate"));
+    }
+
+    private sealed class NoReasonCertificates : IRecipientCertificates
+    {
+        public Task<CertificateAvailability> CheckAsync(string address, CancellationToken cancellationToken) =>
+            Task.FromResult(new CertificateAvailability(false, null));
+    }
+
+    [Test]
+    public async Task RuleEngine_TwoRulesAskingForTheCertificate_CheckItOnce()
+    {
+        var rules = Parse("""
+            [ { "Name": "a", "When": { "RecipientHasCertificate": true, "HasDentalImage": true }, "Action": "Smime" },
+              { "Name": "b", "When": { "RecipientHasCertificate": true }, "Action": "Smime" },
+              { "Name": "c", "Action": "Pickup" } ]
+            """);
+        var certificates = new Certificates();
+        var decision = await DecideAsync(rules, Facts(image: true, kinds: "Radiograph"), "a@b.example", certificates);
+        Assert.That(decision.Rule!.Name, Is.EqualTo("c"));
+        Assert.That(certificates.Calls, Is.EqualTo(1), "the store is asked once per recipient, not once per rule");
+        Assert.That(decision.Certificate!.Usable, Is.False, "the answer is kept for the audit");
+    }
+
+    [TestCase("radiograph", "kinds")]
+    [TestCase("ClinicalPhoto", "everything-else")]
+    public async Task RuleEngine_ImageKinds_CompareIgnoringCase(string kind, string expectedRule)
+    {
+        var rules = Parse("""[ { "Name": "kinds", "When": { "ImageKinds": ["Dicom", "Radiograph"] }, "Action": "Pickup" }, { "Name": "everything-else", "Action": "Relay" } ]""");
+        var decision = await DecideAsync(rules, Facts(image: true, kinds: kind), "a@b.example");
+        Assert.That(decision.Rule!.Name, Is.EqualTo(expectedRule));
+    }
+
+    [Test]
+    public async Task RuleEngine_RecipientWithoutDomain_MatchesNoDomainRule()
+    {
+        var rules = Parse("""[ { "Name": "lab", "When": { "RecipientDomains": ["smilelab.example"] }, "Action": "Relay" }, { "Name": "rest", "Action": "Pickup" } ]""");
+        var decision = await DecideAsync(rules, Facts(), "postmaster");
+        Assert.That(decision.Trace[0], Is.EqualTo("rule 'lab': skipped, recipient domain  is not in RecipientDomains"));
+    }
+
     [Test]
     public async Task RuleEngine_NoRuleMatches_DecidesNothing()
     {

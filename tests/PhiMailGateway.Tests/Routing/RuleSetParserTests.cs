@@ -57,4 +57,61 @@ public class RuleSetParserTests
         Assert.That(result.RuleSet, Is.Null);
         Assert.That(result.Errors, Has.Some.StartsWith(expected));
     }
+
+    [TestCase("""{ "Rules": [ { "Name": "x", "When": "always", "Action": "Relay" } ] }""", "Rules:0 (x): When must be an object of conditions.")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "When": { "RecipientDomains": [] }, "Action": "Relay" } ] }""", "Rules:0 (x): When.RecipientDomains must be a non-empty list of non-empty strings.")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "When": { "RecipientDomains": ["lab.example", " "] }, "Action": "Relay" } ] }""", "Rules:0 (x): When.RecipientDomains must be a non-empty list of non-empty strings.")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "When": { "SenderAddresses": "" }, "Action": "Relay" } ] }""", "Rules:0 (x): When.SenderAddresses must be a non-empty list of non-empty strings.")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "When": { "SubjectContains": " " }, "Action": "Pickup" } ] }""", "Rules:0 (x): When.SubjectContains must be a non-empty string.")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "When": { "RecipientHasCertificate": "maybe" }, "Action": "Smime" } ] }""", "Rules:0 (x): When.RecipientHasCertificate must be true or false (got 'maybe').")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "Pickup", "Purpose": " " } ] }""", "Rules:0 (x): Purpose must not be empty when given.")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "3" } ] }""", "Rules:0 (x): Action '3' is not one of")]
+    [TestCase("""{ "Rules": { "first": { "Name": "x", "Action": "Relay" } } }""", "Rules: must be a list of rules")]
+    public void RuleSetParser_BadConditionOrField_RefusedWithTheExactReason(string json, string expected)
+    {
+        var result = RuleSetParser.Parse(Json(json), Kinds);
+        Assert.That(result.RuleSet, Is.Null, "one bad rule refuses the whole set: a half-read set could relay what a missing rule would protect");
+        Assert.That(result.Errors, Has.Some.StartsWith(expected), string.Join("\n", result.Errors));
+    }
+
+    [Test]
+    public void RuleSetParser_TwoBadRules_ReportsBoth()
+    {
+        var result = RuleSetParser.Parse(Json("""{ "Rules": [ { "Name": "a", "Action": "Encrypt" }, { "Name": "b", "Action": "Relay" }, { "Action": "Relay" } ] }"""), Kinds);
+        Assert.That(result.RuleSet, Is.Null);
+        Assert.That(result.Errors, Has.Count.EqualTo(2), string.Join("\n", result.Errors));
+        Assert.That(result.Errors[1], Does.StartWith("Rules:2: Name is required"));
+    }
+
+    [Test]
+    public void RuleSetParser_MoreThanTenRules_KeepTheirNumericOrder()
+    {
+        var rules = string.Join(", ", Enumerable.Range(0, 12).Select(i => $$"""{ "Name": "r{{i}}", "When": { "RecipientAddresses": [" R{{i}}@Lab.example "] }, "Action": "Relay" }"""));
+        var result = RuleSetParser.Parse(Json($$"""{ "Rules": [ {{rules}} ] }"""), Kinds);
+        Assert.That(result.Errors, Is.Empty);
+        Assert.That(result.RuleSet!.Rules.Select(r => r.Name), Is.EqualTo(Enumerable.Range(0, 12).Select(i => $"r{i}")), "r10 comes after r9, not after r1: first match wins");
+        Assert.That(result.RuleSet.Rules[11].When.RecipientAddresses, Is.EqualTo(new[] { "r11@lab.example" }), "trimmed and lower case");
+        Assert.That(result.RuleSet.Rules[0].Action, Is.EqualTo(RoutingAction.Relay));
+        Assert.That(result.RuleSet.Rules[0].Message, Is.Null);
+    }
+
+    [Test]
+    public void RuleSetParser_EveryCondition_ReadIntoTheRule()
+    {
+        var result = RuleSetParser.Parse(Json("""
+            { "Rules": [ { "Name": "all", "Action": "pickup", "When": {
+                "RecipientDomains": ["Lab.example"], "RecipientAddresses": ["A@Lab.example"], "SenderDomains": ["Practice.example"],
+                "SenderAddresses": ["Office@Practice.example"], "HasDentalImage": false, "ImageKinds": ["scan3d"],
+                "SubjectContains": "[Secure]", "RecipientHasCertificate": false, "Sensitivity": "private" } } ] }
+            """), Kinds);
+        Assert.That(result.Errors, Is.Empty);
+        var rule = result.RuleSet!.Rules.Single();
+        Assert.That(rule.Action, Is.EqualTo(RoutingAction.Pickup), "actions ignore case");
+        Assert.That(result.RuleSet.IsBuiltInDefault, Is.False);
+        var when = rule.When;
+        Assert.That((when.RecipientDomains!.Single(), when.RecipientAddresses!.Single(), when.SenderDomains!.Single(), when.SenderAddresses!.Single()),
+            Is.EqualTo(("lab.example", "a@lab.example", "practice.example", "office@practice.example")));
+        Assert.That((when.HasDentalImage, when.RecipientHasCertificate, when.SubjectContains, when.Sensitivity), Is.EqualTo(((bool?)false, (bool?)false, "[Secure]", "private")));
+        Assert.That(when.ImageKinds, Is.EqualTo(new[] { "scan3d" }));
+    }
 }

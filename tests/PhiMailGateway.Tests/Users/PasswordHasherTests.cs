@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using PhiMailGateway.Users;
 
 namespace PhiMailGateway.Tests.Users;
@@ -82,6 +83,63 @@ public class PasswordHasherTests
     {
         Assert.That(() => PasswordHasher.Verify("pw", stored), Throws.Nothing);
         Assert.That(PasswordHasher.Verify("pw", stored), Is.False, stored);
+    }
+
+    [TestCase(9_999)]
+    [TestCase(10_000_001)]
+    public void PasswordHasher_HashWithCountOutsideTheBounds_Refused(int iterations)
+    {
+        Assert.That(() => PasswordHasher.Hash("pw", iterations), Throws.InstanceOf<ArgumentOutOfRangeException>(),
+            "a hash the verifier would refuse to read back must not be written");
+    }
+
+    [Test]
+    public void PasswordHasher_CountAtTheLowerBound_Verifies()
+    {
+        var stored = PasswordHasher.Hash("pw", 10_000);
+        Assert.That(PasswordHasher.Verify("pw", stored), Is.True, "10,000 is the weakest count still accepted");
+    }
+
+    [TestCase(null, false)]
+    [TestCase("", false)]
+    [TestCase("garbage", false)]
+    [TestCase("pbkdf2-sha256$10000$AAAAAAAAAAAAAAAAAAAAAA==", false)]
+    [TestCase("pbkdf2-sha256$9999$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", false)]
+    [TestCase("pbkdf2-sha256$10000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", true)]
+    [TestCase("pbkdf2-sha256$10000000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", true)]
+    [TestCase("pbkdf2-sha256$10000001$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", false)]
+    public void PasswordHasher_IsWellFormed_OnlyForTheSchemeWithCountWithinTheBounds(string? stored, bool expected)
+    {
+        Assert.That(PasswordHasher.IsWellFormed(stored), Is.EqualTo(expected), stored);
+        Assert.That(PasswordHasher.NeedsRehash(stored), Is.True, "nothing here has the default count, and garbage always needs a new hash");
+    }
+
+    [TestCase(8, 16, true)]
+    [TestCase(7, 16, false)]
+    [TestCase(64, 64, true)]
+    [TestCase(65, 32, false)]
+    [TestCase(16, 15, false)]
+    [TestCase(16, 65, false)]
+    public void PasswordHasher_SaltAndHashLengths_AcceptedOnlyWithinTheBounds(int saltBytes, int hashBytes, bool accepted)
+    {
+        // Written by hand: a stored row from an older or foreign writer, as the verifier meets it.
+        var salt = RandomNumberGenerator.GetBytes(saltBytes);
+        var hash = Rfc2898DeriveBytes.Pbkdf2("pw", salt, 10_000, HashAlgorithmName.SHA256, hashBytes);
+        var stored = PasswordHasher.Format(10_000, salt, hash);
+        Assert.That(PasswordHasher.IsWellFormed(stored), Is.EqualTo(accepted), stored);
+        Assert.That(PasswordHasher.Verify("pw", stored), Is.EqualTo(accepted), "only a hash within the bounds is checked at all");
+    }
+
+    [Test]
+    public void PasswordHasher_StoredValueUpTo512Characters_ReadLongerRefused()
+    {
+        // Leading zeros in the count are legal digits, so a real hash can be padded to any length.
+        var parts = PasswordHasher.Hash("pw", 10_000).Split('$');
+        string Padded(int length) =>
+            string.Join('$', parts[0], new string('0', length - (parts[0].Length + parts[2].Length + parts[3].Length + 3 + 5)) + "10000", parts[2], parts[3]);
+        Assert.That(Padded(512), Has.Length.EqualTo(512));
+        Assert.That(PasswordHasher.Verify("pw", Padded(512)), Is.True, "512 characters is the longest stored value read");
+        Assert.That(PasswordHasher.Verify("pw", Padded(513)), Is.False, "longer is refused before it is split");
     }
 
     [Test]
