@@ -34,7 +34,7 @@ declare -A filters=(
   [inspection]='FullyQualifiedName~PhiMailGateway.Tests.Inspection.&FullyQualifiedName!~EndToEnd&Name!=SampleMessages_Write'
   [routing]='FullyQualifiedName~PhiMailGateway.Tests.Routing.'
   [audit]='FullyQualifiedName~PhiMailGateway.Tests.Audit.&FullyQualifiedName!~EndToEnd&FullyQualifiedName!~AuditCrashTests'
-  [pickup-cipher]='FullyQualifiedName~PhiMailGateway.Tests.Pickup.PackageCipherTests'
+  [pickup-cipher]='FullyQualifiedName~PhiMailGateway.Tests.Protection.Pickup.PackageCipherTests'
   [password-hasher]='FullyQualifiedName~PhiMailGateway.Tests.Users.PasswordHasherTests'
 )
 

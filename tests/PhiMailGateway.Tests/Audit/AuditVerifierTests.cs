@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using PhiMailGateway.Audit;
 using PhiMailGateway.Audit.HeadNotes;
 using PhiMailGateway.Storage;
+using PhiMailGateway.Storage.Sqlite;
 using PhiMailGateway.Tests.TestKit;
 
 namespace PhiMailGateway.Tests.Audit;
@@ -26,14 +27,16 @@ public class AuditVerifierTests
         _bed = await QueueTestBed.CreateAsync();
         _keys = new AuditKeys(MasterKey.LoadOrCreate(_bed.Options));
         _head = new AuditHeadFile(_bed.Options, NullLogger<AuditHeadFile>.Instance);
-        _log = new DisclosureLog(_keys, _head, _bed.Database, TimeProvider.System, NullLogger<DisclosureLog>.Instance);
-        _verifier = new AuditVerifier(_bed.Database, _keys, _head);
+        _log = new DisclosureLog(_keys, _head, Store(_bed, _keys, _head), TimeProvider.System, NullLogger<DisclosureLog>.Instance);
+        _verifier = new AuditVerifier(Store(_bed, _keys, _head), _keys, _head);
         for (var i = 0; i < 4; i++)
             await _log.AppendAsync(new AuditEvent(AuditEventTypes.Relayed, $"Q{i}", $"Q{i}-1", "dr.lee@specialist.example", "250 ok"), CancellationToken.None);
     }
 
     [TearDown]
     public void TearDown() => _bed.Dispose();
+
+    private static SqliteAuditStore Store(QueueTestBed bed, AuditKeys keys, AuditHeadFile head) => new(bed.Database, new AuditChainSealer(keys, head));
 
     private Task<AuditVerification> VerifyAsync(IReadOnlyList<AuditHeadNote>? notes = null) => _verifier.VerifyAsync(CancellationToken.None, notes);
 
@@ -174,7 +177,7 @@ public class AuditVerifierTests
         head.CreateIfMissing();
         await File.WriteAllTextAsync(head.Path, "");
 
-        var result = await new AuditVerifier(bed.Database, _keys, head).VerifyAsync(CancellationToken.None);
+        var result = await new AuditVerifier(Store(bed, _keys, head), _keys, head).VerifyAsync(CancellationToken.None);
         Assert.That(result.Ok, Is.True, Describe(result));
     }
 
