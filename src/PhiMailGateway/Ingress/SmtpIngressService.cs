@@ -50,6 +50,9 @@ public sealed partial class SmtpIngressService(
     /// <summary>Sessions currently open; tests wait for zero instead of sleeping.</summary>
     public int ActiveSessions => Volatile.Read(ref _activeSessions);
 
+    /// <summary>Sessions the registry admitted and has not let go: never more than Smtp:MaxSessions (an evicted one leaves at once, while its 421 and close may still run).</summary>
+    internal int AdmittedSessions => _services?.Registry.Count ?? 0;
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var certificate = certificates.GetCertificate();
