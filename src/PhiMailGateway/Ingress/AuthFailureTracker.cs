@@ -88,6 +88,32 @@ public sealed class AuthFailureTracker(SmtpOptions smtp, TimeProvider time)
         }
     }
 
+    /// <summary>
+    /// A lockout recorded before a restart, still running: held again until it ends, tagged with the
+    /// unlock generation current now (`users unlock` deletes the records it clears, so a record still
+    /// there has not been unlocked).
+    /// </summary>
+    public void RestoreLockout(string key, DateTimeOffset lockedUntil, long unlockGeneration)
+    {
+        var now = time.GetUtcNow();
+        if (lockedUntil <= now) return;
+        lock (_lock)
+        {
+            if (!_entries.TryGetValue(key, out var e))
+            {
+                if (_entries.Count >= MaxEntries) Evict(now);
+                e = new Entry { WindowStart = now };
+                _entries[key] = e;
+            }
+            e.LastSeen = now;
+            if (lockedUntil > e.LockedUntil)
+            {
+                e.LockedUntil = lockedUntil;
+                e.UnlockGeneration = unlockGeneration;
+            }
+        }
+    }
+
     public void Reset(string key)
     {
         lock (_lock) _entries.Remove(key);

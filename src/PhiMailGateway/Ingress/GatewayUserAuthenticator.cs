@@ -44,8 +44,8 @@ public sealed partial class GatewayUserAuthenticator(
         // What the logs and the lockout records may carry: a name of the allowed shape, or a marker.
         // Whatever a stranger types as a user name (up to a 12 KB AUTH line) never reaches either.
         var loggable = UserName.TryNormalize(name, out var valid) ? valid : InvalidName;
-        var pairKey = "pair:" + client + "|" + name;
-        var userKey = "user:" + name;
+        var pairKey = PairKey(client, name);
+        var userKey = UserKey(name);
         var clientKey = "ip:" + client;
 
         var lockedUntil = Latest(failures.LockedUntil(pairKey), failures.LockedUntil(userKey), failures.LockedUntil(clientKey));
@@ -109,6 +109,37 @@ public sealed partial class GatewayUserAuthenticator(
     }
 
     private const string InvalidName = "(not a valid user name)";
+
+    private static string PairKey(string client, string name) => "pair:" + client + "|" + name;
+
+    private static string UserKey(string name) => "user:" + name;
+
+    /// <summary>
+    /// At start-up, before the listener opens: the lockouts recorded by the previous run that are
+    /// still running hold again, so a restart neither frees a guessed-at account early nor leaves
+    /// `users list` showing lockouts nobody enforces. When the records cannot be read the gateway
+    /// still starts (logged): lockouts then begin afresh, as before they were recorded.
+    /// </summary>
+    public async Task RestoreLockoutsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var running = await lockouts.ListRunningAsync(cancellationToken);
+            var generations = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var lockout in running)
+            {
+                if (!generations.TryGetValue(lockout.UserName, out var generation))
+                    generations[lockout.UserName] = generation = await lockouts.GenerationAsync(lockout.UserName, cancellationToken);
+                var key = lockout.Scope == AuthLockoutScopes.Pair ? PairKey(lockout.Client, lockout.UserName) : UserKey(lockout.UserName);
+                failures.RestoreLockout(key, lockout.LockedUntil, generation);
+            }
+            if (running.Count > 0) LogLockoutsRestored(logger, running.Count);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogLockoutsNotRestored(logger, e.GetType().Name);
+        }
+    }
 
     /// <summary>
     /// Writes the lockout where <c>users unlock</c> can clear it. Not cancellable once started: the
@@ -213,6 +244,12 @@ public sealed partial class GatewayUserAuthenticator(
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Error, Message = "Session {SessionId}: the lockout record could not be written or read ({ErrorType}); the lockout holds until it expires")]
     private static partial void LogLockoutNotRecorded(ILogger logger, Guid sessionId, string errorType);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "{Count} running AUTH lockouts restored from the previous run")]
+    private static partial void LogLockoutsRestored(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "AUTH lockouts of the previous run could not be read ({Error}); they start afresh")]
+    private static partial void LogLockoutsNotRestored(ILogger logger, string error);
 
     [LoggerMessage(EventId = 1035, Level = LogLevel.Error, Message = "Session {SessionId}: user directory failed ({ErrorType}); AUTH answered 454")]
     private static partial void LogDirectoryError(ILogger logger, Guid sessionId, string errorType);

@@ -53,9 +53,10 @@ public sealed partial class SmtpIngressService(
     /// <summary>Sessions the registry admitted and has not let go: never more than Smtp:MaxSessions (an evicted one leaves at once, while its 421 and close may still run).</summary>
     internal int AdmittedSessions => _services?.Registry.Count ?? 0;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         var certificate = certificates.GetCertificate();
+        await authenticator.RestoreLockoutsAsync(cancellationToken);
         _services = new SmtpSessionServices(
             smtp, gateway.HostName, filter, authenticator, store, TlsPolicy.Create(certificate),
             new SessionRegistry(smtp.MaxSessions, smtp.MaxSessionsPerAddress), trusted, logger);
@@ -90,7 +91,6 @@ public sealed partial class SmtpIngressService(
             var implicitTls = endpoints[i].ImplicitTls;
             _acceptLoops.Add(Task.Run(() => AcceptLoopAsync(listener, implicitTls), CancellationToken.None));
         }
-        return Task.CompletedTask;
     }
 
     private async Task AcceptLoopAsync(TcpListener listener, bool implicitTls)

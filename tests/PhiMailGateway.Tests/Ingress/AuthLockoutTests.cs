@@ -52,6 +52,31 @@ public class AuthLockoutTests
     }
 
     [Test]
+    public async Task Auth_LockedBeforeARestart_StillLockedAfterItAndUnlockStillClearsIt()
+    {
+        var settings = new Dictionary<string, string?> { ["Smtp:MaxAuthFailures"] = "2", ["Smtp:AuthLockout"] = "00:30:00" };
+        using var data = new TempDirectory();
+        await using (var first = await TestGateway.StartIngressOnlyAsync(settings, dataDirectory: data.Path))
+        {
+            await first.AddUserAsync(User, Password);
+            await AuthFromAsync(first, "127.0.0.2", "stale");
+            await AuthFromAsync(first, "127.0.0.2", "stale");
+            Assert.That((await AuthFromAsync(first, "127.0.0.2", Password)).Code, Is.EqualTo(454), "locked before the restart");
+        }
+
+        await using var gw = await TestGateway.StartIngressOnlyAsync(settings, dataDirectory: data.Path);
+        var locked = await AuthFromAsync(gw, "127.0.0.2", Password);
+        var otherMachine = await AuthFromAsync(gw, "127.0.0.3", Password);
+        var unlocked = await CliAsync(gw, "users", "unlock", User);
+        var afterUnlock = await AuthFromAsync(gw, "127.0.0.2", Password);
+
+        Assert.That(locked.Code, Is.EqualTo(454), "a restart does not free the account early: " + locked);
+        Assert.That(otherMachine.Code, Is.EqualTo(235), "the restored lockout is still only that address's");
+        Assert.That(unlocked.Out, Does.StartWith($"Unlocked {User}: 1 lockout(s) cleared"), unlocked.Out + unlocked.Err);
+        Assert.That(afterUnlock.Code, Is.EqualTo(235), "users unlock clears a restored lockout too");
+    }
+
+    [Test]
     public async Task UsersUnlock_WhileTheGatewayRuns_ClearsPairAndUserLockoutsAtTheNextAttempt()
     {
         await using var gw = await TestGateway.StartIngressOnlyAsync(new Dictionary<string, string?>
