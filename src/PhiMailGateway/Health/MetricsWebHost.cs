@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PhiMailGateway.Configuration;
+using PhiMailGateway.Hosting;
 
 namespace PhiMailGateway.Health;
 
@@ -23,23 +24,7 @@ public sealed partial class MetricsWebHost(IServiceProvider gateway, MetricsOpti
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (options.Port is not { } port) return;
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
-        {
-            Args = [],
-            EnvironmentName = Environments.Production,
-            ContentRootPath = AppContext.BaseDirectory,
-        });
-        builder.Configuration.Sources.Clear();
-        builder.Logging.ClearProviders();
-        builder.Logging.AddProvider(new ForwardingLoggerProvider(loggers));
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Services.AddSingleton<IHostLifetime, FollowerLifetime>();
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = 0;
-            k.Listen(IPAddress.Parse(options.Address), port);
-        });
+        var builder = EmbeddedWebApp.CreateBuilder(loggers, IPAddress.Parse(options.Address), port, maxRequestBodyBytes: 0);
         builder.Services.AddSingleton(gateway.GetRequiredService<HealthReport>());
         builder.Services.AddSingleton(gateway.GetRequiredService<GatewayMetrics>());
         builder.Services.AddSingleton(gateway.GetRequiredService<QueueGauges>());
@@ -60,18 +45,6 @@ public sealed partial class MetricsWebHost(IServiceProvider gateway, MetricsOpti
     public async ValueTask DisposeAsync()
     {
         if (_app is not null) await _app.DisposeAsync();
-    }
-
-    private sealed class ForwardingLoggerProvider(ILoggerFactory gateway) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => gateway.CreateLogger(categoryName);
-        public void Dispose() { }
-    }
-
-    private sealed class FollowerLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     [LoggerMessage(EventId = 9051, Level = LogLevel.Information, Message = "Metrics and health listening on {Endpoint}")]

@@ -13,6 +13,8 @@ using Microsoft.Extensions.Logging;
 using PhiMailGateway.Audit;
 using PhiMailGateway.Protection.Pickup;
 
+using PhiMailGateway.Hosting;
+
 namespace PhiMailGateway.PickupWeb;
 
 /// <summary>
@@ -27,27 +29,8 @@ public sealed partial class PickupWebHost(IServiceProvider gateway, PickupOption
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
-        {
-            Args = [],
-            // Never Development: no developer exception page, whatever the environment says.
-            EnvironmentName = Environments.Production,
-            ContentRootPath = AppContext.BaseDirectory,
-        });
-        builder.Configuration.Sources.Clear();
-        // The gateway's log sinks, but ASP.NET Core's request logs stay at Warning whatever the
-        // configuration says: at Information they would write every URL, and a URL holds a token.
-        builder.Logging.ClearProviders();
-        builder.Logging.AddProvider(new ForwardingLoggerProvider(loggers));
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        // The gateway's host owns start, stop and Ctrl+C; this app only follows it.
-        builder.Services.AddSingleton<IHostLifetime, FollowerLifetime>();
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = 16 * 1024; // forms only: a code and a token
-            k.Listen(IPAddress.Parse(options.Address), options.Port);
-        });
+        // Forms only: a code and a token.
+        var builder = EmbeddedWebApp.CreateBuilder(loggers, IPAddress.Parse(options.Address), options.Port, maxRequestBodyBytes: 16 * 1024);
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(gateway.GetRequiredService<PickupPackageStore>());
@@ -149,18 +132,6 @@ public sealed partial class PickupWebHost(IServiceProvider gateway, PickupOption
     public async ValueTask DisposeAsync()
     {
         if (_app is not null) await _app.DisposeAsync();
-    }
-
-    private sealed class ForwardingLoggerProvider(ILoggerFactory gateway) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => gateway.CreateLogger(categoryName);
-        public void Dispose() { }
-    }
-
-    private sealed class FollowerLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     [LoggerMessage(EventId = 7201, Level = LogLevel.Information, Message = "Pickup page listening on {Endpoint}")]
