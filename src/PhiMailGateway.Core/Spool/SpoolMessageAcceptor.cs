@@ -10,8 +10,8 @@ namespace PhiMailGateway.Spool;
 /// Makes an accepted message durable, in Postfix's order: write a temp file, flush it to disk,
 /// rename it into <c>incoming/</c>, record the queue row, and only then let ingress answer 250.
 /// The row's commit (an fsync of the database's log) is the commit point, not the rename: the
-/// folder is not fsynced per message (the benchmark's CPU profile showed that fsync as a twentieth
-/// of the gateway's time at 100 KB). A crash can undo a rename whose row committed; the start-up
+/// folder is not fsynced per message (the row already makes the message durable, and a second
+/// fsync per message would only repeat it). A crash can undo a rename whose row committed; the start-up
 /// rescan then finds the file in <c>tmp/</c> with its row and puts it back into <c>incoming/</c>
 /// (<see cref="SpoolRecovery"/>). The file's own entry in <c>tmp/</c> is made durable by the
 /// file system with the file's fsync, as ext4, XFS and btrfs do and as Postfix relies on. If

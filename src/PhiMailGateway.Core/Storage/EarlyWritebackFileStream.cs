@@ -8,9 +8,7 @@ namespace PhiMailGateway.Storage;
 /// <see cref="Step"/> of bytes it asks the kernel to begin writing them out
 /// (<c>sync_file_range(SYNC_FILE_RANGE_WRITE)</c>, which does not wait), so the
 /// <c>Flush(flushToDisk: true)</c> at the end waits for the last part instead of the whole file.
-/// A 9 MB file took 4 to 5 ms to fsync on this project's machine after it was written (2 ms with
-/// write-out started every MiB); the encryption before it is time the disk can use. Durability is
-/// unchanged: the fsync at the end is still what the caller relies on. Elsewhere than Linux the
+/// The encryption that produces the bytes is time the disk can use. Durability is unchanged: the fsync at the end is still what the caller relies on. Elsewhere than Linux the
 /// file behaves as a plain FileStream. Asynchronous writes end in the synchronous ones here
 /// (<see cref="InlineFileStream"/>), so those are the only ones that need to count.
 /// </summary>

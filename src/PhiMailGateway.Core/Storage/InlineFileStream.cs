@@ -6,8 +6,7 @@ namespace PhiMailGateway.Storage;
 /// A FileStream whose asynchronous reads and writes make their system call on the calling thread
 /// and complete before returning. On Linux, .NET runs every asynchronous file operation as the same
 /// synchronous call on a thread-pool thread, and awaits it. For the spool's page-cache reads and
-/// writes those hand-offs (one per 80 KiB) showed in the benchmark (relay-100k at 20 sessions:
-/// 2.6 to 2.7 CPU ms per message without them, 3.0 to 3.2 with), and they moved queue work off
+/// writes those hand-offs (one per 80 KiB) cost more than the calls, and they moved queue work off
 /// its lower-priority threads onto the pool that SMTP sessions use
 /// (see <c>BackgroundWorkScheduler</c>). Only for local files of ours; never for sockets.
 /// Arrays go to the array overloads: FileStream sends a derived class's span calls through a

@@ -6,9 +6,8 @@ namespace PhiMailGateway.Queue;
 /// Runs queue work (inspection, encryption, relaying) on threads of its own, at a lower OS
 /// priority than the SMTP sessions. A client waits for its 250; nobody waits for a queued
 /// message's copies a few milliseconds longer. On the shared thread pool, CPU-heavy queue work
-/// held the threads that ingress continuations needed, and under load the 250 of a 100 KB
-/// message waited behind a message being encrypted (p99 end of DATA to 250 of 50–70 ms at 20
-/// sessions in the benchmark). Here the kernel gives ingress the CPU first, and queue work every
+/// held the threads that ingress continuations needed, and under load the 250 of a message
+/// waited behind another message being encrypted. Here the kernel gives ingress the CPU first, and queue work every
 /// cycle ingress leaves: when nobody is sending, it runs as fast as before.
 /// Awaits inside the work come back to these threads (the scheduler is the current one); work a
 /// library hands to the thread pool stays there, which is harmless.

@@ -3,8 +3,8 @@ namespace PhiMailGateway.Queue;
 /// <summary>
 /// Gives the memory that queue work used back to the system once the queue has been idle for a
 /// while. The GC only returns memory when it collects, and an idle gateway allocates next to
-/// nothing, so after a burst of large messages it kept its peak: 751 MiB resident 20 s after
-/// twenty 30 MB messages at once (benchmark, <c>--settle 20</c>); 126 to 128 MiB with this. One
+/// nothing, so after a burst of large messages it would keep its peak for as long as it stays
+/// idle — when the office is not sending, the memory is better back with the machine. One
 /// aggressive collection per burst, when the queue has nothing in flight; its pause (a heap of
 /// mostly free space) can only meet a session that happens to be sending then.
 /// </summary>

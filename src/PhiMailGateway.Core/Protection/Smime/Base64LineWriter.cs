@@ -7,8 +7,7 @@ namespace PhiMailGateway.Protection.Smime;
 /// A write-only stream that base64-encodes what is written to it into lines of 76 characters,
 /// each ending with <c>newLine</c> (MIME's limit and MimeKit's layout), using .NET's vectorised
 /// encoder. MimeKit's path for a binary part runs every byte through its base64 filter and then its
-/// line-end filter, which the benchmark's CPU profile of a 5 MB S/MIME copy showed as about a fifth
-/// of the gateway's time. Dispose (or <see cref="DisposeAsync"/>) writes the last, shorter line; the
+/// line-end filter, one of the largest costs of a large S/MIME copy. Dispose (or <see cref="DisposeAsync"/>) writes the last, shorter line; the
 /// inner stream stays open.
 /// </summary>
 internal sealed class Base64LineWriter : WriteOnlyStream
