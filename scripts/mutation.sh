@@ -36,6 +36,7 @@ declare -A filters=(
   [audit]='FullyQualifiedName~PhiMailGateway.Tests.Audit.&FullyQualifiedName!~EndToEnd&FullyQualifiedName!~AuditCrashTests'
   [pickup-cipher]='FullyQualifiedName~PhiMailGateway.Tests.Protection.Pickup.PackageCipherTests'
   [password-hasher]='FullyQualifiedName~PhiMailGateway.Tests.Users.PasswordHasherTests'
+  [guard]='FullyQualifiedName~PhiMailGateway.Tests.Guard.'
 )
 
 # The files whose mutants must be killed: what decides Unknown / DentalImage, the rule engine,
@@ -46,6 +47,7 @@ declare -A files=(
   [audit]='Audit/AuditChain.cs Audit/AuditVerifier.cs Audit/AccountingExport.cs'
   [pickup-cipher]='Protection/Pickup/PackageCipher.cs'
   [password-hasher]='Users/PasswordHasher.cs'
+  [guard]='Guard/*.cs'
 )
 
 if [[ "$area" == "all" ]]; then

@@ -1,0 +1,62 @@
+using PhiMailGateway.Guard;
+
+namespace PhiMailGateway.Tests.Guard;
+
+public class DomainSimilarityTests
+{
+    [TestCase("endo-specialists.example", "endo-specialists.example", 0)]
+    [TestCase("endo-specialsts.example", "endo-specialists.example", 1)] // a letter left out
+    [TestCase("endo-specialitss.example", "endo-specialists.example", 1)] // two letters swapped
+    [TestCase("endo-spexialists.example", "endo-specialists.example", 1)] // a wrong letter
+    [TestCase("endo-specialistss.example", "endo-specialists.example", 1)] // one too many
+    [TestCase("ednospecialists.example", "endo-specialists.example", 2)]
+    [TestCase("abc", "cba", 2)]
+    [TestCase("", "ab", 2)]
+    public void Distance_TyposWithinTheLimit_CountEachEditOnce(string a, string b, int expected)
+    {
+        Assert.That(DomainSimilarity.Distance(a, b, 2), Is.EqualTo(expected));
+        Assert.That(DomainSimilarity.Distance(b, a, 2), Is.EqualTo(expected), "the distance is symmetric");
+    }
+
+    [TestCase("specialist.example", "laboratory.example")]
+    [TestCase("a.example", "abcd.example")] // lengths alone say more than two
+    [TestCase("dental-one.example", "dental-two.example")]
+    public void Distance_BeyondTheLimit_IsTheLimitPlusOne(string a, string b) =>
+        Assert.That(DomainSimilarity.Distance(a, b, 2), Is.EqualTo(3));
+
+    [Test]
+    public void Distance_ATranspositionIsOneEditNotTwo() =>
+        Assert.That(DomainSimilarity.Distance("ab.example", "ba.example", 1), Is.EqualTo(1));
+
+    [TestCase("dentaicare.example", "dentalcare.example")] // I (lower-cased i) for l
+    [TestCase("denta1care.example", "dentalcare.example")] // digit one for l
+    [TestCase("smi1e-dental.example", "smile-dental.example")]
+    [TestCase("rnolar.example", "molar.example")] // rn for m
+    [TestCase("vvhite.example", "white.example")] // vv for w
+    [TestCase("xn--dntalcare-g0h.example", "dentalcare.example")] // Cyrillic е (punycode), read in Unicode
+    [TestCase("dentalcаre.example", "dentalcare.example")] // Cyrillic а as typed
+    [TestCase("déntalcare.example", "dentalcare.example")] // an accent
+    [TestCase("0rtho.example", "ortho.example")] // zero for o
+    public void Skeleton_LookAlikeCharacters_ReadAsTheSameDomain(string lookalike, string genuine)
+    {
+        var ascii = GuardAddress.NormalizeDomain(lookalike)!;
+        Assert.That(ascii, Is.Not.EqualTo(genuine), "the domains differ");
+        Assert.That(DomainSimilarity.Skeleton(ascii), Is.EqualTo(DomainSimilarity.Skeleton(genuine)));
+    }
+
+    [TestCase("dentalcare.example", "dentalcore.example")]
+    [TestCase("ortho.example", "orthodontics.example")]
+    public void Skeleton_DifferentLetters_StayDifferent(string a, string b) =>
+        Assert.That(DomainSimilarity.Skeleton(a), Is.Not.EqualTo(DomainSimilarity.Skeleton(b)));
+
+    [TestCase("Specialist.Example.", "specialist.example")]
+    [TestCase("spécialiste.example", "xn--spcialiste-c7a.example")]
+    public void NormalizeDomain_CaseDotAndUnicode_GiveTheAsciiForm(string input, string expected) =>
+        Assert.That(GuardAddress.NormalizeDomain(input), Is.EqualTo(expected));
+
+    [TestCase("")]
+    [TestCase("nodot")]
+    [TestCase("a@b.example")]
+    [TestCase("bad_label!.example")]
+    public void NormalizeDomain_NotADomain_IsNull(string input) => Assert.That(GuardAddress.NormalizeDomain(input), Is.Null);
+}

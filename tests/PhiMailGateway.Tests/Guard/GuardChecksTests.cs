@@ -1,0 +1,216 @@
+using PhiMailGateway.Guard;
+
+namespace PhiMailGateway.Tests.Guard;
+
+public class GuardChecksTests
+{
+    private const string Lee = "dr.lee@endo-specialists.example";
+    private const string Lab = "cases@crown-lab.example";
+
+    private static readonly GuardKnowledge Known = new(
+        [Lee, Lab, "jane.doe@gmail.com"],
+        ["trusted-partner.example"],
+        [(Lee, "Dr. Amy Lee"), (Lab, "Crown Lab")]);
+
+    private static GuardChecks Checks(GuardOptions? options = null) => new(options ?? new GuardOptions(), ["smiledental.example"]);
+
+    private static GuardSubject To(params string[] recipients) =>
+        new(recipients, new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase), new Dictionary<string, IReadOnlyList<string>>());
+
+    private static GuardVerdict One(GuardSubject subject, GuardKnowledge? known = null, GuardOptions? options = null) =>
+        Checks(options).Check(subject, known ?? Known).Single();
+
+    [Test]
+    public void Check_KnownRecipient_Passes()
+    {
+        var verdict = One(To(Lee));
+        Assert.That(verdict.Outcome, Is.EqualTo(GuardOutcome.Pass));
+        Assert.That(verdict.Reasons, Is.Empty);
+    }
+
+    [Test]
+    public void Check_KnownRecipientWrittenInOtherCase_Passes() =>
+        Assert.That(One(To("Dr.Lee@Endo-Specialists.Example")).Outcome, Is.EqualTo(GuardOutcome.Pass));
+
+    [TestCase("dr.lee@endo-specialsts.example")]
+    [TestCase("dr.lee@endo-specialitss.example")]
+    [TestCase("someone@endo-specialists.exampel")]
+    public void Check_TypoOfAKnownDomain_HeldAsLookalikeNamingTheKnownDomain(string recipient)
+    {
+        var verdict = One(To(recipient));
+        Assert.That(verdict.Outcome, Is.EqualTo(GuardOutcome.Hold));
+        var reason = verdict.Reasons.First(r => r.Check == GuardCheck.Lookalike);
+        Assert.That(reason.Related, Is.EqualTo("endo-specialists.example"));
+        Assert.That(reason.Text, Is.EqualTo("looks like endo-specialists.example, which you have sent to before"));
+    }
+
+    [Test]
+    public void Check_ConfusableLettersOfAKnownDomain_HeldAndSaysTheLettersLookAlike()
+    {
+        var verdict = One(To("cases@crovvn-lab.example"));
+        var reason = verdict.Reasons.Single(r => r.Check == GuardCheck.Lookalike);
+        Assert.That(reason.Text, Is.EqualTo("uses letters that look like crown-lab.example, which you have sent to before"));
+        Assert.That(verdict.Outcome, Is.EqualTo(GuardOutcome.Hold));
+    }
+
+    [Test]
+    public void Check_PunycodeConfusableOfAKnownDomain_Held()
+    {
+        var verdict = One(To("dr.lee@xn--ndo-specialists-3nm.example"));
+        Assert.That(verdict.Reasons.Select(r => r.Check), Does.Contain(GuardCheck.Lookalike), "Cyrillic е in place of e");
+    }
+
+    [Test]
+    public void Check_TypoOfAWebmailDomain_HeldAsLookalike()
+    {
+        var verdict = One(To("jane.doe@gmial.com"));
+        Assert.That(verdict.Reasons.Single(r => r.Check == GuardCheck.Lookalike).Related, Is.EqualTo("gmail.com"));
+    }
+
+    [Test]
+    public void Check_KnownLocalPartAtAnUnknownDomain_HeldAsTheAutoCompletePattern()
+    {
+        var verdict = One(To("dr.lee@yahoo.com"));
+        var reason = verdict.Reasons.Single(r => r.Check == GuardCheck.Lookalike);
+        Assert.That(reason.Related, Is.EqualTo(Lee));
+        Assert.That(reason.Text, Is.EqualTo($"is not {Lee}, the address with that name you have sent to before"));
+    }
+
+    [Test]
+    public void Check_GenericMailboxNameAtAnotherDomain_IsNoLookalike()
+    {
+        var known = new GuardKnowledge(["info@crown-lab.example"], [], []);
+        var verdict = One(To("info@city-imaging.example"), known);
+        Assert.That(verdict.Reasons.Select(r => r.Check), Does.Not.Contain(GuardCheck.Lookalike));
+    }
+
+    [Test]
+    public void Check_DisplayNameOfAKnownContactOnAnotherAddress_HeldAsLookalike()
+    {
+        var subject = new GuardSubject(["amy@other-clinic.example"],
+            new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["amy@other-clinic.example"] = "dr amy lee" },
+            new Dictionary<string, IReadOnlyList<string>>());
+        var verdict = One(subject);
+        Assert.That(verdict.Reasons.Single(r => r.Check == GuardCheck.Lookalike).Related, Is.EqualTo(Lee));
+    }
+
+    [Test]
+    public void Check_UnknownDomainFarFromEveryKnownOne_OnlyFlaggedAsNew()
+    {
+        var verdict = One(To("referrals@brand-new-orthodontics.example"));
+        Assert.That(verdict.Reasons.Select(r => r.Check), Is.EqualTo(new[] { GuardCheck.NewRecipient }));
+        Assert.That(verdict.Outcome, Is.EqualTo(GuardOutcome.Flag), "a new recipient is flagged, not held, by default");
+    }
+
+    [Test]
+    public void Check_NewAddressAtADomainITVouchesFor_NeitherNewNorLookalike() =>
+        Assert.That(One(To("dr.kim@trusted-partner.example")).Outcome, Is.EqualTo(GuardOutcome.Pass));
+
+    [Test]
+    public void Check_NewAddressAtADomainKnownFromHistory_FlaggedAsNewButNoLookalike()
+    {
+        var verdict = One(To("dr.park@endo-specialists.example"));
+        Assert.That(verdict.Reasons.Select(r => r.Check), Is.EqualTo(new[] { GuardCheck.NewRecipient }));
+    }
+
+    [Test]
+    public void Check_ThePracticesOwnMailbox_AlwaysPasses() =>
+        Assert.That(One(To("billing@smiledental.example"), GuardKnowledge.Empty).Outcome, Is.EqualTo(GuardOutcome.Pass));
+
+    [Test]
+    public void Check_TypoOfThePracticesOwnDomain_HeldAsLookalike() =>
+        Assert.That(One(To("billing@smiledentel.example"), GuardKnowledge.Empty).Reasons.Single(r => r.Check == GuardCheck.Lookalike).Related,
+            Is.EqualTo("smiledental.example"));
+
+    [Test]
+    public void Check_PatientWentToAnotherAddressBefore_FlagsTheNewOneNamingTheOther()
+    {
+        var subject = new GuardSubject([Lab],
+            new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase),
+            new Dictionary<string, IReadOnlyList<string>> { ["hash-p1"] = [Lee] });
+        var verdict = One(subject);
+        var reason = verdict.Reasons.Single();
+        Assert.That(reason.Check, Is.EqualTo(GuardCheck.NewPatientRecipient));
+        Assert.That(reason.Text, Is.EqualTo($"has not received this patient's images before; {Lee} has"));
+        Assert.That(verdict.Outcome, Is.EqualTo(GuardOutcome.Flag));
+    }
+
+    [Test]
+    public void Check_PatientWentToThisAddressBefore_NoPatientReason()
+    {
+        var subject = new GuardSubject([Lee],
+            new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase),
+            new Dictionary<string, IReadOnlyList<string>> { ["hash-p1"] = [Lee.ToUpperInvariant(), Lab] });
+        Assert.That(One(subject).Reasons, Is.Empty);
+    }
+
+    [Test]
+    public void Check_PatientNeverSentBefore_NoPatientReason()
+    {
+        var subject = new GuardSubject([Lab],
+            new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase),
+            new Dictionary<string, IReadOnlyList<string>> { ["hash-p1"] = [] });
+        Assert.That(One(subject).Reasons, Is.Empty);
+    }
+
+    [Test]
+    public void Check_KnownPartnerAndWebmailInOneMessage_FlagsTheWebmailRecipient()
+    {
+        var verdicts = Checks().Check(To(Lee, "jane.doe@gmail.com"), Known);
+        Assert.That(verdicts[0].Reasons, Is.Empty, "the partner");
+        var reason = verdicts[1].Reasons.Single();
+        Assert.That(reason.Check, Is.EqualTo(GuardCheck.MixedAudience));
+        Assert.That(reason.Text, Is.EqualTo($"is a personal mailbox (gmail.com) in a message that also goes to {Lee}"));
+    }
+
+    [Test]
+    public void Check_MoreRecipientsThanTheLimit_FlagsEveryOutsideRecipient()
+    {
+        var options = new GuardOptions { MaxRecipients = 2, NewRecipient = GuardAction.Off };
+        var verdicts = Checks(options).Check(To(Lee, Lab, "jane.doe@gmail.com", "frontdesk@smiledental.example"), Known);
+        Assert.That(verdicts.Take(3).Select(v => v.Reasons.Single().Text), Is.All.EqualTo("is one of 3 recipients of the same images"));
+        Assert.That(verdicts[3].Reasons, Is.Empty, "the practice's own mailbox does not count");
+    }
+
+    [Test]
+    public void Check_AtTheRecipientLimit_NoMixedAudienceReason()
+    {
+        var options = new GuardOptions { MaxRecipients = 2 };
+        Assert.That(Checks(options).Check(To(Lee, Lab), Known).SelectMany(v => v.Reasons), Is.Empty);
+    }
+
+    [Test]
+    public void Check_ChecksSetOff_NoReasonsOfThem()
+    {
+        var off = new GuardOptions { Lookalike = GuardAction.Off, NewRecipient = GuardAction.Off, NewPatientRecipient = GuardAction.Off, MixedAudience = GuardAction.Off };
+        var subject = new GuardSubject(["dr.lee@endo-specialsts.example", "jane.doe@gmail.com", Lee],
+            new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase),
+            new Dictionary<string, IReadOnlyList<string>> { ["p"] = [Lab] });
+        Assert.That(Checks(off).Check(subject, Known).SelectMany(v => v.Reasons), Is.Empty);
+    }
+
+    [Test]
+    public void Check_LookalikeSetToFlag_FlagsInsteadOfHolding()
+    {
+        var verdict = One(To("dr.lee@endo-specialsts.example"), options: new GuardOptions { Lookalike = GuardAction.Flag });
+        Assert.That(verdict.Outcome, Is.EqualTo(GuardOutcome.Flag));
+    }
+
+    [Test]
+    public void Check_NewRecipientSetToHold_HoldsAnUnknownAddress() =>
+        Assert.That(One(To("x@far-away.example"), options: new GuardOptions { NewRecipient = GuardAction.Hold }).Outcome, Is.EqualTo(GuardOutcome.Hold));
+
+    [Test]
+    public void Check_RecipientWithoutADomain_HeldAsUnreadable()
+    {
+        var verdict = One(To("postmaster"));
+        Assert.That(verdict.Outcome, Is.EqualTo(GuardOutcome.Hold), "an address the checks cannot read cannot be shown to be the intended one");
+    }
+
+    [Test]
+    public void Check_EveryRecipientGetsOneVerdictInOrder()
+    {
+        var verdicts = Checks().Check(To(Lab, Lee, "x@far-away.example"), Known);
+        Assert.That(verdicts.Select(v => v.Recipient), Is.EqualTo(new[] { Lab, Lee, "x@far-away.example" }));
+    }
+}
