@@ -5,7 +5,7 @@
 #
 #   scripts/mutation.sh AREA[,AREA...] [GLOB...]
 #
-# AREA is one of: inspection, routing, audit, pickup-cipher, password-hasher, or "all" (every
+# AREA is one of: inspection, routing, audit, pickup-cipher, password-hasher, guard, or "all" (every
 # area but inspection in one run, then inspection). Areas joined by commas share one build and
 # one initial test run, which is most of the time of a small area. GLOBs, relative to src/PhiMailGateway.Core, narrow the files mutated
 # (e.g. scripts/mutation.sh inspection 'Inspection/ContentSniffer.cs'); without them the
@@ -52,7 +52,7 @@ declare -A files=(
 
 if [[ "$area" == "all" ]]; then
   (($# == 0)) || usage
-  "${BASH_SOURCE[0]}" routing,audit,pickup-cipher,password-hasher
+  "${BASH_SOURCE[0]}" routing,audit,pickup-cipher,password-hasher,guard
   "${BASH_SOURCE[0]}" inspection
   exit 0
 fi
