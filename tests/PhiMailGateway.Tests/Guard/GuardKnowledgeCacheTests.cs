@@ -1,0 +1,103 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using PhiMailGateway.Audit;
+using PhiMailGateway.Configuration;
+using PhiMailGateway.Guard;
+using PhiMailGateway.Storage;
+using PhiMailGateway.Storage.Sqlite;
+using PhiMailGateway.Tests.TestKit;
+
+namespace PhiMailGateway.Tests.Guard;
+
+/// <summary>The guard's knowledge over a real SQLite database: what the audit delivered, what people added, what configuration vouches for.</summary>
+public class GuardKnowledgeCacheTests
+{
+    private TempDirectory _data = null!;
+    private GatewayOptions _gateway = null!;
+    private GatewayDatabase _database = null!;
+    private IAuditStore _audit = null!;
+
+    [SetUp]
+    public async Task SetUp()
+    {
+        _data = new TempDirectory();
+        _gateway = new GatewayOptions { DataDirectory = _data.Path, HostName = "gw.test", Domains = ["smiledental.example"] };
+        _database = new GatewayDatabase(_gateway);
+        await _database.MigrateAsync(CancellationToken.None);
+        var keys = new AuditKeys(MasterKey.LoadOrCreate(_gateway));
+        _audit = new SqliteAuditStore(_database, new AuditChainSealer(keys, new AuditHeadFile(_gateway, NullLogger<AuditHeadFile>.Instance)));
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        SqliteConnection.ClearAllPools();
+        _data.Dispose();
+    }
+
+    private Task DeliveredAsync(string queueId, string recipient, string? name = null) => _audit.AppendAsync(
+    [
+        new DisclosureRow
+        {
+            RecordedAt = 1, QueueId = queueId, DeliveryId = queueId + "-1", Sender = "office@smiledental.example", Recipient = recipient,
+            RecipientName = name, Action = "Pickup", PhiCount = 1, PhiKinds = "Dicom", PhiParts = "", KeyId = "test",
+        },
+        new AuditEventRow { RecordedAt = 2, Type = AuditEventTypes.Relayed, QueueId = queueId, DeliveryId = queueId + "-1", Recipient = recipient },
+    ], CancellationToken.None);
+
+    private GuardKnowledgeCache Cache(GuardOptions? options = null) => new(new SqliteGuardStore(_database), options ?? new GuardOptions(), _gateway);
+
+    [Test]
+    public async Task Current_DeliveredBeforeAndSince_BothKnownWithTheirNames()
+    {
+        await DeliveredAsync("Q1", "Dr.Lee@Endo.example", "Dr. Amy Lee");
+        var cache = Cache();
+        var first = await cache.CurrentAsync(CancellationToken.None);
+        await DeliveredAsync("Q2", "lab@crown.example");
+        var second = await cache.CurrentAsync(CancellationToken.None);
+
+        Assert.That(first.IsKnownAddress("dr.lee", "endo.example"), Is.True, "delivered before the cache started");
+        Assert.That(first.IsKnownAddress("lab", "crown.example"), Is.False);
+        Assert.That(second.IsKnownAddress("lab", "crown.example"), Is.True, "delivered since");
+        Assert.That(second.IsKnownAddress("dr.lee", "endo.example"), Is.True, "still known");
+        Assert.That(second.AddressesNamed("dr amy lee"), Is.EqualTo(new[] { "dr.lee@endo.example" }));
+    }
+
+    [Test]
+    public async Task Current_NothingNew_TheSameKnowledgeObject()
+    {
+        await DeliveredAsync("Q1", "dr.lee@endo.example");
+        var cache = Cache();
+        var first = await cache.CurrentAsync(CancellationToken.None);
+        await DeliveredAsync("Q2", "dr.lee@endo.example"); // a repeat teaches nothing new
+        Assert.That(await cache.CurrentAsync(CancellationToken.None), Is.SameAs(first));
+    }
+
+    [Test]
+    public async Task Current_EntryAddedByAnotherProcess_SeenAtTheNextCall()
+    {
+        var cache = Cache();
+        var before = await cache.CurrentAsync(CancellationToken.None);
+        // As `guard known add` does from its own process: another store over the same file.
+        var cli = new SqliteGuardStore(new GatewayDatabase(_gateway));
+        await cli.AddKnownAsync(new KnownEntry("@crown.example", KnownSources.It, DateTimeOffset.UtcNow, "cli"), CancellationToken.None);
+        await cli.AddKnownAsync(new KnownEntry("dr.kim@ortho.example", KnownSources.It, DateTimeOffset.UtcNow, "cli"), CancellationToken.None);
+        var after = await cache.CurrentAsync(CancellationToken.None);
+
+        Assert.That(before.IsVouchedDomain("crown.example"), Is.False);
+        Assert.That(after.IsVouchedDomain("crown.example"), Is.True);
+        Assert.That(after.IsKnownAddress("dr.kim", "ortho.example"), Is.True);
+
+        await cli.RemoveKnownAsync("@crown.example", CancellationToken.None);
+        Assert.That((await cache.CurrentAsync(CancellationToken.None)).IsVouchedDomain("crown.example"), Is.False, "a removal is seen too");
+    }
+
+    [Test]
+    public async Task Current_PracticeAndConfiguredDomains_AreVouchedFor()
+    {
+        var known = await Cache(new GuardOptions { KnownDomains = ["Partner.Example"] }).CurrentAsync(CancellationToken.None);
+        Assert.That(known.IsVouchedDomain("smiledental.example"), Is.True, "Gateway:Domains");
+        Assert.That(known.IsVouchedDomain("partner.example"), Is.True, "Guard:KnownDomains, normalised");
+        Assert.That(known.IsVouchedDomain("other.example"), Is.False);
+    }
+}
