@@ -51,6 +51,7 @@ public static class GatewayCommandLine
                 "certs" => await CertsCommand.RunAsync(rest, configArgs, stdout, stderr),
                 "pickup" => await PickupCommand.RunAsync(rest, configArgs, stdout, stderr),
                 "health" => await HealthCommand.RunAsync(rest, configArgs, stdout, stderr),
+                "guard" => await GuardCommand.RunAsync(rest, configArgs, stdout, stderr),
                 "help" or "--help" or "-h" => Usage(stdout, 0),
                 _ => Usage(stderr, 2, $"Unknown verb '{verb}'."),
             };
@@ -140,6 +141,7 @@ public static class GatewayCommandLine
         ["certs"] = ["--address"],
         ["pickup"] = [],
         ["health"] = ["--url"],
+        ["guard"] = [],
     };
 
     private static string? NotAnOption(string verb, IEnumerable<string> args) =>
@@ -196,6 +198,13 @@ public static class GatewayCommandLine
               pickup list                 list pickup packages (secure links)
               pickup revoke ID            withdraw a pickup link now; deletes its content
               health [--url URL]          GET the running gateway's /health (pickup listener); exit 0 when healthy
+              guard known add ADDRESS|@DOMAIN
+                                          vouch for an address or a whole domain: the misdirection guard
+                                          never calls it new or a look-alike
+              guard known remove ADDRESS|@DOMAIN
+                                          take it off the list again
+              guard known list            the addresses and domains added, by whom and when
+              guard known import FILE     one address or @domain per line (# comments), e.g. a referral list
 
             Every verb answers --help (or -h) with its usage.
             """;
