@@ -23,7 +23,8 @@ public enum CliSections
     Smime = 16,
     Pickup = 32,
     Metrics = 64,
-    All = Gateway | Smtp | Relay | Audit | Smime | Pickup | Metrics,
+    Guard = 128,
+    All = Gateway | Smtp | Relay | Audit | Smime | Pickup | Metrics | Guard,
 }
 
 /// <summary>
@@ -85,6 +86,7 @@ public sealed class CliContext : IDisposable, IAsyncDisposable
         if (sections.HasFlag(CliSections.Smime)) Collect<PhiMailGateway.Protection.Smime.SmimeOptions>(services, failures);
         if (sections.HasFlag(CliSections.Pickup)) Collect<PickupOptions>(services, failures);
         if (sections.HasFlag(CliSections.Metrics)) Collect<MetricsOptions>(services, failures);
+        if (sections.HasFlag(CliSections.Guard)) Collect<PhiMailGateway.Guard.GuardOptions>(services, failures);
         if (failures.Count > 0) throw new OptionsValidationException(Options.DefaultName, typeof(CliContext), failures);
     }
 

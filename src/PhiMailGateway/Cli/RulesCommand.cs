@@ -1,3 +1,4 @@
+using PhiMailGateway.Guard;
 using System.Globalization;
 using MimeKit;
 using PhiMailGateway.Inspection;
@@ -30,10 +31,11 @@ internal static class RulesCommand
         }
 
         // The real certificate store, so RecipientHasCertificate answers as it will in `serve`.
-        await using var context = CliContext.Create(configArgs, CliSections.Gateway, b =>
+        await using var context = CliContext.Create(configArgs, CliSections.Gateway | CliSections.Guard, b =>
         {
             b.AddSmime();
             b.AddRouting();
+            b.AddGuard();
         });
         await context.Database().MigrateAsync(CancellationToken.None);
         var rules = context.Get<RuleSetProvider>().Current;
@@ -67,17 +69,34 @@ internal static class RulesCommand
         await stdout.WriteLineAsync($"Rules: {(rules.IsBuiltInDefault ? "built-in default" : "from configuration")}, {rules.Rules.Count} rules; sender {(sender.Length == 0 ? "(none)" : sender)}");
         var facts = RoutingStage.FactsOf(sender, headers, report);
         var engine = context.Get<RuleEngine>();
-        foreach (var recipient in recipients)
+        var decisions = new List<RoutingDecision>();
+        foreach (var recipient in recipients) decisions.Add(await engine.DecideAsync(rules, facts, recipient, CancellationToken.None));
+        // What the misdirection guard would say, from what this data directory knows (its audit log and IT's list).
+        var decided = decisions.Where(d => d.Rule is not null).DistinctBy(d => d.Recipient, StringComparer.OrdinalIgnoreCase).ToList();
+        var guard = decided.Count == 0
+            ? new Dictionary<string, GuardVerdict>(StringComparer.OrdinalIgnoreCase)
+            : (await context.Get<GuardStage>().CheckAsync(headers, report, new RoutingPlan(decided, rules.SubjectTags), CancellationToken.None))
+                .Verdicts.ToDictionary(v => v.Recipient, StringComparer.OrdinalIgnoreCase);
+        foreach (var decision in decisions)
         {
-            var decision = await engine.DecideAsync(rules, facts, recipient, CancellationToken.None);
+            var recipient = decision.Recipient;
             await stdout.WriteLineAsync();
             await stdout.WriteLineAsync(decision.Rule is { } rule
                 ? $"{recipient}: {rule.Action} (rule '{rule.Name}', purpose {rule.Purpose}){(rule.Action == RoutingAction.Reject ? $": {rule.Message}" : "")}"
                 : $"{recipient}: HOLD (no rule matched; the message would wait in spool/hold)");
             foreach (var line in decision.Trace) await stdout.WriteLineAsync("  " + line);
+            if (guard.GetValueOrDefault(recipient) is { } verdict) await stdout.WriteLineAsync("  " + GuardLine(verdict, report.HasDentalImage));
         }
         return 0;
     }
+
+    private static string GuardLine(GuardVerdict verdict, bool hasImages) => verdict.Outcome switch
+    {
+        GuardOutcome.Pass when !hasImages => "guard: pass (no dental image, nothing to check)",
+        GuardOutcome.Pass => "guard: pass",
+        var outcome => $"guard: {outcome.ToString().ToLowerInvariant()}: " + string.Join("; ",
+            verdict.Reasons.Select(r => $"{r.Text} ({r.Check}, {r.Action.ToString().ToLowerInvariant()})")),
+    };
 
     private static async Task PrintFindingsAsync(TextWriter stdout, MessageHeaders headers, InspectionReport report, bool showPhi)
     {

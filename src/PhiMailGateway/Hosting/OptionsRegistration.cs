@@ -23,6 +23,7 @@ public static class OptionsRegistration
         Add<PickupOptions, PickupOptionsValidator>(builder, PickupOptions.Section);
         builder.Services.AddSingleton<IValidateOptions<PickupOptions>, PickupBaseUrlValidator>();
         Add<MetricsOptions, MetricsOptionsValidator>(builder, MetricsOptions.Section);
+        Add<Guard.GuardOptions, Guard.GuardOptionsValidator>(builder, Guard.GuardOptions.Section);
         return builder;
     }
 

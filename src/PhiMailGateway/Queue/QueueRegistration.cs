@@ -45,6 +45,16 @@ public static class QueueRegistration
         return builder;
     }
 
+    /// <summary>The misdirection guard's checks and what they know (the audit's deliveries, IT's list).</summary>
+    public static IHostApplicationBuilder AddGuard(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton(sp => new Guard.GuardChecks(
+            sp.GetRequiredService<Guard.GuardOptions>(), sp.GetRequiredService<Configuration.GatewayOptions>().Domains));
+        builder.Services.AddSingleton<Guard.GuardKnowledgeCache>();
+        builder.Services.AddSingleton<Guard.GuardStage>();
+        return builder;
+    }
+
     /// <summary>One protector per action; Smime and Pickup register theirs with their own features.</summary>
     public static IHostApplicationBuilder AddProtection(this IHostApplicationBuilder builder)
     {

@@ -53,6 +53,38 @@ public class RulesCommandTests
     }
 
     [Test]
+    public async Task RulesTest_ImagesToALookalikeOfAVouchedAddress_ShowsTheGuardsHoldAndWhy()
+    {
+        Assert.That((await Run("guard", "known", "add", "dr.lee@endo-specialists.example")).Code, Is.Zero);
+
+        var (code, output, err) = await Run("rules", "test", "--eml", Sample("xray-dicom.eml"),
+            "--to", "dr.lee@endo-specialsts.example", "--to", "dr.lee@endo-specialists.example", "--to", "x@far-away.example");
+
+        Assert.That(code, Is.Zero, err);
+        var lines = output.Split('\n').Select(l => l.TrimEnd()).ToList();
+        Assert.That(lines, Does.Contain("  guard: hold: looks like endo-specialists.example, which you have sent to before (Lookalike, hold); has not received images from the practice before (NewRecipient, flag)"));
+        Assert.That(lines, Does.Contain("  guard: flag: has not received images from the practice before (NewRecipient, flag)"), "the unknown, unrelated address");
+        Assert.That(lines.Count(l => l == "  guard: pass"), Is.EqualTo(1), "the vouched address");
+    }
+
+    [Test]
+    public async Task RulesTest_BadGuardSetting_OneLineNamingTheKeyBeforeAnyOutput()
+    {
+        var (code, output, err) = await Run("rules", "test", "--eml", Sample("hello.eml"), "--Guard:Lookalike=Sometimes");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err.Trim(), Is.EqualTo("Configuration error: Guard:Lookalike: 'Sometimes' is not one of Off, Flag, Hold."));
+        Assert.That(output, Is.Empty, "refused before the dry run starts");
+    }
+
+    [Test]
+    public async Task RulesTest_NoDentalImage_GuardChecksNothing()
+    {
+        var (code, output, err) = await Run("rules", "test", "--eml", Sample("hello.eml"), "--to", "dr.lee@endo-specialsts.example");
+        Assert.That(code, Is.Zero, err);
+        Assert.That(output, Does.Contain("  guard: pass (no dental image, nothing to check)"));
+    }
+
+    [Test]
     public async Task RulesTest_ShowPhi_ShowsDicomPatient()
     {
         var (code, output, err) = await Run("rules", "test", "--eml", Sample("xray-dicom.eml"), "--show-phi");

@@ -1,0 +1,37 @@
+using PhiMailGateway.Audit;
+using PhiMailGateway.Inspection;
+using PhiMailGateway.Pipeline;
+using PhiMailGateway.Routing;
+
+namespace PhiMailGateway.Guard;
+
+/// <summary>
+/// The Guard stage, between routing and protection: for a message with dental images, a verdict
+/// per recipient its copies go to (Reject-ruled ones have none). A message without images is never
+/// checked: every recipient passes.
+/// </summary>
+public sealed class GuardStage(GuardChecks checks, GuardKnowledgeCache knowledge, IGuardStore store, AuditKeys keys)
+{
+    public const string Name = "Guard";
+
+    public async Task<GuardPlan> CheckAsync(MessageHeaders headers, InspectionReport report, RoutingPlan plan, CancellationToken cancellationToken)
+    {
+        var recipients = plan.Decisions.Values.Where(d => d.Action != RoutingAction.Reject).Select(d => d.Recipient).ToList();
+        if (!report.HasDentalImage) return new GuardPlan(recipients.Select(r => new GuardVerdict(r, [])).ToList());
+
+        // The audit's keyed hash of each PatientID: the patient is compared without being named.
+        var lookups = DisclosureLog.PatientsOf(report).Where(p => !string.IsNullOrWhiteSpace(p.PatientId))
+            .Select(p => keys.PatientLookup(p.PatientId!)).Distinct(StringComparer.Ordinal).ToList();
+        var patientRecipients = await store.PatientRecipientsAsync(lookups, cancellationToken);
+        var known = await knowledge.CurrentAsync(cancellationToken);
+        return new GuardPlan(checks.Check(new GuardSubject(recipients, headers.RecipientNames, patientRecipients), known));
+    }
+}
+
+/// <summary>The guard's output: one verdict per recipient a copy would go to, in routing's order.</summary>
+public sealed record GuardPlan(IReadOnlyList<GuardVerdict> Verdicts)
+{
+    public IEnumerable<GuardVerdict> Held => Verdicts.Where(v => v.Outcome == GuardOutcome.Hold);
+
+    public IEnumerable<GuardVerdict> Flagged => Verdicts.Where(v => v.Outcome == GuardOutcome.Flag);
+}
