@@ -53,6 +53,13 @@ public sealed class GuardChecks(GuardOptions options, IReadOnlyList<string> prac
     private readonly HashSet<string> _webmail = new(options.WebmailDomains.Select(GuardAddress.NormalizeDomain).OfType<string>(), StringComparer.Ordinal);
     private readonly HashSet<string> _practice = new(practiceDomains.Select(GuardAddress.NormalizeDomain).OfType<string>(), StringComparer.Ordinal);
 
+    // Webmail and the practice's own domains: compared with every recipient, whatever the history holds.
+    private IReadOnlyList<string> _fixed => _fixedList ??= _webmail.Concat(_practice).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+    private IReadOnlyList<string>? _fixedList;
+    private Dictionary<string, IReadOnlyList<string>> _fixedBySkeleton => _fixedSkeletons ??= _fixed.GroupBy(DomainSimilarity.Skeleton, StringComparer.Ordinal)
+        .ToDictionary(g => g.Key, g => (IReadOnlyList<string>)g.ToList(), StringComparer.Ordinal);
+    private Dictionary<string, IReadOnlyList<string>>? _fixedSkeletons;
+
     public IReadOnlyList<GuardVerdict> Check(GuardSubject subject, GuardKnowledge known)
     {
         var verdicts = new List<GuardVerdict>(subject.Recipients.Count);
@@ -109,11 +116,13 @@ public sealed class GuardChecks(GuardOptions options, IReadOnlyList<string> prac
     private (string Domain, bool Confusable)? SimilarDomain(string domain, GuardKnowledge known)
     {
         var skeleton = DomainSimilarity.Skeleton(domain);
+        var confusable = known.DomainsWithSkeleton(skeleton).Concat(_fixedBySkeleton.GetValueOrDefault(skeleton) ?? [])
+            .Where(d => d != domain).Order(StringComparer.Ordinal).FirstOrDefault();
+        if (confusable is not null) return (confusable, true);
         (string Domain, int Distance)? closest = null;
-        foreach (var candidate in known.KnownDomains.Concat(_webmail).Concat(_practice))
+        foreach (var candidate in known.KnownDomains.Concat(_fixed))
         {
             if (candidate == domain) continue;
-            if (DomainSimilarity.Skeleton(candidate) == skeleton) return (candidate, true);
             var distance = DomainSimilarity.Distance(domain, candidate, LookalikeDistance);
             if (distance <= LookalikeDistance && (closest is null || distance < closest.Value.Distance)) closest = (candidate, distance);
         }
