@@ -80,7 +80,7 @@ public sealed class StageBed : IDisposable
     public PickupProtector PickupProtector()
     {
         var options = new PickupOptions();
-        var store = new PickupPackageStore(Database, MasterKey.LoadOrCreate(Gateway), Gateway, options, TimeProvider.System);
+        var store = new PickupPackageStore(new SqlitePickupPackages(Database, TimeProvider.System), MasterKey.LoadOrCreate(Gateway), Gateway, options, TimeProvider.System);
         return new PickupProtector(store, Writer, options, NullLogger<PickupProtector>.Instance);
     }
 

@@ -39,7 +39,7 @@ internal static class PickupCommand
             }
             // Queue id, Message-ID and subject tell apart several packages for one address. IT runs this on
             // the server, so the subject is shown here; it is never logged.
-            var labels = await context.Get<PickupLabelStore>().AllAsync(CancellationToken.None);
+            var labels = await store.LabelsAsync(CancellationToken.None);
             var recipientWidth = Math.Max("RECIPIENT".Length, packages.Max(p => p.Recipient.Length));
             var queueWidth = Math.Max("QUEUE ID".Length, packages.Max(p => p.QueueId.Length));
             await stdout.WriteLineAsync($"{"PACKAGE",-19} {"STATUS",-14} {"CREATED (UTC)",-16} {"EXPIRES (UTC)",-16} {"FILES",5} {"DOWNLOADS",9}  {"RECIPIENT".PadRight(recipientWidth)}  {"QUEUE ID".PadRight(queueWidth)}  MESSAGE-ID / SUBJECT");

@@ -35,6 +35,7 @@ public static class StorageRegistration
         builder.Services.AddSingleton<ICertificateStore, SqliteCertificateStore>();
         builder.Services.AddSingleton<IPickupCodes, SqlitePickupCodes>();
         builder.Services.AddSingleton<IPickupSessions, SqlitePickupSessions>();
+        builder.Services.AddSingleton<IPickupPackages, SqlitePickupPackages>();
         builder.Services.AddSingleton<IUserDirectory>(sp => new SqliteUserDirectory(sp.GetRequiredService<GatewayDatabase>()));
         builder.Services.AddSingleton<Guard.IGuardStore, SqliteGuardStore>();
         builder.Services.AddSingleton<IAuthLockouts>(sp => new SqliteAuthLockouts(sp.GetRequiredService<GatewayDatabase>()));

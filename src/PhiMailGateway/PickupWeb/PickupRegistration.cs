@@ -20,11 +20,10 @@ public static class PickupRegistration
         return builder;
     }
 
-    /// <summary>Just the package store (for the <c>pickup</c> verbs).</summary>
+    /// <summary>Just the package store (for the <c>pickup</c> verbs); its records are storage's (AddStorage).</summary>
     public static IHostApplicationBuilder AddPickupPackageStore(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<PickupPackageStore>();
-        builder.Services.AddSingleton<PickupLabelStore>();
         return builder;
     }
 }

@@ -316,7 +316,7 @@ public class PickupPageTests
         var files = await client.GetAsync($"/p/{delivery.Token}/files");
         Assert.That(files.StatusCode, Is.EqualTo(HttpStatusCode.Gone), "a signed-in browser loses access too");
         Assert.That(await files.Content.ReadAsStringAsync(), Does.Contain("withdrawn").And.Contain("Smile Dental"));
-        Assert.That(_bed.Store.ExistingFiles(delivery.PackageId), Is.Empty, "content deleted");
+        Assert.That(_bed.Store.Blobs.ExistingFiles(delivery.PackageId), Is.Empty, "content deleted");
         Assert.That(await _bed.QueryAsync<long>("SELECT COUNT(*) FROM pickup_packages WHERE package_id = @id AND wrapped_key IS NULL AND state = 'Revoked'", new { id = delivery.PackageId }), Is.EqualTo(1), "the row stays, the key goes");
         Assert.That(await _bed.QueryAsync<long>("SELECT COUNT(*) FROM audit_events WHERE package_id = @id AND type = 'PickupRevoked'", new { id = delivery.PackageId }), Is.EqualTo(1), "the revocation is in the audit log");
         var verify = new StringWriter();

@@ -41,11 +41,11 @@ public class PickupRetentionTests
         var page = await expired.Content.ReadAsStringAsync();
         Assert.That(page, Does.Contain("This link has expired").And.Contain("contact Smile Dental"));
         Assert.That(page, Does.Contain("office@smiledental.example").Or.Contain("frontdesk@practice.example"), "whom to contact: the sender when no PracticeContact is set");
-        Assert.That(_bed.Store.ExistingFiles(delivery.PackageId), Is.Not.Empty, "the GET itself deletes nothing");
+        Assert.That(_bed.Store.Blobs.ExistingFiles(delivery.PackageId), Is.Not.Empty, "the GET itself deletes nothing");
 
         var purged = await _bed.Gateway.Services.GetRequiredService<PickupRetentionSweeper>().SweepAsync(CancellationToken.None);
         Assert.That(purged, Is.GreaterThanOrEqualTo(1));
-        Assert.That(_bed.Store.ExistingFiles(delivery.PackageId), Is.Empty, "content deleted");
+        Assert.That(_bed.Store.Blobs.ExistingFiles(delivery.PackageId), Is.Empty, "content deleted");
         Assert.That(await _bed.QueryAsync<long>("SELECT COUNT(*) FROM pickup_packages WHERE package_id = @id AND state = 'Expired' AND wrapped_key IS NULL AND purged_at IS NOT NULL",
             new { id = delivery.PackageId }), Is.EqualTo(1), "the row stays as the record; the key is gone");
         Assert.That(await _bed.QueryAsync<long>("SELECT COUNT(*) FROM pickup_files WHERE package_id = @id AND sealed_name IS NOT NULL", new { id = delivery.PackageId }), Is.Zero);
@@ -63,8 +63,8 @@ public class PickupRetentionTests
         var keyPath = MasterKey.DefaultPath(options);
         Assert.That(File.GetUnixFileMode(keyPath), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite), "master key 0600");
         Assert.That(File.GetUnixFileMode(Path.GetDirectoryName(keyPath)!), Is.EqualTo(OwnerOnly.DirectoryMode), "keys folder 0700");
-        Assert.That(File.GetUnixFileMode(_bed.Store.Root), Is.EqualTo(OwnerOnly.DirectoryMode), "pickup folder 0700");
-        var files = _bed.Store.ExistingFiles(delivery.PackageId);
+        Assert.That(File.GetUnixFileMode(_bed.Store.Blobs.Root), Is.EqualTo(OwnerOnly.DirectoryMode), "pickup folder 0700");
+        var files = _bed.Store.Blobs.ExistingFiles(delivery.PackageId);
         Assert.That(files, Has.Count.EqualTo(1));
         Assert.That(File.GetUnixFileMode(files[0]), Is.EqualTo(OwnerOnly.FileMode), "package file 0600");
 

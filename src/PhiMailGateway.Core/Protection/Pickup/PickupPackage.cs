@@ -19,7 +19,7 @@ public enum PackageAvailability
     Removed,
 }
 
-/// <summary>One row of <c>pickup_packages</c>.</summary>
+/// <summary>A package's record as <see cref="IPickupPackages"/> returns it (in SQLite, a row of <c>pickup_packages</c>).</summary>
 public sealed class PickupPackage
 {
     public string PackageId { get; set; } = "";

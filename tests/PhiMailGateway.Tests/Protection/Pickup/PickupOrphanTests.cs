@@ -13,12 +13,12 @@ public class PickupOrphanTests
         var store = bed.Store;
         var twoHoursAgo = DateTime.UtcNow.AddHours(-2);
 
-        var live = store.ExistingFiles(delivery.PackageId).Single();
+        var live = store.Blobs.ExistingFiles(delivery.PackageId).Single();
         File.SetLastWriteTimeUtc(live, twoHoursAgo);
-        var oldOrphan = store.PackageFile("pk_00000000000000aa", 0);
+        var oldOrphan = store.Blobs.PackageFile("pk_00000000000000aa", 0);
         await File.WriteAllBytesAsync(oldOrphan, [1, 2, 3]);
         File.SetLastWriteTimeUtc(oldOrphan, twoHoursAgo);
-        var beingWritten = store.PackageFile("pk_00000000000000bb", 0);
+        var beingWritten = store.Blobs.PackageFile("pk_00000000000000bb", 0);
         await File.WriteAllBytesAsync(beingWritten, [1, 2, 3]);
 
         Assert.That(await store.RemoveOrphansAsync(CancellationToken.None), Is.EqualTo(1));

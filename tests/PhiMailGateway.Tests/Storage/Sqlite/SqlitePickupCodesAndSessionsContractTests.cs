@@ -19,7 +19,7 @@ public sealed class SqlitePickupCodesAndSessionsContractTests : PickupCodesAndSe
         var database = new GatewayDatabase(gateway);
         await database.MigrateAsync(CancellationToken.None);
         var master = MasterKey.LoadOrCreate(gateway);
-        _packages = new PickupPackageStore(database, master, gateway, options, time);
+        _packages = new PickupPackageStore(new SqlitePickupPackages(database, time), master, gateway, options, time);
         return (new SqlitePickupCodes(database, master, options, time), new SqlitePickupSessions(database, options, time));
     }
 
