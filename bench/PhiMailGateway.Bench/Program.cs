@@ -21,6 +21,7 @@ try
         "load" => await LoadMode.RunAsync(parsed, compare: false),
         "compare" => await LoadMode.RunAsync(parsed, compare: true),
         "micro" => await MicroMode.RunAsync(parsed),
+        "guard-replay" => PhiMailGateway.Bench.Guard.GuardReplay.Run(parsed),
         _ => Usage(),
     };
 }
@@ -50,6 +51,10 @@ static int Usage()
         micro    BenchmarkDotNet benchmarks of the stages, and openssl cms for S/MIME reference times
                  --no-openssl             skip the openssl reference
                  -- ARGS                  passed to BenchmarkDotNet (e.g. -- --filter *Inspect*)
+
+        guard-replay  a seeded year of image mail with planted mistakes through the guard's checks
+                 --seed S --days D --per-day N --partners P --patients Q   (defaults 2026, 250, 16, 300, 4000)
+                 --show N                 print the first N good copies the guard would hold, with why
 
         common   --no-build               do not `dotnet build -c Release` the gateway first
                  --gateway-log-level L    Logging:LogLevel:Default for the gateway (default: its own, Information)

@@ -109,7 +109,8 @@ public sealed class GuardChecks(GuardOptions options, IReadOnlyList<string> prac
             reasons.Add(new GuardReason(GuardCheck.Lookalike, action, $"is not {sameName}, the address with that name you have sent to before", sameName));
             return;
         }
-        if (displayName is not null && known.AddressesNamed(displayName).FirstOrDefault() is { } named)
+        // A colleague at the same organisation may carry the organisation's name: only another domain counts.
+        if (displayName is not null && known.AddressesNamed(displayName).FirstOrDefault(a => !a.EndsWith("@" + domain, StringComparison.Ordinal)) is { } named)
             reasons.Add(new GuardReason(GuardCheck.Lookalike, action, $"carries the name of {named}, a different address you have sent to before", named));
     }
 
@@ -169,6 +170,6 @@ public sealed class GuardChecks(GuardOptions options, IReadOnlyList<string> prac
     {
         "info", "office", "admin", "contact", "mail", "email", "hello", "reception", "frontdesk", "front.desk", "support",
         "billing", "accounts", "referrals", "referral", "appointments", "scheduling", "records", "imaging", "xray", "xrays",
-        "lab", "team", "staff", "dentist", "doctor", "noreply", "no-reply",
+        "lab", "team", "staff", "dentist", "doctor", "noreply", "no-reply", "cases", "orders", "rx", "scans", "radiology", "clinic",
     };
 }

@@ -95,6 +95,16 @@ public class GuardChecksTests
     }
 
     [Test]
+    public void Check_DisplayNameOfAColleagueAtTheSameDomain_IsNoLookalike()
+    {
+        var known = new GuardKnowledge(["office@crown-lab.example"], [], [("office@crown-lab.example", "Crown Lab")]);
+        var subject = new GuardSubject(["orders@crown-lab.example"],
+            new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["orders@crown-lab.example"] = "Crown Lab" },
+            new Dictionary<string, IReadOnlyList<string>>());
+        Assert.That(One(subject, known).Reasons.Select(r => r.Check), Does.Not.Contain(GuardCheck.Lookalike));
+    }
+
+    [Test]
     public void Check_UnknownDomainFarFromEveryKnownOne_OnlyFlaggedAsNew()
     {
         var verdict = One(To("referrals@brand-new-orthodontics.example"));
