@@ -154,7 +154,8 @@ public sealed class GuardChecks(GuardOptions options, IReadOnlyList<string> prac
                 found[r] = new GuardReason(GuardCheck.MixedAudience, options.MixedAudience, $"is one of {outside.Count} recipients of the same images");
             return found;
         }
-        var partner = outside.FirstOrDefault(r => GuardAddress.Split(r) is var (l, d) && !_webmail.Contains(d) && (known.IsKnownAddress(l, d) || known.IsKnownDomain(d)));
+        // A known address implies its domain is known, so the domain alone says "partner".
+        var partner = outside.FirstOrDefault(r => GuardAddress.Split(r) is var (_, d) && !_webmail.Contains(d) && known.IsKnownDomain(d));
         if (partner is null) return found;
         foreach (var r in outside)
         {

@@ -37,6 +37,7 @@ public class DomainSimilarityTests
     [TestCase("dentalcаre.example", "dentalcare.example")] // Cyrillic а as typed
     [TestCase("déntalcare.example", "dentalcare.example")] // an accent
     [TestCase("0rtho.example", "ortho.example")] // zero for o
+    [TestCase("straße-dental.example", "strase-dental.example")] // the first of the accented letters
     public void Skeleton_LookAlikeCharacters_ReadAsTheSameDomain(string lookalike, string genuine)
     {
         var ascii = GuardAddress.NormalizeDomain(lookalike)!;
@@ -58,5 +59,20 @@ public class DomainSimilarityTests
     [TestCase("nodot")]
     [TestCase("a@b.example")]
     [TestCase("bad_label!.example")]
+    [TestCase("a123456789012345678901234567890123456789012345678901234567890.b123456789012345678901234567890123456789012345678901234567890.c123456789012345678901234567890123456789012345678901234567890.d123456789012345678901234567890123456789012345678901234567890.example")]
     public void NormalizeDomain_NotADomain_IsNull(string input) => Assert.That(GuardAddress.NormalizeDomain(input), Is.Null);
+
+    [TestCase("@crown.example")]
+    [TestCase("lab@")]
+    [TestCase("lab@nodot")]
+    [TestCase("no-at-sign")]
+    public void Split_NotAnAddressWithADomain_IsNull(string address) => Assert.That(GuardAddress.Split(address), Is.Null);
+
+    [Test]
+    public void Split_Address_LowerCaseLocalAndAsciiDomain() =>
+        Assert.That(GuardAddress.Split("Dr.Lee@Spécialiste.Example"), Is.EqualTo(("dr.lee", "xn--spcialiste-c7a.example")));
+
+    [Test]
+    public void NormalizeName_OnlyPunctuation_IsNoName() =>
+        Assert.That(new GuardKnowledge([], [], [("a@b.example", "...")]).AddressesNamed("..."), Is.Empty);
 }

@@ -218,6 +218,70 @@ public class GuardChecksTests
     }
 
     [Test]
+    public void Check_KnownMailboxNameAtAWebmailDomainOthersUse_StillTheAutoCompletePattern()
+    {
+        // gmail.com is known (a patient's address), but a webmail domain says nothing about who is behind it.
+        var verdict = One(To("dr.lee@gmail.com"));
+        Assert.That(verdict.Reasons.Single(r => r.Check == GuardCheck.Lookalike).Related, Is.EqualTo(Lee));
+    }
+
+    [Test]
+    public void Check_AWebmailDomainItself_IsNoTypoOfAnother()
+    {
+        // mail.com is one edit from gmail.com, and both are real mailboxes.
+        var verdict = One(To("someone@mail.com"), GuardKnowledge.Empty);
+        Assert.That(verdict.Reasons.Select(r => r.Check), Does.Not.Contain(GuardCheck.Lookalike));
+    }
+
+    [Test]
+    public void Check_KnownMailboxNameAtAVouchedDomain_IsNoLookalike() =>
+        Assert.That(One(To("dr.lee@trusted-partner.example")).Reasons, Is.Empty, "IT vouches for the domain");
+
+    [TestCase("billing@smi1edental.example", "smiledental.example")]
+    [TestCase("jane@gmai1.com", "gmail.com")]
+    public void Check_LookAlikeLettersOfThePracticeOrWebmail_HeldNamingIt(string recipient, string genuine)
+    {
+        var reason = One(To(recipient), GuardKnowledge.Empty).Reasons.Single(r => r.Check == GuardCheck.Lookalike);
+        Assert.That(reason.Related, Is.EqualTo(genuine));
+        Assert.That(reason.Text, Does.StartWith("uses letters that look like"));
+    }
+
+    [Test]
+    public void Check_TwoEditsFromAKnownDomain_StillALookalike() =>
+        Assert.That(One(To("dr.lee@endo-specalsts.example")).Reasons.Single(r => r.Check == GuardCheck.Lookalike).Related, Is.EqualTo("endo-specialists.example"));
+
+    [Test]
+    public void Check_ThreeEditsFromAKnownDomain_NoLookalike() =>
+        Assert.That(One(To("dr.kim@endo-specalsts.exampl")).Reasons.Select(r => r.Check), Does.Not.Contain(GuardCheck.Lookalike));
+
+    [Test]
+    public void Check_NearTwoKnownDomains_NamesTheCloserOne()
+    {
+        // molarlabx.example: one edit from molarlab.example, two from molarlabxyz.example.
+        var known = new GuardKnowledge(["a@molarlabxyz.example", "b@molarlab.example"], [], []);
+        Assert.That(One(To("x@molarlabx.example"), known).Reasons.Single(r => r.Check == GuardCheck.Lookalike).Related,
+            Is.EqualTo("molarlab.example"), "one edit beats two, whichever is listed first");
+    }
+
+    [Test]
+    public void Check_TwoPatientsBothSentElsewhere_OnePatientReason()
+    {
+        var subject = new GuardSubject([Lab],
+            new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase),
+            new Dictionary<string, IReadOnlyList<string>> { ["p1"] = [Lee], ["p2"] = ["other@endo-specialists.example"] });
+        Assert.That(One(subject).Reasons.Count(r => r.Check == GuardCheck.NewPatientRecipient), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void Check_UnknownDisplayName_NoLookalike()
+    {
+        var subject = new GuardSubject(["x@far-away.example"],
+            new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["x@far-away.example"] = "Someone New" },
+            new Dictionary<string, IReadOnlyList<string>>());
+        Assert.That(One(subject).Reasons.Select(r => r.Check), Does.Not.Contain(GuardCheck.Lookalike));
+    }
+
+    [Test]
     public void Check_EveryRecipientGetsOneVerdictInOrder()
     {
         var verdicts = Checks().Check(To(Lab, Lee, "x@far-away.example"), Known);

@@ -64,6 +64,28 @@ public class GuardKnowledgeCacheTests
     }
 
     [Test]
+    public async Task Current_TwoNewAddressesAndNamesInOneRead_AllLearned()
+    {
+        var cache = Cache();
+        await cache.CurrentAsync(CancellationToken.None);
+        await DeliveredAsync("Q1", "a@one.example", "Amy One");
+        await DeliveredAsync("Q2", "b@two.example", "Ben Two");
+        var known = await cache.CurrentAsync(CancellationToken.None);
+        Assert.That(known.IsKnownAddress("a", "one.example") && known.IsKnownAddress("b", "two.example"), Is.True);
+        Assert.That(known.AddressesNamed("ben two"), Is.EqualTo(new[] { "b@two.example" }));
+    }
+
+    [Test]
+    public async Task Current_OnlyANewNameForAKnownAddress_Learned()
+    {
+        await DeliveredAsync("Q1", "a@one.example");
+        var cache = Cache();
+        await cache.CurrentAsync(CancellationToken.None);
+        await DeliveredAsync("Q2", "a@one.example", "Amy One");
+        Assert.That((await cache.CurrentAsync(CancellationToken.None)).AddressesNamed("amy one"), Is.EqualTo(new[] { "a@one.example" }));
+    }
+
+    [Test]
     public async Task Current_NothingNew_TheSameKnowledgeObject()
     {
         await DeliveredAsync("Q1", "dr.lee@endo.example");

@@ -16,6 +16,14 @@ public class GuardOptionsTests
             Is.EqualTo((GuardAction.Hold, GuardAction.Flag, GuardAction.Flag, GuardAction.Flag)), "the issue's defaults");
     }
 
+    [TestCase(1)]
+    [TestCase(10000)]
+    public void Validate_MaxRecipientsAtItsBounds_Passes(int value) =>
+        Assert.That(new GuardOptionsValidator().Validate(null, new GuardOptions { MaxRecipients = value }).Succeeded, Is.True);
+
+    [Test]
+    public void Validate_Defaults_Succeed() => Assert.That(new GuardOptionsValidator().Validate(null, new GuardOptions()).Succeeded, Is.True);
+
     [TestCase(0, "Guard:MaxRecipients: must be between 1 and 10000 (got 0).")]
     [TestCase(10001, "Guard:MaxRecipients: must be between 1 and 10000 (got 10001).")]
     public void Validate_MaxRecipientsOutOfRange_NamesTheKey(int value, string expected) =>
