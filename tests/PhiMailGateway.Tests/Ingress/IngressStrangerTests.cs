@@ -7,6 +7,8 @@ using PhiMailGateway.Tests.TestKit;
 namespace PhiMailGateway.Tests.Ingress;
 
 /// <summary>Invariant 8 over real sockets: bounded lines, sessions per address, eviction and short timeouts for strangers.</summary>
+// Wall-clock bounds and GC.GetTotalMemory, which other fixtures' work would distort.
+[NonParallelizable]
 public class IngressStrangerTests
 {
     private static string Source(int i) => $"127.0.0.{i}";
