@@ -172,7 +172,7 @@ public class IngressStrangerTests
     }
 
     [Test]
-    public async Task Command_513ByteLine_500LineTooLongAnd512IsFine()
+    public async Task Command_512And513ByteLines_512Gets250And513Gets500LineTooLongAndTheSessionGoesOn()
     {
         await using var gw = await TestGateway.StartIngressOnlyAsync();
         await using var client = await SmtpTestClient.ConnectAsync(gw.Port);
