@@ -15,10 +15,16 @@ namespace PhiMailGateway.Queue;
 public sealed partial class BackgroundWorkScheduler : TaskScheduler, IDisposable
 {
     /// <summary>
-    /// Linux nice value of the worker threads. 10 weighs a worker at about a tenth of an
-    /// ingress thread when both want the CPU, so ingress is never starved and work still moves.
+    /// How much nicer than the thread that made them the workers run (Linux). 10 weighs a worker
+    /// at about a tenth of an ingress thread when both want the CPU, so ingress is never starved
+    /// and work still moves. Relative, not absolute: a gateway started already niced (a service
+    /// manager's Nice=, a CI runner) would otherwise see its workers not lowered at all, or, as
+    /// root, raised above its own sessions.
     /// </summary>
     private const int Niceness = 10;
+
+    /// <summary>The lowest priority Linux has.</summary>
+    private const int MaxNice = 19;
 
     // A plain monitor rather than BlockingCollection: its SemaphoreSlim spins before it sleeps,
     // and idle workers spinning took CPU from the very sessions they are meant to leave it to.
@@ -101,7 +107,11 @@ public sealed partial class BackgroundWorkScheduler : TaskScheduler, IDisposable
         if (!OperatingSystem.IsLinux()) return;
         try
         {
-            _ = SetPriority(PrioProcess, GetThreadId(), Niceness);
+            var thread = GetThreadId();
+            var inherited = GetPriority(PrioProcess, thread);
+            // -1 is also a valid nice value: only errno tells a failure apart.
+            if (inherited == -1 && Marshal.GetLastPInvokeError() != 0) return;
+            _ = SetPriority(PrioProcess, thread, Math.Min(inherited + Niceness, MaxNice));
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
@@ -119,6 +129,10 @@ public sealed partial class BackgroundWorkScheduler : TaskScheduler, IDisposable
     }
 
     private const int PrioProcess = 0;
+
+    // The generated stub clears errno before the call, so the error read after it is this call's.
+    [LibraryImport("libc", EntryPoint = "getpriority", SetLastError = true)]
+    private static partial int GetPriority(int which, int who);
 
     [LibraryImport("libc", EntryPoint = "setpriority", SetLastError = true)]
     private static partial int SetPriority(int which, int who, int priority);

@@ -10,7 +10,6 @@ namespace PhiMailGateway.Tests.Audit;
 /// it was first delivered, first opened and how often downloaded, the gateway's own code mails left
 /// out, UTF-8 with a byte-order mark, times a spreadsheet reads.
 /// </summary>
-[NonParallelizable]
 public class AccountingExportEndToEndTests
 {
     private const string Lee = "dr.lee@specialist.example";

@@ -11,7 +11,6 @@ namespace PhiMailGateway.Tests.Audit;
 /// formula) are relayed once in <see cref="OneTimeSetUpAsync"/>; each test then reads the log, or
 /// tampers with a copy of the data directory.
 /// </summary>
-[NonParallelizable]
 public class AuditEndToEndTests
 {
     private const string EvilName = "=HYPERLINK(\"http://evil.example/?x\",\"click\")";

@@ -4,6 +4,8 @@ using PhiMailGateway.Tests.TestKit;
 
 namespace PhiMailGateway.Tests.Cli;
 
+// `--config` sets PHIMAIL_CONFIG for the process.
+[NonParallelizable]
 public class RulesCommandTests
 {
     private TempDirectory _dir = null!;

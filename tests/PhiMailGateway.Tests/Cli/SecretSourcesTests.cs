@@ -4,6 +4,8 @@ using PhiMailGateway.Tests.TestKit;
 
 namespace PhiMailGateway.Tests.Cli;
 
+// Sets Relay__Password in the environment, which every host built meanwhile would read.
+[NonParallelizable]
 public class SecretSourcesTests
 {
     [Test]

@@ -26,7 +26,7 @@ public class UsersCommandTests
     }
 
     [Test]
-    public async Task UsersCommand_AddListRemove_WorksEndToEnd()
+    public async Task UsersCommand_AddAddAgainListRemove_AddsLowercasedUpdatesThePasswordListsDatesAndRemoves()
     {
         var added = await Run("Tooth-Fairy-Lives-42\n", "users", "add", "FrontDesk");
         Assert.That(added.Code, Is.EqualTo(0), added.Err);

@@ -52,7 +52,10 @@ public class CrashRecoveryTests
         var relayed = (await upstream.WaitForMessagesAsync(1, TimeSpan.FromSeconds(30))).Single();
         Assert.That(Encoding.UTF8.GetString(relayed.Data), Does.Contain($"id {queueId};"), "the message accepted before the crash");
         Assert.That(relayed.Data.AsSpan(relayed.Data.Length - RelayEndToEndTests.TrickyMessage.Length).ToArray(), Is.EqualTo(RelayEndToEndTests.TrickyMessage));
-        await Task.Delay(1000);
+        // Once every delivery row is Done nothing is left that could be sent again: only then does one copy prove "once".
+        await RelayEndToEndTests.WaitUntilAsync(
+            async () => await PhiMailGateway.Tests.Audit.AuditTestKit.ScalarAsync<long>(data.Path, "SELECT COUNT(*) FROM deliveries WHERE state <> 'Done'") == 0,
+            "every delivery is done");
         Assert.That(upstream.Messages, Has.Count.EqualTo(1), "delivered once");
     }
 }

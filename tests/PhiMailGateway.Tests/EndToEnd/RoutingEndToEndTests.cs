@@ -5,6 +5,8 @@ using PhiMailGateway.Tests.TestKit;
 namespace PhiMailGateway.Tests.EndToEnd;
 
 /// <summary>Routing through the running gateway: one message, one copy per action, Bcc kept private.</summary>
+// Sets PHIMAIL_CONFIG (TestConfig) while a host is built: process-wide.
+[NonParallelizable]
 public class RoutingEndToEndTests
 {
     private static readonly byte[] Message = Encoding.ASCII.GetBytes(

@@ -13,6 +13,8 @@ using PhiMailGateway.Tests.TestKit;
 namespace PhiMailGateway.Tests.Health;
 
 /// <summary>Issue 22 item 9: what IT's monitoring sees, over real HTTP against the running gateway.</summary>
+// Sets PHIMAIL_CONFIG (TestConfig) while a host is built: process-wide.
+[NonParallelizable]
 public class HealthEndpointTests
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(15) };

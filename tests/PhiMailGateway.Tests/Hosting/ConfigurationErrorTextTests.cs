@@ -3,6 +3,8 @@ using PhiMailGateway.Tests.TestKit;
 
 namespace PhiMailGateway.Tests.Hosting;
 
+// An in-process `serve` replaces Console.Out for the process.
+[NonParallelizable]
 public class ConfigurationErrorTextTests
 {
     [TestCase("--Relay:Mode=smarthost", "Configuration error: Relay:Mode: 'smarthost' is not one of Directory, Smtp.")]

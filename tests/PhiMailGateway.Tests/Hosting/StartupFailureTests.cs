@@ -8,6 +8,8 @@ using PhiMailGateway.Tests.TestKit;
 namespace PhiMailGateway.Tests.Hosting;
 
 /// <summary>What IT sees when `serve` cannot start: one line naming the problem and the key or file and line, exit code 2.</summary>
+// Sets PHIMAIL_CONFIG (TestConfig) while a host is built: process-wide.
+[NonParallelizable]
 public class StartupFailureTests
 {
     private TempDirectory _files = null!;

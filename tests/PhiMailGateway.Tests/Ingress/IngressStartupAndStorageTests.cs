@@ -12,6 +12,9 @@ public class IngressStartupAndStorageTests
 {
     private static readonly Dictionary<string, string?> Trusted = new() { ["Smtp:TrustedNetworks:0"] = "127.0.0.0/8" };
 
+    // Removes the test kit's shared certificate, so the gateway generates its own as in production.
+    private static readonly Dictionary<string, string?> NoCertificateConfigured = new() { ["Smtp:CertificatePath"] = null };
+
     [Test]
     [UnsupportedOSPlatform("windows")]
     public async Task TlsCertificate_NoneConfigured_GeneratedOnceOwnerOnlyAndReusedOnRestart()
@@ -20,7 +23,7 @@ public class IngressStartupAndStorageTests
         try
         {
             string firstThumbprint;
-            await using (var gw = await TestGateway.StartIngressOnlyAsync(dataDirectory: dataDirectory))
+            await using (var gw = await TestGateway.StartIngressOnlyAsync(NoCertificateConfigured, dataDirectory: dataDirectory))
             {
                 await using var client = await SmtpTestClient.ConnectAsync(gw.Port);
                 await client.EhloAsync();
@@ -44,7 +47,7 @@ public class IngressStartupAndStorageTests
             Assert.That(eku.EnhancedKeyUsages.Cast<System.Security.Cryptography.Oid>().Select(o => o.Value), Does.Contain("1.3.6.1.5.5.7.3.1"), "serverAuth");
             Assert.That(onDisk.NotAfter - onDisk.NotBefore, Is.GreaterThan(TimeSpan.FromDays(700)), "two years");
 
-            await using (var again = await TestGateway.StartIngressOnlyAsync(dataDirectory: dataDirectory))
+            await using (var again = await TestGateway.StartIngressOnlyAsync(NoCertificateConfigured, dataDirectory: dataDirectory))
             {
                 Assert.That(again.Services.GetRequiredService<TlsCertificateProvider>().GetCertificate().Thumbprint, Is.EqualTo(firstThumbprint),
                     "a restart reuses the certificate, so clients that accepted it keep working");

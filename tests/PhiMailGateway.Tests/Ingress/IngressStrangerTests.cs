@@ -8,6 +8,8 @@ using PhiMailGateway.Tests.TestKit;
 namespace PhiMailGateway.Tests.Ingress;
 
 /// <summary>Invariant 8 over real sockets: bounded lines, sessions per address, eviction and short timeouts for strangers.</summary>
+// Wall-clock bounds and GC.GetTotalMemory, which other fixtures' work would distort.
+[NonParallelizable]
 public class IngressStrangerTests
 {
     private static string Source(int i) => $"127.0.0.{i}";
@@ -175,7 +177,7 @@ public class IngressStrangerTests
     }
 
     [Test]
-    public async Task Command_513ByteLine_500LineTooLongAnd512IsFine()
+    public async Task Command_512And513ByteLines_512Gets250And513Gets500LineTooLongAndTheSessionGoesOn()
     {
         await using var gw = await TestGateway.StartIngressOnlyAsync();
         await using var client = await SmtpTestClient.ConnectAsync(gw.Port);

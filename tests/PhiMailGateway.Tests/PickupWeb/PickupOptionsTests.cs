@@ -48,7 +48,9 @@ public class PickupOptionsTests
         Assert.That(stderr.ToString(), Does.Contain("Pickup:Port"));
     }
 
+    // An in-process `serve` replaces Console.Out for the process.
     [Test]
+    [NonParallelizable]
     public async Task Serve_SmtpRelayWithoutPickupBaseUrl_ExitsNamingPickupBaseUrl()
     {
         using var data = new TempDirectory();

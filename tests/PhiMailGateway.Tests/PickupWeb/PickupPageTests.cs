@@ -8,7 +8,6 @@ using PhiMailGateway.Tests.TestKit;
 namespace PhiMailGateway.Tests.PickupWeb;
 
 /// <summary>The recipient's page over HTTP, against one running gateway shared by the tests of this class.</summary>
-[NonParallelizable]
 public class PickupPageTests
 {
     private PickupTestBed _bed = null!;

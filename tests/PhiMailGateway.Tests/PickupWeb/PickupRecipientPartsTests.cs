@@ -8,7 +8,6 @@ using PhiMailGateway.Tests.TestKit;
 namespace PhiMailGateway.Tests.PickupWeb;
 
 /// <summary>What the recipient sees (issue 22 item 10): downloads counted per file, times in the practice's zone, DICOM previews and how to open DICOM.</summary>
-[NonParallelizable]
 public class PickupRecipientPartsTests
 {
     [Test]

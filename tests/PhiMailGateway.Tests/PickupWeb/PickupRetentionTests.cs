@@ -8,7 +8,6 @@ using PhiMailGateway.Tests.TestKit;
 namespace PhiMailGateway.Tests.PickupWeb;
 
 /// <summary>Expiry, retention and what lies on disk: with a clock the test moves by hand.</summary>
-[NonParallelizable]
 public class PickupRetentionTests
 {
     private PickupTestBed _bed = null!;

@@ -8,7 +8,6 @@ using PhiMailGateway.Tests.TestKit;
 namespace PhiMailGateway.Tests.PickupWeb;
 
 /// <summary>Pickup:Scope=WholeMessage, and a large file through the package store.</summary>
-[NonParallelizable]
 public class PickupScopeTests
 {
     [Test]

@@ -16,7 +16,6 @@ namespace PhiMailGateway.Tests.Protection;
 /// mode, the message's text only inside the TNEF), and HTML with a <c>cid:</c> bitewing pasted in.
 /// The recipient must get files and text they can open, whichever protection applies.
 /// </summary>
-[NonParallelizable]
 public class OutlookShapesEndToEndTests
 {
     private const string TnefText = "Please find the bitewing for tomorrow's consult.";

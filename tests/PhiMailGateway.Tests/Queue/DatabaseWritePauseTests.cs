@@ -8,7 +8,6 @@ using PhiMailGateway.Tests.TestKit;
 namespace PhiMailGateway.Tests.Queue;
 
 /// <summary>The pause on a real database on a full tmpfs, with a clock the test moves.</summary>
-[NonParallelizable]
 public class DatabaseWritePauseTests
 {
     private const int PausedEvent = 3301;

@@ -14,6 +14,8 @@ namespace PhiMailGateway.Tests.Queue;
 /// or the disclosure record of a processed message). The item must wait for the next step of the
 /// retry schedule, and a recipient the upstream accepted must not get a second copy.
 /// </summary>
+// Sets PHIMAIL_CONFIG (TestConfig) while a host is built: process-wide.
+[NonParallelizable]
 public class QueueWorkerBackoffTests
 {
     private const int WorkFailedEvent = 3202;

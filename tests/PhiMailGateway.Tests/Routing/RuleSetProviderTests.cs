@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using PhiMailGateway.Routing;
@@ -8,6 +9,9 @@ namespace PhiMailGateway.Tests.Routing;
 
 public class RuleSetProviderTests
 {
+    // RuleSetProvider's "Changed routing rules refused" event.
+    private const int RefusedEventId = 5201;
+
     [Test]
     public void RuleSetProvider_InvalidRulesAtStartUp_Throws()
     {
@@ -17,13 +21,15 @@ public class RuleSetProviderTests
     }
 
     [Test]
-    public async Task RuleSetProvider_FileChanges_ValidVersionTakesEffectAndInvalidIsRefused()
+    public async Task RuleSetProvider_FileChanges_ValidVersionTakesEffectAndInvalidIsRefusedKeepingTheRulesInForce()
     {
         using var dir = new TempDirectory();
         var file = Path.Combine(dir.Path, "appsettings.json");
         await File.WriteAllTextAsync(file, """{ "Rules": [ { "Name": "first", "Action": "Relay" } ] }""");
         var configuration = new ConfigurationBuilder().AddJsonFile(file, optional: false, reloadOnChange: true).Build();
-        using var provider = new RuleSetProvider(configuration, RuleSetParserTests.Kinds, NullLogger<RuleSetProvider>.Instance);
+        var logs = new RecordingLoggerProvider();
+        using var loggers = new LoggerFactory([logs]);
+        using var provider = new RuleSetProvider(configuration, RuleSetParserTests.Kinds, loggers.CreateLogger<RuleSetProvider>());
         Assert.That(provider.Current.Rules.Single().Name, Is.EqualTo("first"));
 
         var reloaded = new TaskCompletionSource<RuleSet>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -35,7 +41,9 @@ public class RuleSetProviderTests
 
         // An invalid version is refused: the rules in force stay.
         await File.WriteAllTextAsync(file, """{ "Rules": [ { "Name": "third", "Action": "Explode" } ] }""");
-        await Task.Delay(1500);
+        // The refusal is logged once the changed file was read: only then does "the rules stay" mean anything.
+        await PhiMailGateway.Tests.EndToEnd.RelayEndToEndTests.WaitUntilAsync(
+            () => Task.FromResult(logs.WithId(RefusedEventId).Any(e => e.Message.Contains("Explode", StringComparison.Ordinal))), "the invalid version is refused");
         Assert.That(provider.Current.Rules.Single().Name, Is.EqualTo("second"));
     }
 }

@@ -23,6 +23,9 @@ public sealed class GatewayProcess : IDisposable
         info.ArgumentList.Add(dll);
         foreach (var arg in args) info.ArgumentList.Add(arg);
         info.Environment["Logging__LogLevel__Default"] = "Information";
+        // The run's shared certificate instead of an RSA key generated per process; a test's own
+        // --Smtp:CertificatePath on the command line still wins over the environment.
+        info.Environment["Smtp__CertificatePath"] = SharedTlsCertificate.Path;
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         _process = Process.Start(info)!;
         _process.OutputDataReceived += (_, e) => { lock (_output) _output.AppendLine(e.Data); };

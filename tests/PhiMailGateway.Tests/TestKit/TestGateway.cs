@@ -17,7 +17,9 @@ namespace PhiMailGateway.Tests.TestKit;
 /// The whole gateway, started for one test on loopback with its own temp data directory:
 /// <code>await using var gw = await TestGateway.StartAsync(new() { ["Smtp:TrustedNetworks:0"] = "127.0.0.0/8" });</code>
 /// Defaults: host name <c>gateway.test</c>, a free port for Smtp:Port and Pickup:Port, Relay:Mode=Directory,
-/// short session timeout and AUTH failure delay so tests stay fast, log level Warning.
+/// short session timeout and AUTH failure delay so tests stay fast, log level Warning, and the run's
+/// <see cref="SharedTlsCertificate"/> as Smtp:CertificatePath (pass <c>["Smtp:CertificatePath"] = null</c>
+/// to have the gateway generate its own).
 /// An override value of <see cref="FreePort"/> gets a free port (e.g. for Smtp:ImplicitTlsPort).
 /// When the host has no <see cref="IUserDirectory"/> registered yet, an <see cref="InMemoryUserDirectory"/> is used.
 /// Disposing stops the host and deletes the data directory (unless it was passed in).
@@ -84,6 +86,7 @@ public sealed class TestGateway : IAsyncDisposable
                 ["Pickup:Port"] = FreePort,
                 ["Smtp:SessionTimeout"] = "00:00:10",
                 ["Smtp:AuthFailureDelay"] = "00:00:00.020",
+                ["Smtp:CertificatePath"] = SharedTlsCertificate.Path,
                 ["Relay:Mode"] = "Directory",
                 ["Logging:LogLevel:Default"] = "Warning",
                 ["Logging:LogLevel:Microsoft"] = "Warning",

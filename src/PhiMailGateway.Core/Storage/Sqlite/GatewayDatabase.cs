@@ -129,6 +129,9 @@ public sealed class GatewayDatabase : IGatewayStorage
     private static readonly AsyncLocal<bool> InWriteBatch = new();
 
     private readonly ConcurrentQueue<WriteRequest> _pendingWrites = new();
+
+    /// <summary>Writes queued behind the running batch (tests wait on it instead of sleeping).</summary>
+    internal int PendingWriteCount => _pendingWrites.Count;
     private readonly SemaphoreSlim _writerGate = new(1, 1);
 
     private sealed class WriteRequest(Func<SqliteConnection, IDbTransaction, Task<object?>> work, CancellationToken cancellationToken)

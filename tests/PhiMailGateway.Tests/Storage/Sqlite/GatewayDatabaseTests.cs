@@ -18,6 +18,10 @@ public class GatewayDatabaseTests
         await _database.WriteAsync((c, t) => c.ExecuteAsync("CREATE TABLE probe (value INTEGER NOT NULL UNIQUE)", transaction: t), CancellationToken.None);
     }
 
+    /// <summary>Waits until <paramref name="count"/> writes wait behind the blocking one, so they are sure to share its next batch.</summary>
+    private Task WritesQueuedAsync(int count) =>
+        PhiMailGateway.Tests.EndToEnd.RelayEndToEndTests.WaitUntilAsync(() => Task.FromResult(_database.PendingWriteCount >= count), $"{count} writes are queued");
+
     [TearDown]
     public void TearDown()
     {
@@ -48,7 +52,7 @@ public class GatewayDatabaseTests
         }, CancellationToken.None));
         var duplicate = Task.Run(() => _database.WriteAsync(
             (c, t) => c.ExecuteAsync("INSERT INTO probe (value) VALUES (0)", transaction: t), CancellationToken.None));
-        await Task.Delay(200); // let every write reach the queue
+        await WritesQueuedAsync(22);
         release.SetResult();
 
         await blocker;
@@ -74,7 +78,7 @@ public class GatewayDatabaseTests
             await c.ExecuteAsync("INSERT INTO probe (value) VALUES (@i)", new { i }, t);
             return await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM probe WHERE value <= @i", new { i }, t) * 1000 + i;
         }, CancellationToken.None))).ToList();
-        await Task.Delay(200);
+        await WritesQueuedAsync(10);
         release.SetResult();
         await blocker;
 
@@ -91,7 +95,7 @@ public class GatewayDatabaseTests
         await entered.Task;
         using var cancel = new CancellationTokenSource();
         var queued = Task.Run(() => _database.WriteAsync((c, t) => c.ExecuteAsync("INSERT INTO probe (value) VALUES (7)", transaction: t), cancel.Token));
-        await Task.Delay(200);
+        await WritesQueuedAsync(1);
         await cancel.CancelAsync();
         release.SetResult();
         await blocker;
