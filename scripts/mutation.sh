@@ -13,14 +13,16 @@
 # mutation-reports/AREA/<timestamp>/reports/, which git ignores.
 #
 # Environment: STRYKER_CONCURRENCY (default 1: the machine is shared), STRYKER_ARGS (extra
-# arguments passed through, e.g. "--mutation-level Advanced").
+# arguments passed through, e.g. "--mutation-level Advanced" or "--log-to-file" to see why an
+# initial test run failed), MUTATION_TEST_FILTER (replaces the area's test filter, e.g. to run
+# only the fixtures of the file being mutated).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root="$(pwd)"
 
 usage() {
-  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -66,6 +68,10 @@ for a in "${areas[@]}"; do
   read -r -a more <<<"${files[$a]}"
   area_files+=("${more[@]}")
 done
+
+if [[ -n "${MUTATION_TEST_FILTER:-}" ]]; then
+  filter="$MUTATION_TEST_FILTER"
+fi
 
 globs=("$@")
 if ((${#globs[@]} == 0)); then
