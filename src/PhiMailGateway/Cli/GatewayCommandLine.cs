@@ -75,9 +75,6 @@ public static class GatewayCommandLine
 
     private static async Task<int> ServeAsync(string[] configArgs)
     {
-        // Before the host: the console logger takes Console.Out when it is created. Disposed last, so
-        // the lines the logger flushes while the host shuts down are written too.
-        using var console = CoalescingConsoleWriter.InstallForStandardOutput();
         using var host = GatewayHost.Build(configArgs);
         // Validate every section before starting, so a bad value is one clear line, not a host stack trace.
         CliContext.Validate(host.Services, CliSections.All);
