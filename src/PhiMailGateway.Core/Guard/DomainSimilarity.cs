@@ -39,6 +39,10 @@ public static class DomainSimilarity
         return Math.Min(previous[b.Length], limit + 1);
     }
 
+    /// <summary>Domains grouped by <see cref="Skeleton"/>, so a confusable one is found by one look-up.</summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> BySkeleton(IEnumerable<string> domains) =>
+        domains.GroupBy(Skeleton, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (IReadOnlyList<string>)g.ToList(), StringComparer.Ordinal);
+
     /// <summary>
     /// The domain with look-alike characters read as one: Unicode form (from <c>xn--</c>), accents
     /// removed, Cyrillic and Greek letters that look Latin made Latin, and <c>1 I i | l</c>,

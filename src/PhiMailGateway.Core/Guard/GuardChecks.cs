@@ -50,15 +50,16 @@ public sealed class GuardChecks(GuardOptions options, IReadOnlyList<string> prac
     /// <summary>Edits (typo, swapped letters) within which an unknown domain reads as a known one.</summary>
     public const int LookalikeDistance = 2;
 
-    private readonly HashSet<string> _webmail = new(options.WebmailDomains.Select(GuardAddress.NormalizeDomain).OfType<string>(), StringComparer.Ordinal);
-    private readonly HashSet<string> _practice = new(practiceDomains.Select(GuardAddress.NormalizeDomain).OfType<string>(), StringComparer.Ordinal);
+    private readonly HashSet<string> _webmail = Normalized(options.WebmailDomains);
+    private readonly HashSet<string> _practice = Normalized(practiceDomains);
 
     // Webmail and the practice's own domains: compared with every recipient, whatever the history holds.
-    private IReadOnlyList<string> _fixed => _fixedList ??= _webmail.Concat(_practice).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-    private IReadOnlyList<string>? _fixedList;
-    private Dictionary<string, IReadOnlyList<string>> _fixedBySkeleton => _fixedSkeletons ??= _fixed.GroupBy(DomainSimilarity.Skeleton, StringComparer.Ordinal)
-        .ToDictionary(g => g.Key, g => (IReadOnlyList<string>)g.ToList(), StringComparer.Ordinal);
-    private Dictionary<string, IReadOnlyList<string>>? _fixedSkeletons;
+    private readonly IReadOnlyList<string> _fixed = Normalized(options.WebmailDomains.Concat(practiceDomains)).Order(StringComparer.Ordinal).ToList();
+    private readonly IReadOnlyDictionary<string, IReadOnlyList<string>> _fixedBySkeleton =
+        DomainSimilarity.BySkeleton(Normalized(options.WebmailDomains.Concat(practiceDomains)));
+
+    private static HashSet<string> Normalized(IEnumerable<string> domains) =>
+        new(domains.Select(GuardAddress.NormalizeDomain).OfType<string>(), StringComparer.Ordinal);
 
     public IReadOnlyList<GuardVerdict> Check(GuardSubject subject, GuardKnowledge known)
     {

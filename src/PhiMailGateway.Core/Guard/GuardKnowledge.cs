@@ -40,12 +40,11 @@ public sealed class GuardKnowledge
             if (!list.Contains(normal)) list.Add(normal);
         }
         KnownDomains = _historyDomains.Concat(_vouchedDomains).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        _bySkeleton = KnownDomains.GroupBy(DomainSimilarity.Skeleton, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => (IReadOnlyList<string>)g.ToList(), StringComparer.Ordinal);
+        _bySkeleton = DomainSimilarity.BySkeleton(KnownDomains);
     }
 
     // Built once per knowledge, so a recipient's confusable check is one look-up, not one skeleton per known domain.
-    private readonly Dictionary<string, IReadOnlyList<string>> _bySkeleton;
+    private readonly IReadOnlyDictionary<string, IReadOnlyList<string>> _bySkeleton;
 
     /// <summary>Known domains whose look-alike skeleton is this one.</summary>
     public IReadOnlyList<string> DomainsWithSkeleton(string skeleton) => _bySkeleton.GetValueOrDefault(skeleton) ?? [];
