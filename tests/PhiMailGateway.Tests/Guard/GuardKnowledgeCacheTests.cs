@@ -1,9 +1,6 @@
-using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging.Abstractions;
 using PhiMailGateway.Audit;
 using PhiMailGateway.Configuration;
 using PhiMailGateway.Guard;
-using PhiMailGateway.Storage;
 using PhiMailGateway.Storage.Sqlite;
 using PhiMailGateway.Tests.TestKit;
 
@@ -12,40 +9,25 @@ namespace PhiMailGateway.Tests.Guard;
 /// <summary>The guard's knowledge over a real SQLite database: what the audit delivered, what people added, what configuration vouches for.</summary>
 public class GuardKnowledgeCacheTests
 {
-    private TempDirectory _data = null!;
+    private QueueTestBed _bed = null!;
     private GatewayOptions _gateway = null!;
-    private GatewayDatabase _database = null!;
     private IAuditStore _audit = null!;
 
     [SetUp]
     public async Task SetUp()
     {
-        _data = new TempDirectory();
-        _gateway = new GatewayOptions { DataDirectory = _data.Path, HostName = "gw.test", Domains = ["smiledental.example"] };
-        _database = new GatewayDatabase(_gateway);
-        await _database.MigrateAsync(CancellationToken.None);
-        var keys = new AuditKeys(MasterKey.LoadOrCreate(_gateway));
-        _audit = new SqliteAuditStore(_database, new AuditChainSealer(keys, new AuditHeadFile(_gateway, NullLogger<AuditHeadFile>.Instance)));
+        _bed = await QueueTestBed.CreateAsync();
+        _gateway = _bed.Options with { Domains = ["smiledental.example"] };
+        _audit = new SqliteAuditStore(_bed.Database, _bed.Sealer);
     }
 
     [TearDown]
-    public void TearDown()
-    {
-        SqliteConnection.ClearAllPools();
-        _data.Dispose();
-    }
+    public void TearDown() => _bed.Dispose();
 
-    private Task DeliveredAsync(string queueId, string recipient, string? name = null) => _audit.AppendAsync(
-    [
-        new DisclosureRow
-        {
-            RecordedAt = 1, QueueId = queueId, DeliveryId = queueId + "-1", Sender = "office@smiledental.example", Recipient = recipient,
-            RecipientName = name, Action = "Pickup", PhiCount = 1, PhiKinds = "Dicom", PhiParts = "", KeyId = "test",
-        },
-        new AuditEventRow { RecordedAt = 2, Type = AuditEventTypes.Relayed, QueueId = queueId, DeliveryId = queueId + "-1", Recipient = recipient },
-    ], CancellationToken.None);
+    private Task DeliveredAsync(string queueId, string recipient, string? name = null) =>
+        _audit.AppendAsync(DeliveredRows.Of(queueId, recipient, name), CancellationToken.None);
 
-    private GuardKnowledgeCache Cache(GuardOptions? options = null) => new(new SqliteGuardStore(_database), options ?? new GuardOptions(), _gateway);
+    private GuardKnowledgeCache Cache(GuardOptions? options = null) => new(new SqliteGuardStore(_bed.Database), options ?? new GuardOptions(), _gateway);
 
     [Test]
     public async Task Current_DeliveredBeforeAndSince_BothKnownWithTheirNames()

@@ -1,5 +1,3 @@
-using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging.Abstractions;
 using PhiMailGateway.Audit;
 using PhiMailGateway.Certificates;
 using PhiMailGateway.Configuration;
@@ -19,33 +17,26 @@ public class GuardStageTests
     private const string Lee = "dr.lee@endo-specialists.example";
     private const string Lab = "cases@crown-lab.example";
 
-    private TempDirectory _data = null!;
+    private QueueTestBed _bed = null!;
     private GatewayOptions _gateway = null!;
-    private GatewayDatabase _database = null!;
     private AuditKeys _keys = null!;
     private IAuditStore _audit = null!;
 
     [SetUp]
     public async Task SetUp()
     {
-        _data = new TempDirectory();
-        _gateway = new GatewayOptions { DataDirectory = _data.Path, HostName = "gw.test", Domains = ["smiledental.example"] };
-        _database = new GatewayDatabase(_gateway);
-        await _database.MigrateAsync(CancellationToken.None);
+        _bed = await QueueTestBed.CreateAsync();
+        _gateway = _bed.Options with { Domains = ["smiledental.example"] };
         _keys = new AuditKeys(MasterKey.LoadOrCreate(_gateway));
-        _audit = new SqliteAuditStore(_database, new AuditChainSealer(_keys, new AuditHeadFile(_gateway, NullLogger<AuditHeadFile>.Instance)));
+        _audit = new SqliteAuditStore(_bed.Database, _bed.Sealer);
     }
 
     [TearDown]
-    public void TearDown()
-    {
-        SqliteConnection.ClearAllPools();
-        _data.Dispose();
-    }
+    public void TearDown() => _bed.Dispose();
 
     private GuardStage Stage()
     {
-        var store = new SqliteGuardStore(_database);
+        var store = new SqliteGuardStore(_bed.Database);
         var options = new GuardOptions();
         return new GuardStage(new GuardChecks(options, _gateway.Domains), new GuardKnowledgeCache(store, options, _gateway), store, _keys);
     }
@@ -63,15 +54,8 @@ public class GuardStageTests
         decisions.Select(d => new RoutingDecision(d.Recipient, new RoutingRule("rule-" + d.Action, new RuleConditions(), d.Action, null, "Treatment"), [],
             new CertificateAvailability(false, null))), []);
 
-    private Task DeliveredAsync(string queueId, string recipient, string patientId) => _audit.AppendAsync(
-    [
-        new DisclosureRow
-        {
-            RecordedAt = 1, QueueId = queueId, DeliveryId = queueId + "-1", Sender = "office@smiledental.example", Recipient = recipient,
-            Action = "Pickup", PhiCount = 1, PhiKinds = "Dicom", PhiParts = "", KeyId = _keys.KeyId, PatientLookups = [_keys.PatientLookup(patientId)],
-        },
-        new AuditEventRow { RecordedAt = 2, Type = AuditEventTypes.Relayed, QueueId = queueId, DeliveryId = queueId + "-1", Recipient = recipient },
-    ], CancellationToken.None);
+    private Task DeliveredAsync(string queueId, string recipient, string patientId) =>
+        _audit.AppendAsync(DeliveredRows.Of(queueId, recipient, patientLookup: _keys.PatientLookup(patientId)), CancellationToken.None);
 
     [Test]
     public async Task Check_PatientSentToAnotherAddressBefore_FlagsTheNewRecipientAndPassesTheKnownOne()

@@ -1,9 +1,5 @@
-using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging.Abstractions;
 using PhiMailGateway.Audit;
-using PhiMailGateway.Configuration;
 using PhiMailGateway.Guard;
-using PhiMailGateway.Storage;
 using PhiMailGateway.Storage.Sqlite;
 using PhiMailGateway.Tests.TestKit;
 
@@ -12,23 +8,17 @@ namespace PhiMailGateway.Tests.Storage.Sqlite;
 /// <summary>The guard store contract against the embedded store, a real SQLite database.</summary>
 public sealed class SqliteGuardStoreContractTests : GuardStoreContract
 {
-    private TempDirectory _data = null!;
+    private QueueTestBed _bed = null!;
 
     protected override async Task<(IGuardStore Guard, IAuditStore Audit)> CreateAsync()
     {
-        _data = new TempDirectory();
-        var options = new GatewayOptions { DataDirectory = _data.Path, HostName = "gw.test" };
-        var database = new GatewayDatabase(options);
-        await database.MigrateAsync(CancellationToken.None);
-        var keys = new AuditKeys(MasterKey.LoadOrCreate(options));
-        var sealer = new AuditChainSealer(keys, new AuditHeadFile(options, NullLogger<AuditHeadFile>.Instance));
-        return (new SqliteGuardStore(database), new SqliteAuditStore(database, sealer));
+        _bed = await QueueTestBed.CreateAsync();
+        return (new SqliteGuardStore(_bed.Database), new SqliteAuditStore(_bed.Database, _bed.Sealer));
     }
 
     protected override Task DestroyAsync()
     {
-        SqliteConnection.ClearAllPools();
-        _data.Dispose();
+        _bed.Dispose();
         return Task.CompletedTask;
     }
 }
