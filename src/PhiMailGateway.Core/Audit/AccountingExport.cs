@@ -43,7 +43,8 @@ public sealed record AccountingEntry(
 public sealed class AccountingExport(IAuditStore store, AuditKeys keys)
 {
     /// <summary>Events that are not about the outcome of the delivery.</summary>
-    private static readonly HashSet<string> NotOutcomes = [AuditEventTypes.CertificateFallback];
+    private static readonly HashSet<string> NotOutcomes =
+        [AuditEventTypes.CertificateFallback, AuditEventTypes.GuardHeld, AuditEventTypes.GuardFlagged, AuditEventTypes.GuardConfirmed];
 
     public async Task<IReadOnlyList<AccountingEntry>> QueryAsync(AccountingQuery query, CancellationToken cancellationToken)
     {

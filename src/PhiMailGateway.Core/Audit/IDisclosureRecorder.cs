@@ -51,6 +51,13 @@ public static class AuditEventTypes
     public const string PickupDownloaded = "PickupDownloaded";
     public const string PickupRevoked = "PickupRevoked";
     public const string PickupExpired = "PickupExpired";
+
+    // The misdirection guard's decisions, per recipient; the detail names the checks and who decided.
+    public const string GuardHeld = "GuardHeld";
+    public const string GuardFlagged = "GuardFlagged";
+    public const string GuardConfirmed = "GuardConfirmed";
+    public const string GuardCancelled = "GuardCancelled";
+    public const string GuardExpired = "GuardExpired";
 }
 
 /// <param name="Type">One of <see cref="AuditEventTypes"/>.</param>

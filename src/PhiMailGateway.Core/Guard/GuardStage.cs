@@ -31,6 +31,11 @@ public sealed class GuardStage(GuardChecks checks, GuardKnowledgeCache knowledge
 /// <summary>The guard's output: one verdict per recipient a copy would go to, in routing's order.</summary>
 public sealed record GuardPlan(IReadOnlyList<GuardVerdict> Verdicts)
 {
+    /// <summary>A copy the sender or IT released: it is not checked again.</summary>
+    public static GuardPlan Released(string recipient) => new([new GuardVerdict(recipient, [])]);
+
+    public IReadOnlyList<string> HeldRecipients => Held.Select(v => v.Recipient).ToList();
+
     public IEnumerable<GuardVerdict> Held => Verdicts.Where(v => v.Outcome == GuardOutcome.Hold);
 
     public IEnumerable<GuardVerdict> Flagged => Verdicts.Where(v => v.Outcome == GuardOutcome.Flag);

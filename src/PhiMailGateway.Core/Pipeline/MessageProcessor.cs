@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using PhiMailGateway.Audit;
+using PhiMailGateway.Guard;
 using PhiMailGateway.Queue;
 using PhiMailGateway.Relay;
 using PhiMailGateway.Spool;
@@ -18,6 +19,7 @@ public sealed partial class MessageProcessor(
     SpoolDirectory spool,
     SpoolRecovery recovery,
     BounceWriter bounces,
+    HeldCopies heldCopies,
     IDisclosureRecorder disclosures,
     ProcessingSignal signal,
     RetryPolicy retryPolicy,
@@ -50,11 +52,14 @@ public sealed partial class MessageProcessor(
                     copy.DeliveryId, entry.Envelope.Sender, copy.Recipients, copy.Content.Path, copy.Content.Offset,
                     copy.Action, copy.RuleName, copy.RequireTls, IsDsn: false)).ToList();
                 if (await RejectionNoticeAsync(processed, cancellationToken) is { } notice) deliveries.Add(notice);
-                // The disclosure records commit with the copies, or neither does (invariant 2).
+                var holds = await heldCopies.PrepareAsync(message.QueueId, entry.Envelope.Sender, processed.Guard, processed.Copies.Count > 0, cancellationToken);
+                if (holds.Notice is { } holdNotice) deliveries.Add(holdNotice);
+                // The disclosure records commit with the copies, or neither does (invariant 2); the
+                // held copies commit with them, so none is lost and none leaves.
                 try
                 {
                     await queue.CommitDisclosureAsync(new MessageDisposition(message.QueueId, MessageStates.Processed, null), deliveries,
-                        disclosures.RecordsFor(processed), cancellationToken);
+                        disclosures.RecordsFor(processed), holds.Holds, cancellationToken);
                 }
                 catch
                 {
@@ -66,6 +71,7 @@ public sealed partial class MessageProcessor(
                 await disclosures.CommittedAsync(cancellationToken);
                 metrics.RecipientsRejected(processed.Plan.Rejections.Count);
                 LogProcessed(logger, message.QueueId, deliveries.Count, deliveries.Sum(d => d.Recipients.Count));
+                if (holds.Holds.Count > 0) LogGuardHeld(logger, message.QueueId, holds.Holds.Count, holds.Notice is not null);
                 signal.Notify();
                 break;
 
@@ -76,7 +82,7 @@ public sealed partial class MessageProcessor(
                 {
                     IReadOnlyList<NewDelivery> notices = dsn is null ? [] : [dsn];
                     await queue.CommitDisclosureAsync(new MessageDisposition(message.QueueId, MessageStates.Rejected, reject.Reason), notices,
-                        disclosures.RecordsFor(processed), cancellationToken);
+                        disclosures.RecordsFor(processed), [], cancellationToken);
                 }
                 catch when (dsn is not null)
                 {
@@ -172,4 +178,7 @@ public sealed partial class MessageProcessor(
 
     [LoggerMessage(EventId = 3104, Level = LogLevel.Information, Message = "{QueueId}: rejected by the pipeline; sender notified")]
     private static partial void LogRejected(ILogger logger, string queueId);
+
+    [LoggerMessage(EventId = 3105, Level = LogLevel.Information, Message = "{QueueId}: {HeldCount} copies held by the guard until confirmed (sender notified: {SenderNotified})")]
+    private static partial void LogGuardHeld(ILogger logger, string queueId, int heldCount, bool senderNotified);
 }

@@ -138,7 +138,7 @@ public static class GatewayCommandLine
         ["certs"] = ["--address"],
         ["pickup"] = [],
         ["health"] = ["--url"],
-        ["guard"] = [],
+        ["guard"] = ["--reason"],
     };
 
     private static string? NotAnOption(string verb, IEnumerable<string> args) =>
@@ -195,6 +195,11 @@ public static class GatewayCommandLine
               pickup list                 list pickup packages (secure links)
               pickup revoke ID            withdraw a pickup link now; deletes its content
               health [--url URL]          GET the running gateway's /health (pickup listener); exit 0 when healthy
+              guard list                  copies the misdirection guard holds for the sender to confirm:
+                                          id, queue id, recipient, age, reasons (one line each)
+              guard release ID [--reason TEXT]
+                                          send a held copy anyway (as its rule says); the address becomes known
+              guard cancel ID             never send a held copy
               guard known add ADDRESS|@DOMAIN
                                           vouch for an address or a whole domain: the misdirection guard
                                           never calls it new or a look-alike
