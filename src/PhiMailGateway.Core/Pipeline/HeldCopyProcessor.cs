@@ -112,8 +112,8 @@ public sealed partial class HeldCopyProcessor(
     [LoggerMessage(EventId = 3106, Level = LogLevel.Information, Message = "{HoldId}: released copy made into {CopyCount} outbound copies")]
     private static partial void LogReleased(ILogger logger, string holdId, int copyCount);
 
-    [LoggerMessage(EventId = 3107, Level = LogLevel.Information, Message = "{HoldId}: nobody confirmed the held copy in time; cancelled (sender notified: {SenderNotified})")]
-    private static partial void LogExpired(ILogger logger, string holdId, bool senderNotified);
+    [LoggerMessage(EventId = 3107, Level = LogLevel.Information, Message = "{HoldId}: nobody confirmed the held copy in time; cancelled (notice queued: {NoticeQueued})")]
+    private static partial void LogExpired(ILogger logger, string holdId, bool noticeQueued);
 }
 
 /// <summary>A released copy could not be made now (a stage deferred or held); the worker retries it on the schedule.</summary>

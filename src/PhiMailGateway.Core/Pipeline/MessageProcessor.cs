@@ -179,6 +179,6 @@ public sealed partial class MessageProcessor(
     [LoggerMessage(EventId = 3104, Level = LogLevel.Information, Message = "{QueueId}: rejected by the pipeline; sender notified")]
     private static partial void LogRejected(ILogger logger, string queueId);
 
-    [LoggerMessage(EventId = 3105, Level = LogLevel.Information, Message = "{QueueId}: {HeldCount} copies held by the guard until confirmed (sender notified: {SenderNotified})")]
-    private static partial void LogGuardHeld(ILogger logger, string queueId, int heldCount, bool senderNotified);
+    [LoggerMessage(EventId = 3105, Level = LogLevel.Information, Message = "{QueueId}: {HeldCount} copies held by the guard until confirmed (notice queued: {NoticeQueued})")]
+    private static partial void LogGuardHeld(ILogger logger, string queueId, int heldCount, bool noticeQueued);
 }
