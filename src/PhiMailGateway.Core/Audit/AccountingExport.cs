@@ -114,6 +114,7 @@ public sealed class AccountingExport(IAuditStore store, AuditKeys keys)
         AuditEventTypes.PickupDownloaded => "downloaded",
         AuditEventTypes.PickupRevoked => "revoked",
         AuditEventTypes.PickupExpired => "expired",
+        AuditEventTypes.Recalled => "recalled",
         _ => type,
     };
 

@@ -58,6 +58,9 @@ public static class AuditEventTypes
     public const string GuardConfirmed = "GuardConfirmed";
     public const string GuardCancelled = "GuardCancelled";
     public const string GuardExpired = "GuardExpired";
+
+    /// <summary>The sender stopped a copy during Guard:SendDelay: it never left.</summary>
+    public const string Recalled = "Recalled";
 }
 
 /// <param name="Type">One of <see cref="AuditEventTypes"/>.</param>

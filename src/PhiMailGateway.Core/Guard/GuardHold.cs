@@ -40,7 +40,6 @@ public sealed class GuardHold
     /// <summary>The checks that held it (<see cref="GuardCheck"/> names), comma-separated.</summary>
     public string Checks { get; init; } = "";
 
-    public string? TokenHash { get; init; }
     public string State { get; init; } = "";
     public long CreatedAt { get; init; }
     public long ExpiresAt { get; init; }
@@ -61,8 +60,7 @@ public sealed class GuardHold
 }
 
 /// <summary>A copy the guard holds, about to be committed with its message's other copies.</summary>
-/// <param name="TokenHash">SHA-256 of the sender's link token (one per message); null when the sender gets no notice.</param>
-public sealed record NewGuardHold(string HoldId, string Recipient, IReadOnlyList<GuardReason> Reasons, string? TokenHash, DateTimeOffset ExpiresAt)
+public sealed record NewGuardHold(string HoldId, string Recipient, IReadOnlyList<GuardReason> Reasons, DateTimeOffset ExpiresAt)
 {
     public string ReasonText => string.Join('\n', Reasons.Where(r => r.Action == GuardAction.Hold).Select(r => r.Text));
 
@@ -83,8 +81,18 @@ public interface IGuardHolds
 {
     Task<GuardHold?> FindAsync(string holdId, CancellationToken cancellationToken);
 
-    /// <summary>The holds of one sender notice, by the SHA-256 of its link token.</summary>
-    Task<IReadOnlyList<GuardHold>> ByTokenAsync(string tokenHash, CancellationToken cancellationToken);
+    /// <summary>The message a sender's link (by the SHA-256 of its token) is for, while the link works; else null.</summary>
+    Task<string?> LinkedMessageAsync(string tokenHash, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>What the sender's page shows of one message: its held copies, its copies, its pickup packages.</summary>
+    Task<SenderView> SenderViewAsync(string queueId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Recall: a copy still waiting out <c>Guard:SendDelay</c> (never tried, not yet due) is settled
+    /// without leaving, its recipients failed as recalled, with <paramref name="events"/>, in one
+    /// transaction. False when it is due or was tried already: then it is on its way and nothing changed.
+    /// </summary>
+    Task<HoldDecided> RecallAsync(string deliveryId, DateTimeOffset now, IReadOnlyList<AuditRow> events, CancellationToken cancellationToken);
 
     /// <summary>Holds in any of <paramref name="states"/>, oldest first.</summary>
     Task<IReadOnlyList<GuardHold>> InStatesAsync(IReadOnlyCollection<string> states, CancellationToken cancellationToken);
@@ -116,3 +124,22 @@ public interface IGuardHolds
 /// <param name="Changed">False when the hold was not in the state the change needs (someone decided first).</param>
 /// <param name="FilesToDelete">When the change finished the message: its spool file and copies, no longer needed.</param>
 public sealed record HoldDecided(bool Changed, IReadOnlyList<string> FilesToDelete);
+
+/// <summary>The sender's link of one message, committed with it: the token itself goes only into the sender's mails.</summary>
+public sealed record NewSenderLink(string TokenHash, DateTimeOffset ExpiresAt);
+
+/// <summary>What the guard commits with a message: its held copies and the sender's link (when the sender gets mail about it).</summary>
+public sealed record GuardRecords(IReadOnlyList<NewGuardHold> Holds, NewSenderLink? Link)
+{
+    public static readonly GuardRecords None = new([], null);
+}
+
+/// <summary>A copy of a message as its sender's page shows it.</summary>
+/// <param name="NotBefore">When it may leave (unix ms); later than now while it waits out the send delay.</param>
+/// <param name="Recallable">Never tried and not yet due: Recall still stops it.</param>
+public sealed record SenderCopy(string DeliveryId, string Recipient, string Action, long NotBefore, bool Recallable, string Status);
+
+/// <param name="Opened">Downloaded at least once: a revocation would come too late to matter.</param>
+public sealed record SenderPackage(string PackageId, string Recipient, string State, bool Opened, long ExpiresAt);
+
+public sealed record SenderView(string QueueId, IReadOnlyList<GuardHold> Holds, IReadOnlyList<SenderCopy> Copies, IReadOnlyList<SenderPackage> Packages);

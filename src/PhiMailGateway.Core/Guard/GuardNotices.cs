@@ -23,6 +23,7 @@ public sealed class GuardNotices(GatewayOptions gateway, PickupOptions pickup, S
 {
     public const string HeldSubject = "Not sent yet: please check the address";
     public const string ExpiredSubject = "Not sent: nobody confirmed the address";
+    public const string ReceiptSubject = "Receipt: how your message with images was sent";
 
     public bool Notifies(string sender)
     {
@@ -74,6 +75,65 @@ public sealed class GuardNotices(GatewayOptions gateway, PickupOptions pickup, S
         return await QueueAsync(queueId, "G", sender, HeldSubject, text, html, cancellationToken);
     }
 
+    /// <summary>
+    /// The receipt: per recipient how the copy goes (S/MIME, pickup, TLS, held) and the guard's
+    /// reasons, and the link to the page where a copy waiting out the send delay can be recalled and
+    /// a pickup link not yet opened revoked.
+    /// </summary>
+    public async Task<NewDelivery?> ReceiptAsync(Pipeline.ProcessedMessage processed, IReadOnlyList<NewGuardHold> holds, string token, DateTimeOffset? sendAfter,
+        CancellationToken cancellationToken)
+    {
+        var sender = processed.Envelope.Sender;
+        if (!Notifies(sender)) return null;
+        var flagged = processed.Guard.Flagged.ToDictionary(v => v.Recipient, v => v.Reasons.Select(r => r.Text).ToList(), StringComparer.OrdinalIgnoreCase);
+        var rows = new List<(string Recipient, string How, IReadOnlyList<string> Notes)>();
+        foreach (var copy in processed.Copies)
+            foreach (var recipient in copy.Recipients)
+                rows.Add((recipient, How(copy.Action), flagged.GetValueOrDefault(recipient) ?? []));
+        foreach (var hold in holds)
+            rows.Add((hold.Recipient, "not sent yet: please check the address (see the other email)", []));
+        foreach (var rejection in processed.Plan.Rejections)
+            rows.Add((rejection.Recipient, "not sent: the practice's mail policy refuses it", []));
+
+        var link = Link(token);
+        var revocable = processed.Copies.Any(c => c.Action == nameof(Routing.RoutingAction.Pickup));
+        var after = sendAfter is { } at ? pickup.Times().DateAndTime(at) : null;
+        var text = Lines(
+            "How your message with images was sent:",
+            "",
+            string.Join(CrLf, rows.Select(r => $"  {r.Recipient}{CrLf}    {r.How}" + string.Concat(r.Notes.Select(n => $"{CrLf}    - note: {n}")))),
+            "",
+            after is not null ? $"The copies leave at {after}; until then you can recall them on the page below." : null,
+            revocable ? "A pickup link can be revoked on the page below until it is opened." : null,
+            after is not null || revocable ? $"{CrLf}  {link}{CrLf}" : null,
+            $"This message comes from the secure mail gateway of {pickup.PracticeName}.");
+
+        string H(string s) => WebUtility.HtmlEncode(s);
+        var items = string.Concat(rows.Select(r =>
+            $"<li style=\"margin:0 0 8px\"><strong>{H(r.Recipient)}</strong><br>{H(r.How)}"
+            + string.Concat(r.Notes.Select(n => $"<br><span style=\"color:#92400e\">Note: {H(n)}</span>")) + "</li>"));
+        var html = Html(
+            "<p style=\"margin:0 0 12px;font-size:18px\"><strong>How your message with images was sent</strong></p>"
+            + $"<ul style=\"margin:0 0 16px;padding-left:20px\">{items}</ul>"
+            + (after is not null ? $"<p style=\"margin:0 0 16px\">The copies leave at <strong>{H(after)}</strong>; until then you can recall them.</p>" : "")
+            + (revocable ? "<p style=\"margin:0 0 16px\">A pickup link can be revoked until it is opened.</p>" : "")
+            + (after is not null || revocable
+                ? $"<p style=\"margin:0 0 20px\"><a href=\"{H(link)}\" style=\"display:inline-block;background:#0b5cad;color:#ffffff;text-decoration:none;padding:12px 20px;border-radius:6px;font-weight:bold\">Recall or revoke</a></p>"
+                : "")
+            + $"<p style=\"margin:0;font-size:14px;color:#444\">This message comes from the secure mail gateway of {H(pickup.PracticeName)}.</p>");
+        return await QueueAsync(processed.QueueId, "R", sender, ReceiptSubject, text, html, cancellationToken);
+    }
+
+    /// <summary>How a copy goes, in the sender's words.</summary>
+    public static string How(string action) => action switch
+    {
+        nameof(Routing.RoutingAction.Smime) => "encrypted to their certificate (S/MIME)",
+        nameof(Routing.RoutingAction.Pickup) => "secure pickup link: they open it with a one-time code",
+        nameof(Routing.RoutingAction.RequireTls) => "sent over a verified encrypted connection (TLS)",
+        nameof(Routing.RoutingAction.Relay) => "sent as usual (a rule of the practice allows it)",
+        _ => action,
+    };
+
     /// <returns>The notice to enqueue, or null when this sender is not told.</returns>
     public Task<NewDelivery?> ExpiredAsync(GuardHold hold, CancellationToken cancellationToken)
     {
@@ -121,6 +181,8 @@ public sealed class GuardNotices(GatewayOptions gateway, PickupOptions pickup, S
         DirectorySync.Flush(spool.Outbound);
         return new NewDelivery(deliveryId, "", [to], path, 0, "GuardNotice", null, RequireTls: false, IsDsn: true);
     }
+
+    private const string CrLf = "\r\n";
 
     private static string Lines(params string?[] lines) => string.Join("\r\n", lines.Where(l => l is not null)) + "\r\n";
 

@@ -28,7 +28,7 @@ public interface IMessageQueue
     /// without its record (invariant 2), no held copy is lost, and a failure leaves none of them.
     /// </summary>
     Task CommitDisclosureAsync(MessageDisposition disposition, IReadOnlyList<NewDelivery> outbound, IReadOnlyList<AuditRow> records,
-        IReadOnlyList<Guard.NewGuardHold> holds, CancellationToken cancellationToken);
+        Guard.GuardRecords guard, CancellationToken cancellationToken);
 
     /// <summary>
     /// Mail the gateway writes itself, not for a message it received (the audit head note): a

@@ -45,6 +45,7 @@ public sealed partial class PickupWebHost(IServiceProvider gateway, PickupOption
         // The sender's address-check page for copies the guard held shares this listener.
         builder.Services.AddSingleton(gateway.GetRequiredService<Guard.IGuardHolds>());
         builder.Services.AddSingleton(gateway.GetRequiredService<Guard.GuardDecisions>());
+        builder.Services.AddSingleton(gateway.GetRequiredService<Guard.SenderActions>());
         builder.Services.AddSingleton<GuardWeb.GuardPages>();
         builder.Services.AddSingleton<GuardWeb.GuardEndpoints>();
 

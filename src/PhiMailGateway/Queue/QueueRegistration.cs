@@ -55,8 +55,9 @@ public static class QueueRegistration
         builder.Services.AddSingleton<Guard.GuardKnowledgeCache>();
         builder.Services.AddSingleton<Guard.GuardStage>();       // who might be the wrong address
         builder.Services.AddSingleton<Guard.GuardNotices>();
-        builder.Services.AddSingleton<Guard.HeldCopies>();
+        builder.Services.AddSingleton<Guard.SenderMail>();
         builder.Services.AddSingleton<Guard.GuardDecisions>();
+        builder.Services.AddSingleton<Guard.SenderActions>();
         return builder;
     }
 

@@ -83,8 +83,10 @@ public sealed partial class GuardEndToEndTests
             "the message stays open while a copy is held");
         Assert.That(File.Exists(bed.Gateway.Spool.IncomingPath(queueId)), Is.True, "its spool file stays for the release");
         var token = GuardToken(notice);
-        Assert.That(await bed.QueryAsync<long>("SELECT COUNT(*) FROM guard_holds WHERE token_hash = @token", new { token }), Is.Zero,
+        Assert.That(await bed.QueryAsync<long>("SELECT COUNT(*) FROM guard_links WHERE token_hash = @token", new { token }), Is.Zero,
             "the link token is stored only as its hash");
+        Assert.That(await bed.QueryAsync<long>("SELECT COUNT(*) FROM guard_links WHERE token_hash = @hash AND queue_id = @queueId",
+            new { hash = PhiMailGateway.Protection.Pickup.PickupSecrets.Hash(token), queueId }), Is.EqualTo(1));
         Assert.That(await bed.QueryAsync<long>("SELECT COUNT(*) FROM audit_events WHERE type = 'GuardHeld' AND recipient = @Typo", new { Typo }), Is.EqualTo(1));
     }
 
@@ -228,6 +230,68 @@ public sealed partial class GuardEndToEndTests
         var empty = await AuditTestKit.CliAsync(data, "guard", "list");
         Assert.That((empty.Code, empty.Out), Is.EqualTo((0, "")), "nothing held: no lines, exit 0");
     }
+
+    [Test]
+    public async Task Receipt_ForAFlaggedCopy_SaysHowItWentAndItsRevokeMakesThePickupPageSayRevoked()
+    {
+        const string newcomer = "front@new-lab.example";
+        await using var bed = await PickupTestBed.StartAsync();
+        var queueId = await SubmitAsync(bed, Xray(), newcomer);
+        var pickup = await bed.WaitForNoticeAsync(newcomer);
+        var receipt = await WaitForSenderMailAsync(bed, GuardNotices.ReceiptSubject);
+        var text = PickupTestBed.Parse(receipt).TextBody ?? "";
+        Assert.That(text, Does.Contain(newcomer).And.Contain("secure pickup link"), "how the copy goes");
+        Assert.That(text, Does.Contain("note:"), "and why the guard flagged it (a new recipient)");
+        Assert.That(PickupTestBed.Text(receipt), Does.Not.Contain("bitewing").And.Not.Contain("TEST^PATIENT"));
+        Assert.That(bed.Upstream.Messages.Any(m => PickupTestBed.Parse(m).Subject == GuardNotices.HeldSubject), Is.False, "nothing was held");
+
+        var token = GuardToken(receipt);
+        using var client = bed.Client();
+        var page = await client.GetStringAsync($"/g/{token}");
+        var package = HiddenField("package").Match(page);
+        Assert.That(package.Success, Is.True, "the page offers Revoke for the unopened pickup link");
+        Assert.That(package.Groups[1].Value, Is.EqualTo(pickup.PackageId));
+        Assert.That((await client.GetAsync($"/p/{pickup.Token}")).StatusCode, Is.EqualTo(HttpStatusCode.OK), "a GET of the sender's page revoked nothing");
+
+        var revoke = await PickupTestBed.SubmitFormAsync(client, $"/g/{token}", $"/g/{token}/revoke", ("package", pickup.PackageId));
+        Assert.That(revoke.Headers.Location?.ToString(), Does.EndWith("done=revoked"));
+        var landing = await client.GetAsync($"/p/{pickup.Token}");
+        Assert.That(landing.StatusCode, Is.EqualTo(HttpStatusCode.Gone));
+        Assert.That(await landing.Content.ReadAsStringAsync(), Does.Contain("has withdrawn these files"), "the recipient's page says the link was revoked");
+        Assert.That(await bed.QueryAsync<string>("SELECT detail FROM audit_events WHERE type = 'PickupRevoked' AND package_id = @p", new { p = pickup.PackageId }),
+            Does.Contain("by the sender"));
+        Assert.That(await bed.QueryAsync<string>("SELECT state FROM pickup_packages WHERE queue_id = @queueId", new { queueId }), Is.EqualTo("Revoked"));
+    }
+
+    [Test]
+    public async Task Recall_WithinTheSendDelay_StopsTheCopyBeforeItLeaves()
+    {
+        var settings = KnownPartner();
+        settings["Guard:SendDelay"] = "00:10:00";
+        settings["Guard:Receipts"] = "Always";
+        await using var bed = await PickupTestBed.StartAsync(settings);
+        var queueId = await SubmitAsync(bed, Xray(), Partner);
+        var receipt = await WaitForSenderMailAsync(bed, GuardNotices.ReceiptSubject);
+        Assert.That(PickupTestBed.Parse(receipt).TextBody, Does.Contain("until then you can recall them"));
+        Assert.That(CopiesTo(bed, Partner), Is.Zero, "the copy waits out the send delay");
+
+        var token = GuardToken(receipt);
+        using var client = bed.Client();
+        var delivery = HiddenField("delivery").Match(await client.GetStringAsync($"/g/{token}"));
+        Assert.That(delivery.Success, Is.True, "the page offers Recall");
+        var recall = await PickupTestBed.SubmitFormAsync(client, $"/g/{token}", $"/g/{token}/recall", ("delivery", delivery.Groups[1].Value));
+        Assert.That(recall.Headers.Location?.ToString(), Does.EndWith("done=recalled"));
+        await WaitForMessageDoneAsync(bed, queueId);
+
+        Assert.That(CopiesTo(bed, Partner), Is.Zero, "recalled: it never left");
+        Assert.That(await bed.QueryAsync<string>("SELECT status FROM delivery_recipients WHERE delivery_id = @d", new { d = delivery.Groups[1].Value }), Is.EqualTo("Failed"));
+        Assert.That(await bed.QueryAsync<long>("SELECT COUNT(*) FROM audit_events WHERE type = 'Recalled'"), Is.EqualTo(1));
+        Assert.That(await bed.QueryAsync<string>("SELECT state FROM pickup_packages WHERE queue_id = @queueId", new { queueId }), Is.EqualTo("Revoked"),
+            "its pickup package goes with it");
+        Assert.That(await client.GetStringAsync($"/g/{token}?done=recalled"), Does.Not.Contain("name=\"delivery\""), "nothing left to recall");
+    }
+
+    private static Regex HiddenField(string name) => new($"name=\"{name}\" value=\"([^\"]+)\"");
 
     [GeneratedRegex(@"https?://[^\s/]+/g/(?<token>[A-Za-z0-9_-]{43})")]
     private static partial Regex GuardLink();

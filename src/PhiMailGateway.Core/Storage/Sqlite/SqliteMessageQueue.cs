@@ -47,11 +47,11 @@ public sealed class SqliteMessageQueue(GatewayDatabase database, AuditChainSeale
         database.ReadAsync(c => c.QuerySingleOrDefaultAsync<QueuedMessage>("SELECT * FROM messages WHERE queue_id = @queueId", new { queueId }), cancellationToken);
 
     public Task CommitDisclosureAsync(MessageDisposition disposition, IReadOnlyList<NewDelivery> outbound, IReadOnlyList<AuditRow> records,
-        IReadOnlyList<NewGuardHold> holds, CancellationToken cancellationToken) =>
+        GuardRecords guard, CancellationToken cancellationToken) =>
         database.WriteAsync(async (c, t) =>
         {
             foreach (var delivery in outbound) await InsertDeliveryAsync(c, t, disposition.QueueId, delivery);
-            foreach (var hold in holds) await SqliteGuardHolds.InsertAsync(c, t, disposition.QueueId, hold, Now);
+            await SqliteGuardHolds.InsertAsync(c, t, disposition.QueueId, guard, Now);
             await SqliteAuditChain.AppendAsync(sealer, c, t, records);
             await c.ExecuteAsync("UPDATE messages SET state = @State, last_error = @Reason WHERE queue_id = @QueueId", disposition, t);
         }, cancellationToken);
@@ -189,9 +189,10 @@ public sealed class SqliteMessageQueue(GatewayDatabase database, AuditChainSeale
         await c.ExecuteAsync(
             """
             INSERT INTO deliveries (delivery_id, queue_id, sender, content_path, content_offset, action, rule_name, require_tls, is_dsn, created_at, attempts, next_attempt_at, state)
-            VALUES (@DeliveryId, @queueId, @Sender, @ContentPath, @ContentOffset, @Action, @RuleName, @RequireTls, @IsDsn, @now, 0, @now, @Pending)
+            VALUES (@DeliveryId, @queueId, @Sender, @ContentPath, @ContentOffset, @Action, @RuleName, @RequireTls, @IsDsn, @now, 0, @due, @Pending)
             """,
-            new { d.DeliveryId, queueId, d.Sender, d.ContentPath, d.ContentOffset, d.Action, d.RuleName, d.RequireTls, d.IsDsn, now, DeliveryStates.Pending }, t);
+            new { d.DeliveryId, queueId, d.Sender, d.ContentPath, d.ContentOffset, d.Action, d.RuleName, d.RequireTls, d.IsDsn, now,
+                due = Math.Max(now, d.NotBefore?.ToUnixTimeMilliseconds() ?? now), DeliveryStates.Pending }, t);
         foreach (var recipient in d.Recipients.Distinct(StringComparer.OrdinalIgnoreCase))
         {
             await c.ExecuteAsync(

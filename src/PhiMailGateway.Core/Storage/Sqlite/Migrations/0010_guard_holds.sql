@@ -8,7 +8,6 @@ CREATE TABLE guard_holds (
     recipient        TEXT    NOT NULL,
     reasons          TEXT    NOT NULL,              -- the sender's plain words, one per line
     checks           TEXT    NOT NULL,              -- the checks that held it, comma-separated
-    token_hash       TEXT,                          -- SHA-256 of the sender's /g/ link token; null when no notice went
     state            TEXT    NOT NULL,              -- Held, Released, Sent, Cancelled, Expired
     created_at       INTEGER NOT NULL,              -- unix milliseconds, UTC
     expires_at       INTEGER NOT NULL,
@@ -19,6 +18,16 @@ CREATE TABLE guard_holds (
     next_attempt_at  INTEGER NOT NULL DEFAULT 0,
     last_error       TEXT
 );
-CREATE INDEX ix_guard_holds_token ON guard_holds (token_hash);
 CREATE INDEX ix_guard_holds_state ON guard_holds (state, expires_at);
 CREATE INDEX ix_guard_holds_queue ON guard_holds (queue_id);
+
+-- The sender's page of one message, /g/{token}: its held copies (Send anyway, Don't send), copies
+-- still waiting out Guard:SendDelay (Recall) and pickup copies not yet opened (Revoke). One link
+-- per message, sent in the hold notice and the receipt; only the token's SHA-256 is stored.
+CREATE TABLE guard_links (
+    token_hash  TEXT    NOT NULL PRIMARY KEY,
+    queue_id    TEXT    NOT NULL REFERENCES messages (queue_id),
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+);
+CREATE INDEX ix_guard_links_queue ON guard_links (queue_id);
