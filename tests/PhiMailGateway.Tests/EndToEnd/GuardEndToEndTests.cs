@@ -21,7 +21,7 @@ public sealed partial class GuardEndToEndTests
 
     private static Dictionary<string, string?> KnownPartner(string? window = null)
     {
-        var settings = new Dictionary<string, string?> { ["Guard:KnownDomains:0"] = "endo-specialists.example" };
+        var settings = new Dictionary<string, string?> { ["Guard:KnownDomains:0"] = "endo-specialists.example", ["Guard:Receipts"] = "Attention" };
         if (window is not null) settings["Guard:ConfirmWindow"] = window;
         return settings;
     }
@@ -235,7 +235,7 @@ public sealed partial class GuardEndToEndTests
     public async Task Receipt_ForAFlaggedCopy_SaysHowItWentAndItsRevokeMakesThePickupPageSayRevoked()
     {
         const string newcomer = "front@new-lab.example";
-        await using var bed = await PickupTestBed.StartAsync();
+        await using var bed = await PickupTestBed.StartAsync(new Dictionary<string, string?> { ["Guard:Receipts"] = "Attention" });
         var queueId = await SubmitAsync(bed, Xray(), newcomer);
         var pickup = await bed.WaitForNoticeAsync(newcomer);
         var receipt = await WaitForSenderMailAsync(bed, GuardNotices.ReceiptSubject);
