@@ -33,7 +33,8 @@ public sealed record AccountingEntry(
     string? MessageId,
     string QueueId,
     string? DeliveryId,
-    long Seq);
+    long Seq,
+    string Guard);
 
 /// <summary>
 /// Reads disclosures for the accounting: filters in SQL (the patient by its keyed hash, so the
@@ -86,7 +87,8 @@ public sealed class AccountingExport(IAuditStore store, AuditKeys keys)
                 r.MessageId,
                 r.QueueId,
                 r.DeliveryId,
-                r.Seq);
+                r.Seq,
+                GuardText(about));
         }).ToList();
     }
 
@@ -101,6 +103,17 @@ public sealed class AccountingExport(IAuditStore store, AuditKeys keys)
         if (r.Reference is not null && e.PackageId == r.Reference) return true;
         return e.QueueId == r.QueueId && e.Recipient is not null && (e.DeliveryId is null || r.DeliveryId is null || e.DeliveryId == r.DeliveryId);
     }
+
+    /// <summary>What the misdirection guard noted about this copy, oldest first ("flagged: …; held: …; confirmed …").</summary>
+    private static string GuardText(IEnumerable<AuditEventRow> events) =>
+        string.Join("; ", events.Where(e => e.Type is AuditEventTypes.GuardFlagged or AuditEventTypes.GuardHeld or AuditEventTypes.GuardConfirmed)
+            .OrderBy(e => e.Seq)
+            .Select(e => e.Type switch
+            {
+                AuditEventTypes.GuardFlagged => "flagged: ",
+                AuditEventTypes.GuardHeld => "held: ",
+                _ => "confirmed ",
+            } + e.Detail));
 
     public static string OutcomeText(string type) => type switch
     {

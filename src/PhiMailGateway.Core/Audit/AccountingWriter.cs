@@ -17,7 +17,7 @@ public static class AccountingWriter
     [
         "date", "recipient_name", "recipient_address", "description", "purpose", "method", "first_delivered", "first_opened", "downloads",
         "outcome", "outcome_at", "patient_id", "patient_name", "patient_birth_date", "rule", "sender", "authenticated_user", "message_id", "queue_id",
-        "delivery_id", "seq",
+        "delivery_id", "seq", "guard",
     ];
 
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
@@ -31,7 +31,7 @@ public static class AccountingWriter
         SheetTime(e.Date), e.RecipientName, e.RecipientAddress, e.Description, e.Purpose, e.Method, SheetTime(e.FirstDeliveredAt), SheetTime(e.FirstOpenedAt),
         e.Downloads.ToString(CultureInfo.InvariantCulture), e.Outcome, SheetTime(e.OutcomeAt),
         Joined(e.Patients.Select(p => p.PatientId)), Joined(e.Patients.Select(p => DicomText.PersonName(p.PatientName))), Joined(e.Patients.Select(p => DicomText.Date(p.BirthDate))),
-        e.Rule ?? "", e.Sender, e.AuthenticatedUser ?? "", e.MessageId ?? "", e.QueueId, e.DeliveryId ?? "", e.Seq.ToString(CultureInfo.InvariantCulture),
+        e.Rule ?? "", e.Sender, e.AuthenticatedUser ?? "", e.MessageId ?? "", e.QueueId, e.DeliveryId ?? "", e.Seq.ToString(CultureInfo.InvariantCulture), e.Guard,
     ];
 
     /// <summary>Byte-order mark, header row, then one row per disclosure; CRLF line ends; fields quoted when they need it.</summary>
@@ -91,6 +91,7 @@ public static class AccountingWriter
             ["queue_id"] = e.QueueId,
             ["delivery_id"] = e.DeliveryId,
             ["seq"] = e.Seq,
+            ["guard"] = e.Guard,
         }).ToList();
         await writer.WriteAsync(JsonSerializer.Serialize(objects, JsonOptions));
         await writer.WriteAsync('\n');

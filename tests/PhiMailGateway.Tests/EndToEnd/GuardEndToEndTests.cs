@@ -138,6 +138,10 @@ public sealed partial class GuardEndToEndTests
         Assert.That(await bed.QueryAsync<long>("SELECT COUNT(*) FROM disclosures WHERE recipient = @Typo AND delivery_id = @id", new { Typo, id = $"{queueId}-H1-1" }),
             Is.EqualTo(1), "its disclosure record names the released copy");
         Assert.That(await bed.QueryAsync<string>("SELECT source FROM guard_known WHERE entry = @Typo", new { Typo }), Is.EqualTo(KnownSources.Confirmed));
+        var accounting = (await AuditTestKit.ExportJsonAsync(bed.Gateway.DataDirectory, "--recipient", Typo)).Single();
+        Assert.That(accounting.GetProperty("guard").GetString(),
+            Does.StartWith("held: Lookalike Hold: looks like endo-specialists.example").And.Contain($"; confirmed {queueId}-H1 by sender: Dr. Lee's new practice"),
+            "the accounting shows the guard's decision with the disclosure");
 
         // The next message to the confirmed address is not held again.
         var next = await SubmitAsync(bed, Xray(), Typo);
