@@ -91,6 +91,23 @@ public sealed partial class GuardEndToEndTests
     }
 
     [Test]
+    public async Task Lookalike_UnderARuleThatHoldsTheWholeMessage_HoldsThePartnersCopyToo()
+    {
+        var settings = KnownPartner();
+        // The shipped rules, with "images-pickup" (the second) holding whole messages.
+        settings["Rules:1:GuardHolds"] = "Message";
+        await using var bed = await PickupTestBed.StartAsync(settings);
+        var queueId = await SubmitAsync(bed, Xray(), Partner, Typo);
+
+        var notice = PickupTestBed.Parse(await WaitForSenderMailAsync(bed, GuardNotices.HeldSubject));
+        Assert.That(notice.TextBody, Does.Contain(Partner).And.Contain("held with the rest of the message"));
+        Assert.That(notice.TextBody, Does.Not.Contain("The other recipients got the message"));
+        Assert.That(await bed.QueryAsync<long>("SELECT COUNT(*) FROM guard_holds WHERE queue_id = @queueId AND state = 'Held'", new { queueId }), Is.EqualTo(2));
+        Assert.That(await bed.QueryAsync<long>("SELECT COUNT(*) FROM deliveries WHERE queue_id = @queueId AND is_dsn = 0", new { queueId }), Is.Zero,
+            "no copy was made for anyone");
+    }
+
+    [Test]
     public async Task DontSend_OnTheSendersPage_TheHeldCopyNeverLeaves()
     {
         await using var bed = await PickupTestBed.StartAsync(KnownPartner());
