@@ -108,6 +108,28 @@ public sealed partial class GuardEndToEndTests
     }
 
     [Test]
+    public async Task HoldAndRelease_EveryLogLineAtDebug_NamesNoAddressFileNamePatientOrToken()
+    {
+        var recorder = new RecordingLoggerProvider();
+        var settings = KnownPartner();
+        settings["Logging:LogLevel:Default"] = "Debug";
+        await using var bed = await PickupTestBed.StartAsync(settings, s => s.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(recorder));
+        var queueId = await SubmitAsync(bed, Xray(), Partner, Typo);
+        var token = GuardToken(await WaitForSenderMailAsync(bed, GuardNotices.HeldSubject));
+        using var client = bed.Client();
+        await PickupTestBed.SubmitFormAsync(client, $"/g/{token}", $"/g/{token}/send", ("hold", $"{queueId}-H1"), ("reason", "Dr. Lee's new practice"));
+        await bed.WaitForNoticeAsync(Typo);
+        await WaitForMessageDoneAsync(bed, queueId);
+
+        Assert.That(recorder.Events.Any(e => e.EventId == 3105) && recorder.Events.Any(e => e.EventId == 3106), Is.True,
+            "the hold and the release were logged (by id and count)");
+        foreach (var secret in new[] { token, PhiMailGateway.Protection.Pickup.PickupSecrets.Hash(token), Typo, "endo-specialsts", Partner,
+                     "bitewing", "TEST^PATIENT", "Referral", "Dr. Lee's new practice", RelayEndToEndTests.Sender })
+            Assert.That(recorder.Events.Where(e => e.Message.Contains(secret, StringComparison.OrdinalIgnoreCase)).Select(e => $"{e.EventId} {e.Message}"),
+                Is.Empty, $"'{secret}' in the log");
+    }
+
+    [Test]
     public async Task DontSend_OnTheSendersPage_TheHeldCopyNeverLeaves()
     {
         await using var bed = await PickupTestBed.StartAsync(KnownPartner());
