@@ -6,8 +6,12 @@ namespace PhiMailGateway.Audit;
 
 /// <summary>Filters of `audit export`; every one is optional. Times are UTC, <see cref="Until"/> exclusive.</summary>
 /// <param name="GatewaySenders">Envelope senders of the gateway's own mail (code mails, bounces): their rows are left out unless <paramref name="IncludeGatewayMail"/>.</param>
+/// <param name="GuardDecisions">`audit export --guard`: the misdirection guard's decisions instead of the disclosures.</param>
 public sealed record AccountingQuery(DateTimeOffset? Since = null, DateTimeOffset? Until = null, string? PatientId = null, string? Recipient = null,
-    bool IncludeGatewayMail = false, IReadOnlyCollection<string>? GatewaySenders = null);
+    bool IncludeGatewayMail = false, IReadOnlyCollection<string>? GatewaySenders = null, bool GuardDecisions = false);
+
+/// <summary>One decision of the misdirection guard: held, flagged, confirmed, cancelled, expired, recalled (copies that never left are no disclosures).</summary>
+public sealed record GuardDecisionEntry(DateTimeOffset Date, string Decision, string QueueId, string Recipient, string Detail, long Seq);
 
 /// <summary>
 /// One line of the accounting of disclosures: the fields 45 CFR 164.528(b)(2) names (date,
@@ -91,6 +95,27 @@ public sealed class AccountingExport(IAuditStore store, AuditKeys keys)
                 GuardText(about));
         }).ToList();
     }
+
+    private static readonly string[] GuardEventTypes =
+    [
+        AuditEventTypes.GuardHeld, AuditEventTypes.GuardFlagged, AuditEventTypes.GuardConfirmed, AuditEventTypes.GuardCancelled,
+        AuditEventTypes.GuardExpired, AuditEventTypes.Recalled,
+    ];
+
+    /// <summary>The guard's decisions in the query's time range (and for its recipient, when given).</summary>
+    public async Task<IReadOnlyList<GuardDecisionEntry>> GuardDecisionsAsync(AccountingQuery query, CancellationToken cancellationToken) =>
+        (await store.FindEventsOfTypesAsync(GuardEventTypes, query.Since, query.Until, cancellationToken))
+            .Where(e => query.Recipient is null || string.Equals(e.Recipient, query.Recipient, StringComparison.OrdinalIgnoreCase))
+            .Select(e => new GuardDecisionEntry(DateTimeOffset.FromUnixTimeMilliseconds(e.RecordedAt), e.Type switch
+            {
+                AuditEventTypes.GuardHeld => "held",
+                AuditEventTypes.GuardFlagged => "flagged",
+                AuditEventTypes.GuardConfirmed => "confirmed",
+                AuditEventTypes.GuardCancelled => "cancelled",
+                AuditEventTypes.GuardExpired => "expired",
+                _ => "recalled",
+            }, e.QueueId ?? "", e.Recipient ?? "", e.Detail ?? "", e.Seq))
+            .ToList();
 
     /// <summary>When the first event of one of these types was recorded ("first opened" is the first view or download).</summary>
     private static DateTimeOffset? FirstAt(IEnumerable<AuditEventRow> events, params string[] types) =>

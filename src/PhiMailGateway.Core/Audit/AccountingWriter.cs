@@ -62,6 +62,29 @@ public static class AccountingWriter
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
+    public static readonly IReadOnlyList<string> GuardColumns = ["date", "decision", "queue_id", "recipient", "detail", "seq"];
+
+    private static IReadOnlyList<string> Cells(GuardDecisionEntry e) =>
+        [SheetTime(e.Date), e.Decision, e.QueueId, e.Recipient, e.Detail, e.Seq.ToString(CultureInfo.InvariantCulture)];
+
+    /// <summary>`audit export --guard`: as the disclosures' CSV (BOM, CRLF, neutralised cells), one row per decision.</summary>
+    public static async Task WriteCsvAsync(IEnumerable<GuardDecisionEntry> entries, TextWriter writer)
+    {
+        await writer.WriteAsync('\uFEFF');
+        await writer.WriteAsync(CsvRow(GuardColumns));
+        foreach (var entry in entries) await writer.WriteAsync(CsvRow(Cells(entry)));
+    }
+
+    public static async Task WriteJsonAsync(IEnumerable<GuardDecisionEntry> entries, TextWriter writer)
+    {
+        var objects = entries.Select(e => new Dictionary<string, object?>
+        {
+            ["date"] = Time(e.Date), ["decision"] = e.Decision, ["queue_id"] = e.QueueId, ["recipient"] = e.Recipient, ["detail"] = e.Detail, ["seq"] = e.Seq,
+        });
+        await writer.WriteAsync(JsonSerializer.Serialize(objects, JsonOptions));
+        await writer.WriteLineAsync();
+    }
+
     /// <summary>An array of objects with the CSV's columns, patients as an array of objects.</summary>
     public static async Task WriteJsonAsync(IEnumerable<AccountingEntry> entries, TextWriter writer)
     {

@@ -134,7 +134,7 @@ public static class GatewayCommandLine
         ["users"] = [],
         ["queue"] = [],
         ["rules"] = ["--eml", "--to", "--from", "--show-phi"],
-        ["audit"] = ["--since", "--until", "--patient", "--recipient", "--format", "--include-gateway-mail", "--head-note", "--head-notes"],
+        ["audit"] = ["--since", "--until", "--patient", "--recipient", "--format", "--include-gateway-mail", "--guard", "--head-note", "--head-notes"],
         ["certs"] = ["--address"],
         ["pickup"] = [],
         ["health"] = ["--url"],
@@ -185,8 +185,9 @@ public static class GatewayCommandLine
                                           recompute the audit chain; exit 1 and the first bad record on any break;
                                           with head notes shipped off the machine (syslog, privacy officer's mail),
                                           also fail when the log was cut below a note or a note is forged
-              audit export [--since DATE] [--until DATE] [--patient ID] [--recipient ADDR] [--format csv|json] [--include-gateway-mail]
-                                          accounting of disclosures (HIPAA 164.528) to stdout
+              audit export [--since DATE] [--until DATE] [--patient ID] [--recipient ADDR] [--format csv|json] [--include-gateway-mail] [--guard]
+                                          accounting of disclosures (HIPAA 164.528) to stdout;
+                                          --guard: the misdirection guard's decisions instead
               certs import FILE [--address ADDR]
                                           import a recipient S/MIME certificate (PEM, DER, PKCS#7 chain)
                                           or a CRL; never a PFX. --address binds it to that recipient

@@ -153,6 +153,11 @@ public sealed partial class GuardEndToEndTests
         Assert.That(after, Does.Contain("you chose Don't send").And.Contain("It will not be sent"));
         Assert.That(after, Does.Not.Contain("Send anyway"), "a decided copy offers no second decision");
         Assert.That(await bed.QueryAsync<string>("SELECT detail FROM audit_events WHERE type = 'GuardCancelled'"), Does.Contain($"{holdId} by sender"));
+        var decisions = await AuditTestKit.ExportJsonAsync(bed.Gateway.DataDirectory, "--guard", "--recipient", Typo);
+        Assert.That(decisions.Select(d => d.GetProperty("decision").GetString()), Is.EqualTo(new[] { "held", "cancelled" }),
+            "audit export --guard lists the copy that never left, which the accounting of disclosures does not");
+        Assert.That(decisions[1].GetProperty("detail").GetString(), Is.EqualTo($"{holdId} by sender"));
+        Assert.That((await AuditTestKit.ExportJsonAsync(bed.Gateway.DataDirectory, "--recipient", Typo)), Is.Empty, "no disclosure for it");
     }
 
     [Test]
