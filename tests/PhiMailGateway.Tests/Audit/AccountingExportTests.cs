@@ -278,6 +278,17 @@ public class AccountingExportTests
     }
 
     [Test]
+    public async Task AccountingExport_PatientsFieldHoldingJsonNull_NoPatientsRatherThanACrash()
+    {
+        var row = Disclosure("Q1", Lee);
+        row.PatientsEnc = _keys.Encrypt("null", "Q1");
+        await AppendAsync(row);
+
+        Assert.That((await QueryAsync()).Single().Patients, Is.Not.Null.And.Empty);
+        Assert.That(await QueryAsync(new AccountingQuery(PatientId: "TEST-0001")), Is.Empty);
+    }
+
+    [Test]
     public async Task AccountingExport_RecordUnderAnotherMasterKey_RefusedNamingTheSeqNotGuessed()
     {
         var row = Disclosure("Q1", Lee, patients: [new AuditPatient("TEST-0001", "DOE^JANE", null)]);

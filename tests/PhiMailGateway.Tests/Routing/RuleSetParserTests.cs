@@ -176,6 +176,15 @@ public class RuleSetParserTests
         Assert.That(rule.When, Is.EqualTo(RuleConditions.Always));
     }
 
+    [Test]
+    public void RuleSetParser_WhenAsAnEmptyString_ReadsAsNoConditions()
+    {
+        // An environment variable (Rules__0__When=) can only give an empty string: it means an empty section, like no When at all.
+        var result = RuleSetParser.Parse(Json("""{ "Rules": [ { "Name": "all", "When": "", "Action": "Pickup" } ] }"""), Kinds);
+        Assert.That(result.Errors, Is.Empty, string.Join("\n", result.Errors));
+        Assert.That(result.RuleSet!.Rules.Single().When, Is.EqualTo(RuleConditions.Always));
+    }
+
     [TestCase("Normal")]
     [TestCase("Personal")]
     [TestCase("private")]
