@@ -10,7 +10,8 @@
 // - Console.Out: an in-process `serve` installs its console writer for the process;
 // - the GC's process-wide counters (GC.GetTotalAllocatedBytes, GC.GetTotalMemory) and
 //   wall-clock bounds ("greeted within a second"), which other fixtures' work would distort;
-// - a fixed port, or the runner's nice value.
+// - a fixed port, or the runner's nice value;
+// - the process's open file descriptors (counted by HostFileWatcherTests).
 // Gateways themselves are independent: each has its own data directory, free ports, logger
 // providers and meter (GatewayMetrics listens to its own Meter instance only).
 [assembly: Parallelizable(ParallelScope.Fixtures)]

@@ -62,7 +62,7 @@ public sealed class StageBed : IDisposable
     }
 
     /// <summary>Fresh work per call, as the Protection stage makes it: protectors list their files with it.</summary>
-    public static ProtectionWork Work(SpoolEntry entry, MessageHeaders headers, InspectionReport report) => new(entry, headers, report, []);
+    public static ProtectionWork Work(SpoolEntry entry, MessageHeaders headers, InspectionReport report) => new(entry, headers, report, [], entry.QueueId);
 
     public static RoutingDecision Decision(string recipient, RoutingAction action) =>
         new(recipient, new RoutingRule("bench-" + action.ToString().ToLowerInvariant(), new RuleConditions(), action, null, "Treatment"), [],

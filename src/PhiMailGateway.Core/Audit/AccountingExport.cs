@@ -6,8 +6,12 @@ namespace PhiMailGateway.Audit;
 
 /// <summary>Filters of `audit export`; every one is optional. Times are UTC, <see cref="Until"/> exclusive.</summary>
 /// <param name="GatewaySenders">Envelope senders of the gateway's own mail (code mails, bounces): their rows are left out unless <paramref name="IncludeGatewayMail"/>.</param>
+/// <param name="GuardDecisions">`audit export --guard`: the misdirection guard's decisions instead of the disclosures.</param>
 public sealed record AccountingQuery(DateTimeOffset? Since = null, DateTimeOffset? Until = null, string? PatientId = null, string? Recipient = null,
-    bool IncludeGatewayMail = false, IReadOnlyCollection<string>? GatewaySenders = null);
+    bool IncludeGatewayMail = false, IReadOnlyCollection<string>? GatewaySenders = null, bool GuardDecisions = false);
+
+/// <summary>One decision of the misdirection guard: held, flagged, confirmed, cancelled, expired, recalled (copies that never left are no disclosures).</summary>
+public sealed record GuardDecisionEntry(DateTimeOffset Date, string Decision, string QueueId, string Recipient, string Detail, long Seq);
 
 /// <summary>
 /// One line of the accounting of disclosures: the fields 45 CFR 164.528(b)(2) names (date,
@@ -33,7 +37,8 @@ public sealed record AccountingEntry(
     string? MessageId,
     string QueueId,
     string? DeliveryId,
-    long Seq);
+    long Seq,
+    string Guard);
 
 /// <summary>
 /// Reads disclosures for the accounting: filters in SQL (the patient by its keyed hash, so the
@@ -43,7 +48,8 @@ public sealed record AccountingEntry(
 public sealed class AccountingExport(IAuditStore store, AuditKeys keys)
 {
     /// <summary>Events that are not about the outcome of the delivery.</summary>
-    private static readonly HashSet<string> NotOutcomes = [AuditEventTypes.CertificateFallback];
+    private static readonly HashSet<string> NotOutcomes =
+        [AuditEventTypes.CertificateFallback, AuditEventTypes.GuardHeld, AuditEventTypes.GuardFlagged, AuditEventTypes.GuardConfirmed];
 
     public async Task<IReadOnlyList<AccountingEntry>> QueryAsync(AccountingQuery query, CancellationToken cancellationToken)
     {
@@ -85,9 +91,31 @@ public sealed class AccountingExport(IAuditStore store, AuditKeys keys)
                 r.MessageId,
                 r.QueueId,
                 r.DeliveryId,
-                r.Seq);
+                r.Seq,
+                GuardText(about));
         }).ToList();
     }
+
+    private static readonly string[] GuardEventTypes =
+    [
+        AuditEventTypes.GuardHeld, AuditEventTypes.GuardFlagged, AuditEventTypes.GuardConfirmed, AuditEventTypes.GuardCancelled,
+        AuditEventTypes.GuardExpired, AuditEventTypes.Recalled,
+    ];
+
+    /// <summary>The guard's decisions in the query's time range (and for its recipient, when given).</summary>
+    public async Task<IReadOnlyList<GuardDecisionEntry>> GuardDecisionsAsync(AccountingQuery query, CancellationToken cancellationToken) =>
+        (await store.FindEventsOfTypesAsync(GuardEventTypes, query.Since, query.Until, cancellationToken))
+            .Where(e => query.Recipient is null || string.Equals(e.Recipient, query.Recipient, StringComparison.OrdinalIgnoreCase))
+            .Select(e => new GuardDecisionEntry(DateTimeOffset.FromUnixTimeMilliseconds(e.RecordedAt), e.Type switch
+            {
+                AuditEventTypes.GuardHeld => "held",
+                AuditEventTypes.GuardFlagged => "flagged",
+                AuditEventTypes.GuardConfirmed => "confirmed",
+                AuditEventTypes.GuardCancelled => "cancelled",
+                AuditEventTypes.GuardExpired => "expired",
+                _ => "recalled",
+            }, e.QueueId ?? "", e.Recipient ?? "", e.Detail ?? "", e.Seq))
+            .ToList();
 
     /// <summary>When the first event of one of these types was recorded ("first opened" is the first view or download).</summary>
     private static DateTimeOffset? FirstAt(IEnumerable<AuditEventRow> events, params string[] types) =>
@@ -101,6 +129,17 @@ public sealed class AccountingExport(IAuditStore store, AuditKeys keys)
         return e.QueueId == r.QueueId && e.Recipient is not null && (e.DeliveryId is null || r.DeliveryId is null || e.DeliveryId == r.DeliveryId);
     }
 
+    /// <summary>What the misdirection guard noted about this copy, oldest first ("flagged: …; held: …; confirmed …").</summary>
+    private static string GuardText(IEnumerable<AuditEventRow> events) =>
+        string.Join("; ", events.Where(e => e.Type is AuditEventTypes.GuardFlagged or AuditEventTypes.GuardHeld or AuditEventTypes.GuardConfirmed)
+            .OrderBy(e => e.Seq)
+            .Select(e => e.Type switch
+            {
+                AuditEventTypes.GuardFlagged => "flagged: ",
+                AuditEventTypes.GuardHeld => "held: ",
+                _ => "confirmed ",
+            } + e.Detail));
+
     public static string OutcomeText(string type) => type switch
     {
         AuditEventTypes.Relayed => "relayed",
@@ -113,6 +152,7 @@ public sealed class AccountingExport(IAuditStore store, AuditKeys keys)
         AuditEventTypes.PickupDownloaded => "downloaded",
         AuditEventTypes.PickupRevoked => "revoked",
         AuditEventTypes.PickupExpired => "expired",
+        AuditEventTypes.Recalled => "recalled",
         _ => type,
     };
 

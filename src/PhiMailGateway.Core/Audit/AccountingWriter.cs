@@ -17,7 +17,7 @@ public static class AccountingWriter
     [
         "date", "recipient_name", "recipient_address", "description", "purpose", "method", "first_delivered", "first_opened", "downloads",
         "outcome", "outcome_at", "patient_id", "patient_name", "patient_birth_date", "rule", "sender", "authenticated_user", "message_id", "queue_id",
-        "delivery_id", "seq",
+        "delivery_id", "seq", "guard",
     ];
 
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
@@ -31,7 +31,7 @@ public static class AccountingWriter
         SheetTime(e.Date), e.RecipientName, e.RecipientAddress, e.Description, e.Purpose, e.Method, SheetTime(e.FirstDeliveredAt), SheetTime(e.FirstOpenedAt),
         e.Downloads.ToString(CultureInfo.InvariantCulture), e.Outcome, SheetTime(e.OutcomeAt),
         Joined(e.Patients.Select(p => p.PatientId)), Joined(e.Patients.Select(p => DicomText.PersonName(p.PatientName))), Joined(e.Patients.Select(p => DicomText.Date(p.BirthDate))),
-        e.Rule ?? "", e.Sender, e.AuthenticatedUser ?? "", e.MessageId ?? "", e.QueueId, e.DeliveryId ?? "", e.Seq.ToString(CultureInfo.InvariantCulture),
+        e.Rule ?? "", e.Sender, e.AuthenticatedUser ?? "", e.MessageId ?? "", e.QueueId, e.DeliveryId ?? "", e.Seq.ToString(CultureInfo.InvariantCulture), e.Guard,
     ];
 
     /// <summary>Byte-order mark, header row, then one row per disclosure; CRLF line ends; fields quoted when they need it.</summary>
@@ -62,6 +62,29 @@ public static class AccountingWriter
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
+    public static readonly IReadOnlyList<string> GuardColumns = ["date", "decision", "queue_id", "recipient", "detail", "seq"];
+
+    private static IReadOnlyList<string> Cells(GuardDecisionEntry e) =>
+        [SheetTime(e.Date), e.Decision, e.QueueId, e.Recipient, e.Detail, e.Seq.ToString(CultureInfo.InvariantCulture)];
+
+    /// <summary>`audit export --guard`: as the disclosures' CSV (BOM, CRLF, neutralised cells), one row per decision.</summary>
+    public static async Task WriteCsvAsync(IEnumerable<GuardDecisionEntry> entries, TextWriter writer)
+    {
+        await writer.WriteAsync('\uFEFF');
+        await writer.WriteAsync(CsvRow(GuardColumns));
+        foreach (var entry in entries) await writer.WriteAsync(CsvRow(Cells(entry)));
+    }
+
+    public static async Task WriteJsonAsync(IEnumerable<GuardDecisionEntry> entries, TextWriter writer)
+    {
+        var objects = entries.Select(e => new Dictionary<string, object?>
+        {
+            ["date"] = Time(e.Date), ["decision"] = e.Decision, ["queue_id"] = e.QueueId, ["recipient"] = e.Recipient, ["detail"] = e.Detail, ["seq"] = e.Seq,
+        });
+        await writer.WriteAsync(JsonSerializer.Serialize(objects, JsonOptions));
+        await writer.WriteLineAsync();
+    }
+
     /// <summary>An array of objects with the CSV's columns, patients as an array of objects.</summary>
     public static async Task WriteJsonAsync(IEnumerable<AccountingEntry> entries, TextWriter writer)
     {
@@ -91,6 +114,7 @@ public static class AccountingWriter
             ["queue_id"] = e.QueueId,
             ["delivery_id"] = e.DeliveryId,
             ["seq"] = e.Seq,
+            ["guard"] = e.Guard,
         }).ToList();
         await writer.WriteAsync(JsonSerializer.Serialize(objects, JsonOptions));
         await writer.WriteAsync('\n');

@@ -88,6 +88,14 @@ public sealed partial class DisclosureLog(
             rows.Add(Event(now, AuditEventTypes.CertificateFallback, queueId, deliveryOf.GetValueOrDefault(decision.Recipient),
                 decision.Recipient, $"no usable certificate ({reason}); rule {decision.Rule.Name} -> {decision.Rule.Action}"));
         }
+        // What the guard found: a held copy has no disclosure yet (it gets one if it is released),
+        // a flagged one went as its rule says.
+        foreach (var verdict in message.Guard.Verdicts.Where(v => v.Outcome != Guard.GuardOutcome.Pass))
+        {
+            var held = verdict.Outcome == Guard.GuardOutcome.Hold;
+            rows.Add(Event(now, held ? AuditEventTypes.GuardHeld : AuditEventTypes.GuardFlagged, queueId,
+                deliveryOf.GetValueOrDefault(verdict.Recipient), verdict.Recipient, Guard.GuardAuditText.Of(verdict)));
+        }
         LogRecorded(logger, queueId, records);
         return rows;
     }

@@ -32,6 +32,10 @@ public interface IAuditStore
     /// </summary>
     Task<IReadOnlyList<AuditEventRow>> FindEventsAsync(IReadOnlyCollection<string> queueIds, IReadOnlyCollection<string> packageIds,
         CancellationToken cancellationToken);
+
+    /// <summary>Events of the given types recorded in [<paramref name="since"/>, <paramref name="until"/>), in chain order.</summary>
+    Task<IReadOnlyList<AuditEventRow>> FindEventsOfTypesAsync(IReadOnlyCollection<string> types, DateTimeOffset? since, DateTimeOffset? until,
+        CancellationToken cancellationToken);
 }
 
 /// <param name="Disclosures">In seq order, each with its patient lookups.</param>

@@ -51,6 +51,16 @@ public static class AuditEventTypes
     public const string PickupDownloaded = "PickupDownloaded";
     public const string PickupRevoked = "PickupRevoked";
     public const string PickupExpired = "PickupExpired";
+
+    // The misdirection guard's decisions, per recipient; the detail names the checks and who decided.
+    public const string GuardHeld = "GuardHeld";
+    public const string GuardFlagged = "GuardFlagged";
+    public const string GuardConfirmed = "GuardConfirmed";
+    public const string GuardCancelled = "GuardCancelled";
+    public const string GuardExpired = "GuardExpired";
+
+    /// <summary>The sender stopped a copy during Guard:SendDelay: it never left.</summary>
+    public const string Recalled = "Recalled";
 }
 
 /// <param name="Type">One of <see cref="AuditEventTypes"/>.</param>

@@ -7,6 +7,9 @@ public enum GuardCheck
     NewRecipient,
     NewPatientRecipient,
     MixedAudience,
+
+    /// <summary>Another recipient's copy was held, and its rule holds the whole message (<c>GuardHolds: Message</c>).</summary>
+    WholeMessage,
 }
 
 /// <summary>What the guard decided for one recipient.</summary>

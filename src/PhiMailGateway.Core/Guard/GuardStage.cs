@@ -24,13 +24,30 @@ public sealed class GuardStage(GuardChecks checks, GuardKnowledgeCache knowledge
             .Select(p => keys.PatientLookup(p.PatientId!)).Distinct(StringComparer.Ordinal).ToList();
         var patientRecipients = await store.PatientRecipientsAsync(lookups, cancellationToken);
         var known = await knowledge.CurrentAsync(cancellationToken);
-        return new GuardPlan(checks.Check(new GuardSubject(recipients, headers.RecipientNames, patientRecipients), known));
+        var verdicts = checks.Check(new GuardSubject(recipients, headers.RecipientNames, patientRecipients), known);
+        return new GuardPlan(HoldWholeMessageWhereRuled(verdicts, plan));
+    }
+
+    /// <summary>A held copy whose rule says <c>GuardHolds: Message</c> holds every other copy of the message with it.</summary>
+    private static IReadOnlyList<GuardVerdict> HoldWholeMessageWhereRuled(IReadOnlyList<GuardVerdict> verdicts, RoutingPlan plan)
+    {
+        var holdsAll = verdicts.Any(v => v.Outcome == GuardOutcome.Hold
+            && plan.Decisions.TryGetValue(v.Recipient, out var d) && d.Rule?.GuardHolds == GuardHoldScope.Message);
+        if (!holdsAll) return verdicts;
+        var reason = new GuardReason(GuardCheck.WholeMessage, GuardAction.Hold,
+            "held with the rest of the message, because another of its addresses may be a mistake");
+        return verdicts.Select(v => v.Outcome == GuardOutcome.Hold ? v : v with { Reasons = [.. v.Reasons, reason] }).ToList();
     }
 }
 
 /// <summary>The guard's output: one verdict per recipient a copy would go to, in routing's order.</summary>
 public sealed record GuardPlan(IReadOnlyList<GuardVerdict> Verdicts)
 {
+    /// <summary>A copy the sender or IT released: it is not checked again.</summary>
+    public static GuardPlan Released(string recipient) => new([new GuardVerdict(recipient, [])]);
+
+    public IReadOnlyList<string> HeldRecipients => Held.Select(v => v.Recipient).ToList();
+
     public IEnumerable<GuardVerdict> Held => Verdicts.Where(v => v.Outcome == GuardOutcome.Hold);
 
     public IEnumerable<GuardVerdict> Flagged => Verdicts.Where(v => v.Outcome == GuardOutcome.Flag);

@@ -1,3 +1,4 @@
+using PhiMailGateway.Guard;
 using PhiMailGateway.Inspection;
 using PhiMailGateway.Protection;
 using PhiMailGateway.Routing;
@@ -6,17 +7,22 @@ using PhiMailGateway.Spool;
 namespace PhiMailGateway.Pipeline;
 
 /// <summary>
-/// Walks a queued message through the stages, top to bottom: headers, inspection, routing,
+/// Walks a queued message through the stages, top to bottom: headers, inspection, routing, guard,
 /// protection. Each stage's output is handed explicitly to the next; each runs under
 /// <see cref="StageRunner"/>, so a stage that throws or times out defers the message and nothing
 /// runs after a stage that stopped the walk. The audit and the enqueue follow in
 /// <see cref="MessageProcessor"/>, which takes the <see cref="ProcessedMessage"/> returned here.
+/// A copy the guard held is walked again, for its recipient alone, when it is released
+/// (<see cref="PipelinePass.Release"/>): the rules then in force decide how it goes.
 /// </summary>
-public sealed class MessagePipeline(InspectionStage inspection, RoutingStage routing, ProtectionStage protection, StageRunner runner)
+public sealed class MessagePipeline(InspectionStage inspection, RoutingStage routing, GuardStage guard, ProtectionStage protection, StageRunner runner)
 {
     public const string HeadersStage = "Headers";
 
-    public async Task<PipelineOutcome> RunAsync(SpoolEntry message, CancellationToken cancellationToken)
+    public Task<PipelineOutcome> RunAsync(SpoolEntry message, CancellationToken cancellationToken) =>
+        RunAsync(message, PipelinePass.Arrival(message.QueueId), cancellationToken);
+
+    public async Task<PipelineOutcome> RunAsync(SpoolEntry message, PipelinePass pass, CancellationToken cancellationToken)
     {
         var queueId = message.QueueId;
 
@@ -26,20 +32,41 @@ public sealed class MessagePipeline(InspectionStage inspection, RoutingStage rou
         var report = await runner.RunAsync(queueId, InspectionStage.Name, ct => inspection.InspectAsync(message, ct), cancellationToken);
         if (report.Output is null) return new PipelineOutcome(report.Stop!, null);
 
-        var plan = await runner.RunAsync(queueId, RoutingStage.Name,
+        var routed = await runner.RunAsync(queueId, RoutingStage.Name,
             ct => routing.PlanAsync(message.Envelope, headers.Output, report.Output, ct), cancellationToken);
-        if (plan.Output is null) return new PipelineOutcome(plan.Stop!, null);
+        if (routed.Output is null) return new PipelineOutcome(routed.Stop!, null);
+
+        var verdicts = pass.ReleasedRecipient is { } released
+            ? (StageOutput<GuardPlan>)GuardPlan.Released(released)
+            : await runner.RunAsync(queueId, GuardStage.Name, ct => guard.CheckAsync(headers.Output, report.Output, routed.Output, ct), cancellationToken);
+        if (verdicts.Output is null) return new PipelineOutcome(verdicts.Stop!, null);
+
+        // Held copies are not made: no package, no notice, nothing to relay until someone releases them.
+        var plan = pass.ReleasedRecipient is { } one
+            ? routed.Output.Only([one])
+            : routed.Output.Only(routed.Output.Decisions.Keys.Except(verdicts.Output.HeldRecipients, StringComparer.OrdinalIgnoreCase));
 
         var copies = await runner.RunAsync(queueId, ProtectionStage.Name,
-            ct => protection.ProtectAsync(message, headers.Output, report.Output, plan.Output, ct), cancellationToken);
+            ct => protection.ProtectAsync(message, headers.Output, report.Output, plan, pass.DeliveryIdPrefix, ct), cancellationToken);
         if (copies.Output is null) return new PipelineOutcome(copies.Stop!, null);
 
-        var processed = new ProcessedMessage(message, headers.Output, report.Output, plan.Output, copies.Output);
-        // Every recipient refused by a Reject rule: nothing to send, the sender hears why.
-        return copies.Output.Copies.Count == 0
-            ? new PipelineOutcome(StageResult.Reject(plan.Output.Rejections[0].Message), processed)
+        var processed = new ProcessedMessage(message, headers.Output, report.Output, plan, verdicts.Output, copies.Output);
+        // Every recipient refused by a Reject rule (and none held): nothing to send, the sender hears why.
+        return copies.Output.Copies.Count == 0 && !verdicts.Output.Held.Any() && plan.Rejections.Count > 0
+            ? new PipelineOutcome(StageResult.Reject(plan.Rejections[0].Message), processed)
             : new PipelineOutcome(StageResult.Deliver, processed);
     }
+}
+
+/// <summary>
+/// Which walk of a message this is: its arrival (every recipient, checked by the guard), or the
+/// release of one held copy (that recipient only, not checked again, its copies named after the hold).
+/// </summary>
+public sealed record PipelinePass(string DeliveryIdPrefix, string? ReleasedRecipient)
+{
+    public static PipelinePass Arrival(string queueId) => new(queueId, null);
+
+    public static PipelinePass Release(string holdId, string recipient) => new(holdId, recipient);
 }
 
 /// <summary>How the walk ended; <see cref="Processed"/> is there when every stage handed on its output (Deliver or Reject).</summary>
@@ -47,9 +74,11 @@ public sealed record PipelineOutcome(StageResult Result, ProcessedMessage? Proce
 
 /// <summary>
 /// What the stages made of one message, for the audit and the queue: the headers read once, the
-/// findings, the plan per recipient, and the copies with their delivery ids.
+/// findings, the plan per recipient whose copies were made (held ones are left out), the guard's
+/// verdicts, and the copies with their delivery ids.
 /// </summary>
-public sealed record ProcessedMessage(SpoolEntry Message, MessageHeaders Headers, InspectionReport Report, RoutingPlan Plan, ProtectedCopies Protection)
+public sealed record ProcessedMessage(SpoolEntry Message, MessageHeaders Headers, InspectionReport Report, RoutingPlan Plan, GuardPlan Guard,
+    ProtectedCopies Protection)
 {
     public string QueueId => Message.QueueId;
     public Envelope Envelope => Message.Envelope;

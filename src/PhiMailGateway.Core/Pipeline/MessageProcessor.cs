@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using PhiMailGateway.Audit;
+using PhiMailGateway.Guard;
 using PhiMailGateway.Queue;
 using PhiMailGateway.Relay;
 using PhiMailGateway.Spool;
@@ -18,6 +19,7 @@ public sealed partial class MessageProcessor(
     SpoolDirectory spool,
     SpoolRecovery recovery,
     BounceWriter bounces,
+    SenderMail senderMail,
     IDisclosureRecorder disclosures,
     ProcessingSignal signal,
     RetryPolicy retryPolicy,
@@ -46,15 +48,29 @@ public sealed partial class MessageProcessor(
         switch (outcome.Result)
         {
             case StageResult.DeliverResult when outcome.Processed is { } processed:
+                var sendAfter = senderMail.SendAfter(processed);
                 var deliveries = processed.Copies.Select(copy => new NewDelivery(
                     copy.DeliveryId, entry.Envelope.Sender, copy.Recipients, copy.Content.Path, copy.Content.Offset,
-                    copy.Action, copy.RuleName, copy.RequireTls, IsDsn: false)).ToList();
+                    copy.Action, copy.RuleName, copy.RequireTls, IsDsn: false, NotBefore: sendAfter)).ToList();
                 if (await RejectionNoticeAsync(processed, cancellationToken) is { } notice) deliveries.Add(notice);
-                // The disclosure records commit with the copies, or neither does (invariant 2).
+                PreparedSenderMail guard;
+                try
+                {
+                    guard = await senderMail.PrepareAsync(processed, cancellationToken);
+                }
+                catch
+                {
+                    DeleteGenerated(outcome);
+                    foreach (var bounce in deliveries.Where(d => d.IsDsn)) BounceWriter.Discard(bounce);
+                    throw;
+                }
+                deliveries.AddRange(guard.Mails);
+                // The disclosure records commit with the copies, or neither does (invariant 2); the
+                // held copies commit with them, so none is lost and none leaves.
                 try
                 {
                     await queue.CommitDisclosureAsync(new MessageDisposition(message.QueueId, MessageStates.Processed, null), deliveries,
-                        disclosures.RecordsFor(processed), cancellationToken);
+                        disclosures.RecordsFor(processed), guard.Records, cancellationToken);
                 }
                 catch
                 {
@@ -66,6 +82,7 @@ public sealed partial class MessageProcessor(
                 await disclosures.CommittedAsync(cancellationToken);
                 metrics.RecipientsRejected(processed.Plan.Rejections.Count);
                 LogProcessed(logger, message.QueueId, deliveries.Count, deliveries.Sum(d => d.Recipients.Count));
+                if (guard.Records.Holds.Count > 0) LogGuardHeld(logger, message.QueueId, guard.Records.Holds.Count, guard.Mails.Count > 0);
                 signal.Notify();
                 break;
 
@@ -76,7 +93,7 @@ public sealed partial class MessageProcessor(
                 {
                     IReadOnlyList<NewDelivery> notices = dsn is null ? [] : [dsn];
                     await queue.CommitDisclosureAsync(new MessageDisposition(message.QueueId, MessageStates.Rejected, reject.Reason), notices,
-                        disclosures.RecordsFor(processed), cancellationToken);
+                        disclosures.RecordsFor(processed), GuardRecords.None, cancellationToken);
                 }
                 catch when (dsn is not null)
                 {
@@ -172,4 +189,7 @@ public sealed partial class MessageProcessor(
 
     [LoggerMessage(EventId = 3104, Level = LogLevel.Information, Message = "{QueueId}: rejected by the pipeline; sender notified")]
     private static partial void LogRejected(ILogger logger, string queueId);
+
+    [LoggerMessage(EventId = 3105, Level = LogLevel.Information, Message = "{QueueId}: {HeldCount} copies held by the guard until confirmed (notice queued: {NoticeQueued})")]
+    private static partial void LogGuardHeld(ILogger logger, string queueId, int heldCount, bool noticeQueued);
 }

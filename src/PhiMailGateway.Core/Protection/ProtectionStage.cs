@@ -18,10 +18,11 @@ public sealed class ProtectionStage(IEnumerable<IProtector> protectors)
 
     private readonly Dictionary<RoutingAction, IProtector> _protectors = protectors.ToDictionary(p => p.Action);
 
+    /// <param name="deliveryIdPrefix">What each copy's delivery id starts with: the queue id, or a released hold's id.</param>
     public async Task<StageOutput<ProtectedCopies>> ProtectAsync(SpoolEntry message, MessageHeaders headers, InspectionReport report, RoutingPlan plan,
-        CancellationToken cancellationToken)
+        string deliveryIdPrefix, CancellationToken cancellationToken)
     {
-        var work = new ProtectionWork(message, headers, report, plan.SubjectTags);
+        var work = new ProtectionWork(message, headers, report, plan.SubjectTags, deliveryIdPrefix);
         var copies = new List<OutboundCopy>();
         try
         {

@@ -10,7 +10,8 @@ namespace PhiMailGateway.Protection;
 /// files they write. Only the Protection stage makes one, and it lives for one call: when a
 /// protector fails, the stage removes every file listed here, so nothing half-made stays behind.
 /// </summary>
-public sealed class ProtectionWork(SpoolEntry message, MessageHeaders headers, InspectionReport report, IReadOnlyList<string> subjectTags)
+public sealed class ProtectionWork(SpoolEntry message, MessageHeaders headers, InspectionReport report, IReadOnlyList<string> subjectTags,
+    string deliveryIdPrefix)
 {
     private readonly List<string> _generated = [];
     private int _copies;
@@ -21,8 +22,11 @@ public sealed class ProtectionWork(SpoolEntry message, MessageHeaders headers, I
     public InspectionReport Report { get; } = report;
     public IReadOnlyList<string> SubjectTags { get; } = subjectTags;
 
-    /// <summary>The delivery id of the next copy: <c>{QueueId}-1</c>, <c>-2</c>..., in the order copies are made.</summary>
-    public string NextDeliveryId() => $"{QueueId}-{++_copies}";
+    /// <summary>
+    /// The delivery id of the next copy, in the order copies are made: <c>{QueueId}-1</c>, <c>-2</c>...
+    /// when the message arrives, <c>{HoldId}-1</c>... when a held copy is released later.
+    /// </summary>
+    public string NextDeliveryId() => $"{deliveryIdPrefix}-{++_copies}";
 
     /// <summary>Call before writing the file, so a failure half-way through still removes it.</summary>
     public void AddGeneratedFile(string path) => _generated.Add(path);

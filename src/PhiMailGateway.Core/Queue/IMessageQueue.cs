@@ -24,11 +24,11 @@ public interface IMessageQueue
     /// <summary>
     /// The outbox: the pipeline decided, so the message takes its new state (Processed, or Rejected
     /// with its reason), its outbound copies are enqueued and its disclosure records are appended to
-    /// the audit chain, all in one transaction. No copy can leave without its record (invariant 2),
-    /// and a failure leaves neither.
+    /// the audit chain, all in one transaction, with the copies the guard holds. No copy can leave
+    /// without its record (invariant 2), no held copy is lost, and a failure leaves none of them.
     /// </summary>
     Task CommitDisclosureAsync(MessageDisposition disposition, IReadOnlyList<NewDelivery> outbound, IReadOnlyList<AuditRow> records,
-        CancellationToken cancellationToken);
+        Guard.GuardRecords guard, CancellationToken cancellationToken);
 
     /// <summary>
     /// Mail the gateway writes itself, not for a message it received (the audit head note): a
@@ -71,7 +71,7 @@ public interface IMessageQueue
     Task<AttemptRecorded> RecordAttemptAsync(QueuedDelivery delivery, IReadOnlyList<RecipientOutcome> outcomes, IReadOnlyCollection<string> giveUp,
         DateTimeOffset nextAttempt, string? lastError, NewDelivery? dsn, IReadOnlyList<AuditRow> auditEvents, CancellationToken cancellationToken);
 
-    /// <summary>Marks a processed or rejected message Done once none of its deliveries is pending; returns true when it did.</summary>
+    /// <summary>Marks a processed or rejected message Done once none of its deliveries is pending and none of its copies is held; returns true when it did.</summary>
     Task<bool> TryFinishMessageAsync(string queueId, CancellationToken cancellationToken);
 
     /// <summary>Messages in any of <paramref name="states"/>, oldest first.</summary>

@@ -60,7 +60,7 @@ public sealed class QueuedDelivery
     public IReadOnlyList<string> PendingRecipients { get; set; } = [];
 }
 
-/// <summary>An outbound copy about to be enqueued.</summary>
+/// <summary>An outbound copy about to be enqueued; <see cref="NotBefore"/> holds it back (Guard:SendDelay, so it can be recalled).</summary>
 public sealed record NewDelivery(
     string DeliveryId,
     string Sender,
@@ -70,7 +70,8 @@ public sealed record NewDelivery(
     string Action,
     string? RuleName,
     bool RequireTls,
-    bool IsDsn);
+    bool IsDsn,
+    DateTimeOffset? NotBefore = null);
 
 public sealed class DeliveryRecipientRow
 {

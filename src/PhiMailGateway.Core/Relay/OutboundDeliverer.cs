@@ -97,7 +97,7 @@ public sealed partial class OutboundDeliverer(
         // Once every copy of the message is settled, its spool file and generated copies go. No
         // folder fsync: a deletion undone by a crash leaves a file whose row says Done, which the
         // start-up rescan removes.
-        foreach (var path in recorded.FilesToDelete.Where(IsInSpool)) File.Delete(path);
+        spool.DeleteFinished(recorded.FilesToDelete);
         if (recorded.FilesToDelete.Count > 0) LogFinished(logger, delivery.QueueId);
     }
 
@@ -112,9 +112,6 @@ public sealed partial class OutboundDeliverer(
                 _ => AuditEventTypes.Deferred,
             },
             delivery.QueueId, delivery.DeliveryId, outcome.Recipient, $"{outcome.Code} {Truncate(outcome.Response)}".Trim())).ToList();
-
-    private bool IsInSpool(string path) =>
-        Path.GetFullPath(path).StartsWith(Path.GetFullPath(spool.Root) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     private static string Truncate(string text) => text.Length <= 200 ? text : text[..200];
 

@@ -30,6 +30,13 @@ public sealed class RoutingPlan
 
     /// <summary>Recipients a Reject rule refused, with the rule's message; the sender gets a DSN for them.</summary>
     public IReadOnlyList<Rejection> Rejections { get; }
+
+    /// <summary>The same plan for some of its recipients only (those the guard did not hold, or the one it released).</summary>
+    public RoutingPlan Only(IEnumerable<string> recipients)
+    {
+        var keep = recipients.ToHashSet(StringComparer.OrdinalIgnoreCase);
+        return new RoutingPlan(Decisions.Values.Where(d => keep.Contains(d.Recipient)), SubjectTags);
+    }
 }
 
 /// <param name="Message">What the sender's DSN says (the rule's <c>Message</c>).</param>

@@ -21,7 +21,21 @@ public enum RoutingAction
 
 /// <summary>One routing rule from configuration. Rules are tried in order; the first whose conditions all hold wins.</summary>
 /// <param name="Purpose">Why the disclosure happens, for the HIPAA accounting (164.528 needs the purpose); default Treatment.</param>
-public sealed record RoutingRule(string Name, RuleConditions When, RoutingAction Action, string? Message, string Purpose);
+public sealed record RoutingRule(string Name, RuleConditions When, RoutingAction Action, string? Message, string Purpose)
+{
+    /// <summary>When the guard holds a copy this rule decided: that recipient's only (default), or the whole message's.</summary>
+    public GuardHoldScope GuardHolds { get; init; } = GuardHoldScope.Recipient;
+}
+
+/// <summary>What a guard hold keeps back (rule field <c>GuardHolds</c>).</summary>
+public enum GuardHoldScope
+{
+    /// <summary>Only the held recipient's copy; the other recipients' copies go on.</summary>
+    Recipient,
+
+    /// <summary>Every copy of the message waits with it (for a practice that wants no partial sends).</summary>
+    Message,
+}
 
 /// <summary>
 /// The conditions of a rule; every condition that is set must hold (AND). Lists match when any

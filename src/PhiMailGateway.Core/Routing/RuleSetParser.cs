@@ -11,7 +11,7 @@ public static class RuleSetParser
 {
     public const string Section = "Rules";
 
-    private static readonly string[] RuleKeys = ["Name", "When", "Action", "Message", "Purpose"];
+    private static readonly string[] RuleKeys = ["Name", "When", "Action", "Message", "Purpose", "GuardHolds"];
     private static readonly string[] ConditionKeys =
     [
         "RecipientDomains", "RecipientAddresses", "SenderDomains", "SenderAddresses", "HasDentalImage",
@@ -56,9 +56,14 @@ public static class RuleSetParser
             var purpose = child["Purpose"];
             if (purpose is not null && string.IsNullOrWhiteSpace(purpose)) ruleErrors.Add($"{where}: Purpose must not be empty when given.");
 
+            var scopeText = child["GuardHolds"];
+            var scope = GuardHoldScope.Recipient;
+            if (scopeText is not null && (!Enum.TryParse(scopeText, ignoreCase: true, out scope) || int.TryParse(scopeText, out _)))
+                ruleErrors.Add($"{where}: GuardHolds '{scopeText}' is not one of {string.Join(", ", Enum.GetNames<GuardHoldScope>())}.");
+
             errors.AddRange(ruleErrors);
             if (ruleErrors.Count == 0)
-                rules.Add(new RoutingRule(name!, conditions, action, child["Message"], purpose ?? RuleSet.DefaultPurpose));
+                rules.Add(new RoutingRule(name!, conditions, action, child["Message"], purpose ?? RuleSet.DefaultPurpose) { GuardHolds = scope });
         }
         return errors.Count > 0 ? new RuleSetParseResult(null, errors) : new RuleSetParseResult(new RuleSet(rules, false), []);
     }

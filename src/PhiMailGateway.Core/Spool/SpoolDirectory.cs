@@ -39,4 +39,17 @@ public sealed class SpoolDirectory
     }
 
     public string IncomingPath(string queueId) => Path.Combine(Incoming, queueId + ".msg");
+
+    /// <summary>
+    /// A path under the spool. Paths come from queue rows; a row that points elsewhere (a database
+    /// restored on another machine, or edited by hand) must never delete a file outside the spool.
+    /// </summary>
+    public bool Contains(string path) =>
+        Path.GetFullPath(path).StartsWith(Path.GetFullPath(Root) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+
+    /// <summary>Deletes the files a finished message leaves behind that are the spool's.</summary>
+    public void DeleteFinished(IEnumerable<string> paths)
+    {
+        foreach (var path in paths.Where(Contains)) File.Delete(path);
+    }
 }

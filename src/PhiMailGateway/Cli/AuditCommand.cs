@@ -13,7 +13,7 @@ namespace PhiMailGateway.Cli;
 internal static class AuditCommand
 {
     private const string VerifyUsage = "audit verify [--head-note \"NOTE\"]... [--head-notes FILE]...";
-    private const string ExportUsage = "audit export [--since DATE] [--until DATE] [--patient ID] [--recipient ADDR] [--format csv|json] [--include-gateway-mail]";
+    private const string ExportUsage = "audit export [--since DATE] [--until DATE] [--patient ID] [--recipient ADDR] [--format csv|json] [--include-gateway-mail] [--guard]";
 
     public static async Task<int> RunAsync(string[] args, string[] configArgs, TextWriter stdout, TextWriter stderr)
     {
@@ -85,6 +85,13 @@ internal static class AuditCommand
 
     private static async Task<int> ExportAsync(AccountingExport export, AccountingQuery query, string format, TextWriter stdout)
     {
+        if (query.GuardDecisions)
+        {
+            var decisions = await export.GuardDecisionsAsync(query, CancellationToken.None);
+            if (format == "json") await AccountingWriter.WriteJsonAsync(decisions, stdout);
+            else await AccountingWriter.WriteCsvAsync(decisions, stdout);
+            return 0;
+        }
         var entries = await export.QueryAsync(query, CancellationToken.None);
         if (format == "json") await AccountingWriter.WriteJsonAsync(entries, stdout);
         else await AccountingWriter.WriteCsvAsync(entries, stdout);
@@ -179,6 +186,11 @@ internal static class AuditCommand
             if (arg == "--include-gateway-mail")
             {
                 query = query with { IncludeGatewayMail = true };
+                continue;
+            }
+            if (arg == "--guard")
+            {
+                query = query with { GuardDecisions = true };
                 continue;
             }
             string? value = null;

@@ -134,11 +134,11 @@ public static class GatewayCommandLine
         ["users"] = [],
         ["queue"] = [],
         ["rules"] = ["--eml", "--to", "--from", "--show-phi"],
-        ["audit"] = ["--since", "--until", "--patient", "--recipient", "--format", "--include-gateway-mail", "--head-note", "--head-notes"],
+        ["audit"] = ["--since", "--until", "--patient", "--recipient", "--format", "--include-gateway-mail", "--guard", "--head-note", "--head-notes"],
         ["certs"] = ["--address"],
         ["pickup"] = [],
         ["health"] = ["--url"],
-        ["guard"] = [],
+        ["guard"] = ["--reason"],
     };
 
     private static string? NotAnOption(string verb, IEnumerable<string> args) =>
@@ -185,8 +185,9 @@ public static class GatewayCommandLine
                                           recompute the audit chain; exit 1 and the first bad record on any break;
                                           with head notes shipped off the machine (syslog, privacy officer's mail),
                                           also fail when the log was cut below a note or a note is forged
-              audit export [--since DATE] [--until DATE] [--patient ID] [--recipient ADDR] [--format csv|json] [--include-gateway-mail]
-                                          accounting of disclosures (HIPAA 164.528) to stdout
+              audit export [--since DATE] [--until DATE] [--patient ID] [--recipient ADDR] [--format csv|json] [--include-gateway-mail] [--guard]
+                                          accounting of disclosures (HIPAA 164.528) to stdout;
+                                          --guard: the misdirection guard's decisions instead
               certs import FILE [--address ADDR]
                                           import a recipient S/MIME certificate (PEM, DER, PKCS#7 chain)
                                           or a CRL; never a PFX. --address binds it to that recipient
@@ -195,6 +196,11 @@ public static class GatewayCommandLine
               pickup list                 list pickup packages (secure links)
               pickup revoke ID            withdraw a pickup link now; deletes its content
               health [--url URL]          GET the running gateway's /health (pickup listener); exit 0 when healthy
+              guard list                  copies the misdirection guard holds for the sender to confirm:
+                                          id, queue id, recipient, age, reasons (one line each)
+              guard release ID [--reason TEXT]
+                                          send a held copy anyway (as its rule says); the address becomes known
+              guard cancel ID             never send a held copy
               guard known add ADDRESS|@DOMAIN
                                           vouch for an address or a whole domain: the misdirection guard
                                           never calls it new or a look-alike

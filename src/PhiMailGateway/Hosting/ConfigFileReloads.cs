@@ -45,6 +45,15 @@ public sealed class ConfigFileReloads
                 reloads.Report(Source.FileProvider?.GetFileInfo(Source.Path ?? "").PhysicalPath ?? Source.Path ?? "configuration file", e);
             }
         }
+
+        protected override void Dispose(bool disposing)
+        {
+            base.Dispose(disposing);
+            // The source made this file provider for itself (ResolveFileProvider) and nothing else
+            // frees it: its watcher holds an inotify instance, and a process that builds many hosts
+            // (the tests) ran out of them.
+            if (disposing) (Source.FileProvider as IDisposable)?.Dispose();
+        }
     }
 }
 

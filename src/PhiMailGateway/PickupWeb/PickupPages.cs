@@ -14,7 +14,11 @@ public sealed class PickupPages(PickupOptions options)
 {
     private static string H(string? s) => WebUtility.HtmlEncode(s ?? "");
 
-    public string Layout(string title, string body)
+    public string Layout(string title, string body) =>
+        Layout(title, body, "Secure file pickup", $"Files sent to you by {options.PracticeName}. They are kept encrypted and are removed when the link expires.");
+
+    /// <param name="strap">The line under the practice's name in the header.</param>
+    public string Layout(string title, string body, string strap, string footer)
     {
         var sb = new StringBuilder();
         sb.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
@@ -23,10 +27,9 @@ public sealed class PickupPages(PickupOptions options)
           .Append("<title>").Append(H(title)).Append(" – ").Append(H(options.PracticeName)).Append("</title>\n")
           .Append("<link rel=\"stylesheet\" href=\"/static/site.css\">\n</head>\n<body>\n")
           .Append("<header class=\"site\"><div><span class=\"practice\">").Append(H(options.PracticeName))
-          .Append("</span><span class=\"secure\">Secure file pickup</span></div></header>\n")
+          .Append("</span><span class=\"secure\">").Append(H(strap)).Append("</span></div></header>\n")
           .Append("<main>\n<div class=\"card\">\n").Append(body).Append("</div>\n</main>\n")
-          .Append("<footer>Files sent to you by ").Append(H(options.PracticeName))
-          .Append(". They are kept encrypted and are removed when the link expires.</footer>\n</body>\n</html>\n");
+          .Append("<footer>").Append(H(footer)).Append("</footer>\n</body>\n</html>\n");
         return sb.ToString();
     }
 
@@ -60,7 +63,7 @@ public sealed class PickupPages(PickupOptions options)
         _ => "File",
     };
 
-    private static string Form(string action, string antiforgeryField, string antiforgeryToken, string inner) =>
+    internal static string Form(string action, string antiforgeryField, string antiforgeryToken, string inner) =>
         $"<form method=\"post\" action=\"{H(action)}\">\n<input type=\"hidden\" name=\"{H(antiforgeryField)}\" value=\"{H(antiforgeryToken)}\">\n{inner}</form>\n";
 
     /// <summary>

@@ -42,6 +42,12 @@ public sealed partial class PickupWebHost(IServiceProvider gateway, PickupOption
         builder.Services.AddSingleton(gateway.GetRequiredService<Health.HealthReport>());
         builder.Services.AddSingleton<PickupPages>();
         builder.Services.AddSingleton<PickupEndpoints>();
+        // The sender's address-check page for copies the guard held shares this listener.
+        builder.Services.AddSingleton(gateway.GetRequiredService<Guard.IGuardHolds>());
+        builder.Services.AddSingleton(gateway.GetRequiredService<Guard.GuardDecisions>());
+        builder.Services.AddSingleton(gateway.GetRequiredService<Guard.SenderActions>());
+        builder.Services.AddSingleton<GuardWeb.GuardPages>();
+        builder.Services.AddSingleton<GuardWeb.GuardEndpoints>();
 
         // Anti-forgery only protects forms for minutes: keys live in memory, no key files on disk.
         builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
@@ -86,6 +92,7 @@ public sealed partial class PickupWebHost(IServiceProvider gateway, PickupOption
         app.UseRouting();
         app.UseRateLimiter();
         PickupEndpoints.Map(app);
+        GuardWeb.GuardEndpoints.Map(app);
         Health.HealthEndpoints.MapHealth(app); // DESIGN: GET /health on the pickup listener, no authentication
         await app.StartAsync(cancellationToken);
         _app = app;

@@ -25,10 +25,12 @@ public static class QueueRegistration
         builder.Services.AddSingleton<StageRunner>();
 
         builder.AddRouting();
+        builder.AddGuard();
         builder.AddProtection();
 
         builder.Services.AddSingleton<MessagePipeline>();
         builder.Services.AddSingleton<MessageProcessor>();
+        builder.Services.AddSingleton<HeldCopyProcessor>();
         builder.Services.AddSingleton<BounceWriter>();
         builder.Services.AddSingleton<OutboundDeliverer>();
         builder.Services.AddSingleton<DatabaseWritePause>();
@@ -51,7 +53,11 @@ public static class QueueRegistration
         builder.Services.AddSingleton(sp => new Guard.GuardChecks(
             sp.GetRequiredService<Guard.GuardOptions>(), sp.GetRequiredService<Configuration.GatewayOptions>().Domains));
         builder.Services.AddSingleton<Guard.GuardKnowledgeCache>();
-        builder.Services.AddSingleton<Guard.GuardStage>();
+        builder.Services.AddSingleton<Guard.GuardStage>();       // who might be the wrong address
+        builder.Services.AddSingleton<Guard.GuardNotices>();
+        builder.Services.AddSingleton<Guard.SenderMail>();
+        builder.Services.AddSingleton<Guard.GuardDecisions>();
+        builder.Services.AddSingleton<Guard.SenderActions>();
         return builder;
     }
 

@@ -23,6 +23,8 @@ public sealed partial class QueueWorker(
     IMessageQueue queue,
     MessageProcessor processor,
     OutboundDeliverer deliverer,
+    Guard.IGuardHolds holds,
+    HeldCopyProcessor heldCopies,
     ProcessingSignal signal,
     RelayOptions relayOptions,
     RetryPolicy retryPolicy,
@@ -45,6 +47,7 @@ public sealed partial class QueueWorker(
     private readonly QueueItemBackoff _backoff = new(time);
     private readonly Queue<QueuedMessage> _readyMessages = new();
     private readonly Queue<QueuedDelivery> _readyDeliveries = new();
+    private readonly Queue<Guard.GuardHold> _readyHolds = new();
     // Keys whose work finished since the current fetch began (see StartFromAsync).
     private readonly ConcurrentDictionary<string, byte> _finishedDuringFetch = new();
     private const int FetchBatch = 64;
@@ -89,6 +92,7 @@ public sealed partial class QueueWorker(
             // Rows read before the pause may be stale by the time it ends: read them again then.
             _readyMessages.Clear();
             _readyDeliveries.Clear();
+            _readyHolds.Clear();
             return;
         }
         await StartFromAsync(_readyMessages, _processingSlots, m => "m:" + m.QueueId,
@@ -97,6 +101,11 @@ public sealed partial class QueueWorker(
         await StartFromAsync(_readyDeliveries, _deliverySlots, d => "d:" + d.DeliveryId,
             limit => queue.DueDeliveriesAsync(limit, stoppingToken), d => ct => deliverer.DeliverAsync(d, ct),
             (d, next, reason) => queue.DeferDeliveryAfterFailureAsync(d.DeliveryId, next, reason, CancellationToken.None), d => d.Attempts);
+        // Held copies someone released (made now) or nobody confirmed in time (expired now); they
+        // share the processing slots, since a release walks the pipeline like a new message.
+        await StartFromAsync(_readyHolds, _processingSlots, h => "g:" + h.HoldId,
+            limit => holds.DueAsync(time.GetUtcNow(), limit, stoppingToken), h => ct => heldCopies.ProcessAsync(h, ct),
+            (h, next, reason) => holds.DeferAsync(h.HoldId, next, reason, CancellationToken.None), h => h.Attempts);
     }
 
     /// <summary>

@@ -116,8 +116,9 @@ public class AuditEndToEndTests
     {
         var (code, output, error) = await AuditTestKit.CliAsync(Data, "audit", "verify");
         Assert.That(code, Is.Zero, output + error);
-        Assert.That(output, Does.Contain("Audit log intact: 4 disclosure records and 4 events (8 records in the chain)."));
-        Assert.That(output, Does.Contain("notes seq 8"), "every commit was anchored in the head file");
+        // 4 Relayed events, and 4 GuardFlagged: each recipient is new to this gateway (Guard:NewRecipient is Flag).
+        Assert.That(output, Does.Contain("Audit log intact: 4 disclosure records and 8 events (12 records in the chain)."));
+        Assert.That(output, Does.Contain("notes seq 12"), "every commit was anchored in the head file");
     }
 
     [Test]

@@ -109,7 +109,7 @@ public class GuardCommandTests
     {
         var result = await RunAsync(["guard", .. args]);
         Assert.That(result.Code, Is.EqualTo(2));
-        Assert.That(result.Err, Does.StartWith("guard: expected `guard known add ADDRESS|@DOMAIN`"));
+        Assert.That(result.Err, Does.StartWith("guard: expected `guard list`, `guard release ID [--reason TEXT]`, `guard cancel ID`, `guard known add ADDRESS|@DOMAIN`"));
     }
 
     [Test]

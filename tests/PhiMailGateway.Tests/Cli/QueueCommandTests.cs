@@ -50,7 +50,7 @@ public class QueueCommandTests
     {
         var id = await AcceptAsync();
         var deliveryId = id + "-1";
-        await _queue.CommitDisclosureAsync(new MessageDisposition(id, MessageStates.Processed, null), [new NewDelivery(deliveryId, "office@practice.example", ["dr.lee@specialist.example"], _spool.IncomingPath(id), 0, "Relay", null, false, false)], [], CancellationToken.None);
+        await _queue.CommitDisclosureAsync(new MessageDisposition(id, MessageStates.Processed, null), [new NewDelivery(deliveryId, "office@practice.example", ["dr.lee@specialist.example"], _spool.IncomingPath(id), 0, "Relay", null, false, false)], [], PhiMailGateway.Guard.GuardRecords.None, CancellationToken.None);
         var delivery = (await _queue.DueDeliveriesAsync(10, CancellationToken.None)).Single();
         await _queue.RecordAttemptAsync(delivery, [new RecipientOutcome("dr.lee@specialist.example", RecipientStatus.Deferred, 451, "busy")], [],
             DateTimeOffset.UtcNow.AddHours(1), "451 busy", null, [], CancellationToken.None);

@@ -30,7 +30,7 @@ public class ProtectionStageTests
         var envelope = new Envelope("frontdesk@practice.example", recipients, null, "127.0.0.1", "pc", DateTimeOffset.UtcNow, false);
         var message = new SpoolEntry("Q1", "/nonexistent", 0, 0, envelope);
         var plan = new RoutingPlan(recipients.Select(Relay), []);
-        return await new ProtectionStage([protector]).ProtectAsync(message, MessageHeaders.Unreadable, new InspectionReport { Findings = [] }, plan, CancellationToken.None);
+        return await new ProtectionStage([protector]).ProtectAsync(message, MessageHeaders.Unreadable, new InspectionReport { Findings = [] }, plan, message.QueueId, CancellationToken.None);
     }
 
     private static OutboundCopy Copy(ProtectionWork work, params string[] recipients) =>

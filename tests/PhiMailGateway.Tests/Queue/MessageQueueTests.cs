@@ -98,7 +98,7 @@ public class MessageQueueTests
     {
         var id = await AcceptAsync("a@lab.example", "b@lab.example");
         var path = _spool.IncomingPath(id);
-        await _queue.CommitDisclosureAsync(new MessageDisposition(id, MessageStates.Processed, null), [new NewDelivery(id + "-1", "office@practice.example", ["a@lab.example", "b@lab.example"], path, 0, "Relay", null, false, false)], [], CancellationToken.None);
+        await _queue.CommitDisclosureAsync(new MessageDisposition(id, MessageStates.Processed, null), [new NewDelivery(id + "-1", "office@practice.example", ["a@lab.example", "b@lab.example"], path, 0, "Relay", null, false, false)], [], PhiMailGateway.Guard.GuardRecords.None, CancellationToken.None);
         var delivery = (await _queue.DueDeliveriesAsync(10, CancellationToken.None)).Single();
         Assert.That(await _queue.PendingRecipientsAsync(delivery.DeliveryId, CancellationToken.None), Is.EqualTo(new[] { "a@lab.example", "b@lab.example" }));
 

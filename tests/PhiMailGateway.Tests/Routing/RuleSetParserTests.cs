@@ -42,6 +42,14 @@ public class RuleSetParserTests
         Assert.That(result.RuleSet.SubjectTags, Is.EqualTo(new[] { "[secure]" }));
     }
 
+    [Test]
+    public void RuleSetParser_GuardHolds_RecipientByDefaultMessageWhenSaid()
+    {
+        var result = RuleSetParser.Parse(Json("""{ "Rules": [ { "Name": "a", "Action": "Pickup", "GuardHolds": "message" }, { "Name": "b", "Action": "Relay" } ] }"""), Kinds);
+        Assert.That(result.Errors, Is.Empty);
+        Assert.That(result.RuleSet!.Rules.Select(r => r.GuardHolds), Is.EqualTo(new[] { GuardHoldScope.Message, GuardHoldScope.Recipient }));
+    }
+
     [TestCase("""{ "Rules": [ { "Name": "x", "Action": "Encrypt" } ] }""", "Rules:0 (x): Action 'Encrypt' is not one of")]
     [TestCase("""{ "Rules": [ { "Name": "x", "When": { "HasDentalImages": true }, "Action": "Relay" } ] }""", "Rules:0 (x): unknown condition When.HasDentalImages")]
     [TestCase("""{ "Rules": [ { "Name": "", "Action": "Relay" } ] }""", "Rules:0: Name is required")]
@@ -66,6 +74,8 @@ public class RuleSetParserTests
     [TestCase("""{ "Rules": [ { "Name": "x", "When": { "RecipientHasCertificate": "maybe" }, "Action": "Smime" } ] }""", "Rules:0 (x): When.RecipientHasCertificate must be true or false (got 'maybe').")]
     [TestCase("""{ "Rules": [ { "Name": "x", "Action": "Pickup", "Purpose": " " } ] }""", "Rules:0 (x): Purpose must not be empty when given.")]
     [TestCase("""{ "Rules": [ { "Name": "x", "Action": "3" } ] }""", "Rules:0 (x): Action '3' is not one of")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "Pickup", "GuardHolds": "Everything" } ] }""", "Rules:0 (x): GuardHolds 'Everything' is not one of Recipient, Message.")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "Pickup", "GuardHolds": "1" } ] }""", "Rules:0 (x): GuardHolds '1' is not one of")]
     [TestCase("""{ "Rules": { "first": { "Name": "x", "Action": "Relay" } } }""", "Rules: must be a list of rules")]
     [TestCase("""{ "Rules": { "0": { "Name": "x", "Action": "Relay" }, "first": { "Name": "y", "Action": "Relay" } } }""", "Rules: must be a list of rules")]
     public void RuleSetParser_BadConditionOrField_RefusedWithTheExactReason(string json, string expected)
@@ -121,7 +131,7 @@ public class RuleSetParserTests
     /// is how IT fixes a misspelt field without opening the documentation.
     /// </summary>
     [TestCase("""{ "Rules": [ { "Name": "x", "Action": "Relay", "Acton": "Reject" } ] }""",
-        "Rules:0 (x): unknown field 'Acton' (fields: Name, When, Action, Message, Purpose).")]
+        "Rules:0 (x): unknown field 'Acton' (fields: Name, When, Action, Message, Purpose, GuardHolds).")]
     [TestCase("""{ "Rules": [ { "Name": "x" } ] }""", "Rules:0 (x): Action is required (Smime, Pickup, RequireTls, Relay, Reject).")]
     [TestCase("""{ "Rules": [ { "Name": "x", "Action": "Encrypt" } ] }""", "Rules:0 (x): Action 'Encrypt' is not one of Smime, Pickup, RequireTls, Relay, Reject.")]
     [TestCase("""{ "Rules": [ { "Name": " ", "Action": "Relay" } ] }""", "Rules:0: Name is required.")]
@@ -151,7 +161,7 @@ public class RuleSetParserTests
         Assert.That(result.RuleSet, Is.Null);
         Assert.That(result.Errors, Is.EqualTo(new[]
         {
-            "Rules:0: unknown field 'Acton' (fields: Name, When, Action, Message, Purpose).",
+            "Rules:0: unknown field 'Acton' (fields: Name, When, Action, Message, Purpose, GuardHolds).",
             "Rules:0: Name is required.",
             "Rules:0: Action is required (Smime, Pickup, RequireTls, Relay, Reject).",
             "Rules:0: unknown condition When.Subject (conditions: RecipientDomains, RecipientAddresses, SenderDomains, SenderAddresses, HasDentalImage, ImageKinds, SubjectContains, RecipientHasCertificate, Sensitivity).",

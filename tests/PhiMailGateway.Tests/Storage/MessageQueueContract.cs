@@ -110,7 +110,7 @@ public abstract class MessageQueueContract
 
         await Queue.CommitDisclosureAsync(new MessageDisposition(id, MessageStates.Processed, null),
             [Copy("Q1-1", "a@lab.example", "b@lab.example")],
-            [Record(id, "Q1-1", "a@lab.example"), Record(id, "Q1-1", "b@lab.example")], CancellationToken.None);
+            [Record(id, "Q1-1", "a@lab.example"), Record(id, "Q1-1", "b@lab.example")], PhiMailGateway.Guard.GuardRecords.None, CancellationToken.None);
 
         Assert.That((await Queue.FindMessageAsync(id, CancellationToken.None))!.State, Is.EqualTo(MessageStates.Processed));
         Assert.That(await Queue.DueMessagesAsync(10, CancellationToken.None), Is.Empty, "a processed message is not processed again");
@@ -131,7 +131,7 @@ public abstract class MessageQueueContract
         broken.Recipient = null!;
 
         Assert.ThrowsAsync(Is.InstanceOf<StorageException>(), () => Queue.CommitDisclosureAsync(new MessageDisposition(id, MessageStates.Processed, null),
-            [Copy("Q1-1", "a@lab.example")], [Record(id, "Q1-1", "a@lab.example"), broken], CancellationToken.None));
+            [Copy("Q1-1", "a@lab.example")], [Record(id, "Q1-1", "a@lab.example"), broken], PhiMailGateway.Guard.GuardRecords.None, CancellationToken.None));
 
         Assert.That(await Queue.PendingDeliveriesAsync(CancellationToken.None), Is.Empty, "no copy may wait for relay without its record (invariant 2)");
         Assert.That((await Audit.ReadHeadAsync(CancellationToken.None)).Seq, Is.EqualTo(before.Seq), "no record of a disclosure that did not happen");
@@ -143,7 +143,7 @@ public abstract class MessageQueueContract
     {
         var id = await ReceivedAsync("Q1", "a@lab.example");
         await Queue.CommitDisclosureAsync(new MessageDisposition(id, MessageStates.Rejected, "rule block-all"), [],
-            [Record(id, null!, "a@lab.example")], CancellationToken.None);
+            [Record(id, null!, "a@lab.example")], PhiMailGateway.Guard.GuardRecords.None, CancellationToken.None);
 
         var row = await Queue.FindMessageAsync(id, CancellationToken.None);
         Assert.That((row!.State, row.LastError), Is.EqualTo((MessageStates.Rejected, "rule block-all")));
@@ -155,7 +155,7 @@ public abstract class MessageQueueContract
     public async Task RecordAttempt_LastRecipientSettled_DeliveryAndMessageDoneWithTheirFiles()
     {
         var id = await ReceivedAsync("Q1", "a@lab.example", "b@lab.example");
-        await Queue.CommitDisclosureAsync(new MessageDisposition(id, MessageStates.Processed, null), [Copy("Q1-1", "a@lab.example", "b@lab.example")], [], CancellationToken.None);
+        await Queue.CommitDisclosureAsync(new MessageDisposition(id, MessageStates.Processed, null), [Copy("Q1-1", "a@lab.example", "b@lab.example")], [], PhiMailGateway.Guard.GuardRecords.None, CancellationToken.None);
         var delivery = (await Queue.PendingDeliveriesAsync(CancellationToken.None)).Single();
         var head = await Audit.ReadHeadAsync(CancellationToken.None);
 
@@ -180,7 +180,7 @@ public abstract class MessageQueueContract
     public async Task DeferAfterFailure_MessageAlreadyProcessed_ChangesNothing()
     {
         var id = await ReceivedAsync("Q1", "a@lab.example");
-        await Queue.CommitDisclosureAsync(new MessageDisposition(id, MessageStates.Processed, null), [Copy("Q1-1", "a@lab.example")], [], CancellationToken.None);
+        await Queue.CommitDisclosureAsync(new MessageDisposition(id, MessageStates.Processed, null), [Copy("Q1-1", "a@lab.example")], [], PhiMailGateway.Guard.GuardRecords.None, CancellationToken.None);
 
         await Queue.DeferMessageAfterFailureAsync(id, Clock.GetUtcNow().AddHours(1), "failed: late", CancellationToken.None);
 
@@ -201,7 +201,7 @@ public abstract class MessageQueueContract
         await Queue.RecordReceivedAsync(Entry("Q2", now.AddMinutes(-20), "a@lab.example"), CancellationToken.None);
         await Queue.RecordReceivedAsync(Entry("Q3", now.AddMinutes(-10), "a@lab.example"), CancellationToken.None);
         await Queue.CommitDisclosureAsync(new MessageDisposition("Q1", MessageStates.Processed, null),
-            [Copy("Q1-1", "a@lab.example"), Copy("Q1-2", "b@lab.example")], [], CancellationToken.None);
+            [Copy("Q1-1", "a@lab.example"), Copy("Q1-2", "b@lab.example")], [], PhiMailGateway.Guard.GuardRecords.None, CancellationToken.None);
         await Queue.SetMessageStateAsync("Q3", MessageStates.Held, "held for the sender", "/spool/hold/Q3.msg", CancellationToken.None);
 
         var counts = await Queue.CountAsync([MessageStates.Received, MessageStates.Held], CancellationToken.None);
@@ -229,7 +229,7 @@ public abstract class MessageQueueContract
     public async Task RetryNow_WaitingDelivery_IsDueAtOnce_UnknownIdIsFalse()
     {
         var id = await ReceivedAsync("Q1", "a@lab.example");
-        await Queue.CommitDisclosureAsync(new MessageDisposition(id, MessageStates.Processed, null), [Copy("Q1-1", "a@lab.example")], [], CancellationToken.None);
+        await Queue.CommitDisclosureAsync(new MessageDisposition(id, MessageStates.Processed, null), [Copy("Q1-1", "a@lab.example")], [], PhiMailGateway.Guard.GuardRecords.None, CancellationToken.None);
         await Queue.DeferDeliveryAfterFailureAsync("Q1-1", Clock.GetUtcNow().AddHours(1), "failed: IOException", CancellationToken.None);
         Assert.That(await Queue.DueDeliveriesAsync(10, CancellationToken.None), Is.Empty);
 

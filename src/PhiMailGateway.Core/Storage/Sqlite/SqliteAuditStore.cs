@@ -79,4 +79,11 @@ public sealed class SqliteAuditStore(GatewayDatabase database, AuditChainSealer 
                 events.AddRange(await connection.QueryAsync<AuditEventRow>("SELECT * FROM audit_events WHERE package_id IN @chunk AND queue_id IS NULL ORDER BY seq", new { chunk }));
             return (IReadOnlyList<AuditEventRow>)events;
         }, cancellationToken);
+
+    public Task<IReadOnlyList<AuditEventRow>> FindEventsOfTypesAsync(IReadOnlyCollection<string> types, DateTimeOffset? since, DateTimeOffset? until,
+        CancellationToken cancellationToken) =>
+        database.ReadAsync(async connection => (IReadOnlyList<AuditEventRow>)(await connection.QueryAsync<AuditEventRow>(
+            "SELECT * FROM audit_events WHERE type IN @types AND recorded_at >= @since AND recorded_at < @until ORDER BY seq",
+            new { types, since = since?.ToUnixTimeMilliseconds() ?? long.MinValue, until = until?.ToUnixTimeMilliseconds() ?? long.MaxValue })).AsList(),
+            cancellationToken);
 }

@@ -1,6 +1,7 @@
 using System.Data;
 using Dapper;
 using PhiMailGateway.Audit;
+using PhiMailGateway.Guard;
 using PhiMailGateway.Queue;
 using PhiMailGateway.Relay;
 using PhiMailGateway.Spool;
@@ -46,10 +47,11 @@ public sealed class SqliteMessageQueue(GatewayDatabase database, AuditChainSeale
         database.ReadAsync(c => c.QuerySingleOrDefaultAsync<QueuedMessage>("SELECT * FROM messages WHERE queue_id = @queueId", new { queueId }), cancellationToken);
 
     public Task CommitDisclosureAsync(MessageDisposition disposition, IReadOnlyList<NewDelivery> outbound, IReadOnlyList<AuditRow> records,
-        CancellationToken cancellationToken) =>
+        GuardRecords guard, CancellationToken cancellationToken) =>
         database.WriteAsync(async (c, t) =>
         {
             foreach (var delivery in outbound) await InsertDeliveryAsync(c, t, disposition.QueueId, delivery);
+            await SqliteGuardHolds.InsertAsync(c, t, disposition.QueueId, guard, Now);
             await SqliteAuditChain.AppendAsync(sealer, c, t, records);
             await c.ExecuteAsync("UPDATE messages SET state = @State, last_error = @Reason WHERE queue_id = @QueueId", disposition, t);
         }, cancellationToken);
@@ -131,15 +133,17 @@ public sealed class SqliteMessageQueue(GatewayDatabase database, AuditChainSeale
         }, cancellationToken);
 
     /// <summary>Marks a processed or rejected message Done once none of its deliveries is pending; returns the files it leaves behind (spool file, generated copies), or empty.</summary>
-    private static async Task<IReadOnlyList<string>> FinishIfSettledAsync(IDbConnection c, IDbTransaction t, string queueId)
+    internal static async Task<IReadOnlyList<string>> FinishIfSettledAsync(IDbConnection c, IDbTransaction t, string queueId)
     {
-        // One statement: Done only when no delivery of the message is pending any more.
+        // One statement: Done only when no delivery of the message is pending any more, and no copy
+        // the guard holds may still be released (the release reads the spool file again).
         var changed = await c.ExecuteAsync(
             """
             UPDATE messages SET state = @Done WHERE queue_id = @queueId AND state IN (@Processed, @Rejected)
             AND NOT EXISTS (SELECT 1 FROM deliveries WHERE queue_id = @queueId AND state = @Pending)
+            AND NOT EXISTS (SELECT 1 FROM guard_holds WHERE queue_id = @queueId AND state IN @OpenHolds)
             """,
-            new { queueId, MessageStates.Done, MessageStates.Processed, MessageStates.Rejected, DeliveryStates.Pending }, t);
+            new { queueId, MessageStates.Done, MessageStates.Processed, MessageStates.Rejected, DeliveryStates.Pending, OpenHolds = GuardHoldStates.Open }, t);
         if (changed == 0) return [];
         return (await c.QueryAsync<string>(
             "SELECT spool_path FROM messages WHERE queue_id = @queueId UNION SELECT content_path FROM deliveries WHERE queue_id = @queueId",
@@ -179,15 +183,16 @@ public sealed class SqliteMessageQueue(GatewayDatabase database, AuditChainSeale
             "UPDATE messages SET state = @Received, spool_path = @spoolPath, next_attempt_at = @Now, attempts = 0 WHERE queue_id = @queueId AND state = @Held",
             new { queueId, spoolPath, Now, MessageStates.Received, MessageStates.Held }, t) > 0, cancellationToken);
 
-    private static async Task InsertDeliveryAsync(IDbConnection c, IDbTransaction t, string queueId, NewDelivery d)
+    internal static async Task InsertDeliveryAsync(IDbConnection c, IDbTransaction t, string queueId, NewDelivery d)
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         await c.ExecuteAsync(
             """
             INSERT INTO deliveries (delivery_id, queue_id, sender, content_path, content_offset, action, rule_name, require_tls, is_dsn, created_at, attempts, next_attempt_at, state)
-            VALUES (@DeliveryId, @queueId, @Sender, @ContentPath, @ContentOffset, @Action, @RuleName, @RequireTls, @IsDsn, @now, 0, @now, @Pending)
+            VALUES (@DeliveryId, @queueId, @Sender, @ContentPath, @ContentOffset, @Action, @RuleName, @RequireTls, @IsDsn, @now, 0, @due, @Pending)
             """,
-            new { d.DeliveryId, queueId, d.Sender, d.ContentPath, d.ContentOffset, d.Action, d.RuleName, d.RequireTls, d.IsDsn, now, DeliveryStates.Pending }, t);
+            new { d.DeliveryId, queueId, d.Sender, d.ContentPath, d.ContentOffset, d.Action, d.RuleName, d.RequireTls, d.IsDsn, now,
+                due = Math.Max(now, d.NotBefore?.ToUnixTimeMilliseconds() ?? now), DeliveryStates.Pending }, t);
         foreach (var recipient in d.Recipients.Distinct(StringComparer.OrdinalIgnoreCase))
         {
             await c.ExecuteAsync(
