@@ -236,4 +236,93 @@ public class AuditVerifierTests
         Assert.That((result.Ok, result.HeadNotesMatched, result.FirstBadSeq), Is.EqualTo((false, 0L, (long?)null)), Describe(result));
         Assert.That(result.Problems.Single(), Does.StartWith("head note of node-a at 2026-01-02 03:04:05Z for seq 2: signature is wrong"));
     }
+
+    /// <summary>A disclosure record sealed after the fixture's four events, as the queue commits one.</summary>
+    private Task<ChainHead> AppendDisclosureAsync() =>
+        Store(_bed, _keys, _head).AppendAsync([new DisclosureRow
+        {
+            RecordedAt = 1, QueueId = "Q9", Sender = "office@practice.example", Recipient = "dr.lee@specialist.example", Action = "Pickup", KeyId = _keys.KeyId,
+        }], CancellationToken.None);
+
+    [Test]
+    public async Task AuditVerify_DisclosureContentChanged_NamesTheDisclosure()
+    {
+        await AppendDisclosureAsync();
+        await using (var c = await _bed.Database.OpenAsync(CancellationToken.None))
+            await c.ExecuteAsync("DROP TRIGGER disclosures_no_update; UPDATE disclosures SET recipient = 'other@mail.example' WHERE seq = 5; " + AuditTestKit.AppendOnlyTrigger("disclosures", "UPDATE"));
+
+        var result = await VerifyAsync();
+        Assert.That((result.Ok, result.Disclosures, result.Events, result.FirstBadSeq, result.IntactRecords), Is.EqualTo((false, 1L, 4L, (long?)5, 4L)), Describe(result));
+        Assert.That(result.Problems, Is.EqualTo(new[] { "seq 5: disclosure content does not match its MAC: changed" }));
+    }
+
+    [Test]
+    public async Task AuditVerify_EventGivenTheSeqOfADisclosure_ReportedAsAppearingTwice()
+    {
+        await AppendDisclosureAsync();
+        await _log.AppendAsync(new AuditEvent(AuditEventTypes.Relayed, "Q9", "Q9-1", "dr.lee@specialist.example", "250 ok"), CancellationToken.None);
+        await TamperAsync("UPDATE", "UPDATE audit_events SET seq = 5 WHERE seq = 6");
+
+        var result = await VerifyAsync();
+        Assert.That((result.Ok, result.FirstBadSeq, result.IntactRecords), Is.EqualTo((false, (long?)6, 5L)), Describe(result));
+        Assert.That(result.Problems[0], Is.EqualTo("seq 6: seq 5 appears twice"), Describe(result));
+    }
+
+    [Test]
+    public async Task AuditVerify_TwoProblems_FirstBadSeqIsTheLowerOneWhicheverIsFoundFirst()
+    {
+        // The orphaned lookup (seq 2) is found before the changed record (seq 3).
+        await using (var c = await _bed.Database.OpenAsync(CancellationToken.None))
+        {
+            await c.ExecuteAsync("PRAGMA foreign_keys = OFF");
+            await c.ExecuteAsync("INSERT INTO disclosure_patients (disclosure_seq, patient_lookup) VALUES (2, 'x')");
+        }
+        await TamperAsync("UPDATE", "UPDATE audit_events SET detail = '251 ok' WHERE seq = 3");
+
+        var result = await VerifyAsync();
+        Assert.That(result.FirstBadSeq, Is.EqualTo(2), Describe(result));
+        Assert.That(result.Problems, Is.EqualTo(new[] { "seq 2: patient lookup rows without their disclosure record", "seq 3: event content does not match its MAC: changed" }));
+    }
+
+    [Test]
+    public async Task AuditVerify_AppendOnlyTriggerDropped_FailsNamingIt()
+    {
+        await using (var c = await _bed.Database.OpenAsync(CancellationToken.None))
+            await c.ExecuteAsync("DROP TRIGGER audit_events_no_delete");
+
+        var result = await VerifyAsync();
+        Assert.That((result.Ok, result.FirstBadSeq, result.IntactRecords), Is.EqualTo((false, (long?)null, 4L)), Describe(result));
+        Assert.That(result.Problems, Is.EqualTo(new[] { "trigger audit_events_no_delete is missing: the audit tables no longer refuse UPDATE/DELETE" }));
+    }
+
+    [Test]
+    public async Task AuditVerify_HeadFileDeletedWhileTheLogHasRecords_Fails()
+    {
+        File.Delete(_head.Path);
+
+        var result = await VerifyAsync();
+        Assert.That((result.Ok, result.AnchoredSeq, result.Unanchored), Is.EqualTo((false, 0L, 0L)), Describe(result));
+        Assert.That(result.Problems, Is.EqualTo(new[] { $"head file {_head.Path} is missing although the log has records" }));
+    }
+
+    [Test]
+    public async Task AuditVerify_NewestTwoRecordsCut_OneProblemAtTheFirstMissing()
+    {
+        await TamperAsync("DELETE", "DELETE FROM audit_events WHERE seq >= 3");
+
+        var result = await VerifyAsync();
+        Assert.That((result.Ok, result.FirstBadSeq, result.IntactRecords, result.AnchoredSeq), Is.EqualTo((false, (long?)3, 2L, 2L)), Describe(result));
+        Assert.That(result.Problems, Is.EqualTo(new[] { "seq 3: record missing: head file notes seq 3, the log ends at seq 2 (newest records removed)" }),
+            "the head file's later notes add nothing once the cut is found");
+    }
+
+    [Test]
+    public async Task AuditVerify_HeadFileNotesAnotherMac_NamesTheHeadFile()
+    {
+        await RewriteHeadFileAsync(lines => [.. lines.Take(2), "2 " + new string('b', 64), .. lines.Skip(3)]);
+
+        var result = await VerifyAsync();
+        Assert.That((result.Ok, result.FirstBadSeq), Is.EqualTo((false, (long?)2)), Describe(result));
+        Assert.That(result.Problems, Is.EqualTo(new[] { "seq 2: MAC differs from the one noted in the head file" }));
+    }
 }

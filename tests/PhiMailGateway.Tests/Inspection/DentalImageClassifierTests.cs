@@ -135,6 +135,57 @@ public class DentalImageClassifierTests
         Assert.That(Classifier.Classify(SniffResult.Other("Binary"), 1000, name, type, false), Is.EqualTo((ImageKind.Unknown, (string?)reason)));
     }
 
+    /// <summary>
+    /// Every file extension an X-ray, photo or scan travels under: content that does not match the
+    /// claim is held as Unknown, never relayed as harmless (a renamed or damaged image is still PHI).
+    /// </summary>
+    [TestCase(".dcm")]
+    [TestCase(".dicom")]
+    [TestCase(".dic")]
+    [TestCase(".jpg")]
+    [TestCase(".jpeg")]
+    [TestCase(".jpe")]
+    [TestCase(".png")]
+    [TestCase(".tif")]
+    [TestCase(".tiff")]
+    [TestCase(".jp2")]
+    [TestCase(".j2k")]
+    [TestCase(".jpx")]
+    [TestCase(".bmp")]
+    [TestCase(".gif")]
+    [TestCase(".webp")]
+    [TestCase(".heic")]
+    [TestCase(".heif")]
+    [TestCase(".avif")]
+    [TestCase(".stl")]
+    [TestCase(".ply")]
+    [TestCase(".obj")]
+    public void Classify_UnrecognisedContentNamedLikeAnImage_UnknownForEveryImageExtension(string extension)
+    {
+        Assert.That(Classifier.Classify(SniffResult.Other("Binary"), 1000, "file" + extension.ToUpperInvariant(), "application/octet-stream", false),
+            Is.EqualTo((ImageKind.Unknown, (string?)$"declared as a {extension.ToUpperInvariant()} file but the content is not a recognised format (Binary)")));
+    }
+
+    /// <summary>The declared types of DICOM, 3-D scans, TNEF and zip containers: the same, whatever the file is called.</summary>
+    [TestCase("application/dicom")]
+    [TestCase("application/dicom+json")]
+    [TestCase("model/stl")]
+    [TestCase("model/x.stl-binary")]
+    [TestCase("model/x.stl-ascii")]
+    [TestCase("application/sla")]
+    [TestCase("application/vnd.ms-pki.stl")]
+    [TestCase("model/obj")]
+    [TestCase("model/ply")]
+    [TestCase("application/ms-tnef")]
+    [TestCase("application/vnd.ms-tnef")]
+    [TestCase("application/zip")]
+    [TestCase("application/x-zip-compressed")]
+    public void Classify_UnrecognisedContentDeclaredAsAnImagingType_UnknownForEveryImagingType(string type)
+    {
+        Assert.That(Classifier.Classify(SniffResult.Other("Binary"), 1000, "attachment", type.ToUpperInvariant(), false),
+            Is.EqualTo((ImageKind.Unknown, (string?)$"declared as {type.ToUpperInvariant()} but the content is not a recognised format (Binary)")));
+    }
+
     [TestCase("image/svg+xml", "drawing.svg")]
     [TestCase("image/x-icon", "favicon.ico")]
     [TestCase("image/vnd.microsoft.icon", null)]

@@ -208,4 +208,22 @@ public class RuleEngineTests
         Assert.That(decision.Rule, Is.Null);
         Assert.That(decision.Trace[^1], Is.EqualTo("no rule matched"));
     }
+
+    [TestCase(null, "normal-only")]
+    [TestCase("normal", "normal-only")]
+    [TestCase("Private", "everything-else")]
+    public async Task RuleEngine_SensitivityNormal_MatchesAMessageWithoutTheHeader(string? sensitivity, string expectedRule)
+    {
+        var rules = Parse("""[ { "Name": "normal-only", "When": { "Sensitivity": "Normal" }, "Action": "Relay" }, { "Name": "everything-else", "Action": "Pickup" } ]""");
+        var decision = await DecideAsync(rules, Facts(sensitivity: sensitivity), "a@b.example");
+        Assert.That(decision.Rule!.Name, Is.EqualTo(expectedRule), "no Sensitivity header is Outlook's Normal");
+    }
+
+    [Test]
+    public async Task RuleEngine_AddressStartingWithAt_DomainIsWhatFollowsIt()
+    {
+        var rules = Parse("""[ { "Name": "lab", "When": { "RecipientDomains": ["smilelab.example"] }, "Action": "RequireTls" }, { "Name": "rest", "Action": "Pickup" } ]""");
+        var decision = await DecideAsync(rules, Facts(), "@smilelab.example");
+        Assert.That(decision.Rule!.Name, Is.EqualTo("lab"), "the domain is everything after the last '@', wherever it stands");
+    }
 }

@@ -77,6 +77,7 @@ public class RuleSetParserTests
     [TestCase("""{ "Rules": [ { "Name": "x", "Action": "Pickup", "GuardHolds": "Everything" } ] }""", "Rules:0 (x): GuardHolds 'Everything' is not one of Recipient, Message.")]
     [TestCase("""{ "Rules": [ { "Name": "x", "Action": "Pickup", "GuardHolds": "1" } ] }""", "Rules:0 (x): GuardHolds '1' is not one of")]
     [TestCase("""{ "Rules": { "first": { "Name": "x", "Action": "Relay" } } }""", "Rules: must be a list of rules")]
+    [TestCase("""{ "Rules": { "0": { "Name": "x", "Action": "Relay" }, "first": { "Name": "y", "Action": "Relay" } } }""", "Rules: must be a list of rules")]
     public void RuleSetParser_BadConditionOrField_RefusedWithTheExactReason(string json, string expected)
     {
         var result = RuleSetParser.Parse(Json(json), Kinds);
@@ -124,4 +125,94 @@ public class RuleSetParserTests
         Assert.That((when.HasDentalImage, when.RecipientHasCertificate, when.SubjectContains, when.Sensitivity), Is.EqualTo(((bool?)false, (bool?)false, "[Secure]", "private")));
         Assert.That(when.ImageKinds, Is.EqualTo(new[] { "scan3d" }));
     }
+
+    /// <summary>
+    /// The whole text of each refusal, not only its start: the list of what would have been valid
+    /// is how IT fixes a misspelt field without opening the documentation.
+    /// </summary>
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "Relay", "Acton": "Reject" } ] }""",
+        "Rules:0 (x): unknown field 'Acton' (fields: Name, When, Action, Message, Purpose, GuardHolds).")]
+    [TestCase("""{ "Rules": [ { "Name": "x" } ] }""", "Rules:0 (x): Action is required (Smime, Pickup, RequireTls, Relay, Reject).")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "Encrypt" } ] }""", "Rules:0 (x): Action 'Encrypt' is not one of Smime, Pickup, RequireTls, Relay, Reject.")]
+    [TestCase("""{ "Rules": [ { "Name": " ", "Action": "Relay" } ] }""", "Rules:0: Name is required.")]
+    [TestCase("""{ "Rules": [ { "Name": "a", "Action": "Relay" }, { "Name": "A", "Action": "Relay" } ] }""", "Rules:1 (A): Name 'A' is used by an earlier rule.")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "When": { "HasDentalImages": true }, "Action": "Relay" } ] }""",
+        "Rules:0 (x): unknown condition When.HasDentalImages (conditions: RecipientDomains, RecipientAddresses, SenderDomains, SenderAddresses, HasDentalImage, ImageKinds, SubjectContains, RecipientHasCertificate, Sensitivity).")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "When": { "ImageKinds": "Xray" }, "Action": "Pickup" } ] }""",
+        "Rules:0 (x): When.ImageKinds 'Xray' is not an image kind (Dicom, Radiograph, ClinicalPhoto, Scan3D, ProprietaryImaging, Decoration).")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "When": { "Sensitivity": "Secret" }, "Action": "Pickup" } ] }""",
+        "Rules:0 (x): When.Sensitivity 'Secret' is not one of Normal, Personal, Private, Confidential, Company-Confidential.")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "When": { "HasDentalImage": "yes" }, "Action": "Relay" } ] }""", "Rules:0 (x): When.HasDentalImage must be true or false (got 'yes').")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "When": { "ImageKinds": [] }, "Action": "Relay" } ] }""", "Rules:0 (x): When.ImageKinds must be a non-empty list of non-empty strings.")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "When": { "RecipientAddresses": [""] }, "Action": "Relay" } ] }""", "Rules:0 (x): When.RecipientAddresses must be a non-empty list of non-empty strings.")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "When": { "SenderDomains": [" "] }, "Action": "Relay" } ] }""", "Rules:0 (x): When.SenderDomains must be a non-empty list of non-empty strings.")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "When": { "Sensitivity": "" }, "Action": "Pickup" } ] }""", "Rules:0 (x): When.Sensitivity must be a non-empty string.")]
+    public void RuleSetParser_BadRule_ExactErrorListsWhatIsValid(string json, string expected)
+    {
+        var result = RuleSetParser.Parse(Json(json), Kinds);
+        Assert.That(result.RuleSet, Is.Null);
+        Assert.That(result.Errors, Is.EqualTo(new[] { expected }), "one problem, one line");
+    }
+
+    [Test]
+    public void RuleSetParser_OneRuleWithSeveralProblems_ReportsEachOnce()
+    {
+        var result = RuleSetParser.Parse(Json("""{ "Rules": [ { "Acton": "Relay", "When": { "HasDentalImage": "yes", "Subject": "x" } } ] }"""), Kinds);
+        Assert.That(result.RuleSet, Is.Null);
+        Assert.That(result.Errors, Is.EqualTo(new[]
+        {
+            "Rules:0: unknown field 'Acton' (fields: Name, When, Action, Message, Purpose, GuardHolds).",
+            "Rules:0: Name is required.",
+            "Rules:0: Action is required (Smime, Pickup, RequireTls, Relay, Reject).",
+            "Rules:0: unknown condition When.Subject (conditions: RecipientDomains, RecipientAddresses, SenderDomains, SenderAddresses, HasDentalImage, ImageKinds, SubjectContains, RecipientHasCertificate, Sensitivity).",
+            "Rules:0: When.HasDentalImage must be true or false (got 'yes').",
+        }), string.Join("\n", result.Errors));
+    }
+
+    [Test]
+    public void RuleSetParser_GoodRuleAfterABadOne_TheWholeSetIsStillRefused()
+    {
+        var result = RuleSetParser.Parse(Json("""{ "Rules": [ { "Name": "bad", "Action": "Encrypt" }, { "Name": "good", "Action": "Pickup" } ] }"""), Kinds);
+        Assert.That((result.RuleSet, result.Errors.Count), Is.EqualTo(((RuleSet?)null, 1)));
+    }
+
+    [Test]
+    public void RuleSetParser_EmptyWhenObjectAndKnownFieldsInAnyCase_ParseAsARuleThatAlwaysMatches()
+    {
+        var result = RuleSetParser.Parse(Json("""{ "Rules": [ { "name": "all", "when": { }, "ACTION": "Pickup", "message": "m", "purpose": "Operations" } ] }"""), Kinds);
+        Assert.That(result.Errors, Is.Empty, string.Join("\n", result.Errors));
+        var rule = result.RuleSet!.Rules.Single();
+        Assert.That((rule.Name, rule.Action, rule.Message, rule.Purpose), Is.EqualTo(("all", RoutingAction.Pickup, "m", "Operations")));
+        Assert.That(rule.When, Is.EqualTo(RuleConditions.Always));
+    }
+
+    [Test]
+    public void RuleSetParser_WhenAsAnEmptyString_ReadsAsNoConditions()
+    {
+        // An environment variable (Rules__0__When=) can only give an empty string: it means an empty section, like no When at all.
+        var result = RuleSetParser.Parse(Json("""{ "Rules": [ { "Name": "all", "When": "", "Action": "Pickup" } ] }"""), Kinds);
+        Assert.That(result.Errors, Is.Empty, string.Join("\n", result.Errors));
+        Assert.That(result.RuleSet!.Rules.Single().When, Is.EqualTo(RuleConditions.Always));
+    }
+
+    [TestCase("Normal")]
+    [TestCase("Personal")]
+    [TestCase("private")]
+    [TestCase(" Private ")]
+    [TestCase("CONFIDENTIAL")]
+    [TestCase("company-confidential")]
+    public void RuleSetParser_SensitivityInAnyCaseOrSpacing_Accepted(string sensitivity)
+    {
+        var result = RuleSetParser.Parse(Json($$"""{ "Rules": [ { "Name": "s", "When": { "Sensitivity": "{{sensitivity}}" }, "Action": "Pickup" } ] }"""), Kinds);
+        Assert.That(result.Errors, Is.Empty, string.Join("\n", result.Errors));
+        Assert.That(result.RuleSet!.Rules.Single().When.Sensitivity, Is.EqualTo(sensitivity));
+    }
+
+    [TestCase(null, "normal")]
+    [TestCase("", "normal")]
+    [TestCase(" Confidential ", "company-confidential")]
+    [TestCase("Company-Confidential", "company-confidential")]
+    [TestCase("PRIVATE", "private")]
+    public void MessageSensitivity_Normalize_OneSpellingPerLevel(string? value, string expected) =>
+        Assert.That(MessageSensitivity.Normalize(value), Is.EqualTo(expected));
 }

@@ -349,6 +349,17 @@ public class ZipLayoutTests
     }
 
     [Test]
+    public void FindAmbiguity_EmptyZip64ArchiveWithItsRecordAtOffsetZero_Accepted()
+    {
+        // The smallest zip64 archive: no entries, so its zip64 end record starts the file.
+        byte[] record = [.. Le32(0x06064B50), .. Le64(44), 45, 0, 45, 0, .. Le32(0), .. Le32(0), .. Le64(0), .. Le64(0), .. Le64(0), .. Le64(0)];
+        byte[] locator = [.. Le32(0x07064B50), .. Le32(0), .. Le64(0), .. Le32(1)];
+        byte[] end = [.. Le32(0x06054B50), 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, .. Le32(0xFFFFFFFF), .. Le32(0xFFFFFFFF), 0, 0];
+        Assert.That(record, Has.Length.EqualTo(56));
+        Assert.That(Ambiguity([.. record, .. locator, .. end]), Is.Null, "offset 0 is inside the file: an empty zip64 archive is not damaged");
+    }
+
+    [Test]
     public void FindAmbiguity_Zip64MarkerWithoutItsRecord_Named()
     {
         Assert.Multiple(() =>
