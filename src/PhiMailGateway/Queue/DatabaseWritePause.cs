@@ -9,6 +9,10 @@ namespace PhiMailGateway.Queue;
 /// accepted would be sent again for nothing. While paused, a small write probes the database on a
 /// backoff (1 s doubling to 30 s); the first probe that commits resumes the work. The pause and the
 /// resume are logged once each, never per item.
+/// A probe is one small row: it can commit in space the work's own writes do not find (pages a
+/// full disk still has, the WAL's reused frames). So a resume is logged only when a piece of work
+/// commits after it (<see cref="ConfirmWrite"/>), and a failure before that is the same outage
+/// going on: the work pauses again, unlogged, and the probes go on from a doubled delay.
 /// </summary>
 public sealed partial class DatabaseWritePause(IGatewayStorage storage, TimeProvider time, ILogger<DatabaseWritePause> logger)
 {
@@ -21,6 +25,8 @@ public sealed partial class DatabaseWritePause(IGatewayStorage storage, TimeProv
 
     private readonly Lock _lock = new();
     private bool _paused;
+    // A probe committed, and no work has since: the outage is not known to be over.
+    private bool _onProbation;
     private DateTimeOffset _pausedAt;
     private DateTimeOffset _resumedAt = DateTimeOffset.MinValue;
     private DateTimeOffset _nextProbe;
@@ -38,16 +44,28 @@ public sealed partial class DatabaseWritePause(IGatewayStorage storage, TimeProv
     public void Report(Exception failure)
     {
         if (StorageFailures.Unavailable(failure) is not { } unavailable) return;
+        TimeSpan? delay = null;
         lock (_lock)
         {
             if (_paused) return;
             var now = time.GetUtcNow();
             _paused = true;
-            _pausedAt = now;
-            if (now - _resumedAt > FlapWindow) _probeDelay = FirstProbeDelay;
-            _nextProbe = now + _probeDelay;
+            if (_onProbation)
+            {
+                _onProbation = false;
+                _probeDelay = Doubled(_probeDelay);
+                _nextProbe = now + _probeDelay;
+                delay = _probeDelay;
+            }
+            else
+            {
+                _pausedAt = now;
+                if (now - _resumedAt > FlapWindow) _probeDelay = FirstProbeDelay;
+                _nextProbe = now + _probeDelay;
+            }
         }
-        LogPaused(logger, unavailable.Reason, FirstProbeDelay, MaxProbeDelay);
+        if (delay is { } stillFailing) LogStillCannotWrite(logger, unavailable.Reason, stillFailing);
+        else LogPaused(logger, unavailable.Reason, FirstProbeDelay, MaxProbeDelay);
     }
 
     /// <summary>
@@ -70,23 +88,36 @@ public sealed partial class DatabaseWritePause(IGatewayStorage storage, TimeProv
             TimeSpan delay;
             lock (_lock)
             {
-                _probeDelay = _probeDelay * 2 > MaxProbeDelay ? MaxProbeDelay : _probeDelay * 2;
+                _probeDelay = Doubled(_probeDelay);
                 delay = _probeDelay;
                 _nextProbe = time.GetUtcNow() + delay;
             }
             LogProbeFailed(logger, e.GetType().Name, StorageFailures.Unavailable(e)?.Reason ?? "not a storage outage", delay);
             return false;
         }
-        TimeSpan pausedFor;
         lock (_lock)
         {
             _paused = false;
+            _onProbation = true;
+        }
+        return true;
+    }
+
+    /// <summary>A piece of queue work committed: if a probe had resumed the work, the outage is over.</summary>
+    public void ConfirmWrite()
+    {
+        TimeSpan pausedFor;
+        lock (_lock)
+        {
+            if (!_onProbation) return;
+            _onProbation = false;
             _resumedAt = time.GetUtcNow();
             pausedFor = _resumedAt - _pausedAt;
         }
         LogResumed(logger, pausedFor);
-        return true;
     }
+
+    private static TimeSpan Doubled(TimeSpan delay) => delay * 2 > MaxProbeDelay ? MaxProbeDelay : delay * 2;
 
     [LoggerMessage(EventId = 3301, Level = LogLevel.Warning, Message = "Queue work paused: the database cannot write ({Reason}); probing every {FirstDelay} to {MaxDelay} until a write commits")]
     private static partial void LogPaused(ILogger logger, string reason, TimeSpan firstDelay, TimeSpan maxDelay);
@@ -96,4 +127,7 @@ public sealed partial class DatabaseWritePause(IGatewayStorage storage, TimeProv
 
     [LoggerMessage(EventId = 3303, Level = LogLevel.Debug, Message = "Database write probe failed ({ExceptionType}: {Reason}); next probe in {Delay}")]
     private static partial void LogProbeFailed(ILogger logger, string exceptionType, string reason, TimeSpan delay);
+
+    [LoggerMessage(EventId = 3304, Level = LogLevel.Debug, Message = "Queue work paused again: a probe committed but the work still cannot write ({Reason}); next probe in {Delay}")]
+    private static partial void LogStillCannotWrite(ILogger logger, string reason, TimeSpan delay);
 }

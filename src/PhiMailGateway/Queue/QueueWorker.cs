@@ -156,6 +156,7 @@ public sealed partial class QueueWorker(
             {
                 await work(_work.Token);
                 _backoff.Clear(key);
+                pause.ConfirmWrite();
             }
             catch (OperationCanceledException) when (_work.IsCancellationRequested)
             {

@@ -13,6 +13,7 @@ public class DatabaseWritePauseTests
     private const int PausedEvent = 3301;
     private const int ResumedEvent = 3302;
     private const int ProbeFailedEvent = 3303;
+    private const int StillCannotWriteEvent = 3304;
 
     [Test]
     public async Task DatabaseWritePause_DiskFull_ProbesOnDoublingBackoffAndResumesOnceWritesCommit()
@@ -58,9 +59,47 @@ public class DatabaseWritePauseTests
         Assert.That(await pause.TryResumeAsync(CancellationToken.None), Is.True, "the probe commits once space returns");
         Assert.That(pause.IsPaused, Is.False);
         Assert.That(await FailedWriteAsync(database), Is.Null, "and so do real writes");
+        Assert.That(recorder.Count(ResumedEvent), Is.Zero, "the resume is logged when work commits, not on the probe alone");
+        pause.ConfirmWrite();
+        pause.ConfirmWrite();
         Assert.That(recorder.Count(PausedEvent), Is.EqualTo(1));
         Assert.That(recorder.Count(ResumedEvent), Is.EqualTo(1));
         Assert.That(recorder.Events.Single(e => e.EventId == PausedEvent).Message, Does.Contain("disk full"));
+    }
+
+    [Test]
+    public async Task DatabaseWritePause_WorkFailsAfterAProbeCommitted_IsTheSameOutage_OnePauseOneResume()
+    {
+        using var disk = SmallDisk.Mount(megabytes: 2);
+        var database = new GatewayDatabase(Path.Combine(disk.Path, "gateway.db"));
+        await database.MigrateAsync(CancellationToken.None);
+        var clock = new ManualTimeProvider(DateTimeOffset.UnixEpoch.AddYears(56));
+        var recorder = new RecordingLoggerProvider();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(recorder).SetMinimumLevel(LogLevel.Debug));
+        var pause = new DatabaseWritePause(database, clock, loggers.CreateLogger<DatabaseWritePause>());
+        disk.Fill();
+        var failure = await FailedWriteAsync(database);
+        Assert.That(failure, Is.TypeOf<StorageUnavailableException>());
+        pause.Report(failure!);
+        // The probe's one row commits (here: the space came back for a moment); the work's next
+        // commit fails again, as when the probe fits where the work does not.
+        disk.Free();
+        clock.Advance(DatabaseWritePause.FirstProbeDelay);
+        Assert.That(await pause.TryResumeAsync(CancellationToken.None), Is.True);
+
+        pause.Report(failure!);
+        Assert.That(pause.IsPaused, Is.True, "the work pauses again");
+        Assert.That(recorder.Count(PausedEvent), Is.EqualTo(1), "but it is the same outage: not logged as a new pause");
+        Assert.That(recorder.Count(StillCannotWriteEvent), Is.EqualTo(1));
+        clock.Advance(DatabaseWritePause.FirstProbeDelay);
+        Assert.That(await pause.TryResumeAsync(CancellationToken.None), Is.False, "the probes go on from a doubled delay");
+        clock.Advance(DatabaseWritePause.FirstProbeDelay);
+        Assert.That(await pause.TryResumeAsync(CancellationToken.None), Is.True);
+        Assert.That(recorder.Count(ResumedEvent), Is.Zero);
+        pause.ConfirmWrite();
+        Assert.That(recorder.Count(ResumedEvent), Is.EqualTo(1), "work committed: the outage is over");
+        pause.Report(failure!);
+        Assert.That(recorder.Count(PausedEvent), Is.EqualTo(2), "a failure after a confirmed resume is a new outage");
     }
 
     [Test]
