@@ -15,6 +15,17 @@ namespace PhiMailGateway.Relay;
 /// </summary>
 internal static class RawMessage
 {
+    // Large parts are copied from the queued file as they are (see RawMimePart).
+    private static readonly ParserOptions RawParts = RawMimePart.CreateParserOptions();
+
+    /// <summary>
+    /// A queued copy as MailKit sends it: one part through <see cref="TryLoadAsync"/>, anything else
+    /// parsed persistent, so that parts stay backed by the file instead of being copied into memory.
+    /// </summary>
+    public static async Task<MimeMessage> LoadForRelayAsync(Stream content, CancellationToken cancellationToken) =>
+        await TryLoadAsync(RawParts, content, cancellationToken)
+        ?? await MimeMessage.LoadAsync(RawParts, content, persistent: content.CanSeek, cancellationToken);
+
     /// <summary>The message at <paramref name="content"/>'s position when it is one part; otherwise null, with the position unchanged.</summary>
     public static async Task<MimeMessage?> TryLoadAsync(ParserOptions options, Stream content, CancellationToken cancellationToken)
     {

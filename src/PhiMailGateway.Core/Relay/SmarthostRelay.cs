@@ -31,9 +31,6 @@ namespace PhiMailGateway.Relay;
 /// </summary>
 public sealed class SmarthostRelay : IRelayTransport, IAsyncDisposable
 {
-    // Large parts are copied from the queued file as they are (see RawMimePart).
-    private static readonly ParserOptions RawParts = RawMimePart.CreateParserOptions();
-
     private readonly RelayOptions _options;
     private readonly string _localDomain;
     private readonly ILogger _logger;
@@ -94,10 +91,7 @@ public sealed class SmarthostRelay : IRelayTransport, IAsyncDisposable
         await using var contentScope = content;
         try
         {
-            // One part: its headers are parsed, its body stays as it lies in the file (RawMessage); anything else is parsed, persistent
-            // so that parts stay backed by the file instead of being copied into memory.
-            message = await RawMessage.TryLoadAsync(RawParts, content, cancellationToken)
-                      ?? await MimeMessage.LoadAsync(RawParts, content, persistent: content.CanSeek, cancellationToken);
+            message = await RawMessage.LoadForRelayAsync(content, cancellationToken);
             sender = new MailboxAddress(string.Empty, request.Sender ?? string.Empty);
             recipients = request.Recipients.Select(r => new MailboxAddress(string.Empty, r)).ToList();
         }
@@ -138,7 +132,8 @@ public sealed class SmarthostRelay : IRelayTransport, IAsyncDisposable
 
                 client.BeginTransaction();
                 var response = await client.SendAsync(message, sender, recipients, cancellationToken);
-                var outcomes = Collect(request, recipients, client, accepted => new RecipientOutcome(accepted, RecipientStatus.Delivered, 250, "250 " + OneLine(response)));
+                var outcomes = SmtpReplies.Collect(_logger, request, request.Recipients, recipients, client,
+                    accepted => new RecipientOutcome(accepted, RecipientStatus.Delivered, 250, "250 " + SmtpReplies.OneLine(response)));
                 Return(client);
                 return outcomes;
             }
@@ -153,7 +148,12 @@ public sealed class SmarthostRelay : IRelayTransport, IAsyncDisposable
                     reused = false;
                     continue;
                 }
-                var outcomes = MapCommandFailure(request, recipients, client, e);
+                var outcomes = SmtpReplies.ForCommandFailure(_logger, request, request.Recipients, recipients, client, e);
+                if (outcomes is null)
+                {
+                    RelayLog.ConnectionTrouble(_logger, request.DeliveryId, _options.Host ?? "", _options.Port, SmarthostFailure.Describe(e), e.ErrorCode.ToString(), request.Recipients.Count);
+                    outcomes = DeferAll(request, $"{(int)e.StatusCode} {SmtpReplies.OneLine(e.Message)}", (int)e.StatusCode);
+                }
                 Return(client);
                 return outcomes;
             }
@@ -182,66 +182,11 @@ public sealed class SmarthostRelay : IRelayTransport, IAsyncDisposable
                 var reason = Describe(e);
                 return recipients.Select((mailbox, i) =>
                     senderAccepted && partial is not null && partial.TryGetValue(mailbox, out var refused)
-                        ? Refusal(request.Recipients[i], refused)
+                        ? SmtpReplies.Refusal(request.Recipients[i], refused)
                         : new RecipientOutcome(request.Recipients[i], RecipientStatus.Deferred, 0, reason)).ToArray();
             }
         }
     }
-
-    private IReadOnlyList<RecipientOutcome> MapCommandFailure(RelayRequest request, List<MailboxAddress> recipients, RecordingSmtpClient client, SmtpCommandException e)
-    {
-        var code = (int)e.StatusCode;
-        var reply = $"{code} {OneLine(e.Message)}";
-        switch (e.ErrorCode)
-        {
-            case SmtpErrorCode.SenderNotAccepted:
-                // RCPT replies after a refused MAIL FROM mean nothing; the sender's reply decides for all.
-                RelayLog.SenderRefused(_logger, request.DeliveryId, code);
-                return request.Recipients.Select(r => new RecipientOutcome(r, StatusFor(code), code, reply)).ToArray();
-
-            case SmtpErrorCode.MessageNotAccepted when client.AcceptedCount == 0:
-                // No recipient accepted: MailKit never sent DATA. Each recipient has its own RCPT reply.
-                return Collect(request, recipients, client, accepted => new RecipientOutcome(accepted, RecipientStatus.Deferred, code, reply));
-
-            case SmtpErrorCode.MessageNotAccepted:
-                RelayLog.DataRefused(_logger, request.DeliveryId, code);
-                return Collect(request, recipients, client, accepted => new RecipientOutcome(accepted, StatusFor(code), code, reply));
-
-            default:
-                // Greeting, EHLO, STARTTLS or AUTH refused: a connection-level problem, never a bounce.
-                RelayLog.ConnectionTrouble(_logger, request.DeliveryId, _options.Host ?? "", _options.Port, SmarthostFailure.Describe(e), e.ErrorCode.ToString(), request.Recipients.Count);
-                return request.Recipients.Select(r => new RecipientOutcome(r, RecipientStatus.Deferred, code, reply)).ToArray();
-        }
-    }
-
-    /// <summary>Refused recipients keep their RCPT reply; the rest get <paramref name="forAccepted"/>.</summary>
-    private IReadOnlyList<RecipientOutcome> Collect(RelayRequest request, List<MailboxAddress> recipients, RecordingSmtpClient client, Func<string, RecipientOutcome> forAccepted)
-    {
-        var outcomes = new RecipientOutcome[recipients.Count];
-        for (var i = 0; i < recipients.Count; i++)
-        {
-            if (client.Refused.TryGetValue(recipients[i], out var refused))
-            {
-                var code = (int)refused.StatusCode;
-                RelayLog.RecipientRefused(_logger, request.DeliveryId, code);
-                RelayLog.RecipientRefusedDetail(_logger, request.DeliveryId, request.Recipients[i], OneLine(refused.Response));
-                outcomes[i] = Refusal(request.Recipients[i], refused);
-            }
-            else
-            {
-                outcomes[i] = forAccepted(request.Recipients[i]);
-            }
-        }
-        return outcomes;
-    }
-
-    private static RecipientOutcome Refusal(string recipient, SmtpResponse refused)
-    {
-        var code = (int)refused.StatusCode;
-        return new RecipientOutcome(recipient, StatusFor(code), code, $"{code} {OneLine(refused.Response)}");
-    }
-
-    private static RecipientStatus StatusFor(int code) => code is >= 500 and < 600 ? RecipientStatus.Failed : RecipientStatus.Deferred;
 
     private async Task<RecordingSmtpClient> ConnectAsync(CancellationToken cancellationToken)
     {
@@ -320,22 +265,19 @@ public sealed class SmarthostRelay : IRelayTransport, IAsyncDisposable
         }
     }
 
-    private static IReadOnlyList<RecipientOutcome> DeferAll(RelayRequest request, string reason) =>
-        request.Recipients.Select(r => new RecipientOutcome(r, RecipientStatus.Deferred, 0, reason)).ToArray();
+    private static IReadOnlyList<RecipientOutcome> DeferAll(RelayRequest request, string reason, int code = 0) =>
+        request.Recipients.Select(r => new RecipientOutcome(r, RecipientStatus.Deferred, code, reason)).ToArray();
 
     private static string Describe(Exception e) => e switch
     {
         SslHandshakeException => "TLS handshake with the smarthost failed (certificate not trusted or not the pinned one, or no common protocol).",
         AuthenticationException => "The smarthost refused our credentials.",
-        SmtpCommandException command => $"The smarthost refused the session: {(int)command.StatusCode} {OneLine(command.Message)}",
+        SmtpCommandException command => $"The smarthost refused the session: {(int)command.StatusCode} {SmtpReplies.OneLine(command.Message)}",
         NotSupportedException => "The smarthost does not offer what Relay:Security requires (e.g. STARTTLS); nothing was sent in plaintext.",
         OperationCanceledException or TimeoutException => "Timed out talking to the smarthost.",
         SmtpProtocolException or IOException or System.Net.Sockets.SocketException => $"Connection to the smarthost failed or dropped ({e.GetType().Name}).",
         _ => $"Delivery attempt failed ({e.GetType().Name}).",
     };
-
-    private static string OneLine(string? text) =>
-        string.IsNullOrEmpty(text) ? string.Empty : text.Replace("\r", " ", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal).Trim();
 
     public async ValueTask DisposeAsync()
     {
@@ -353,46 +295,6 @@ public sealed class SmarthostRelay : IRelayTransport, IAsyncDisposable
             }
             client.Dispose();
         }
-    }
-
-    /// <summary>
-    /// MailKit's per-recipient hooks: record RCPT refusals instead of throwing, so the others proceed.
-    /// When none is accepted MailKit skips DATA, throws MessageNotAccepted and resets the session.
-    /// </summary>
-    private sealed class RecordingSmtpClient : SmtpClient
-    {
-        /// <summary>
-        /// BDAT (RFC 3030 CHUNKING) whenever the smarthost offers it, as Postfix, Exchange and
-        /// Microsoft 365 do: the message goes out as it is, where DATA makes MailKit pass every byte
-        /// through its dot-stuffing filter byte by byte. Without CHUNKING, MailKit sends DATA as before.
-        /// </summary>
-        protected override bool PreferSendAsBinaryData => true;
-
-        public Dictionary<MailboxAddress, SmtpResponse> Refused { get; } = new(ReferenceEqualityComparer.Instance);
-        public bool SenderAccepted { get; private set; }
-        public int AcceptedCount { get; private set; }
-
-        public void BeginTransaction()
-        {
-            Refused.Clear();
-            SenderAccepted = false;
-            AcceptedCount = 0;
-        }
-
-        protected override void OnSenderAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response)
-        {
-            SenderAccepted = true;
-            base.OnSenderAccepted(message, mailbox, response);
-        }
-
-        protected override void OnRecipientAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response)
-        {
-            AcceptedCount++;
-            base.OnRecipientAccepted(message, mailbox, response);
-        }
-
-        protected override void OnRecipientNotAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response) =>
-            Refused[mailbox] = response;
     }
 }
 

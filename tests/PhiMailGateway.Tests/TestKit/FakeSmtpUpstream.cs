@@ -40,6 +40,18 @@ public sealed record FakeSmtpUpstreamOptions
     /// <summary>Close the connection, without a reply, when MAIL FROM arrives.</summary>
     public bool DropAfterMailFrom { get; init; }
 
+    /// <summary>The address to listen on (a recipient's MX on 127.0.0.2, say); default 127.0.0.1.</summary>
+    public IPAddress? Address { get; init; }
+
+    /// <summary>The port to listen on (an MX on <c>Direct:SmtpPort</c>); default a free one.</summary>
+    public int Port { get; init; }
+
+    /// <summary>The server certificate, with its key (TestCertificates.CreateServer); default a self-signed one for localhost.</summary>
+    public X509Certificate2? Certificate { get; init; }
+
+    /// <summary>Certificates sent after the leaf in the handshake (intermediates, a DANE-TA anchor).</summary>
+    public X509Certificate2[]? CertificateChain { get; init; }
+
     /// <summary>
     /// Runs for each accepted message just before the 250 goes back: the moment after which the
     /// client must not send it again (e.g. fill the client's disk here).
@@ -98,7 +110,7 @@ public sealed class FakeSmtpUpstream : IAsyncDisposable
     public static async Task<FakeSmtpUpstream> StartAsync(FakeSmtpUpstreamOptions? options = null)
     {
         options ??= new FakeSmtpUpstreamOptions();
-        var upstream = new FakeSmtpUpstream(options, CreateCertificate());
+        var upstream = new FakeSmtpUpstream(options, options.Certificate ?? CreateCertificate());
         await upstream.StartCoreAsync();
         return upstream;
     }
@@ -124,14 +136,16 @@ public sealed class FakeSmtpUpstream : IAsyncDisposable
     private async Task StartCoreAsync()
     {
         var started = new TaskCompletionSource<IPEndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var listeners = new EndpointListenerFactory();
+        var listeners = _options.CertificateChain is { } chain
+            ? new ChainPresentingListenerFactory(Certificate, chain)
+            : new EndpointListenerFactory();
         listeners.EndpointStarted += (_, e) => started.TrySetResult((IPEndPoint)e.LocalEndPoint);
 
         var serverOptions = new SmtpServerOptionsBuilder()
             .ServerName("fake-upstream.test")
             .Endpoint(b =>
             {
-                b.Endpoint(new IPEndPoint(IPAddress.Loopback, 0));
+                b.Endpoint(new IPEndPoint(_options.Address ?? IPAddress.Loopback, _options.Port));
                 if (_options.StartTls || _options.ImplicitTls) b.Certificate(Certificate);
                 if (_options.ImplicitTls) b.IsSecure(true);
                 b.AllowUnsecureAuthentication(false);
@@ -178,7 +192,8 @@ public sealed class FakeSmtpUpstream : IAsyncDisposable
             }
         }
         _stop.Dispose();
-        Certificate.Dispose();
+        // A certificate the test handed in is the test's to dispose.
+        if (_options.Certificate is null) Certificate.Dispose();
     }
 
     private static X509Certificate2 CreateCertificate()

@@ -76,6 +76,64 @@ public static class TestCertificates
         return issued.CopyWithPrivateKey(key);
     }
 
+    public const string ServerAuth = "1.3.6.1.5.5.7.3.1";
+
+    /// <summary>
+    /// A CA certificate issued by <paramref name="issuer"/> (an intermediate, or a DANE-TA anchor below
+    /// a root nobody trusts), with its own key.
+    /// </summary>
+    public static X509Certificate2 CreateIntermediate(string name, X509Certificate2 issuer)
+    {
+        var key = OtherKey.Value;
+        var request = new CertificateRequest($"CN={name}, O=PhiMail Tests", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(issuer, true, false));
+        using var issued = request.Create(issuer, DateTimeOffset.UtcNow.AddYears(-1), DateTimeOffset.UtcNow.AddYears(5), RandomSerial());
+        return issued.CopyWithPrivateKey(key);
+    }
+
+    /// <summary>
+    /// A TLS server certificate for <paramref name="dnsNames"/> (SAN dNSName, serverAuth), issued by
+    /// <paramref name="issuer"/> or self-signed, round-tripped through PFX so SslStream can use its key.
+    /// </summary>
+    public static X509Certificate2 CreateServer(X509Certificate2? issuer, params string[] dnsNames) => CreateServer(issuer, null, dnsNames);
+
+    public static X509Certificate2 CreateServer(X509Certificate2? issuer, DateTimeOffset? notAfter, params string[] dnsNames)
+    {
+        var key = LeafKey.Value;
+        var request = new CertificateRequest($"CN={dnsNames[0]}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(ServerAuth)], false));
+        var san = new SubjectAlternativeNameBuilder();
+        foreach (var name in dnsNames) san.AddDnsName(name);
+        request.CertificateExtensions.Add(san.Build());
+        var from = DateTimeOffset.UtcNow.AddDays(-2);
+        var to = notAfter ?? DateTimeOffset.UtcNow.AddYears(1);
+        X509Certificate2 made;
+        if (issuer is null)
+        {
+            made = request.CreateSelfSigned(from, to);
+        }
+        else
+        {
+            request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(issuer, true, false));
+            using var issued = request.Create(issuer, from, to, RandomSerial());
+            made = issued.CopyWithPrivateKey(key);
+        }
+        using (made)
+            return X509CertificateLoader.LoadPkcs12(made.Export(X509ContentType.Pfx), null, X509KeyStorageFlags.Exportable);
+    }
+
+    private static byte[] RandomSerial()
+    {
+        var serial = RandomNumberGenerator.GetBytes(12);
+        serial[0] &= 0x7F;
+        return serial;
+    }
+
     /// <summary>A CRL from <paramref name="ca"/> listing <paramref name="revoked"/>, DER-encoded.</summary>
     public static byte[] Crl(X509Certificate2 ca, params X509Certificate2[] revoked)
     {

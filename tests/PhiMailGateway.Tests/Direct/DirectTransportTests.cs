@@ -1,0 +1,341 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using ARSoft.Tools.Net.Dns;
+using Microsoft.Extensions.Logging.Abstractions;
+using PhiMailGateway.Configuration;
+using PhiMailGateway.Direct;
+using PhiMailGateway.Relay;
+using PhiMailGateway.Tests.TestKit;
+using static ARSoft.Tools.Net.Dns.TlsaRecord;
+
+namespace PhiMailGateway.Tests.Direct;
+
+/// <summary>
+/// Direct delivery to recipients' MX servers: real SMTP servers on their own loopback addresses
+/// (127.0.0.x, one port for all, as port 25 is for the internet), a real DNS server for the test
+/// zones, certificates from a test CA the gateway trusts through Direct:TrustRoots.
+/// </summary>
+public class DirectTransportTests
+{
+    private const string Sender = "office@smiledental.example";
+    private static readonly byte[] Message = Encoding.ASCII.GetBytes(
+        "From: Front Desk <office@smiledental.example>\r\nTo: dr@x.test\r\nSubject: Referral\r\nMessage-ID: <direct-1@smiledental.example>\r\n\r\nPlease see the attached.\r\n");
+
+    private TestDnsServer _dns = null!;
+    private TempDirectory _temp = null!;
+    private string _trustRoots = null!;
+    private int _port;
+    private int _nextAddress = 10;
+
+    [OneTimeSetUp]
+    public void Start()
+    {
+        _dns = TestDnsServer.Start();
+        _temp = new TempDirectory();
+        _trustRoots = TestCertificates.WritePem(Path.Combine(_temp.Path, "roots.pem"), TestCertificates.Ca);
+        _port = FreePort();
+    }
+
+    [OneTimeTearDown]
+    public void Stop()
+    {
+        _dns.Dispose();
+        _temp.Dispose();
+    }
+
+    [Test]
+    public async Task DaneEe_TlsaMatchesTheMxKey_DeliversWithDaneEvenToASelfSignedCertificate()
+    {
+        using var certificate = TestCertificates.CreateServer(null, "mx.dane-ee.test");
+        await using var mx = await MxAsync("dane-ee.test", "mx.dane-ee.test", certificate, signed: true,
+            tlsa: (TlsaCertificateUsage.DaneEE, TlsaSelector.SubjectPublicKeyInfo, TlsaMatchingType.Sha256Hash, SHA256.HashData(certificate.PublicKey.ExportSubjectPublicKeyInfo())));
+
+        var outcome = (await SendAsync("dr.lee@dane-ee.test")).Single();
+
+        Assert.That(outcome.Status, Is.EqualTo(RecipientStatus.Delivered), outcome.Response);
+        Assert.That(outcome.Method, Does.StartWith("DirectTls(dane) mx=mx.dane-ee.test tls=Tls1"));
+        Assert.That(outcome.Method, Does.EndWith("cert=sha256:" + Convert.ToHexStringLower(SHA256.HashData(certificate.RawData))));
+        var received = mx.Messages.Single();
+        Assert.That((received.Secure, received.Sender, received.Recipients.Single()), Is.EqualTo((true, Sender, "dr.lee@dane-ee.test")));
+        Assert.That(received.Data, Is.EqualTo(Message), "the copy arrives as queued");
+    }
+
+    [Test]
+    public async Task DaneTa_TlsaMatchesTheAnchorTheMxPresents_Delivers_EvenUnderARootNobodyTrusts()
+    {
+        using var root = TestCertificates.CreateCa("Untrusted Root", RSA.Create(2048));
+        using var anchor = TestCertificates.CreateIntermediate("DANE Anchor", root);
+        using var certificate = TestCertificates.CreateServer(anchor, "mx.dane-ta.test");
+        await using var mx = await MxAsync("dane-ta.test", "mx.dane-ta.test", certificate, signed: true, chain: [anchor],
+            tlsa: (TlsaCertificateUsage.DaneTA, TlsaSelector.FullCertificate, TlsaMatchingType.Sha256Hash, SHA256.HashData(anchor.RawData)));
+
+        var outcome = (await SendAsync("lab@dane-ta.test")).Single();
+
+        Assert.That(outcome.Status, Is.EqualTo(RecipientStatus.Delivered), outcome.Response);
+        Assert.That(outcome.Method, Does.StartWith("DirectTls(dane) mx=mx.dane-ta.test"));
+        Assert.That(mx.Messages, Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task DaneTa_AnchorMatches_ButTheCertificateIsForAnotherName_FallsBack()
+    {
+        using var root = TestCertificates.CreateCa("Untrusted Root 2", RSA.Create(2048));
+        using var anchor = TestCertificates.CreateIntermediate("DANE Anchor 2", root);
+        using var certificate = TestCertificates.CreateServer(anchor, "mail.elsewhere.test");
+        await using var mx = await MxAsync("dane-ta-name.test", "mx.dane-ta-name.test", certificate, signed: true, chain: [anchor],
+            tlsa: (TlsaCertificateUsage.DaneTA, TlsaSelector.FullCertificate, TlsaMatchingType.Sha256Hash, SHA256.HashData(anchor.RawData)));
+
+        var outcome = (await SendAsync("lab@dane-ta-name.test")).Single();
+
+        Assert.That(outcome.Status, Is.EqualTo(RecipientStatus.Fallback), outcome.Response);
+        Assert.That(mx.Messages, Is.Empty);
+    }
+
+    [Test]
+    public async Task TlsaMismatch_IsNeverDowngradedToPkix_EvenWhenTheCertificateIsPkixValid()
+    {
+        using var certificate = TestCertificates.CreateServer(TestCertificates.Ca, "mx.dane-bad.test");
+        await using var mx = await MxAsync("dane-bad.test", "mx.dane-bad.test", certificate, signed: true,
+            tlsa: (TlsaCertificateUsage.DaneEE, TlsaSelector.FullCertificate, TlsaMatchingType.Sha256Hash, SHA256.HashData([1, 2, 3])));
+
+        var outcome = (await SendAsync("dr@dane-bad.test")).Single();
+
+        Assert.That(outcome.Status, Is.EqualTo(RecipientStatus.Fallback));
+        Assert.That(outcome.Response, Does.Contain("TLSA"));
+        Assert.That(mx.Messages, Is.Empty, "nothing reached the MX whose certificate did not match");
+    }
+
+    [Test]
+    public async Task TlsaInAnUnsignedZone_IsIgnored_AndPkixDecides()
+    {
+        using var certificate = TestCertificates.CreateServer(TestCertificates.Ca, "mx.unsigned.test");
+        await using var mx = await MxAsync("unsigned.test", "mx.unsigned.test", certificate, signed: false,
+            tlsa: (TlsaCertificateUsage.DaneEE, TlsaSelector.FullCertificate, TlsaMatchingType.Sha256Hash, SHA256.HashData([1, 2, 3])));
+
+        var outcome = (await SendAsync("dr@unsigned.test")).Single();
+
+        Assert.That(outcome.Status, Is.EqualTo(RecipientStatus.Delivered), outcome.Response);
+        Assert.That(outcome.Method, Does.StartWith("DirectTls(pkix) mx=mx.unsigned.test"));
+    }
+
+    [Test]
+    public async Task SignedZone_FromAResolverNotSaidToValidate_IsPkixOnly()
+    {
+        using var certificate = TestCertificates.CreateServer(null, "mx.unvalidated.test");
+        await using var mx = await MxAsync("unvalidated.test", "mx.unvalidated.test", certificate, signed: true,
+            tlsa: (TlsaCertificateUsage.DaneEE, TlsaSelector.FullCertificate, TlsaMatchingType.Sha256Hash, SHA256.HashData(certificate.RawData)));
+
+        var outcome = (await SendAsync(Options() with { ResolverValidatesDnssec = false }, "dr@unvalidated.test")).Single();
+
+        Assert.That(outcome.Status, Is.EqualTo(RecipientStatus.Fallback), "an AD bit nobody validated is not DANE, and the certificate is self-signed");
+        Assert.That(mx.Messages, Is.Empty);
+    }
+
+    [Test]
+    public async Task Pkix_CertificateFromATrustedRootForTheMxName_Delivers()
+    {
+        using var certificate = TestCertificates.CreateServer(TestCertificates.Ca, "mx.pkix.test");
+        await using var mx = await MxAsync("pkix.test", "mx.pkix.test", certificate, signed: false);
+
+        var outcome = (await SendAsync("dr@pkix.test")).Single();
+
+        Assert.That(outcome.Status, Is.EqualTo(RecipientStatus.Delivered), outcome.Response);
+        Assert.That(outcome.Method, Does.StartWith("DirectTls(pkix) mx=mx.pkix.test"));
+    }
+
+    [Test]
+    public async Task Pkix_WhenNotAccepted_FallsBackEvenForAValidCertificate()
+    {
+        using var certificate = TestCertificates.CreateServer(TestCertificates.Ca, "mx.nopkix.test");
+        await using var mx = await MxAsync("nopkix.test", "mx.nopkix.test", certificate, signed: false);
+
+        var outcome = (await SendAsync(Options() with { AcceptPkix = false }, "dr@nopkix.test")).Single();
+
+        Assert.That((outcome.Status, outcome.Response), Is.EqualTo((RecipientStatus.Fallback, "no MX with verified TLS: mx.nopkix.test: no DNSSEC-secure TLSA records, and Direct:AcceptPkix is false")));
+        Assert.That(mx.SessionCount, Is.Zero, "not even connected");
+    }
+
+    [TestCase("selfsigned")]
+    [TestCase("wrongname")]
+    [TestCase("expired")]
+    public async Task Pkix_CertificateThatDoesNotVerify_FallsBack_AndNothingIsSent(string kind)
+    {
+        var domain = $"{kind}.test";
+        using var certificate = kind switch
+        {
+            "selfsigned" => TestCertificates.CreateServer(null, $"mx.{domain}"),
+            "wrongname" => TestCertificates.CreateServer(TestCertificates.Ca, "mx.someone-else.test"),
+            _ => TestCertificates.CreateServer(TestCertificates.Ca, DateTimeOffset.UtcNow.AddDays(-1), $"mx.{domain}"),
+        };
+        await using var mx = await MxAsync(domain, $"mx.{domain}", certificate, signed: false);
+
+        var outcome = (await SendAsync($"dr@{domain}")).Single();
+
+        Assert.That(outcome.Status, Is.EqualTo(RecipientStatus.Fallback), outcome.Response);
+        Assert.That(outcome.Response, Does.StartWith($"no MX with verified TLS: mx.{domain}: the certificate"));
+        Assert.That(mx.Messages, Is.Empty);
+    }
+
+    [Test]
+    public async Task MxWithoutStartTls_FallsBack_NeverPlaintext()
+    {
+        await using var mx = await MxAsync("plaintext.test", "mx.plaintext.test", null, signed: false, startTls: false);
+
+        var outcome = (await SendAsync("dr@plaintext.test")).Single();
+
+        Assert.That((outcome.Status, outcome.Response), Is.EqualTo((RecipientStatus.Fallback, "no MX with verified TLS: mx.plaintext.test: offers no STARTTLS")));
+        Assert.That(mx.Messages, Is.Empty);
+    }
+
+    [Test]
+    public async Task FirstMxFailsVerification_TheNextInPreferenceOrderCarriesTheCopy()
+    {
+        using var bad = TestCertificates.CreateServer(null, "mx1.twomx.test");
+        using var good = TestCertificates.CreateServer(TestCertificates.Ca, "mx2.twomx.test");
+        await using var first = await MxAsync("twomx.test", "mx1.twomx.test", bad, signed: false, preference: 10);
+        await using var second = await MxAsync("twomx.test", "mx2.twomx.test", good, signed: false, preference: 20);
+
+        var outcome = (await SendAsync("dr@twomx.test")).Single();
+
+        Assert.That(outcome.Status, Is.EqualTo(RecipientStatus.Delivered), outcome.Response);
+        Assert.That(outcome.Method, Does.Contain("mx=mx2.twomx.test"));
+        Assert.That((first.Messages.Count, second.Messages.Count), Is.EqualTo((0, 1)));
+    }
+
+    [Test]
+    public async Task WebmailInThePreventList_FallsBack_WithoutAsking()
+    {
+        var outcomes = await SendAsync("patient@gmail.com", "someone@clinic-mail.test");
+
+        Assert.That(outcomes.Select(o => (o.Status, o.Response)), Is.EqualTo(new[]
+        {
+            (RecipientStatus.Fallback, "the domain is in Direct:TlsPreventDomains"),
+            (RecipientStatus.Fallback, "the domain is in Direct:TlsPreventDomains"),
+        }));
+        Assert.That(_dns.Queries("gmail.com", RecordType.Mx) + _dns.Queries("clinic-mail.test", RecordType.Mx), Is.Zero);
+    }
+
+    [Test]
+    public async Task DnsTimeout_DefersTheCopy_ThenFallsBackOnceItPersistsPastFallbackAfter()
+    {
+        _dns.Mx("silent.test", 10, "mx.silent.test").Silent("silent.test");
+
+        var now = (await SendAsync(Options(), DateTimeOffset.UtcNow, "dr@silent.test")).Single();
+        var later = (await SendAsync(Options(), DateTimeOffset.UtcNow - TimeSpan.FromHours(5), "dr@silent.test")).Single();
+
+        Assert.That((now.Status, now.Response), Is.EqualTo((RecipientStatus.Deferred, "the MX lookup failed; trying again later")));
+        Assert.That(later.Status, Is.EqualTo(RecipientStatus.Fallback), "queued 5 hours ago, past the 4 hours of Direct:FallbackAfter");
+        Assert.That(later.Response, Does.EndWith("the MX lookup failed; trying again later"));
+    }
+
+    [Test]
+    public async Task UnknownDomain_Fails_AndANullMx_Fails()
+    {
+        _dns.Add("nullmx.test", new MxRecord(ARSoft.Tools.Net.DomainName.Parse("nullmx.test"), 300, 0, ARSoft.Tools.Net.DomainName.Root));
+
+        var outcomes = await SendAsync("dr@nowhere-at-all.test", "dr@nullmx.test");
+
+        Assert.That(outcomes.Select(o => (o.Status, o.Code)), Is.EqualTo(new[] { (RecipientStatus.Failed, 550), (RecipientStatus.Failed, 556) }));
+    }
+
+    [Test]
+    public async Task DomainWithoutMx_IsItsOwnMailHost()
+    {
+        using var certificate = TestCertificates.CreateServer(TestCertificates.Ca, "implicit.test");
+        var address = NextAddress();
+        _dns.A("implicit.test", address.ToString());
+        await using var mx = await FakeSmtpUpstream.StartAsync(new FakeSmtpUpstreamOptions { Address = address, Port = _port, Certificate = certificate });
+
+        var outcome = (await SendAsync("dr@implicit.test")).Single();
+
+        Assert.That(outcome.Status, Is.EqualTo(RecipientStatus.Delivered), outcome.Response);
+        Assert.That(outcome.Method, Does.Contain("mx=implicit.test"));
+    }
+
+    [Test]
+    public async Task MxRefusesOneRecipient_ThatOneFails_TheOtherIsDelivered()
+    {
+        using var certificate = TestCertificates.CreateServer(TestCertificates.Ca, "mx.refuses.test");
+        await using var mx = await MxAsync("refuses.test", "mx.refuses.test", certificate, signed: false,
+            recipientReply: (to, _) => to.StartsWith("gone", StringComparison.Ordinal) ? new FakeReply(550, "5.1.1 no such user") : null);
+
+        var outcomes = await SendAsync("gone@refuses.test", "dr@refuses.test");
+
+        Assert.That(outcomes.Select(o => (o.Recipient, o.Status, o.Code)), Is.EqualTo(new[]
+        {
+            ("gone@refuses.test", RecipientStatus.Failed, 550),
+            ("dr@refuses.test", RecipientStatus.Delivered, 250),
+        }));
+        Assert.That(mx.Messages.Single().Recipients, Is.EqualTo(new[] { "dr@refuses.test" }));
+    }
+
+    [Test]
+    public async Task RecipientsOfTwoDomains_EachDomainGetsItsOwnMethod_AndOneFallbackLeavesTheOtherAlone()
+    {
+        using var good = TestCertificates.CreateServer(TestCertificates.Ca, "mx.first.test");
+        using var bad = TestCertificates.CreateServer(null, "mx.second.test");
+        await using var first = await MxAsync("first.test", "mx.first.test", good, signed: false);
+        await using var second = await MxAsync("second.test", "mx.second.test", bad, signed: false);
+
+        var outcomes = await SendAsync("a@first.test", "b@second.test");
+
+        Assert.That(outcomes.Select(o => (o.Recipient, o.Status)), Is.EqualTo(new[] { ("a@first.test", RecipientStatus.Delivered), ("b@second.test", RecipientStatus.Fallback) }));
+        Assert.That(first.Messages.Single().Recipients, Is.EqualTo(new[] { "a@first.test" }));
+        Assert.That(second.Messages, Is.Empty);
+    }
+
+    private DirectOptions Options() => new()
+    {
+        Enabled = true,
+        Resolver = _dns.Resolver,
+        ResolverValidatesDnssec = true,
+        SmtpPort = _port,
+        HeloName = "gateway.smiledental.example",
+        TrustRoots = [_trustRoots],
+        DnsTimeout = TimeSpan.FromMilliseconds(500),
+        Timeout = TimeSpan.FromSeconds(10),
+        TlsPreventDomains = ["clinic-mail.test"],
+    };
+
+    private Task<IReadOnlyList<RecipientOutcome>> SendAsync(params string[] recipients) => SendAsync(Options(), recipients);
+
+    private Task<IReadOnlyList<RecipientOutcome>> SendAsync(DirectOptions options, params string[] recipients) => SendAsync(options, DateTimeOffset.UtcNow, recipients);
+
+    private static async Task<IReadOnlyList<RecipientOutcome>> SendAsync(DirectOptions options, DateTimeOffset queuedAt, params string[] recipients)
+    {
+        var transport = new DirectTransport(options, new GatewayOptions(), new DnsLookup(options), TimeProvider.System, NullLogger<DirectTransport>.Instance);
+        return await transport.SendAsync(new RelayRequest("01TEST-1", Sender, recipients, () => new MemoryStream(Message), RequireTls: false, queuedAt), CancellationToken.None);
+    }
+
+    /// <summary>An MX for <paramref name="domain"/> on a loopback address of its own, with its DNS records.</summary>
+    private async Task<FakeSmtpUpstream> MxAsync(string domain, string host, X509Certificate2? certificate, bool signed,
+        (TlsaCertificateUsage, TlsaSelector, TlsaMatchingType, byte[])? tlsa = null, X509Certificate2[]? chain = null, bool startTls = true,
+        int preference = 10, Func<string, int, FakeReply?>? recipientReply = null)
+    {
+        var address = NextAddress();
+        _dns.Mx(domain, preference, host).A(host, address.ToString());
+        if (tlsa is var (usage, selector, matching, data)) _dns.Tlsa(host, _port, usage, selector, matching, data);
+        if (signed) _dns.Sign(domain);
+        return await FakeSmtpUpstream.StartAsync(new FakeSmtpUpstreamOptions
+        {
+            Address = address,
+            Port = _port,
+            Certificate = certificate,
+            CertificateChain = chain,
+            StartTls = startTls,
+            RecipientReply = recipientReply,
+        });
+    }
+
+    private IPAddress NextAddress() => IPAddress.Parse($"127.0.0.{Interlocked.Increment(ref _nextAddress)}");
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
