@@ -145,6 +145,7 @@ public sealed class AccountingExport(IAuditStore store, AuditKeys keys)
         AuditEventTypes.Relayed => "relayed",
         AuditEventTypes.Deferred => "deferred",
         AuditEventTypes.Bounced => "bounced",
+        AuditEventTypes.FellBack => "fell back (not sent directly)",
         AuditEventTypes.Rejected => "rejected",
         AuditEventTypes.PickupCodeSent => "pickup code sent",
         AuditEventTypes.PickupVerified => "pickup verified",

@@ -43,6 +43,9 @@ public static class AuditEventTypes
     public const string Relayed = "Relayed";
     public const string Deferred = "Deferred";
     public const string Bounced = "Bounced";
+
+    /// <summary>Direct delivery could not take a TLS-first copy (no verified TLS); its fallback copy replaced it and has its own disclosure record.</summary>
+    public const string FellBack = "FellBack";
     public const string Rejected = "Rejected";
     public const string CertificateFallback = "CertificateFallback";
     public const string PickupCodeSent = "PickupCodeSent";

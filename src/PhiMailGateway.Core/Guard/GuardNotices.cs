@@ -130,6 +130,7 @@ public sealed class GuardNotices(GatewayOptions gateway, PickupOptions pickup, S
         nameof(Routing.RoutingAction.Smime) => "encrypted to their certificate (S/MIME)",
         nameof(Routing.RoutingAction.Pickup) => "secure pickup link: they open it with a one-time code",
         nameof(Routing.RoutingAction.RequireTls) => "sent over a verified encrypted connection (TLS)",
+        nameof(Routing.RoutingAction.TlsFirst) => "sent straight to their mail server over a verified encrypted connection, or as a secure pickup link when that cannot be verified",
         nameof(Routing.RoutingAction.Relay) => "sent as usual (a rule of the practice allows it)",
         _ => action,
     };

@@ -46,6 +46,9 @@ public sealed record GuardPlan(IReadOnlyList<GuardVerdict> Verdicts)
     /// <summary>A copy the sender or IT released: it is not checked again.</summary>
     public static GuardPlan Released(string recipient) => new([new GuardVerdict(recipient, [])]);
 
+    /// <summary>Copies the guard already let through once (a TLS-first copy made again as its fallback): not checked again.</summary>
+    public static GuardPlan Passed(IEnumerable<string> recipients) => new(recipients.Select(r => new GuardVerdict(r, [])).ToList());
+
     public IReadOnlyList<string> HeldRecipients => Held.Select(v => v.Recipient).ToList();
 
     public IEnumerable<GuardVerdict> Held => Verdicts.Where(v => v.Outcome == GuardOutcome.Hold);

@@ -72,14 +72,8 @@ public sealed partial class HeldCopyProcessor(
             throw new HeldCopyNotMadeException(outcome.Result.GetType().Name);
         }
 
-        var deliveries = processed.Copies.Select(copy => new NewDelivery(
-            copy.DeliveryId, entry.Envelope.Sender, copy.Recipients, copy.Content.Path, copy.Content.Offset,
-            copy.Action, copy.RuleName, copy.RequireTls, IsDsn: false)).ToList();
-        if (processed.Plan.Rejections.Count > 0
-            && await bounces.WriteAsync(processed.QueueId, entry.Envelope.Sender, entry.Envelope.ReceivedAt,
-                processed.Plan.Rejections.Select(r => new RecipientOutcome(r.Recipient, RecipientStatus.Failed, 550, "5.7.1 " + r.Message)).ToList(),
-                entry.OpenMessage, expired: false, cancellationToken) is { } dsn)
-            deliveries.Add(dsn);
+        var deliveries = processed.Deliveries();
+        if (await bounces.RejectionNoticeAsync(processed, cancellationToken) is { } dsn) deliveries.Add(dsn);
 
         HoldDecided committed;
         try

@@ -1,6 +1,7 @@
 using PhiMailGateway.Guard;
 using PhiMailGateway.Inspection;
 using PhiMailGateway.Protection;
+using PhiMailGateway.Queue;
 using PhiMailGateway.Routing;
 using PhiMailGateway.Spool;
 
@@ -13,7 +14,9 @@ namespace PhiMailGateway.Pipeline;
 /// runs after a stage that stopped the walk. The audit and the enqueue follow in
 /// <see cref="MessageProcessor"/>, which takes the <see cref="ProcessedMessage"/> returned here.
 /// A copy the guard held is walked again, for its recipient alone, when it is released
-/// (<see cref="PipelinePass.Release"/>): the rules then in force decide how it goes.
+/// (<see cref="PipelinePass.Release"/>): the rules then in force decide how it goes. A TLS-first
+/// copy that direct delivery could not take is walked again for its recipients
+/// (<see cref="PipelinePass.Fallback"/>), the guard not asked twice, TlsFirst taking its rule's fallback.
 /// </summary>
 public sealed class MessagePipeline(InspectionStage inspection, RoutingStage routing, GuardStage guard, ProtectionStage protection, StageRunner runner)
 {
@@ -36,14 +39,14 @@ public sealed class MessagePipeline(InspectionStage inspection, RoutingStage rou
             ct => routing.PlanAsync(message.Envelope, headers.Output, report.Output, ct), cancellationToken);
         if (routed.Output is null) return new PipelineOutcome(routed.Stop!, null);
 
-        var verdicts = pass.ReleasedRecipient is { } released
-            ? (StageOutput<GuardPlan>)GuardPlan.Released(released)
+        var verdicts = pass.ReleasedRecipient is { } released ? (StageOutput<GuardPlan>)GuardPlan.Released(released)
+            : pass.FallbackRecipients is { } again ? GuardPlan.Passed(again)
             : await runner.RunAsync(queueId, GuardStage.Name, ct => guard.CheckAsync(headers.Output, report.Output, routed.Output, ct), cancellationToken);
         if (verdicts.Output is null) return new PipelineOutcome(verdicts.Stop!, null);
 
         // Held copies are not made: no package, no notice, nothing to relay until someone releases them.
-        var plan = pass.ReleasedRecipient is { } one
-            ? routed.Output.Only([one])
+        var plan = pass.ReleasedRecipient is { } one ? routed.Output.Only([one])
+            : pass.FallbackRecipients is { } fallback ? routed.Output.Only(fallback).FallingBack(pass.FallbackBecause ?? "direct delivery could not take the copy")
             : routed.Output.Only(routed.Output.Decisions.Keys.Except(verdicts.Output.HeldRecipients, StringComparer.OrdinalIgnoreCase));
 
         var copies = await runner.RunAsync(queueId, ProtectionStage.Name,
@@ -59,14 +62,18 @@ public sealed class MessagePipeline(InspectionStage inspection, RoutingStage rou
 }
 
 /// <summary>
-/// Which walk of a message this is: its arrival (every recipient, checked by the guard), or the
-/// release of one held copy (that recipient only, not checked again, its copies named after the hold).
+/// Which walk of a message this is: its arrival (every recipient, checked by the guard), the
+/// release of one held copy (that recipient only, not checked again, its copies named after the
+/// hold), or the fallback of a TLS-first copy (its recipients, not checked again, named after it).
 /// </summary>
-public sealed record PipelinePass(string DeliveryIdPrefix, string? ReleasedRecipient)
+public sealed record PipelinePass(string DeliveryIdPrefix, string? ReleasedRecipient, IReadOnlyList<string>? FallbackRecipients = null, string? FallbackBecause = null)
 {
     public static PipelinePass Arrival(string queueId) => new(queueId, null);
 
     public static PipelinePass Release(string holdId, string recipient) => new(holdId, recipient);
+
+    /// <param name="deliveryId">The TLS-first copy's delivery id; the fallback copies are <c>{deliveryId}f-{n}</c>.</param>
+    public static PipelinePass Fallback(string deliveryId, IReadOnlyList<string> recipients, string because) => new(deliveryId + "f", null, recipients, because);
 }
 
 /// <summary>How the walk ended; <see cref="Processed"/> is there when every stage handed on its output (Deliver or Reject).</summary>
@@ -83,4 +90,9 @@ public sealed record ProcessedMessage(SpoolEntry Message, MessageHeaders Headers
     public string QueueId => Message.QueueId;
     public Envelope Envelope => Message.Envelope;
     public IReadOnlyList<OutboundCopy> Copies => Protection.Copies;
+
+    /// <summary>The copies as queue rows, none due before <paramref name="notBefore"/>.</summary>
+    public List<NewDelivery> Deliveries(DateTimeOffset? notBefore = null) => Copies.Select(copy => new NewDelivery(
+        copy.DeliveryId, Envelope.Sender, copy.Recipients, copy.Content.Path, copy.Content.Offset,
+        copy.Action, copy.RuleName, copy.RequireTls, IsDsn: false, NotBefore: notBefore)).ToList();
 }

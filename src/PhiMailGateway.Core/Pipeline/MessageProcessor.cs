@@ -49,10 +49,8 @@ public sealed partial class MessageProcessor(
         {
             case StageResult.DeliverResult when outcome.Processed is { } processed:
                 var sendAfter = senderMail.SendAfter(processed);
-                var deliveries = processed.Copies.Select(copy => new NewDelivery(
-                    copy.DeliveryId, entry.Envelope.Sender, copy.Recipients, copy.Content.Path, copy.Content.Offset,
-                    copy.Action, copy.RuleName, copy.RequireTls, IsDsn: false, NotBefore: sendAfter)).ToList();
-                if (await RejectionNoticeAsync(processed, cancellationToken) is { } notice) deliveries.Add(notice);
+                var deliveries = processed.Deliveries(sendAfter);
+                if (await bounces.RejectionNoticeAsync(processed, cancellationToken) is { } notice) deliveries.Add(notice);
                 PreparedSenderMail guard;
                 try
                 {
@@ -88,7 +86,7 @@ public sealed partial class MessageProcessor(
 
             case StageResult.RejectResult reject when outcome.Processed is { } processed:
                 DeleteGenerated(outcome);
-                var dsn = await RejectionNoticeAsync(processed, cancellationToken);
+                var dsn = await bounces.RejectionNoticeAsync(processed, cancellationToken);
                 try
                 {
                     IReadOnlyList<NewDelivery> notices = dsn is null ? [] : [dsn];
@@ -132,16 +130,6 @@ public sealed partial class MessageProcessor(
                 await HoldAsync(message, outcome, $"pipeline answered {outcome.Result.GetType().Name} without its outputs", cancellationToken);
                 break;
         }
-    }
-
-    /// <summary>A DSN telling the sender which recipients a Reject rule refused, and why.</summary>
-    private Task<NewDelivery?> RejectionNoticeAsync(ProcessedMessage processed, CancellationToken cancellationToken)
-    {
-        var rejections = processed.Plan.Rejections;
-        if (rejections.Count == 0) return Task.FromResult<NewDelivery?>(null);
-        var failed = rejections.Select(r => new RecipientOutcome(r.Recipient, RecipientStatus.Failed, 550, "5.7.1 " + r.Message)).ToList();
-        return bounces.WriteAsync(processed.QueueId, processed.Envelope.Sender, processed.Envelope.ReceivedAt, failed, processed.Message.OpenMessage,
-            expired: false, cancellationToken);
     }
 
     private async Task HoldAsync(QueuedMessage message, PipelineOutcome outcome, string reason, CancellationToken cancellationToken)

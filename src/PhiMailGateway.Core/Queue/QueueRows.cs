@@ -21,6 +21,9 @@ public static class RecipientStates
     public const string Pending = "Pending";
     public const string Delivered = "Delivered";
     public const string Failed = "Failed";
+
+    /// <summary>Direct delivery could not take this recipient's TLS-first copy; a fallback copy was queued instead.</summary>
+    public const string FellBack = "FellBack";
 }
 
 /// <summary>A row of <c>messages</c>: one accepted spool file. Times are unix milliseconds (UTC).</summary>

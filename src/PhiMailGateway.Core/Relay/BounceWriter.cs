@@ -34,6 +34,16 @@ public sealed class BounceWriter(DsnBuilder builder, SpoolDirectory spool)
         return new NewDelivery(deliveryId, "", [originalSender], path, 0, "Bounce", null, RequireTls: false, IsDsn: true);
     }
 
+    /// <summary>A DSN telling the sender which recipients a Reject rule refused, and why; null when none was.</summary>
+    public Task<NewDelivery?> RejectionNoticeAsync(Pipeline.ProcessedMessage processed, CancellationToken cancellationToken)
+    {
+        var rejections = processed.Plan.Rejections;
+        if (rejections.Count == 0) return Task.FromResult<NewDelivery?>(null);
+        var failed = rejections.Select(r => new RecipientOutcome(r.Recipient, RecipientStatus.Failed, 550, "5.7.1 " + r.Message)).ToList();
+        return WriteAsync(processed.QueueId, processed.Envelope.Sender, processed.Envelope.ReceivedAt, failed, processed.Message.OpenMessage,
+            expired: false, cancellationToken);
+    }
+
     /// <summary>Removes a DSN whose enqueue did not commit; never throws, so the caller's failure is the one reported.</summary>
     public static void Discard(NewDelivery dsn)
     {

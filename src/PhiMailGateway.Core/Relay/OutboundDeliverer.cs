@@ -10,11 +10,13 @@ namespace PhiMailGateway.Relay;
 /// <summary>
 /// One relay attempt for one outbound copy: hand it to the transport, then record per recipient:
 /// delivered, failed (5xx: DSN to the sender), or deferred until the next step of the retry
-/// schedule; past <c>Relay:MaxQueueLifetime</c> a deferred recipient fails with a DSN too.
-/// When nothing is pending any more, the spool file of the message is removed.
+/// schedule; past <c>Relay:MaxQueueLifetime</c> a deferred recipient fails with a DSN too; a
+/// TLS-first recipient direct delivery could not take gets its fallback copy, queued in the same
+/// transaction. When nothing is pending any more, the spool file of the message is removed.
 /// </summary>
 public sealed partial class OutboundDeliverer(
-    IRelayTransport transport,
+    RelayTransports transports,
+    FallbackCopyMaker fallbacks,
     IMessageQueue queue,
     RetryPolicy retryPolicy,
     BounceWriter bounces,
@@ -49,7 +51,8 @@ public sealed partial class OutboundDeliverer(
         }
         else
         {
-            sent = await transport.SendAsync(new RelayRequest(delivery.DeliveryId, delivery.Sender, delivery.PendingRecipients, content.Open, delivery.RequireTls), cancellationToken);
+            sent = await transports.For(delivery).SendAsync(new RelayRequest(delivery.DeliveryId, delivery.Sender, delivery.PendingRecipients, content.Open, delivery.RequireTls,
+                DateTimeOffset.FromUnixTimeMilliseconds(delivery.CreatedAt)), cancellationToken);
         }
         // Kept before anything below can fail: from here on, these answers must not be asked for again.
         unrecorded.Remember(delivery.DeliveryId, sent);
@@ -72,23 +75,37 @@ public sealed partial class OutboundDeliverer(
                 : await bounces.WriteAsync(delivery.QueueId, delivery.Sender, queuedAt, failed, () => new MemoryStream(), expired, cancellationToken);
         }
 
+        FallbackCopies fallback;
+        try
+        {
+            fallback = delivery.IsDsn ? FallbackCopies.None
+                : await fallbacks.MakeAsync(delivery, outcomes.Where(o => o.Status == RecipientStatus.Fallback).ToList(), cancellationToken);
+        }
+        catch when (dsn is not null)
+        {
+            BounceWriter.Discard(dsn);
+            throw;
+        }
+
         var lastError = deferred.Count > 0 ? $"{deferred[0].Code} {Truncate(deferred[0].Response)}" : null;
         // A DSN is not a disclosure: its attempts are not audit events.
         var events = delivery.IsDsn ? [] : EventsFor(delivery, outcomes, giveUp);
         AttemptRecorded recorded;
         try
         {
-            recorded = await queue.RecordAttemptAsync(delivery, outcomes, giveUp, next ?? now, lastError, dsn,
-                await audit.RowsForAsync(events, cancellationToken), cancellationToken);
+            recorded = await queue.RecordAttemptAsync(delivery, outcomes, giveUp, next ?? now, lastError,
+                dsn is null ? fallback.Deliveries : [dsn, .. fallback.Deliveries],
+                [.. await audit.RowsForAsync(events, cancellationToken), .. fallback.Records], cancellationToken);
         }
-        catch when (dsn is not null)
+        catch
         {
-            // No row points at the DSN: the retry writes its own, and this one would stay forever.
-            BounceWriter.Discard(dsn);
+            // No row points at the DSN or the fallback copies: the retry writes its own, and these would stay forever.
+            if (dsn is not null) BounceWriter.Discard(dsn);
+            fallback.Discard();
             throw;
         }
         unrecorded.Forget(delivery.DeliveryId);
-        if (events.Count > 0) await audit.CommittedAsync(cancellationToken);
+        if (events.Count > 0 || fallback.Records.Count > 0) await audit.CommittedAsync(cancellationToken);
         var relayed = outcomes.Count(o => o.Status == RecipientStatus.Delivered);
         // Counted after the record committed: a crash before it leaves the count low, never double.
         if (!delivery.IsDsn) metrics.RelayAttemptRecorded(delivery.Action, relayed, deferred.Count - giveUp.Count, failed.Count);
@@ -108,10 +125,17 @@ public sealed partial class OutboundDeliverer(
             {
                 RecipientStatus.Delivered => AuditEventTypes.Relayed,
                 RecipientStatus.Failed => AuditEventTypes.Bounced,
+                RecipientStatus.Fallback => AuditEventTypes.FellBack,
                 _ when giveUp.Contains(outcome.Recipient) => AuditEventTypes.Bounced,
                 _ => AuditEventTypes.Deferred,
             },
-            delivery.QueueId, delivery.DeliveryId, outcome.Recipient, $"{outcome.Code} {Truncate(outcome.Response)}".Trim())).ToList();
+            delivery.QueueId, delivery.DeliveryId, outcome.Recipient, Detail(outcome))).ToList();
+
+    /// <summary>The method first (a direct copy's DANE/MTA-STS/PKIX, MX, TLS version, certificate), then the reply or reason.</summary>
+    private static string Detail(RecipientOutcome outcome) =>
+        (outcome.Method is { } method ? method + "; " : "") + (outcome.Status == RecipientStatus.Fallback
+            ? "fallback: " + Truncate(outcome.Response)
+            : $"{outcome.Code} {Truncate(outcome.Response)}".Trim());
 
     private static string Truncate(string text) => text.Length <= 200 ? text : text[..200];
 
@@ -126,4 +150,26 @@ public sealed partial class OutboundDeliverer(
 
     [LoggerMessage(EventId = 4903, Level = LogLevel.Error, Message = "{DeliveryId}: queued content file is missing; recipients failed")]
     private static partial void LogContentMissing(ILogger logger, string deliveryId);
+}
+
+/// <summary>
+/// The transport for each copy: TlsFirst copies go straight to the recipient's MX (the direct
+/// transport), every other copy to the configured relay (smarthost or outbox). With direct delivery
+/// off, a TlsFirst copy still queued takes its fallback.
+/// </summary>
+public sealed class RelayTransports(IRelayTransport relay, IRelayTransport? direct = null)
+{
+    public const string TlsFirstAction = "TlsFirst";
+
+    public IRelayTransport For(QueuedDelivery delivery) =>
+        delivery.Action == TlsFirstAction ? direct ?? DirectOff.Instance : relay;
+
+    private sealed class DirectOff : IRelayTransport
+    {
+        public static readonly DirectOff Instance = new();
+
+        public Task<IReadOnlyList<RecipientOutcome>> SendAsync(RelayRequest request, CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyList<RecipientOutcome>>(request.Recipients
+                .Select(r => new RecipientOutcome(r, RecipientStatus.Fallback, 0, "Direct:Enabled is false")).ToList());
+    }
 }

@@ -18,7 +18,9 @@ public sealed class RoutingPlan
         Decisions = byRecipient;
         SubjectTags = subjectTags;
         Rejections = byRecipient.Values.Where(d => d.Action == RoutingAction.Reject)
-            .Select(d => new Rejection(d.Recipient, d.Rule!.Message ?? $"Refused by the practice's mail policy (rule {d.Rule.Name}).", d.Rule.Name))
+            .Select(d => new Rejection(d.Recipient, d.Rule!.Message ?? (d.FellBackBecause is { } because
+                ? $"Not sent: the recipient's mail server could not be reached over verified encryption ({because}; rule {d.Rule.Name})."
+                : $"Refused by the practice's mail policy (rule {d.Rule.Name})."), d.Rule.Name))
             .ToList();
     }
 
@@ -30,6 +32,9 @@ public sealed class RoutingPlan
 
     /// <summary>Recipients a Reject rule refused, with the rule's message; the sender gets a DSN for them.</summary>
     public IReadOnlyList<Rejection> Rejections { get; }
+
+    /// <summary>The same plan with every TlsFirst decision taking its rule's fallback (direct delivery could not take those copies).</summary>
+    public RoutingPlan FallingBack(string because) => new(Decisions.Values.Select(d => d.FallingBack(because)), SubjectTags);
 
     /// <summary>The same plan for some of its recipients only (those the guard did not hold, or the one it released).</summary>
     public RoutingPlan Only(IEnumerable<string> recipients)

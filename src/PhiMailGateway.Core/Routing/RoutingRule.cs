@@ -12,6 +12,12 @@ public enum RoutingAction
     /// <summary>Unchanged, but only over verified TLS; never a plaintext fallback.</summary>
     RequireTls,
 
+    /// <summary>
+    /// Unchanged, straight to the recipient domain's MX over TLS that DANE, MTA-STS or PKIX verified
+    /// (Direct:*); when it cannot be verified, the rule's <see cref="RoutingRule.Fallback"/> instead.
+    /// </summary>
+    TlsFirst,
+
     /// <summary>Unchanged.</summary>
     Relay,
 
@@ -25,6 +31,15 @@ public sealed record RoutingRule(string Name, RuleConditions When, RoutingAction
 {
     /// <summary>When the guard holds a copy this rule decided: that recipient's only (default), or the whole message's.</summary>
     public GuardHoldScope GuardHolds { get; init; } = GuardHoldScope.Recipient;
+
+    /// <summary>A TlsFirst rule's action for copies whose TLS cannot be verified (rule field <c>Fallback</c>; default Pickup).</summary>
+    public RoutingAction? Fallback { get; init; }
+
+    /// <summary>What a copy this rule decided becomes when direct delivery cannot take it.</summary>
+    public RoutingAction FallbackAction => Fallback ?? RoutingAction.Pickup;
+
+    /// <summary>Actions a TlsFirst rule may fall back to.</summary>
+    public static readonly RoutingAction[] FallbackActions = [RoutingAction.Pickup, RoutingAction.Smime, RoutingAction.Reject];
 }
 
 /// <summary>What a guard hold keeps back (rule field <c>GuardHolds</c>).</summary>

@@ -7,10 +7,13 @@ namespace PhiMailGateway.Routing;
 /// <summary>
 /// Second stage: decides per envelope recipient (To, Cc and Bcc alike) which rule applies, from the
 /// headers and the inspection report, and returns the plan. A recipient no rule matches holds the
-/// message: nothing leaves on a default nobody wrote (invariant 3).
+/// message: nothing leaves on a default nobody wrote (invariant 3). While direct delivery is off
+/// (<c>Direct:Enabled</c> false), a TlsFirst decision takes its rule's fallback at once.
 /// </summary>
-public sealed class RoutingStage(RuleSetProvider rules, RuleEngine engine)
+public sealed class RoutingStage(RuleSetProvider rules, RuleEngine engine, Direct.DirectOptions? direct = null)
 {
+    public const string DirectDisabled = "Direct:Enabled is false";
+
     public const string Name = "Routing";
 
     public async Task<StageOutput<RoutingPlan>> PlanAsync(Envelope envelope, MessageHeaders headers, InspectionReport report, CancellationToken cancellationToken)
@@ -22,7 +25,7 @@ public sealed class RoutingStage(RuleSetProvider rules, RuleEngine engine)
         {
             var decision = await engine.DecideAsync(ruleSet, facts, recipient, cancellationToken);
             if (decision.Rule is null) return StageResult.Hold("no routing rule matched a recipient");
-            decisions.Add(decision);
+            decisions.Add(direct?.Enabled == true ? decision : decision.FallingBack(DirectDisabled));
         }
         if (decisions.Count == 0) return StageResult.Hold("no routing decisions");
         return new RoutingPlan(decisions, ruleSet.SubjectTags);

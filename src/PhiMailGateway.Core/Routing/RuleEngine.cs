@@ -66,5 +66,13 @@ public sealed class RuleEngine(IRecipientCertificates certificates)
 /// <param name="Certificate">The certificate check, when a rule asked for it; its reason goes to the audit as a fallback.</param>
 public sealed record RoutingDecision(string Recipient, RoutingRule? Rule, IReadOnlyList<string> Trace, CertificateAvailability? Certificate)
 {
-    public RoutingAction? Action => Rule?.Action;
+    /// <summary>What the recipient's copy gets: the rule's action, or its fallback once TLS-first cannot take the copy (<see cref="FellBack"/>).</summary>
+    public RoutingAction? Action { get; init; } = Rule?.Action;
+
+    /// <summary>Why this TlsFirst decision took its rule's fallback; null when it did not.</summary>
+    public string? FellBackBecause { get; init; }
+
+    /// <summary>The decision with the rule's fallback in place of TlsFirst; any other decision as it is.</summary>
+    public RoutingDecision FallingBack(string because) =>
+        Action == RoutingAction.TlsFirst ? this with { Action = Rule!.FallbackAction, FellBackBecause = because } : this;
 }

@@ -17,6 +17,20 @@ public sealed record RuleSet(IReadOnlyList<RoutingRule> Rules, bool IsBuiltInDef
     ], IsBuiltInDefault: true);
 
     /// <summary>
+    /// The built-in default with direct delivery on (<c>Direct:Enabled</c>): dental images to a
+    /// recipient without a certificate go straight to the recipient's MX when its TLS verifies, and
+    /// take the pickup page when it does not.
+    /// </summary>
+    public static readonly RuleSet BuiltInDirectDefault = new(
+    [
+        BuiltInDefault.Rules[0],
+        new RoutingRule("images-tls-first", new RuleConditions { HasDentalImage = true }, RoutingAction.TlsFirst, null, DefaultPurpose) { Fallback = RoutingAction.Pickup },
+        BuiltInDefault.Rules[2],
+    ], IsBuiltInDefault: true);
+
+    public static RuleSet DefaultFor(bool directEnabled) => directEnabled ? BuiltInDirectDefault : BuiltInDefault;
+
+    /// <summary>
     /// Subject tags that trigger rules, stripped from relayed subjects: every <c>SubjectContains</c>
     /// value written as a bracketed tag, such as <c>[secure]</c>. Plain words are left alone.
     /// </summary>

@@ -11,18 +11,19 @@ public static class RuleSetParser
 {
     public const string Section = "Rules";
 
-    private static readonly string[] RuleKeys = ["Name", "When", "Action", "Message", "Purpose", "GuardHolds"];
+    private static readonly string[] RuleKeys = ["Name", "When", "Action", "Fallback", "Message", "Purpose", "GuardHolds"];
     private static readonly string[] ConditionKeys =
     [
         "RecipientDomains", "RecipientAddresses", "SenderDomains", "SenderAddresses", "HasDentalImage",
         "ImageKinds", "SubjectContains", "RecipientHasCertificate", "Sensitivity",
     ];
 
-    public static RuleSetParseResult Parse(IConfiguration configuration, IReadOnlyCollection<string> knownImageKinds)
+    /// <param name="builtInDefault">The rules when the configuration has none (<see cref="RuleSet.DefaultFor"/>).</param>
+    public static RuleSetParseResult Parse(IConfiguration configuration, IReadOnlyCollection<string> knownImageKinds, RuleSet? builtInDefault = null)
     {
         var section = configuration.GetSection(Section);
         var children = section.GetChildren().ToList();
-        if (children.Count == 0) return new RuleSetParseResult(RuleSet.BuiltInDefault, []);
+        if (children.Count == 0) return new RuleSetParseResult(builtInDefault ?? RuleSet.BuiltInDefault, []);
 
         var errors = new List<string>();
         if (!children.All(c => int.TryParse(c.Key, out _)))
@@ -61,11 +62,39 @@ public static class RuleSetParser
             if (scopeText is not null && (!Enum.TryParse(scopeText, ignoreCase: true, out scope) || int.TryParse(scopeText, out _)))
                 ruleErrors.Add($"{where}: GuardHolds '{scopeText}' is not one of {string.Join(", ", Enum.GetNames<GuardHoldScope>())}.");
 
+            var fallback = ParseFallback(child["Fallback"], action, where, ruleErrors);
+
             errors.AddRange(ruleErrors);
             if (ruleErrors.Count == 0)
-                rules.Add(new RoutingRule(name!, conditions, action, child["Message"], purpose ?? RuleSet.DefaultPurpose) { GuardHolds = scope });
+                rules.Add(new RoutingRule(name!, conditions, action, child["Message"], purpose ?? RuleSet.DefaultPurpose) { GuardHolds = scope, Fallback = fallback });
         }
         return errors.Count > 0 ? new RuleSetParseResult(null, errors) : new RuleSetParseResult(new RuleSet(rules, false), []);
+    }
+
+    /// <summary>
+    /// Only a TlsFirst rule has a fallback, and it is an action that protects or refuses: never
+    /// Relay. An empty value says nothing (an override that blanks the shipped rule's fallback).
+    /// </summary>
+    private static RoutingAction? ParseFallback(string? text, RoutingAction action, string where, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        var allowed = string.Join(", ", RoutingRule.FallbackActions);
+        if (action != RoutingAction.TlsFirst)
+        {
+            errors.Add($"{where}: Fallback is only for Action TlsFirst.");
+            return null;
+        }
+        if (string.Equals(text.Trim(), "Hold", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"{where}: Fallback Hold is not available yet; use one of {allowed}.");
+            return null;
+        }
+        if (!Enum.TryParse<RoutingAction>(text, ignoreCase: true, out var fallback) || int.TryParse(text, out _) || !RoutingRule.FallbackActions.Contains(fallback))
+        {
+            errors.Add($"{where}: Fallback '{text}' is not one of {allowed}.");
+            return null;
+        }
+        return fallback;
     }
 
     private static RuleConditions ParseConditions(IConfigurationSection when, string where, IReadOnlyCollection<string> knownImageKinds, List<string> errors)

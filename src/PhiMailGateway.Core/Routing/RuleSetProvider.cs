@@ -16,14 +16,17 @@ public sealed partial class RuleSetProvider : IDisposable
     private readonly IReadOnlyCollection<string> _knownImageKinds;
     private readonly ILogger<RuleSetProvider> _logger;
     private readonly IDisposable _subscription;
+    private readonly RuleSet _builtInDefault;
     private RuleSet _current;
 
-    public RuleSetProvider(IConfiguration configuration, IReadOnlyCollection<string> knownImageKinds, ILogger<RuleSetProvider> logger)
+    /// <param name="builtInDefault">The rules when the configuration has none; default <see cref="RuleSet.BuiltInDefault"/>.</param>
+    public RuleSetProvider(IConfiguration configuration, IReadOnlyCollection<string> knownImageKinds, ILogger<RuleSetProvider> logger, RuleSet? builtInDefault = null)
     {
         _configuration = configuration;
         _knownImageKinds = knownImageKinds;
         _logger = logger;
-        var result = RuleSetParser.Parse(configuration, knownImageKinds);
+        _builtInDefault = builtInDefault ?? RuleSet.BuiltInDefault;
+        var result = RuleSetParser.Parse(configuration, knownImageKinds, _builtInDefault);
         if (result.RuleSet is null)
             throw new OptionsValidationException(RuleSetParser.Section, typeof(RuleSet), result.Errors);
         _current = result.RuleSet;
@@ -38,7 +41,7 @@ public sealed partial class RuleSetProvider : IDisposable
 
     private void Reload()
     {
-        var result = RuleSetParser.Parse(_configuration, _knownImageKinds);
+        var result = RuleSetParser.Parse(_configuration, _knownImageKinds, _builtInDefault);
         if (result.RuleSet is null)
         {
             foreach (var error in result.Errors) LogRefused(_logger, error);

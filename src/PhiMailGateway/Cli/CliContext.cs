@@ -24,7 +24,8 @@ public enum CliSections
     Pickup = 32,
     Metrics = 64,
     Guard = 128,
-    All = Gateway | Smtp | Relay | Audit | Smime | Pickup | Metrics | Guard,
+    Direct = 256,
+    All = Gateway | Smtp | Relay | Audit | Smime | Pickup | Metrics | Guard | Direct,
 }
 
 /// <summary>
@@ -87,6 +88,7 @@ public sealed class CliContext : IDisposable, IAsyncDisposable
         if (sections.HasFlag(CliSections.Pickup)) Collect<PickupOptions>(services, failures);
         if (sections.HasFlag(CliSections.Metrics)) Collect<MetricsOptions>(services, failures);
         if (sections.HasFlag(CliSections.Guard)) Collect<PhiMailGateway.Guard.GuardOptions>(services, failures);
+        if (sections.HasFlag(CliSections.Direct)) Collect<PhiMailGateway.Direct.DirectOptions>(services, failures);
         if (failures.Count > 0) throw new OptionsValidationException(Options.DefaultName, typeof(CliContext), failures);
     }
 

@@ -31,7 +31,7 @@ internal static class RulesCommand
         }
 
         // The real certificate store, so RecipientHasCertificate answers as it will in `serve`.
-        await using var context = CliContext.Create(configArgs, CliSections.Gateway | CliSections.Guard, b =>
+        await using var context = CliContext.Create(configArgs, CliSections.Gateway | CliSections.Guard | CliSections.Direct, b =>
         {
             b.AddSmime();
             b.AddRouting();
@@ -70,7 +70,13 @@ internal static class RulesCommand
         var facts = RoutingStage.FactsOf(sender, headers, report);
         var engine = context.Get<RuleEngine>();
         var decisions = new List<RoutingDecision>();
-        foreach (var recipient in recipients) decisions.Add(await engine.DecideAsync(rules, facts, recipient, CancellationToken.None));
+        var directOn = context.Get<PhiMailGateway.Direct.DirectOptions>().Enabled;
+        foreach (var recipient in recipients)
+        {
+            var decision = await engine.DecideAsync(rules, facts, recipient, CancellationToken.None);
+            // As the routing stage does: with direct delivery off, TlsFirst is its fallback at once.
+            decisions.Add(directOn || decision.Rule is null ? decision : decision.FallingBack(RoutingStage.DirectDisabled));
+        }
         // What the misdirection guard would say, from what this data directory knows (its audit log and IT's list).
         var decided = decisions.Where(d => d.Rule is not null).DistinctBy(d => d.Recipient, StringComparer.OrdinalIgnoreCase).ToList();
         var guard = decided.Count == 0
@@ -82,9 +88,12 @@ internal static class RulesCommand
             var recipient = decision.Recipient;
             await stdout.WriteLineAsync();
             await stdout.WriteLineAsync(decision.Rule is { } rule
-                ? $"{recipient}: {rule.Action} (rule '{rule.Name}', purpose {rule.Purpose}){(rule.Action == RoutingAction.Reject ? $": {rule.Message}" : "")}"
+                ? $"{recipient}: {decision.Action} (rule '{rule.Name}', purpose {rule.Purpose}){(decision.Action == RoutingAction.Reject ? $": {rule.Message}" : "")}"
                 : $"{recipient}: HOLD (no rule matched; the message would wait in spool/hold)");
             foreach (var line in decision.Trace) await stdout.WriteLineAsync("  " + line);
+            if (decision.FellBackBecause is { } because) await stdout.WriteLineAsync($"  TlsFirst takes its fallback {decision.Action}: {because}");
+            else if (decision.Action == RoutingAction.TlsFirst)
+                await stdout.WriteLineAsync($"  direct to the recipient's MX when its TLS verifies (DANE, MTA-STS, PKIX), else {decision.Rule!.FallbackAction}");
             if (guard.GetValueOrDefault(recipient) is { } verdict) await stdout.WriteLineAsync("  " + GuardLine(verdict, report.HasDentalImage));
         }
         return 0;

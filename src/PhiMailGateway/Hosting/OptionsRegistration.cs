@@ -24,6 +24,7 @@ public static class OptionsRegistration
         builder.Services.AddSingleton<IValidateOptions<PickupOptions>, PickupBaseUrlValidator>();
         Add<MetricsOptions, MetricsOptionsValidator>(builder, MetricsOptions.Section);
         Add<Guard.GuardOptions, Guard.GuardOptionsValidator>(builder, Guard.GuardOptions.Section);
+        Add<Direct.DirectOptions, Direct.DirectOptionsValidator>(builder, Direct.DirectOptions.Section);
         return builder;
     }
 

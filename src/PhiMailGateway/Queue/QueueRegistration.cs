@@ -31,6 +31,7 @@ public static class QueueRegistration
         builder.Services.AddSingleton<MessagePipeline>();
         builder.Services.AddSingleton<MessageProcessor>();
         builder.Services.AddSingleton<HeldCopyProcessor>();
+        builder.Services.AddSingleton<FallbackCopyMaker>();
         builder.Services.AddSingleton<BounceWriter>();
         builder.Services.AddSingleton<OutboundDeliverer>();
         builder.Services.AddSingleton<DatabaseWritePause>();
@@ -41,8 +42,10 @@ public static class QueueRegistration
     /// <summary>Rules from configuration (re-read when the file changes) and the engine that applies them.</summary>
     public static IHostApplicationBuilder AddRouting(this IHostApplicationBuilder builder)
     {
+        // With direct delivery on, the built-in default sends images TLS-first (Direct:Enabled).
         builder.Services.AddSingleton(sp => new RuleSetProvider(
-            sp.GetRequiredService<IConfiguration>(), RoutingStage.KnownImageKinds, sp.GetRequiredService<ILogger<RuleSetProvider>>()));
+            sp.GetRequiredService<IConfiguration>(), RoutingStage.KnownImageKinds, sp.GetRequiredService<ILogger<RuleSetProvider>>(),
+            RuleSet.DefaultFor(sp.GetService<Direct.DirectOptions>()?.Enabled == true)));
         builder.Services.AddSingleton<RuleEngine>();
         return builder;
     }
@@ -67,6 +70,7 @@ public static class QueueRegistration
         builder.Services.AddSingleton<OutboundMessageWriter>();
         builder.Services.AddSingleton<IProtector>(sp => new PassThroughProtector(RoutingAction.Relay, sp.GetRequiredService<OutboundMessageWriter>()));
         builder.Services.AddSingleton<IProtector>(sp => new PassThroughProtector(RoutingAction.RequireTls, sp.GetRequiredService<OutboundMessageWriter>()));
+        builder.Services.AddSingleton<IProtector>(sp => new PassThroughProtector(RoutingAction.TlsFirst, sp.GetRequiredService<OutboundMessageWriter>()));
         return builder;
     }
 }

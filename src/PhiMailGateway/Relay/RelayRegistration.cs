@@ -23,6 +23,11 @@ public static class RelayRegistration
             RelayMode.Smtp => sp.GetRequiredService<SmarthostRelay>(),
             _ => sp.GetRequiredService<DirectoryRelay>(),
         });
+        // TlsFirst copies go straight to the recipient's MX when Direct:Enabled; everything else as above.
+        builder.Services.AddSingleton<Direct.DnsLookup>();
+        builder.Services.AddSingleton<Direct.DirectTransport>();
+        builder.Services.AddSingleton(sp => new RelayTransports(sp.GetRequiredService<IRelayTransport>(),
+            sp.GetRequiredService<Direct.DirectOptions>().Enabled ? sp.GetRequiredService<Direct.DirectTransport>() : null));
         return builder;
     }
 }

@@ -24,7 +24,7 @@ public class AuditCrashTests
             "--Relay:Mode=Smtp", "--Relay:Host=127.0.0.1", $"--Relay:Port={relayPort}", "--Pickup:BaseUrl=https://pickup.practice.example",
             $"--Relay:CertificateThumbprint={upstream.CertificateThumbprintSha256}",
             "--Relay:RetrySchedule=00:00:00.500", "--Relay:Timeout=00:00:30",
-            "--Rules:1:Name=images-relay", "--Rules:1:Action=Relay",
+            "--Rules:1:Name=images-relay", "--Rules:1:Action=Relay", "--Rules:1:Fallback=",
             // Only the copies at the smarthost: the sender's receipt for two new recipients stays off.
             "--Guard:Receipts=Off",
         ];

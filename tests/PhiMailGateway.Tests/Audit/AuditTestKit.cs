@@ -14,13 +14,15 @@ internal static class AuditTestKit
 {
     /// <summary>
     /// The default rules send dental images to Pickup, which holds the message until the pickup
-    /// protector exists; the audit tests relay them instead (rule 1 is images-pickup).
+    /// protector exists; the audit tests relay them instead (rule 1 is images-tls-first, which is pickup while direct delivery is off).
     /// </summary>
     public static Dictionary<string, string?> RelayImages(string action = "Relay") => new()
     {
         ["Rules:1:Name"] = "images-" + action.ToLowerInvariant(),
         ["Rules:1:Action"] = action,
         ["Rules:1:Message"] = action == "Reject" ? "Images are not sent by mail." : null,
+        // The shipped rule 1 is TlsFirst with a fallback; any other action has none (blank: no value).
+        ["Rules:1:Fallback"] = "",
     };
 
     /// <summary>A referral with one DICOM X-ray of the given patient, To Dr Lee, Cc the lab, both with display names.</summary>

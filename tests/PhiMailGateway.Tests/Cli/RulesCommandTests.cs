@@ -144,6 +144,7 @@ public class RulesCommandTests
         var (code, output, err) = await Run("rules", "test", "--eml", Sample("xray-dicom.eml"), "--to", "dr.lee@specialist.example", "--to", "patient@mail.example");
         Assert.That(code, Is.Zero, err);
         Assert.That(output, Does.Contain("dr.lee@specialist.example: Smime (rule 'images-smime'"), "the dry run asks the real certificate store");
-        Assert.That(output, Does.Contain("patient@mail.example: Pickup (rule 'images-pickup'"));
+        Assert.That(output, Does.Contain("patient@mail.example: Pickup (rule 'images-tls-first'"));
+        Assert.That(output, Does.Contain("  TlsFirst takes its fallback Pickup: Direct:Enabled is false"));
     }
 }

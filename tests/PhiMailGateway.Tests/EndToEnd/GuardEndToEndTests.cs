@@ -94,7 +94,7 @@ public sealed partial class GuardEndToEndTests
     public async Task Lookalike_UnderARuleThatHoldsTheWholeMessage_HoldsThePartnersCopyToo()
     {
         var settings = KnownPartner();
-        // The shipped rules, with "images-pickup" (the second) holding whole messages.
+        // The shipped rules, with "images-tls-first" (the second; pickup while direct delivery is off) holding whole messages.
         settings["Rules:1:GuardHolds"] = "Message";
         await using var bed = await PickupTestBed.StartAsync(settings);
         var queueId = await SubmitAsync(bed, Xray(), Partner, Typo);

@@ -227,3 +227,47 @@ public class RuleEngineTests
         Assert.That(decision.Rule!.Name, Is.EqualTo("lab"), "the domain is everything after the last '@', wherever it stands");
     }
 }
+
+/// <summary>What a TlsFirst decision becomes when direct delivery cannot take the copy.</summary>
+public class RoutingFallbackTests
+{
+    private static RoutingDecision Decision(string recipient, string json)
+    {
+        var rule = RuleSetParser.Parse(RuleSetParserTests.Json(json), RuleSetParserTests.Kinds).RuleSet!.Rules.Single();
+        return new RoutingDecision(recipient, rule, [], null);
+    }
+
+    [Test]
+    public void FallingBack_TlsFirst_TakesTheRulesFallback_AndSaysWhy()
+    {
+        var decision = Decision("dr@x.example", """{ "Rules": [ { "Name": "direct", "Action": "TlsFirst", "Fallback": "Smime" } ] }""");
+        Assert.That(decision.Action, Is.EqualTo(RoutingAction.TlsFirst));
+
+        var fallen = decision.FallingBack("no MX with verified TLS");
+
+        Assert.That((fallen.Action, fallen.FellBackBecause, fallen.Rule!.Name), Is.EqualTo((RoutingAction.Smime, "no MX with verified TLS", "direct")));
+    }
+
+    [Test]
+    public void FallingBack_AnyOtherAction_StaysAsItIs()
+    {
+        var decision = Decision("dr@x.example", """{ "Rules": [ { "Name": "relay", "Action": "Relay" } ] }""");
+        Assert.That(decision.FallingBack("whatever"), Is.SameAs(decision));
+    }
+
+    [Test]
+    public void FallingBackToReject_TheSenderIsToldWhy_UnlessTheRuleHasItsOwnMessage()
+    {
+        var plain = Decision("a@x.example", """{ "Rules": [ { "Name": "direct", "Action": "TlsFirst", "Fallback": "Reject" } ] }""");
+        var worded = Decision("b@y.example", """{ "Rules": [ { "Name": "strict", "Action": "TlsFirst", "Fallback": "Reject", "Message": "Call the office." } ] }""");
+
+        var plan = new RoutingPlan([plain, worded], []).FallingBack("no MX with verified TLS");
+
+        Assert.That(plan.Rejections.Select(r => (r.Recipient, r.Message)), Is.EqualTo(new[]
+        {
+            ("a@x.example", "Not sent: the recipient's mail server could not be reached over verified encryption (no MX with verified TLS; rule direct)."),
+            ("b@y.example", "Call the office."),
+        }));
+        Assert.That(new RoutingPlan([plain], []).Rejections, Is.Empty, "before the fallback nothing is refused");
+    }
+}

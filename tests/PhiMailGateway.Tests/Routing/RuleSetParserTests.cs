@@ -131,9 +131,9 @@ public class RuleSetParserTests
     /// is how IT fixes a misspelt field without opening the documentation.
     /// </summary>
     [TestCase("""{ "Rules": [ { "Name": "x", "Action": "Relay", "Acton": "Reject" } ] }""",
-        "Rules:0 (x): unknown field 'Acton' (fields: Name, When, Action, Message, Purpose, GuardHolds).")]
-    [TestCase("""{ "Rules": [ { "Name": "x" } ] }""", "Rules:0 (x): Action is required (Smime, Pickup, RequireTls, Relay, Reject).")]
-    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "Encrypt" } ] }""", "Rules:0 (x): Action 'Encrypt' is not one of Smime, Pickup, RequireTls, Relay, Reject.")]
+        "Rules:0 (x): unknown field 'Acton' (fields: Name, When, Action, Fallback, Message, Purpose, GuardHolds).")]
+    [TestCase("""{ "Rules": [ { "Name": "x" } ] }""", "Rules:0 (x): Action is required (Smime, Pickup, RequireTls, TlsFirst, Relay, Reject).")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "Encrypt" } ] }""", "Rules:0 (x): Action 'Encrypt' is not one of Smime, Pickup, RequireTls, TlsFirst, Relay, Reject.")]
     [TestCase("""{ "Rules": [ { "Name": " ", "Action": "Relay" } ] }""", "Rules:0: Name is required.")]
     [TestCase("""{ "Rules": [ { "Name": "a", "Action": "Relay" }, { "Name": "A", "Action": "Relay" } ] }""", "Rules:1 (A): Name 'A' is used by an earlier rule.")]
     [TestCase("""{ "Rules": [ { "Name": "x", "When": { "HasDentalImages": true }, "Action": "Relay" } ] }""",
@@ -147,11 +147,45 @@ public class RuleSetParserTests
     [TestCase("""{ "Rules": [ { "Name": "x", "When": { "RecipientAddresses": [""] }, "Action": "Relay" } ] }""", "Rules:0 (x): When.RecipientAddresses must be a non-empty list of non-empty strings.")]
     [TestCase("""{ "Rules": [ { "Name": "x", "When": { "SenderDomains": [" "] }, "Action": "Relay" } ] }""", "Rules:0 (x): When.SenderDomains must be a non-empty list of non-empty strings.")]
     [TestCase("""{ "Rules": [ { "Name": "x", "When": { "Sensitivity": "" }, "Action": "Pickup" } ] }""", "Rules:0 (x): When.Sensitivity must be a non-empty string.")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "Pickup", "Fallback": "Reject" } ] }""", "Rules:0 (x): Fallback is only for Action TlsFirst.")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "TlsFirst", "Fallback": "Relay" } ] }""", "Rules:0 (x): Fallback 'Relay' is not one of Pickup, Smime, Reject.")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "TlsFirst", "Fallback": "TlsFirst" } ] }""", "Rules:0 (x): Fallback 'TlsFirst' is not one of Pickup, Smime, Reject.")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "TlsFirst", "Fallback": "2" } ] }""", "Rules:0 (x): Fallback '2' is not one of Pickup, Smime, Reject.")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "TlsFirst", "Fallback": "hold" } ] }""", "Rules:0 (x): Fallback Hold is not available yet; use one of Pickup, Smime, Reject.")]
     public void RuleSetParser_BadRule_ExactErrorListsWhatIsValid(string json, string expected)
     {
         var result = RuleSetParser.Parse(Json(json), Kinds);
         Assert.That(result.RuleSet, Is.Null);
         Assert.That(result.Errors, Is.EqualTo(new[] { expected }), "one problem, one line");
+    }
+
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "TlsFirst" } ] }""", RoutingAction.Pickup, null)]
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "tlsfirst", "Fallback": "smime" } ] }""", RoutingAction.Smime, RoutingAction.Smime)]
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "TlsFirst", "Fallback": "Reject", "Message": "No verified TLS" } ] }""", RoutingAction.Reject, RoutingAction.Reject)]
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "TlsFirst", "Fallback": " " } ] }""", RoutingAction.Pickup, null)]
+    public void RuleSetParser_TlsFirst_FallbackIsPickupUnlessTheRuleSaysOtherwise(string json, RoutingAction fallsBackTo, RoutingAction? written)
+    {
+        var rule = RuleSetParser.Parse(Json(json), Kinds).RuleSet!.Rules.Single();
+        Assert.That((rule.Action, rule.Fallback, rule.FallbackAction), Is.EqualTo((RoutingAction.TlsFirst, written, fallsBackTo)));
+    }
+
+    [Test]
+    public void RuleSetParser_BlankFallbackOnAnotherAction_SaysNothing()
+    {
+        var rule = RuleSetParser.Parse(Json("""{ "Rules": [ { "Name": "x", "Action": "Relay", "Fallback": "" } ] }"""), Kinds).RuleSet!.Rules.Single();
+        Assert.That((rule.Action, rule.Fallback), Is.EqualTo((RoutingAction.Relay, (RoutingAction?)null)));
+    }
+
+    [Test]
+    public void RuleSetParser_NoRules_TheBuiltInDefaultForDirectDeliverySendsImagesTlsFirst()
+    {
+        var rules = RuleSetParser.Parse(Json("{}"), Kinds, RuleSet.DefaultFor(directEnabled: true)).RuleSet!.Rules;
+        Assert.That(rules.Select(r => (r.Name, r.Action)), Is.EqualTo(new[]
+        {
+            ("images-smime", RoutingAction.Smime), ("images-tls-first", RoutingAction.TlsFirst), ("everything-else", RoutingAction.Relay),
+        }));
+        Assert.That(rules[1].FallbackAction, Is.EqualTo(RoutingAction.Pickup));
+        Assert.That(RuleSetParser.Parse(Json("{}"), Kinds, RuleSet.DefaultFor(directEnabled: false)).RuleSet, Is.SameAs(RuleSet.BuiltInDefault));
     }
 
     [Test]
@@ -161,9 +195,9 @@ public class RuleSetParserTests
         Assert.That(result.RuleSet, Is.Null);
         Assert.That(result.Errors, Is.EqualTo(new[]
         {
-            "Rules:0: unknown field 'Acton' (fields: Name, When, Action, Message, Purpose, GuardHolds).",
+            "Rules:0: unknown field 'Acton' (fields: Name, When, Action, Fallback, Message, Purpose, GuardHolds).",
             "Rules:0: Name is required.",
-            "Rules:0: Action is required (Smime, Pickup, RequireTls, Relay, Reject).",
+            "Rules:0: Action is required (Smime, Pickup, RequireTls, TlsFirst, Relay, Reject).",
             "Rules:0: unknown condition When.Subject (conditions: RecipientDomains, RecipientAddresses, SenderDomains, SenderAddresses, HasDentalImage, ImageKinds, SubjectContains, RecipientHasCertificate, Sensitivity).",
             "Rules:0: When.HasDentalImage must be true or false (got 'yes').",
         }), string.Join("\n", result.Errors));

@@ -161,7 +161,7 @@ public abstract class MessageQueueContract
 
         var first = await Queue.RecordAttemptAsync(delivery,
             [new RecipientOutcome("a@lab.example", RecipientStatus.Delivered, 250, "ok"), new RecipientOutcome("b@lab.example", RecipientStatus.Deferred, 451, "later")],
-            [], Clock.GetUtcNow().AddMinutes(5), "451 later", null,
+            [], Clock.GetUtcNow().AddMinutes(5), "451 later", [],
             [new AuditEventRow { RecordedAt = 1, Type = AuditEventTypes.Relayed, QueueId = id, DeliveryId = "Q1-1", Recipient = "a@lab.example" }], CancellationToken.None);
         Assert.That(first, Is.EqualTo(new AttemptRecorded(false, [])).Using<AttemptRecorded>((x, y) => x.DeliveryDone == y.DeliveryDone && x.FilesToDelete.Count == y.FilesToDelete.Count));
         Assert.That(await Queue.PendingRecipientsAsync("Q1-1", CancellationToken.None), Is.EqualTo(new[] { "b@lab.example" }));
@@ -169,7 +169,7 @@ public abstract class MessageQueueContract
         Assert.That((await Audit.ReadHeadAsync(CancellationToken.None)).Seq, Is.EqualTo(head.Seq + 1), "the event commits with the attempt");
 
         var last = await Queue.RecordAttemptAsync(delivery, [new RecipientOutcome("b@lab.example", RecipientStatus.Delivered, 250, "ok")],
-            [], Clock.GetUtcNow(), null, null, [], CancellationToken.None);
+            [], Clock.GetUtcNow(), null, [], [], CancellationToken.None);
         Assert.That(last.DeliveryDone, Is.True);
         Assert.That(last.FilesToDelete, Is.EquivalentTo(new[] { "/spool/incoming/Q1.msg", "/spool/outbound/Q1-1.eml" }), "the whole message settled: its files go");
         Assert.That((await Queue.FindMessageAsync(id, CancellationToken.None))!.State, Is.EqualTo(MessageStates.Done));

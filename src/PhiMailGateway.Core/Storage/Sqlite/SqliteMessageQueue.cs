@@ -102,7 +102,7 @@ public sealed class SqliteMessageQueue(GatewayDatabase database, AuditChainSeale
     }
 
     public Task<AttemptRecorded> RecordAttemptAsync(QueuedDelivery delivery, IReadOnlyList<RecipientOutcome> outcomes, IReadOnlyCollection<string> giveUp,
-        DateTimeOffset nextAttempt, string? lastError, NewDelivery? dsn, IReadOnlyList<AuditRow> auditEvents, CancellationToken cancellationToken) =>
+        DateTimeOffset nextAttempt, string? lastError, IReadOnlyList<NewDelivery> newDeliveries, IReadOnlyList<AuditRow> auditEvents, CancellationToken cancellationToken) =>
         database.WriteAsync(async (c, t) =>
         {
             var now = Now;
@@ -112,6 +112,7 @@ public sealed class SqliteMessageQueue(GatewayDatabase database, AuditChainSeale
                 {
                     RecipientStatus.Delivered => RecipientStates.Delivered,
                     RecipientStatus.Failed => RecipientStates.Failed,
+                    RecipientStatus.Fallback => RecipientStates.FellBack,
                     _ when giveUp.Contains(outcome.Recipient) => RecipientStates.Failed,
                     _ => RecipientStates.Pending,
                 };
@@ -119,7 +120,7 @@ public sealed class SqliteMessageQueue(GatewayDatabase database, AuditChainSeale
                     "UPDATE delivery_recipients SET status = @status, code = @Code, response = @Response, updated_at = @now WHERE delivery_id = @DeliveryId AND recipient = @Recipient",
                     new { status, outcome.Code, outcome.Response, now, delivery.DeliveryId, outcome.Recipient }, t);
             }
-            if (dsn is not null) await InsertDeliveryAsync(c, t, delivery.QueueId, dsn);
+            foreach (var added in newDeliveries) await InsertDeliveryAsync(c, t, delivery.QueueId, added);
             await SqliteAuditChain.AppendAsync(sealer, c, t, auditEvents);
             var pending = await c.ExecuteScalarAsync<long>(
                 "SELECT COUNT(*) FROM delivery_recipients WHERE delivery_id = @DeliveryId AND status = @Pending",

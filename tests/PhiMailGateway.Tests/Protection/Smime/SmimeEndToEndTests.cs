@@ -374,7 +374,7 @@ public class SmimeEndToEndTests
         Assert.That(text, Does.Not.Contain("application/pkcs7-mime"));
         Assert.That(relayed.Data.AsSpan().IndexOf(Xray.AsSpan(Xray.Length - 64)), Is.EqualTo(-1), "no image bytes leave");
         var decision = recorder.Messages.Single().Plan.Decisions[Lee];
-        Assert.That(decision.Rule!.Name, Is.EqualTo("images-pickup"));
+        Assert.That((decision.Rule!.Name, decision.Action), Is.EqualTo(("images-tls-first", RoutingAction.Pickup)), "direct delivery is off: TLS-first is the pickup page");
         Assert.That(decision.Certificate!.Reason, Is.EqualTo("expired"));
     }
 

@@ -1,0 +1,113 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using PhiMailGateway.Audit;
+using PhiMailGateway.Storage;
+using PhiMailGateway.Tests.PickupWeb;
+using PhiMailGateway.Tests.TestKit;
+using static ARSoft.Tools.Net.Dns.TlsaRecord;
+
+namespace PhiMailGateway.Tests.EndToEnd;
+
+/// <summary>
+/// TLS-first over SMTP, end to end: Outlook-like client → gateway → each recipient domain's own MX
+/// (real SMTP servers on 127.0.0.x, found through a real DNS server), the fallback copy a pickup
+/// notice through the smarthost.
+/// </summary>
+public class DirectEndToEndTests
+{
+    private static int _nextAddress = 100;
+
+    [Test]
+    public async Task OneMessageToThreeDomains_DaneAndPkixGoDirect_TheUnverifiableOneGetsAPickupNotice()
+    {
+        using var dns = TestDnsServer.Start();
+        using var temp = new TempDirectory();
+        var port = FreePort();
+        using var daneCertificate = TestCertificates.CreateServer(null, "mx.endo-partners.test");
+        using var pkixCertificate = TestCertificates.CreateServer(TestCertificates.Ca, "mx.ortho-lab.test");
+        using var selfSigned = TestCertificates.CreateServer(null, "mx.imaging-center.test");
+        await using var dane = await MxAsync(dns, port, "endo-partners.test", daneCertificate, signed: true,
+            (TlsaCertificateUsage.DaneEE, TlsaSelector.SubjectPublicKeyInfo, TlsaMatchingType.Sha256Hash, SHA256.HashData(daneCertificate.PublicKey.ExportSubjectPublicKeyInfo())));
+        await using var pkix = await MxAsync(dns, port, "ortho-lab.test", pkixCertificate, signed: false);
+        await using var unverifiable = await MxAsync(dns, port, "imaging-center.test", selfSigned, signed: false);
+        await using var bed = await PickupTestBed.StartAsync(new Dictionary<string, string?>
+        {
+            ["Direct:Enabled"] = "true",
+            ["Direct:Resolver"] = dns.Resolver,
+            ["Direct:ResolverValidatesDnssec"] = "true",
+            ["Direct:SmtpPort"] = port.ToString(CultureInfo.InvariantCulture),
+            ["Direct:TrustRoots:0"] = TestCertificates.WritePem(Path.Combine(temp.Path, "roots.pem"), TestCertificates.Ca),
+            ["Direct:DnsTimeout"] = "00:00:02",
+        });
+        var image = DentalCorpus.PanoramicJpeg();
+        var wire = PickupTestBed.Wire(PickupTestBed.XrayMessage(image, subject: "Referral, panoramic attached"));
+
+        var queueId = await RelayEndToEndTests.SubmitAsync(bed.Gateway, wire, "dr.lee@endo-partners.test", "lab@ortho-lab.test", "desk@imaging-center.test");
+
+        var notice = await bed.WaitForNoticeAsync("desk@imaging-center.test");
+        await dane.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20));
+        await pkix.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20));
+        AssertAsWrittenBelowTrace(dane.Messages.Single().Data, wire);
+        AssertAsWrittenBelowTrace(pkix.Messages.Single().Data, wire);
+        Assert.That((dane.Messages.Single().Secure, pkix.Messages.Single().Secure), Is.EqualTo((true, true)));
+        Assert.That(unverifiable.Messages, Is.Empty, "nothing reached the MX whose certificate did not verify");
+        Assert.That(notice.Parsed.Attachments, Is.Empty, "the fallback is a notice without the image");
+        Assert.That(PickupTestBed.Text(notice.Notice), Does.Not.Contain(Convert.ToBase64String(image.AsSpan(1000, 300))));
+        Assert.That(bed.Upstream.Messages.SelectMany(m => m.Recipients), Does.Not.Contain("dr.lee@endo-partners.test").And.Not.Contain("lab@ortho-lab.test"),
+            "the directly delivered copies never went through the smarthost");
+
+        // The audit says how each copy went, before the message is done.
+        await RelayEndToEndTests.WaitUntilAsync(async () => await bed.QueryAsync<long>(
+            "SELECT COUNT(*) FROM audit_events WHERE queue_id = @queueId AND type IN ('Relayed', 'FellBack')", new { queueId }) >= 4, "the audit holds every outcome");
+        var details = await RowsAsync<(string Type, string Recipient, string Detail)>(bed,
+            "SELECT type, recipient, detail FROM audit_events WHERE queue_id = @queueId AND type IN ('Relayed', 'FellBack') ORDER BY seq", new { queueId });
+        Assert.That(details.Single(d => d.Recipient == "dr.lee@endo-partners.test").Detail, Does.StartWith("DirectTls(dane) mx=mx.endo-partners.test tls=Tls1"));
+        Assert.That(details.Single(d => d.Recipient == "lab@ortho-lab.test").Detail, Does.StartWith("DirectTls(pkix) mx=mx.ortho-lab.test"));
+        var unverified = details.Where(d => d.Recipient == "desk@imaging-center.test").ToList();
+        Assert.That(unverified.Select(d => d.Type), Is.EqualTo(new[] { AuditEventTypes.FellBack, AuditEventTypes.Relayed }),
+            "the TLS-first copy fell back, then its pickup notice was relayed");
+        Assert.That(unverified[0].Detail, Does.StartWith("fallback: no MX with verified TLS: mx.imaging-center.test: the certificate"));
+        var disclosures = await RowsAsync<(string Recipient, string Action)>(bed,
+            "SELECT recipient, action FROM disclosures WHERE queue_id = @queueId ORDER BY seq", new { queueId });
+        Assert.That(disclosures.Where(d => d.Recipient == "desk@imaging-center.test").Select(d => d.Action), Is.EqualTo(new[] { "TlsFirst", "Pickup" }),
+            "a disclosure record for the TLS-first copy, then one for the pickup copy that replaced it");
+    }
+
+    /// <summary>The copy is the sender's message byte for byte, below the gateway's own trace header.</summary>
+    private static void AssertAsWrittenBelowTrace(byte[] received, byte[] written)
+    {
+        Assert.That(received.AsSpan().EndsWith(written), Is.True, "the recipient's MX gets the message as the sender wrote it");
+        var trace = System.Text.Encoding.ASCII.GetString(received, 0, received.Length - written.Length);
+        Assert.That(trace, Does.StartWith("Received: from "), "only trace headers are added");
+        Assert.That(trace.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("Received:", StringComparison.Ordinal) && !char.IsWhiteSpace(l[0])), Is.Empty);
+    }
+
+    private static async Task<List<T>> RowsAsync<T>(PickupTestBed bed, string sql, object args)
+    {
+        await using var c = await bed.Gateway.Services.GetRequiredService<GatewayDatabase>().OpenAsync(CancellationToken.None);
+        return (await c.QueryAsync<T>(sql, args)).AsList();
+    }
+
+    private static async Task<FakeSmtpUpstream> MxAsync(TestDnsServer dns, int port, string domain, X509Certificate2 certificate, bool signed,
+        (TlsaCertificateUsage, TlsaSelector, TlsaMatchingType, byte[])? tlsa = null)
+    {
+        var address = IPAddress.Parse($"127.0.0.{Interlocked.Increment(ref _nextAddress)}");
+        var host = "mx." + domain;
+        dns.Mx(domain, 10, host).A(host, address.ToString());
+        if (tlsa is var (usage, selector, matching, data)) dns.Tlsa(host, port, usage, selector, matching, data);
+        if (signed) dns.Sign(domain);
+        return await FakeSmtpUpstream.StartAsync(new FakeSmtpUpstreamOptions { Address = address, Port = port, Certificate = certificate });
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
