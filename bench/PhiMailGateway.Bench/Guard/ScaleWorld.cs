@@ -100,7 +100,7 @@ internal sealed class ScaleWorld
         /// <summary>A partner that received this patient before: passes.</summary>
         KnownPartner,
 
-        /// <summary>An address and domain never written to: flagged as new.</summary>
+        /// <summary>An address never written to (a patient's webmail, a partner's new mailbox, a new practice, a third each): flagged as new.</summary>
         NewAddress,
 
         /// <summary>A known partner's mailbox at a domain a typo away: held.</summary>
@@ -137,11 +137,17 @@ internal sealed class ScaleWorld
                     if (PartnerDomains.Contains(typo)) continue;
                     return (patientIndex, meant with { Address = meant.Address[..at] + "@" + typo });
                 default:
-                    // Unique per draw: the random stream of a run is seeded from what the log holds.
-                    var fresh = $"{Pick(random, Words)}{Surname(random)}{random.Next(100, 999)}-{Pick(random, Specialties)}.example";
-                    if (PartnerDomains.Contains(fresh)) continue;
+                    // As new addresses come: a patient's own webmail, a new mailbox at a partner, a practice never written to.
                     var surname = Surname(random);
-                    return (patientIndex, new Contact($"dr.{surname}@{fresh}", $"Dr. {Cap(Pick(random, Firsts))} {Cap(surname)}"));
+                    var person = $"Dr. {Cap(Pick(random, Firsts))} {Cap(surname)}";
+                    var address = random.Next(3) switch
+                    {
+                        0 => new Contact($"{Pick(random, Firsts)}.{surname}{random.Next(100, 999)}@{Pick(random, Webmail)}", null),
+                        1 => new Contact($"dr.{surname}{random.Next(10, 99)}@{Partners[random.Next(Partners.Count)].Address.Split('@')[1]}", person),
+                        _ => new Contact($"dr.{surname}@{Pick(random, Words)}{Surname(random)}{random.Next(100, 999)}-{Pick(random, Specialties)}.example", person),
+                    };
+                    if (Delivered.Contains(address.Address)) continue;
+                    return (patientIndex, address);
             }
         }
     }
