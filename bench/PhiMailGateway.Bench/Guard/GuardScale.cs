@@ -51,6 +51,7 @@ public static class GuardScale
             var history = new Random(seed + 1);
             var marker = Path.Combine(root, SeedFile);
             var expected = $"seed {seed} disclosures {disclosures}";
+            PrintLoad();
             Console.WriteLine($"guard-scale: seed {seed}, {disclosures:N0} disclosures, {world.Partners.Count:N0} partner mailboxes at {world.PartnerDomains.Count:N0} domains, " +
                 $"{world.Patients.Count:N0} patients ({world.Patients.Count(p => p.Own is not null):N0} with their own address); data in {root}");
             if (File.Exists(bed.Database.FilePath))
@@ -89,6 +90,7 @@ public static class GuardScale
         }
         finally
         {
+            PrintLoad();
             SqliteConnection.ClearAllPools();
             if (keep is null) Directory.Delete(root, recursive: true);
             else if (Directory.Exists(Path.Combine(root, LiveCopy))) Directory.Delete(Path.Combine(root, LiveCopy), recursive: true);
@@ -96,6 +98,12 @@ public static class GuardScale
     }
 
     private const string LiveCopy = "live-copy";
+
+    /// <summary>On a shared machine the tail of the timings is the scheduler's: say how busy it was.</summary>
+    private static void PrintLoad()
+    {
+        if (File.Exists("/proc/loadavg")) Console.WriteLine($"load average (1, 5, 15 min): {string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3))} on {Environment.ProcessorCount} cores");
+    }
 
     /// <summary>The data directory (database, master key, audit head file) copied to <c>live-copy/</c> inside it.</summary>
     private static string CopyData(string root)
