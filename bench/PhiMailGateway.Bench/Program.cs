@@ -22,6 +22,7 @@ try
         "compare" => await LoadMode.RunAsync(parsed, compare: true),
         "micro" => await MicroMode.RunAsync(parsed),
         "guard-replay" => PhiMailGateway.Bench.Guard.GuardReplay.Run(parsed),
+        "guard-scale" => await PhiMailGateway.Bench.Guard.GuardScale.RunAsync(parsed),
         _ => Usage(),
     };
 }
@@ -55,6 +56,12 @@ static int Usage()
         guard-replay  a seeded year of image mail with planted mistakes through the guard's checks
                  --seed S --days D --per-day N --partners P --patients Q   (defaults 2026, 250, 16, 300, 4000)
                  --show N                 print the first N good copies the guard would hold, with why
+        guard-scale   GuardStage.CheckAsync over a SQLite audit log seeded through the gateway's audit writer
+                 --disclosures N          disclosures to seed (default 1000000)
+                 --messages M             timed messages on the unchanged log (default 2000)
+                 --live L                 timed messages with each one's copies committed before the next (default M; 0: none)
+                 --warmup W --seed S --batch B   (defaults 3000, 2026, 1000 messages per seeding transaction)
+                 --keep DIR               seed into DIR and keep it; a later run with the same seed and N reuses it
 
         common   --no-build               do not `dotnet build -c Release` the gateway first
                  --gateway-log-level L    Logging:LogLevel:Default for the gateway (default: its own, Information)

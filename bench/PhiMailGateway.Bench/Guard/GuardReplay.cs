@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using PhiMailGateway.Guard;
+using static PhiMailGateway.Bench.Guard.SyntheticNames;
 
 namespace PhiMailGateway.Bench.Guard;
 
@@ -154,27 +155,6 @@ public static class GuardReplay
     {
         public const string PracticeDomain = "smiledental.example";
 
-        private static readonly string[] Words =
-        [
-            "bright", "smile", "endo", "ortho", "perio", "oral", "dental", "crown", "bridge", "implant", "family", "valley", "river",
-            "lake", "summit", "harbor", "cedar", "maple", "oak", "pine", "north", "south", "east", "west", "central", "city", "metro",
-            "coastal", "prairie", "canyon", "sunrise", "gentle", "premier", "advanced", "precision", "digital", "lab", "imaging", "surgical",
-            "kids", "care", "specialists", "associates", "group", "partners", "clinic", "studio", "works", "ceramics", "scan",
-        ];
-        // Pseudo-surnames from syllables: a few thousand distinct ones, as a region's practices have,
-        // not a short list whose collisions would make every name look like every other.
-        private static readonly string[] Onsets = ["b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "ch", "sh", "br", "gr", "st"];
-        private static readonly string[] Vowels = ["a", "e", "i", "o", "u", "ai", "ea", "ou"];
-        private static readonly string[] Codas = ["", "n", "r", "s", "l", "m", "t", "rd", "ng", "ck"];
-
-        private static string Surname(Random random) =>
-            string.Concat(Enumerable.Range(0, random.Next(2, 4)).Select(_ => Pick(random, Onsets) + Pick(random, Vowels))) + Pick(random, Codas);
-
-        private static readonly string[] Specialties = ["dental", "endo", "ortho", "perio", "oralsurgery", "dentallab", "imaging", "smiles", "dds"];
-
-        private static readonly string[] Firsts = ["amy", "ben", "carla", "dan", "eva", "frank", "grace", "hugo", "iris", "jon", "kate", "liam", "maya", "noah", "olga", "paul"];
-        private static readonly string[] Webmail = ["gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "aol.com", "comcast.net"];
-
         private readonly List<List<Contact>> _partners = [];
         private readonly List<(Contact? Own, int[] Partners)> _patients = [];
 
@@ -264,9 +244,5 @@ public static class GuardReplay
         }
 
         private static int Popular(Random random, int count) => (int)(count * Math.Pow(random.NextDouble(), 2));
-
-        private static string Pick(Random random, string[] items) => items[random.Next(items.Length)];
-
-        private static string Cap(string s) => char.ToUpperInvariant(s[0]) + s[1..];
     }
 }

@@ -5,7 +5,8 @@ namespace PhiMailGateway.Guard;
 /// <summary>
 /// The guard's <see cref="GuardKnowledge"/>, kept current cheaply: each call reads only the audit
 /// events after the last one it read and, when the added entries changed (in any process), those
-/// entries; the knowledge is rebuilt only when something new was learned. One caller at a time.
+/// entries; the knowledge grows by what the audit newly delivered, and is built anew only when the
+/// added entries changed. One caller at a time.
 /// </summary>
 public sealed class GuardKnowledgeCache(IGuardStore store, GuardOptions options, GatewayOptions gateway)
 {
@@ -22,13 +23,15 @@ public sealed class GuardKnowledgeCache(IGuardStore store, GuardOptions options,
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            var changed = _addedVersion is null;
+            var rebuild = _addedVersion is null;
             var history = await store.ReadDeliveredSinceAsync(_readUpTo, cancellationToken);
+            var learned = new List<string>();
+            var learnedNames = new List<(string Address, string Name)>();
             foreach (var (address, name) in history.Delivered)
             {
                 var key = address.ToLowerInvariant();
-                changed |= _delivered.Add(key);
-                if (!string.IsNullOrWhiteSpace(name)) changed |= _names.Add((key, name.Trim()));
+                if (_delivered.Add(key)) learned.Add(key);
+                if (!string.IsNullOrWhiteSpace(name) && _names.Add((key, name.Trim()))) learnedNames.Add((key, name.Trim()));
             }
             _readUpTo = history.ReadUpTo;
 
@@ -37,9 +40,12 @@ public sealed class GuardKnowledgeCache(IGuardStore store, GuardOptions options,
             {
                 _added = await store.ListKnownAsync(cancellationToken);
                 _addedVersion = version;
-                changed = true;
+                rebuild = true;
             }
-            if (changed) _current = Build();
+            // An entry removed must be forgotten, so a change to them builds everything again; what
+            // the audit delivered only ever adds, which is cheap to add (guard-scale, bench/README.md).
+            if (rebuild) _current = Build();
+            else if (learned.Count > 0 || learnedNames.Count > 0) _current = _current.Adding(learned, learnedNames);
             return _current;
         }
         finally

@@ -97,6 +97,24 @@ public class GuardKnowledgeCacheTests
     }
 
     [Test]
+    public async Task Current_DeliveriesLearnedThenAnAddedEntryRemoved_TheDeliveriesStayKnown()
+    {
+        var store = new SqliteGuardStore(_bed.Database);
+        await store.AddKnownAsync(new KnownEntry("dr.kim@ortho.example", KnownSources.It, DateTimeOffset.UtcNow, "cli"), CancellationToken.None);
+        var cache = Cache();
+        await cache.CurrentAsync(CancellationToken.None);
+        await DeliveredAsync("Q1", "a@one.example", "Amy One");
+        var grown = await cache.CurrentAsync(CancellationToken.None);
+        await store.RemoveKnownAsync("dr.kim@ortho.example", CancellationToken.None);
+        var after = await cache.CurrentAsync(CancellationToken.None);
+
+        Assert.That(grown.IsKnownAddress("dr.kim", "ortho.example") && grown.IsKnownAddress("a", "one.example"), Is.True, "the delivery was added to what IT entered");
+        Assert.That(after.IsKnownAddress("dr.kim", "ortho.example"), Is.False, "the removed entry is forgotten");
+        Assert.That(after.IsKnownAddress("a", "one.example"), Is.True, "what the audit delivered stays");
+        Assert.That(after.AddressesNamed("amy one"), Is.EqualTo(new[] { "a@one.example" }));
+    }
+
+    [Test]
     public async Task Current_PracticeAndConfiguredDomains_AreVouchedFor()
     {
         var known = await Cache(new GuardOptions { KnownDomains = ["Partner.Example"] }).CurrentAsync(CancellationToken.None);
