@@ -14,8 +14,9 @@ namespace PhiMailGateway.Direct;
 
 /// <summary>
 /// Delivers <c>TlsFirst</c> copies straight to the recipient domain's MX, and only over TLS it
-/// verified: DANE when the MX, its addresses and its TLSA records are all DNSSEC-secure, else PKIX
-/// for the MX name when <c>Direct:AcceptPkix</c>. MX hosts are tried in preference order; one whose
+/// verified: DANE when the MX, its addresses and its TLSA records are all DNSSEC-secure; else the
+/// domain's MTA-STS policy in enforce mode (the MX must match it, its certificate must be
+/// PKIX-valid for its name); else PKIX for the MX name when <c>Direct:AcceptPkix</c>. MX hosts are tried in preference order; one whose
 /// certificate does not verify (a TLSA mismatch included) is not used, never retried without TLS.
 /// The outcome per recipient: the MX's reply, as with the smarthost; <see cref="RecipientStatus.Fallback"/>
 /// when no MX could be verified (no STARTTLS, a certificate that fails, a domain in
@@ -27,15 +28,18 @@ public sealed partial class DirectTransport : IRelayTransport
     private readonly DirectOptions _options;
     private readonly DnsLookup _dns;
     private readonly MxCertificateCheck _certificates;
+    private readonly MtaStsPolicies _policies;
     private readonly string _heloName;
     private readonly TimeProvider _time;
     private readonly ILogger<DirectTransport> _logger;
 
-    public DirectTransport(DirectOptions options, GatewayOptions gateway, DnsLookup dns, TimeProvider time, ILogger<DirectTransport> logger)
+    public DirectTransport(DirectOptions options, GatewayOptions gateway, DnsLookup dns, MxCertificateCheck certificates, MtaStsPolicies policies,
+        TimeProvider time, ILogger<DirectTransport> logger)
     {
         _options = options;
         _dns = dns;
-        _certificates = new MxCertificateCheck(MxCertificateCheck.LoadRoots(options.TrustRoots));
+        _certificates = certificates;
+        _policies = policies;
         _heloName = string.IsNullOrWhiteSpace(options.HeloName) ? gateway.HostName : options.HeloName.Trim();
         _time = time;
         _logger = logger;
@@ -77,6 +81,9 @@ public sealed partial class DirectTransport : IRelayTransport
 
         var unverified = new List<string>();
         var trouble = new List<string>();
+        // Asked once per copy, and only when an MX has no DANE (RFC 8461 2: DANE comes first).
+        Task<MtaStsPolicy?>? policy = null;
+        Task<MtaStsPolicy?> Policy() => policy ??= _policies.GetAsync(domain, cancellationToken);
         foreach (var host in hosts)
         {
             var addresses = await _dns.AddressesAsync(host.Name, cancellationToken);
@@ -85,7 +92,7 @@ public sealed partial class DirectTransport : IRelayTransport
                 trouble.Add($"{host.Name}: {(addresses.Status == DnsStatus.Failed ? "address lookup failed" : "no address")}");
                 continue;
             }
-            var requirement = await RequirementAsync(host.Name, mx.Authenticated && addresses.Authenticated, cancellationToken);
+            var requirement = await RequirementAsync(host.Name, mx.Authenticated && addresses.Authenticated, Policy, cancellationToken);
             if (requirement.Failure is { } cannot)
             {
                 (requirement.Temporary ? trouble : unverified).Add($"{host.Name}: {cannot}");
@@ -114,8 +121,11 @@ public sealed partial class DirectTransport : IRelayTransport
         return All(recipients, RecipientStatus.Deferred, 0, "no MX could be reached: " + string.Join("; ", trouble));
     }
 
-    /// <summary>What the MX host's certificate must pass: DANE when its TLSA records are secure and usable, else PKIX if allowed.</summary>
-    private async Task<Requirement> RequirementAsync(string host, bool secure, CancellationToken cancellationToken)
+    /// <summary>
+    /// What the MX host's certificate must pass: DANE when its TLSA records are secure and usable;
+    /// else the enforced MTA-STS policy (an MX it does not list is not used); else PKIX if allowed.
+    /// </summary>
+    private async Task<Requirement> RequirementAsync(string host, bool secure, Func<Task<MtaStsPolicy?>> policy, CancellationToken cancellationToken)
     {
         if (secure)
         {
@@ -125,6 +135,12 @@ public sealed partial class DirectTransport : IRelayTransport
             if (tlsa.Status == DnsStatus.Failed) return Requirement.Cannot("TLSA lookup failed", temporary: true);
             var usable = tlsa.Authenticated ? tlsa.Records.Where(MxCertificateCheck.Usable).ToList() : [];
             if (usable.Count > 0) return new Requirement(TlsVerification.Dane, usable, null, false);
+        }
+        if (await policy() is { Mode: MtaStsMode.Enforce } enforced)
+        {
+            return enforced.Allows(host)
+                ? new Requirement(TlsVerification.MtaSts, [], null, false)
+                : Requirement.Cannot("not an mx of the domain's MTA-STS policy (enforce)", temporary: false);
         }
         return _options.AcceptPkix
             ? new Requirement(TlsVerification.Pkix, [], null, false)
