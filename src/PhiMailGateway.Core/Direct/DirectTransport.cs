@@ -50,11 +50,25 @@ public sealed partial class DirectTransport : IRelayTransport
         var outcomes = new List<RecipientOutcome>(request.Recipients.Count);
         // The TlsFirst protector makes one copy per recipient domain; any other grouping is split here.
         foreach (var domain in request.Recipients.GroupBy(DomainOf, StringComparer.OrdinalIgnoreCase))
-            outcomes.AddRange(await SendToDomainAsync(request, domain.Key, domain.ToList(), cancellationToken));
+            outcomes.AddRange(await SendToDomainAsync(request, domain.Key, domain.ToList(), dryRun: false, cancellationToken));
         return FallBackWhenFailingTooLong(request, outcomes);
     }
 
-    private async Task<IReadOnlyList<RecipientOutcome>> SendToDomainAsync(RelayRequest request, string domain, IReadOnlyList<string> recipients, CancellationToken cancellationToken)
+    /// <summary>
+    /// `rules test`: the same lookups and TLS handshakes as a delivery, per recipient domain, ending
+    /// with QUIT where a delivery would send: Delivered (with the method) means "would go directly".
+    /// </summary>
+    public async Task<IReadOnlyList<RecipientOutcome>> DryRunAsync(IReadOnlyList<string> recipients, CancellationToken cancellationToken)
+    {
+        var request = new RelayRequest("dry-run", "", recipients, () => Stream.Null, RequireTls: false);
+        var outcomes = new List<RecipientOutcome>(recipients.Count);
+        foreach (var domain in recipients.GroupBy(DomainOf, StringComparer.OrdinalIgnoreCase))
+            outcomes.AddRange(await SendToDomainAsync(request, domain.Key, domain.ToList(), dryRun: true, cancellationToken));
+        return outcomes;
+    }
+
+    private async Task<IReadOnlyList<RecipientOutcome>> SendToDomainAsync(RelayRequest request, string domain, IReadOnlyList<string> recipients, bool dryRun,
+        CancellationToken cancellationToken)
     {
         if (_options.IsTlsPrevented(domain))
             return All(recipients, RecipientStatus.Fallback, 0, "the domain is in Direct:TlsPreventDomains");
@@ -100,7 +114,7 @@ public sealed partial class DirectTransport : IRelayTransport
             }
             foreach (var address in addresses.Records)
             {
-                var attempt = await TryMxAsync(request, recipients, host.Name, address, requirement, cancellationToken);
+                var attempt = await TryMxAsync(request, recipients, host.Name, address, requirement, dryRun, cancellationToken);
                 if (attempt.Outcomes is { } sent) return sent;
                 if (attempt.Unverified is { } why)
                 {
@@ -148,7 +162,7 @@ public sealed partial class DirectTransport : IRelayTransport
     }
 
     private async Task<MxAttempt> TryMxAsync(RelayRequest request, IReadOnlyList<string> recipients, string host, IPAddress address, Requirement requirement,
-        CancellationToken cancellationToken)
+        bool dryRun, CancellationToken cancellationToken)
     {
         var check = new ConnectionCheck(this, host, requirement);
         using var client = new RecordingSmtpClient
@@ -183,7 +197,9 @@ public sealed partial class DirectTransport : IRelayTransport
         }
 
         var method = $"DirectTls({Name(requirement.Verification)}) mx={host} tls={client.SslProtocol} cert=sha256:{check.Fingerprint}";
-        var outcomes = await TransmitAsync(request, recipients, client, method, cancellationToken);
+        var outcomes = dryRun
+            ? All(recipients, RecipientStatus.Delivered, 0, "verified; nothing sent (dry run)").Select(o => o with { Method = method }).ToList()
+            : await TransmitAsync(request, recipients, client, method, cancellationToken);
         LogDelivered(_logger, request.DeliveryId, Name(requirement.Verification), client.SslProtocol.ToString(),
             outcomes.Count(o => o.Status == RecipientStatus.Delivered), outcomes.Count(o => o.Status == RecipientStatus.Deferred), outcomes.Count(o => o.Status == RecipientStatus.Failed));
         LogDeliveredDetail(_logger, request.DeliveryId, host, address.ToString());
