@@ -28,6 +28,7 @@ public static class RelayRegistration
         builder.Services.AddSingleton(sp => Direct.MxCertificateCheck.For(sp.GetRequiredService<Direct.DirectOptions>()));
         builder.Services.AddSingleton<Direct.MtaStsPolicies>();
         builder.Services.AddSingleton<Direct.DirectTransport>();
+        builder.Services.AddHostedService<DirectDnsRecordsCheck>();
         builder.Services.AddSingleton(sp => new RelayTransports(sp.GetRequiredService<IRelayTransport>(),
             sp.GetRequiredService<Direct.DirectOptions>().Enabled ? sp.GetRequiredService<Direct.DirectTransport>() : null));
         return builder;
