@@ -200,6 +200,26 @@ public class DirectTransportTests
     }
 
     [Test]
+    public async Task MxOfferingOnlyTls11_FallsBack_EvenWithAValidCertificate()
+    {
+        using var certificate = TestCertificates.CreateServer(TestCertificates.Ca, "mx.oldtls.test");
+        var address = NextAddress();
+        _dns.Mx("oldtls.test", 10, "mx.oldtls.test").A("mx.oldtls.test", address.ToString());
+#pragma warning disable SYSLIB0039, CA5397 // TLS 1.1 on purpose: the MX this test plays is out of date.
+        await using var mx = await FakeSmtpUpstream.StartAsync(new FakeSmtpUpstreamOptions
+        {
+            Address = address, Port = _port, Certificate = certificate, TlsProtocols = System.Security.Authentication.SslProtocols.Tls11,
+        });
+#pragma warning restore SYSLIB0039, CA5397
+
+        var outcome = (await SendAsync("dr@oldtls.test")).Single();
+
+        Assert.That((outcome.Status, outcome.Response), Is.EqualTo((RecipientStatus.Fallback,
+            "no MX with verified TLS: mx.oldtls.test: the TLS handshake failed (TLS 1.2 or later is required)")));
+        Assert.That(mx.Messages, Is.Empty);
+    }
+
+    [Test]
     public async Task FirstMxFailsVerification_TheNextInPreferenceOrderCarriesTheCopy()
     {
         using var bad = TestCertificates.CreateServer(null, "mx1.twomx.test");

@@ -49,6 +49,9 @@ public sealed record FakeSmtpUpstreamOptions
     /// <summary>The server certificate, with its key (TestCertificates.CreateServer); default a self-signed one for localhost.</summary>
     public X509Certificate2? Certificate { get; init; }
 
+    /// <summary>The TLS versions STARTTLS offers; default the platform's.</summary>
+    public System.Security.Authentication.SslProtocols? TlsProtocols { get; init; }
+
     /// <summary>Certificates sent after the leaf in the handshake (intermediates, a DANE-TA anchor).</summary>
     public X509Certificate2[]? CertificateChain { get; init; }
 
@@ -148,6 +151,7 @@ public sealed class FakeSmtpUpstream : IAsyncDisposable
                 b.Endpoint(new IPEndPoint(_options.Address ?? IPAddress.Loopback, _options.Port));
                 if (_options.StartTls || _options.ImplicitTls) b.Certificate(Certificate);
                 if (_options.ImplicitTls) b.IsSecure(true);
+                if (_options.TlsProtocols is { } protocols) b.SupportedSslProtocols(protocols);
                 b.AllowUnsecureAuthentication(false);
                 b.AuthenticationRequired(_options.RequiredUser is not null);
             })
