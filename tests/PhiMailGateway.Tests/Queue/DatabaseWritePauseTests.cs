@@ -15,16 +15,46 @@ public class DatabaseWritePauseTests
     private const int ProbeFailedEvent = 3303;
     private const int StillCannotWriteEvent = 3304;
 
+    /// <summary>A pause over a real database on a 2 MB tmpfs, a clock the test moves, and its log.</summary>
+    private sealed class Bed : IDisposable
+    {
+        private readonly ILoggerFactory _loggers;
+
+        private Bed(SmallDisk disk, GatewayDatabase database)
+        {
+            Disk = disk;
+            Database = database;
+            _loggers = LoggerFactory.Create(b => b.AddProvider(Recorder).SetMinimumLevel(LogLevel.Debug));
+            Pause = new DatabaseWritePause(database, Clock, _loggers.CreateLogger<DatabaseWritePause>());
+        }
+
+        public SmallDisk Disk { get; }
+        public GatewayDatabase Database { get; }
+        public ManualTimeProvider Clock { get; } = new(DateTimeOffset.UnixEpoch.AddYears(56));
+        public RecordingLoggerProvider Recorder { get; } = new();
+        public DatabaseWritePause Pause { get; }
+
+        public static async Task<Bed> StartAsync()
+        {
+            var disk = SmallDisk.Mount(megabytes: 2);
+            var database = new GatewayDatabase(Path.Combine(disk.Path, "gateway.db"));
+            await database.MigrateAsync(CancellationToken.None);
+            return new Bed(disk, database);
+        }
+
+        public void Dispose()
+        {
+            _loggers.Dispose();
+            SqliteConnection.ClearAllPools();
+            Disk.Dispose();
+        }
+    }
+
     [Test]
     public async Task DatabaseWritePause_DiskFull_ProbesOnDoublingBackoffAndResumesOnceWritesCommit()
     {
-        using var disk = SmallDisk.Mount(megabytes: 2);
-        var database = new GatewayDatabase(Path.Combine(disk.Path, "gateway.db"));
-        await database.MigrateAsync(CancellationToken.None);
-        var clock = new ManualTimeProvider(DateTimeOffset.UnixEpoch.AddYears(56));
-        var recorder = new RecordingLoggerProvider();
-        using var loggers = LoggerFactory.Create(b => b.AddProvider(recorder).SetMinimumLevel(LogLevel.Debug));
-        var pause = new DatabaseWritePause(database, clock, loggers.CreateLogger<DatabaseWritePause>());
+        using var bed = await Bed.StartAsync();
+        var (disk, database, clock, recorder, pause) = (bed.Disk, bed.Database, bed.Clock, bed.Recorder, bed.Pause);
 
         disk.Fill();
         var failure = await FailedWriteAsync(database);
@@ -70,13 +100,8 @@ public class DatabaseWritePauseTests
     [Test]
     public async Task DatabaseWritePause_WorkFailsAfterAProbeCommitted_IsTheSameOutage_OnePauseOneResume()
     {
-        using var disk = SmallDisk.Mount(megabytes: 2);
-        var database = new GatewayDatabase(Path.Combine(disk.Path, "gateway.db"));
-        await database.MigrateAsync(CancellationToken.None);
-        var clock = new ManualTimeProvider(DateTimeOffset.UnixEpoch.AddYears(56));
-        var recorder = new RecordingLoggerProvider();
-        using var loggers = LoggerFactory.Create(b => b.AddProvider(recorder).SetMinimumLevel(LogLevel.Debug));
-        var pause = new DatabaseWritePause(database, clock, loggers.CreateLogger<DatabaseWritePause>());
+        using var bed = await Bed.StartAsync();
+        var (disk, database, clock, recorder, pause) = (bed.Disk, bed.Database, bed.Clock, bed.Recorder, bed.Pause);
         disk.Fill();
         var failure = await FailedWriteAsync(database);
         Assert.That(failure, Is.TypeOf<StorageUnavailableException>());
