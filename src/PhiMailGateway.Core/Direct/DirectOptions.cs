@@ -49,6 +49,12 @@ public sealed record DirectOptions
     /// <summary>Per SMTP command towards a recipient's server.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>How often a domain's <c>_mta-sts</c> TXT record is asked again for a new policy id.</summary>
+    public TimeSpan PolicyRefreshInterval { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>The HTTPS port of every <c>mta-sts.&lt;domain&gt;</c> policy host (443; tests use others).</summary>
+    public int PolicyPort { get; init; } = 443;
+
     /// <summary>A copy whose lookups keep failing (DNS timeouts, no MX answering) this long takes its fallback instead of waiting on.</summary>
     public TimeSpan FallbackAfter { get; init; } = TimeSpan.FromHours(4);
 
@@ -91,6 +97,9 @@ public sealed class DirectOptionsValidator : IValidateOptions<DirectOptions>
         if (!string.IsNullOrWhiteSpace(o.Resolver) && DirectOptions.ParseResolver(o.Resolver) is null)
             errors.Add($"Direct:Resolver: must be an IP address with an optional port, such as 127.0.0.1:53 or [::1]:53 (got '{o.Resolver}').");
         if (o.SmtpPort is < 1 or > 65535) errors.Add($"Direct:SmtpPort: must be between 1 and 65535 (got {o.SmtpPort}).");
+        if (o.PolicyPort is < 1 or > 65535) errors.Add($"Direct:PolicyPort: must be between 1 and 65535 (got {o.PolicyPort}).");
+        if (o.PolicyRefreshInterval < TimeSpan.FromMinutes(1) || o.PolicyRefreshInterval > TimeSpan.FromDays(1))
+            errors.Add($"Direct:PolicyRefreshInterval: must be between 00:01:00 and 1.00:00:00 (got {o.PolicyRefreshInterval.ToString("c", CultureInfo.InvariantCulture)}).");
         if (!string.IsNullOrWhiteSpace(o.HeloName) && Uri.CheckHostName(o.HeloName.Trim()) != UriHostNameType.Dns)
             errors.Add($"Direct:HeloName: must be a host name (got '{o.HeloName}').");
         foreach (var (domain, i) in o.TlsPreventDomains.Select((d, i) => (d, i)))

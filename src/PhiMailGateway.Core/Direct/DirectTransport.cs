@@ -14,8 +14,9 @@ namespace PhiMailGateway.Direct;
 
 /// <summary>
 /// Delivers <c>TlsFirst</c> copies straight to the recipient domain's MX, and only over TLS it
-/// verified: DANE when the MX, its addresses and its TLSA records are all DNSSEC-secure, else PKIX
-/// for the MX name when <c>Direct:AcceptPkix</c>. MX hosts are tried in preference order; one whose
+/// verified: DANE when the MX, its addresses and its TLSA records are all DNSSEC-secure; else the
+/// domain's MTA-STS policy in enforce mode (the MX must match it, its certificate must be
+/// PKIX-valid for its name); else PKIX for the MX name when <c>Direct:AcceptPkix</c>. MX hosts are tried in preference order; one whose
 /// certificate does not verify (a TLSA mismatch included) is not used, never retried without TLS.
 /// The outcome per recipient: the MX's reply, as with the smarthost; <see cref="RecipientStatus.Fallback"/>
 /// when no MX could be verified (no STARTTLS, a certificate that fails, a domain in
@@ -27,16 +28,19 @@ public sealed partial class DirectTransport : IRelayTransport
     private readonly DirectOptions _options;
     private readonly DnsLookup _dns;
     private readonly MxCertificateCheck _certificates;
+    private readonly MtaStsPolicies _policies;
     private readonly string _heloName;
     private readonly TimeProvider _time;
     private readonly ILogger<DirectTransport> _logger;
     private readonly DkimSigning _dkim;
 
-    public DirectTransport(DirectOptions options, GatewayOptions gateway, DnsLookup dns, TimeProvider time, ILogger<DirectTransport> logger)
+    public DirectTransport(DirectOptions options, GatewayOptions gateway, DnsLookup dns, MxCertificateCheck certificates, MtaStsPolicies policies,
+        TimeProvider time, ILogger<DirectTransport> logger)
     {
         _options = options;
         _dns = dns;
-        _certificates = new MxCertificateCheck(MxCertificateCheck.LoadRoots(options.TrustRoots));
+        _certificates = certificates;
+        _policies = policies;
         _heloName = string.IsNullOrWhiteSpace(options.HeloName) ? gateway.HostName : options.HeloName.Trim();
         _time = time;
         _logger = logger;
@@ -48,11 +52,25 @@ public sealed partial class DirectTransport : IRelayTransport
         var outcomes = new List<RecipientOutcome>(request.Recipients.Count);
         // The TlsFirst protector makes one copy per recipient domain; any other grouping is split here.
         foreach (var domain in request.Recipients.GroupBy(DomainOf, StringComparer.OrdinalIgnoreCase))
-            outcomes.AddRange(await SendToDomainAsync(request, domain.Key, domain.ToList(), cancellationToken));
+            outcomes.AddRange(await SendToDomainAsync(request, domain.Key, domain.ToList(), dryRun: false, cancellationToken));
         return FallBackWhenFailingTooLong(request, outcomes);
     }
 
-    private async Task<IReadOnlyList<RecipientOutcome>> SendToDomainAsync(RelayRequest request, string domain, IReadOnlyList<string> recipients, CancellationToken cancellationToken)
+    /// <summary>
+    /// `rules test`: the same lookups and TLS handshakes as a delivery, per recipient domain, ending
+    /// with QUIT where a delivery would send: Delivered (with the method) means "would go directly".
+    /// </summary>
+    public async Task<IReadOnlyList<RecipientOutcome>> DryRunAsync(IReadOnlyList<string> recipients, CancellationToken cancellationToken)
+    {
+        var request = new RelayRequest("dry-run", "", recipients, () => Stream.Null, RequireTls: false);
+        var outcomes = new List<RecipientOutcome>(recipients.Count);
+        foreach (var domain in recipients.GroupBy(DomainOf, StringComparer.OrdinalIgnoreCase))
+            outcomes.AddRange(await SendToDomainAsync(request, domain.Key, domain.ToList(), dryRun: true, cancellationToken));
+        return outcomes;
+    }
+
+    private async Task<IReadOnlyList<RecipientOutcome>> SendToDomainAsync(RelayRequest request, string domain, IReadOnlyList<string> recipients, bool dryRun,
+        CancellationToken cancellationToken)
     {
         if (_options.IsTlsPrevented(domain))
             return All(recipients, RecipientStatus.Fallback, 0, "the domain is in Direct:TlsPreventDomains");
@@ -79,6 +97,9 @@ public sealed partial class DirectTransport : IRelayTransport
 
         var unverified = new List<string>();
         var trouble = new List<string>();
+        // Asked once per copy, and only when an MX has no DANE (RFC 8461 2: DANE comes first).
+        Task<MtaStsPolicy?>? policy = null;
+        Task<MtaStsPolicy?> Policy() => policy ??= _policies.GetAsync(domain, cancellationToken);
         foreach (var host in hosts)
         {
             var addresses = await _dns.AddressesAsync(host.Name, cancellationToken);
@@ -87,7 +108,7 @@ public sealed partial class DirectTransport : IRelayTransport
                 trouble.Add($"{host.Name}: {(addresses.Status == DnsStatus.Failed ? "address lookup failed" : "no address")}");
                 continue;
             }
-            var requirement = await RequirementAsync(host.Name, mx.Authenticated && addresses.Authenticated, cancellationToken);
+            var requirement = await RequirementAsync(host.Name, mx.Authenticated && addresses.Authenticated, Policy, cancellationToken);
             if (requirement.Failure is { } cannot)
             {
                 (requirement.Temporary ? trouble : unverified).Add($"{host.Name}: {cannot}");
@@ -95,7 +116,7 @@ public sealed partial class DirectTransport : IRelayTransport
             }
             foreach (var address in addresses.Records)
             {
-                var attempt = await TryMxAsync(request, recipients, host.Name, address, requirement, cancellationToken);
+                var attempt = await TryMxAsync(request, recipients, host.Name, address, requirement, dryRun, cancellationToken);
                 if (attempt.Outcomes is { } sent) return sent;
                 if (attempt.Unverified is { } why)
                 {
@@ -116,8 +137,11 @@ public sealed partial class DirectTransport : IRelayTransport
         return All(recipients, RecipientStatus.Deferred, 0, "no MX could be reached: " + string.Join("; ", trouble));
     }
 
-    /// <summary>What the MX host's certificate must pass: DANE when its TLSA records are secure and usable, else PKIX if allowed.</summary>
-    private async Task<Requirement> RequirementAsync(string host, bool secure, CancellationToken cancellationToken)
+    /// <summary>
+    /// What the MX host's certificate must pass: DANE when its TLSA records are secure and usable;
+    /// else the enforced MTA-STS policy (an MX it does not list is not used); else PKIX if allowed.
+    /// </summary>
+    private async Task<Requirement> RequirementAsync(string host, bool secure, Func<Task<MtaStsPolicy?>> policy, CancellationToken cancellationToken)
     {
         if (secure)
         {
@@ -128,13 +152,19 @@ public sealed partial class DirectTransport : IRelayTransport
             var usable = tlsa.Authenticated ? tlsa.Records.Where(MxCertificateCheck.Usable).ToList() : [];
             if (usable.Count > 0) return new Requirement(TlsVerification.Dane, usable, null, false);
         }
+        if (await policy() is { Mode: MtaStsMode.Enforce } enforced)
+        {
+            return enforced.Allows(host)
+                ? new Requirement(TlsVerification.MtaSts, [], null, false)
+                : Requirement.Cannot("not an mx of the domain's MTA-STS policy (enforce)", temporary: false);
+        }
         return _options.AcceptPkix
             ? new Requirement(TlsVerification.Pkix, [], null, false)
             : Requirement.Cannot("no DNSSEC-secure TLSA records, and Direct:AcceptPkix is false", temporary: false);
     }
 
     private async Task<MxAttempt> TryMxAsync(RelayRequest request, IReadOnlyList<string> recipients, string host, IPAddress address, Requirement requirement,
-        CancellationToken cancellationToken)
+        bool dryRun, CancellationToken cancellationToken)
     {
         var check = new ConnectionCheck(this, host, requirement);
         using var client = new RecordingSmtpClient
@@ -169,7 +199,9 @@ public sealed partial class DirectTransport : IRelayTransport
         }
 
         var method = $"DirectTls({Name(requirement.Verification)}) mx={host} tls={client.SslProtocol} cert=sha256:{check.Fingerprint}";
-        var outcomes = await TransmitAsync(request, recipients, client, method, cancellationToken);
+        var outcomes = dryRun
+            ? All(recipients, RecipientStatus.Delivered, 0, "verified; nothing sent (dry run)").Select(o => o with { Method = method }).ToList()
+            : await TransmitAsync(request, recipients, client, method, cancellationToken);
         LogDelivered(_logger, request.DeliveryId, Name(requirement.Verification), client.SslProtocol.ToString(),
             outcomes.Count(o => o.Status == RecipientStatus.Delivered), outcomes.Count(o => o.Status == RecipientStatus.Deferred), outcomes.Count(o => o.Status == RecipientStatus.Failed));
         LogDeliveredDetail(_logger, request.DeliveryId, host, address.ToString());

@@ -120,6 +120,8 @@ public sealed class MxCertificateCheck(IReadOnlyList<X509Certificate2> trustRoot
     private static bool NameMatches(X509Certificate2 leaf, string host) =>
         leaf.MatchesHostname(host.TrimEnd('.'), allowWildcards: true, allowCommonName: false);
 
+    public static MxCertificateCheck For(DirectOptions options) => new(LoadRoots(options.TrustRoots));
+
     /// <summary>The roots in <c>Direct:TrustRoots</c> (PEM files, each one or more certificates).</summary>
     public static IReadOnlyList<X509Certificate2> LoadRoots(IEnumerable<string> paths)
     {

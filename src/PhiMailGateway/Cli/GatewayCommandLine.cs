@@ -134,7 +134,7 @@ public static class GatewayCommandLine
         ["serve"] = [],
         ["users"] = [],
         ["queue"] = [],
-        ["rules"] = ["--eml", "--to", "--from", "--show-phi"],
+        ["rules"] = ["--eml", "--to", "--from", "--show-phi", "--offline"],
         ["audit"] = ["--since", "--until", "--patient", "--recipient", "--format", "--include-gateway-mail", "--guard", "--head-note", "--head-notes"],
         ["certs"] = ["--address"],
         ["pickup"] = [],
@@ -181,7 +181,7 @@ public static class GatewayCommandLine
                                           the running gateway sees it at the next attempt
               queue list                  list queued messages and deliveries
               queue retry ID              retry a message or delivery now
-              rules test --eml FILE [--to ADDR ...] [--from ADDR] [--show-phi]
+              rules test --eml FILE [--to ADDR ...] [--from ADDR] [--show-phi] [--offline]
                                           dry run: what each rule decides per recipient, and why
               audit verify [--head-note "NOTE"]... [--head-notes FILE]...
                                           recompute the audit chain; exit 1 and the first bad record on any break;

@@ -11,18 +11,20 @@ using PhiMailGateway.Spool;
 namespace PhiMailGateway.Cli;
 
 /// <summary>
-/// `rules test --eml FILE [--to ADDR ...] [--from ADDR] [--show-phi]`: IT's dry run. Inspects the
-/// message exactly as the gateway would, then prints per recipient the action, the rule and why,
-/// rule by rule. Nothing is sent or stored. DICOM patient data is shown only with --show-phi.
+/// `rules test --eml FILE [--to ADDR ...] [--from ADDR] [--show-phi] [--offline]`: IT's dry run.
+/// Inspects the message exactly as the gateway would, then prints per recipient the action, the
+/// rule and why, rule by rule, and for a TlsFirst recipient what direct delivery would do now (live
+/// DNS, MTA-STS and a TLS handshake with the MX, ending before MAIL FROM; --offline skips them).
+/// Nothing is sent or stored. DICOM patient data is shown only with --show-phi.
 /// </summary>
 internal static class RulesCommand
 {
-    private const string UsageText = "rules: expected `rules test --eml FILE [--to ADDR ...] [--from ADDR] [--show-phi]`.";
+    private const string UsageText = "rules: expected `rules test --eml FILE [--to ADDR ...] [--from ADDR] [--show-phi] [--offline]`.";
 
     public static async Task<int> RunAsync(string[] args, string[] configArgs, TextWriter stdout, TextWriter stderr)
     {
         if (args.FirstOrDefault() != "test") return GatewayCommandLine.Usage(stderr, 2, UsageText);
-        if (!TryParse(args[1..], out var eml, out var to, out var from, out var showPhi, out var error))
+        if (!TryParse(args[1..], out var eml, out var to, out var from, out var showPhi, out var offline, out var error))
             return GatewayCommandLine.Usage(stderr, 2, error);
         if (!File.Exists(eml))
         {
@@ -83,6 +85,9 @@ internal static class RulesCommand
             ? new Dictionary<string, GuardVerdict>(StringComparer.OrdinalIgnoreCase)
             : (await context.Get<GuardStage>().CheckAsync(headers, report, new RoutingPlan(decided, rules.SubjectTags), CancellationToken.None))
                 .Verdicts.ToDictionary(v => v.Recipient, StringComparer.OrdinalIgnoreCase);
+        var direct = directOn && !offline && decisions.Any(d => d.Action == RoutingAction.TlsFirst)
+            ? await DirectVerdictsAsync(context, decisions.Where(d => d.Action == RoutingAction.TlsFirst).Select(d => d.Recipient).Distinct(StringComparer.OrdinalIgnoreCase).ToList())
+            : new Dictionary<string, PhiMailGateway.Relay.RecipientOutcome>(StringComparer.OrdinalIgnoreCase);
         foreach (var decision in decisions)
         {
             var recipient = decision.Recipient;
@@ -93,10 +98,49 @@ internal static class RulesCommand
             foreach (var line in decision.Trace) await stdout.WriteLineAsync("  " + line);
             if (decision.FellBackBecause is { } because) await stdout.WriteLineAsync($"  TlsFirst takes its fallback {decision.Action}: {because}");
             else if (decision.Action == RoutingAction.TlsFirst)
-                await stdout.WriteLineAsync($"  direct to the recipient's MX when its TLS verifies (DANE, MTA-STS, PKIX), else {decision.Rule!.FallbackAction}");
+                await stdout.WriteLineAsync("  " + TlsFirstLine(decision, offline ? null : direct.GetValueOrDefault(recipient)));
             if (guard.GetValueOrDefault(recipient) is { } verdict) await stdout.WriteLineAsync("  " + GuardLine(verdict, report.HasDentalImage));
         }
         return 0;
+    }
+
+    /// <summary>What direct delivery would do for the TlsFirst recipients now; nothing is sent, and policies learned are not stored.</summary>
+    private static async Task<Dictionary<string, PhiMailGateway.Relay.RecipientOutcome>> DirectVerdictsAsync(CliContext context, IReadOnlyList<string> recipients)
+    {
+        var options = context.Get<PhiMailGateway.Direct.DirectOptions>();
+        var dns = new PhiMailGateway.Direct.DnsLookup(options);
+        var certificates = PhiMailGateway.Direct.MxCertificateCheck.For(options);
+        using var policies = new PhiMailGateway.Direct.MtaStsPolicies(options, dns, certificates,
+            new DryRunPolicyStore(context.Get<PhiMailGateway.Direct.IMtaStsPolicyStore>()), TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<PhiMailGateway.Direct.MtaStsPolicies>.Instance);
+        var transport = new PhiMailGateway.Direct.DirectTransport(options, context.Get<PhiMailGateway.Configuration.GatewayOptions>(), dns, certificates, policies,
+            TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<PhiMailGateway.Direct.DirectTransport>.Instance);
+        var outcomes = await transport.DryRunAsync(recipients, CancellationToken.None);
+        return outcomes.ToDictionary(o => o.Recipient, StringComparer.OrdinalIgnoreCase);
+    }
+
+    private static string TlsFirstLine(RoutingDecision decision, PhiMailGateway.Relay.RecipientOutcome? verdict) => verdict switch
+    {
+        null => $"TLS-first: not checked (--offline); direct when the MX's TLS verifies (DANE, MTA-STS, PKIX), else {decision.Rule!.FallbackAction}",
+        { Status: PhiMailGateway.Relay.RecipientStatus.Delivered } => $"TLS-first: direct, {verdict.Method}",
+        { Status: PhiMailGateway.Relay.RecipientStatus.Fallback } => $"TLS-first: fallback {decision.Rule!.FallbackAction}: {verdict.Response}",
+        { Status: PhiMailGateway.Relay.RecipientStatus.Failed } => $"TLS-first: would bounce: {verdict.Code} {verdict.Response}",
+        _ => $"TLS-first: not decided now ({verdict.Response}); tried again on the retry schedule, {decision.Rule!.FallbackAction} after Direct:FallbackAfter",
+    };
+
+    /// <summary>The stored MTA-STS policies, read; what a dry run learns stays in memory.</summary>
+    private sealed class DryRunPolicyStore(PhiMailGateway.Direct.IMtaStsPolicyStore stored) : PhiMailGateway.Direct.IMtaStsPolicyStore
+    {
+        private readonly Dictionary<string, PhiMailGateway.Direct.MtaStsPolicy> _learned = new(StringComparer.OrdinalIgnoreCase);
+
+        public async Task<PhiMailGateway.Direct.MtaStsPolicy?> FindAsync(string domain, CancellationToken cancellationToken) =>
+            _learned.GetValueOrDefault(domain) ?? await stored.FindAsync(domain, cancellationToken);
+
+        public Task SaveAsync(PhiMailGateway.Direct.MtaStsPolicy policy, CancellationToken cancellationToken)
+        {
+            _learned[policy.Domain] = policy;
+            return Task.CompletedTask;
+        }
     }
 
     private static string GuardLine(GuardVerdict verdict, bool hasImages) => verdict.Outcome switch
@@ -140,12 +184,14 @@ internal static class RulesCommand
             ? $"{f.Format} ({declared.ToLowerInvariant()})"
             : f.Format;
 
-    private static bool TryParse(string[] args, out string eml, out List<string> to, out string? from, out bool showPhi, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
+    private static bool TryParse(string[] args, out string eml, out List<string> to, out string? from, out bool showPhi, out bool offline,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
     {
         eml = "";
         to = [];
         from = null;
         showPhi = false;
+        offline = false;
         error = null;
         for (var i = 0; i < args.Length; i++)
         {
@@ -155,6 +201,7 @@ internal static class RulesCommand
                 case "--to" when i + 1 < args.Length: to.Add(MailboxAddress.Parse(args[++i]).Address); break;
                 case "--from" when i + 1 < args.Length: from = MailboxAddress.Parse(args[++i]).Address; break;
                 case "--show-phi": showPhi = true; break;
+                case "--offline": offline = true; break;
                 default:
                     error = $"rules test: unexpected argument '{args[i]}'. {UsageText}";
                     return false;

@@ -38,6 +38,7 @@ public static class StorageRegistration
         builder.Services.AddSingleton<IPickupPackages, SqlitePickupPackages>();
         builder.Services.AddSingleton<IUserDirectory>(sp => new SqliteUserDirectory(sp.GetRequiredService<GatewayDatabase>()));
         builder.Services.AddSingleton<Guard.IGuardStore, SqliteGuardStore>();
+        builder.Services.AddSingleton<Direct.IMtaStsPolicyStore, SqliteMtaStsPolicyStore>();
         builder.Services.AddSingleton<Guard.IGuardHolds, SqliteGuardHolds>();
         builder.Services.AddSingleton<IAuthLockouts>(sp => new SqliteAuthLockouts(sp.GetRequiredService<GatewayDatabase>()));
         builder.Services.AddSingleton<ProcessingSignal>();

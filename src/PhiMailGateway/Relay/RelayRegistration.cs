@@ -25,7 +25,10 @@ public static class RelayRegistration
         });
         // TlsFirst copies go straight to the recipient's MX when Direct:Enabled; everything else as above.
         builder.Services.AddSingleton<Direct.DnsLookup>();
+        builder.Services.AddSingleton(sp => Direct.MxCertificateCheck.For(sp.GetRequiredService<Direct.DirectOptions>()));
+        builder.Services.AddSingleton<Direct.MtaStsPolicies>();
         builder.Services.AddSingleton<Direct.DirectTransport>();
+        builder.Services.AddHostedService<DirectDnsRecordsCheck>();
         builder.Services.AddSingleton(sp => new RelayTransports(sp.GetRequiredService<IRelayTransport>(),
             sp.GetRequiredService<Direct.DirectOptions>().Enabled ? sp.GetRequiredService<Direct.DirectTransport>() : null));
         return builder;

@@ -55,6 +55,34 @@ public class RulesCommandTests
     }
 
     [Test]
+    public async Task RulesTest_DirectOn_ShowsPerRecipientWhatTlsFirstWouldDoNow_AndSendsNothing()
+    {
+        using var dns = TestDnsServer.Start();
+        var port = TestGateway.GetFreePort();
+        using var good = TestCertificates.CreateServer(TestCertificates.Ca, "mx.ortho-lab.test");
+        using var bad = TestCertificates.CreateServer(null, "mx.imaging-center.test");
+        dns.Mx("ortho-lab.test", 10, "mx.ortho-lab.test").A("mx.ortho-lab.test", "127.0.0.61")
+            .Mx("imaging-center.test", 10, "mx.imaging-center.test").A("mx.imaging-center.test", "127.0.0.62");
+        await using var pkix = await FakeSmtpUpstream.StartAsync(new FakeSmtpUpstreamOptions { Address = System.Net.IPAddress.Parse("127.0.0.61"), Port = port, Certificate = good });
+        await using var selfSigned = await FakeSmtpUpstream.StartAsync(new FakeSmtpUpstreamOptions { Address = System.Net.IPAddress.Parse("127.0.0.62"), Port = port, Certificate = bad });
+        string[] direct = ["--Direct:Enabled=true", $"--Direct:Resolver={dns.Resolver}", $"--Direct:SmtpPort={port}",
+            $"--Direct:TrustRoots:0={TestCertificates.WritePem(Path.Combine(_dir.Path, "roots.pem"), TestCertificates.Ca)}"];
+
+        var (code, output, err) = await Run(["rules", "test", "--eml", Sample("xray-dicom.eml"), "--to", "lab@ortho-lab.test", "--to", "desk@imaging-center.test", .. direct]);
+
+        Assert.That(code, Is.Zero, err);
+        Assert.That(output, Does.Contain("lab@ortho-lab.test: TlsFirst (rule 'images-tls-first'"));
+        Assert.That(output, Does.Contain("  TLS-first: direct, DirectTls(pkix) mx=mx.ortho-lab.test tls=Tls1"));
+        Assert.That(output, Does.Contain("  TLS-first: fallback Pickup: no MX with verified TLS: mx.imaging-center.test: the certificate does not chain to a trusted root"));
+        Assert.That((pkix.SessionCount, pkix.Messages.Count, selfSigned.Messages.Count), Is.EqualTo((1, 0, 0)), "a handshake, never a message");
+
+        var offline = await Run(["rules", "test", "--eml", Sample("xray-dicom.eml"), "--to", "lab@ortho-lab.test", "--offline", .. direct]);
+        Assert.That(offline.Code, Is.Zero, offline.Err);
+        Assert.That(offline.Out, Does.Contain("  TLS-first: not checked (--offline); direct when the MX's TLS verifies (DANE, MTA-STS, PKIX), else Pickup"));
+        Assert.That(pkix.SessionCount, Is.EqualTo(1), "--offline asks nobody");
+    }
+
+    [Test]
     public async Task RulesTest_ImagesToALookalikeOfAVouchedAddress_ShowsTheGuardsHoldAndWhy()
     {
         Assert.That((await Run("guard", "known", "add", "dr.lee@endo-specialists.example")).Code, Is.Zero);

@@ -7,6 +7,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using PhiMailGateway.Configuration;
 using PhiMailGateway.Direct;
 using PhiMailGateway.Relay;
+using PhiMailGateway.Storage;
+using PhiMailGateway.Storage.Sqlite;
 using PhiMailGateway.Tests.TestKit;
 
 namespace PhiMailGateway.Tests.Direct;
@@ -42,6 +44,7 @@ public class DirectTransportDkimTests
 
     private TestDnsServer _dns = null!;
     private TempDirectory _temp = null!;
+    private GatewayDatabase _database = null!;
     private string _trustRoots = null!;
     private string _keyPath = null!;
     private string _record = null!;
@@ -49,10 +52,12 @@ public class DirectTransportDkimTests
     private int _nextAddress = 100;
 
     [OneTimeSetUp]
-    public void Start()
+    public async Task Start()
     {
         _dns = TestDnsServer.Start();
         _temp = new TempDirectory();
+        _database = new GatewayDatabase(Path.Combine(_temp.Path, "gateway.db"));
+        await _database.MigrateAsync(CancellationToken.None);
         _trustRoots = TestCertificates.WritePem(Path.Combine(_temp.Path, "roots.pem"), TestCertificates.Ca);
         using var key = RSA.Create(2048);
         _keyPath = Path.Combine(_temp.Path, "dkim.pem");
@@ -67,6 +72,7 @@ public class DirectTransportDkimTests
     [OneTimeTearDown]
     public void Stop()
     {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         _dns.Dispose();
         _temp.Dispose();
     }
@@ -142,7 +148,9 @@ public class DirectTransportDkimTests
             Dkim = new DirectDkimOptions { Domain = Domain, Selector = Selector, KeyPath = _keyPath },
         };
         Assert.That(new DirectOptionsValidator().Validate(null, options).Succeeded, Is.True);
-        var transport = new DirectTransport(options, new GatewayOptions(), new DnsLookup(options), TimeProvider.System, NullLogger<DirectTransport>.Instance);
+        var dns = new DnsLookup(options);
+        using var policies = new MtaStsPolicies(options, dns, MxCertificateCheck.For(options), new SqliteMtaStsPolicyStore(_database), TimeProvider.System, NullLogger<MtaStsPolicies>.Instance);
+        var transport = new DirectTransport(options, new GatewayOptions(), dns, MxCertificateCheck.For(options), policies, TimeProvider.System, NullLogger<DirectTransport>.Instance);
         return await transport.SendAsync(new RelayRequest("01TEST-DKIM", sender, recipients, () => new MemoryStream(queued), RequireTls: false, DateTimeOffset.UtcNow), CancellationToken.None);
     }
 

@@ -8,6 +8,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using PhiMailGateway.Configuration;
 using PhiMailGateway.Direct;
 using PhiMailGateway.Relay;
+using PhiMailGateway.Storage;
+using PhiMailGateway.Storage.Sqlite;
 using PhiMailGateway.Tests.TestKit;
 using static ARSoft.Tools.Net.Dns.TlsaRecord;
 
@@ -25,24 +27,31 @@ public class DirectTransportTests
         "From: Front Desk <office@smiledental.example>\r\nTo: dr@x.test\r\nSubject: Referral\r\nMessage-ID: <direct-1@smiledental.example>\r\n\r\nPlease see the attached.\r\n");
 
     private TestDnsServer _dns = null!;
+    private TestPolicyServer _policies = null!;
+    private GatewayDatabase _database = null!;
     private TempDirectory _temp = null!;
     private string _trustRoots = null!;
     private int _port;
     private int _nextAddress = 10;
 
     [OneTimeSetUp]
-    public void Start()
+    public async Task Start()
     {
         _dns = TestDnsServer.Start();
+        _policies = await TestPolicyServer.StartAsync();
         _temp = new TempDirectory();
+        _database = new GatewayDatabase(Path.Combine(_temp.Path, "gateway.db"));
+        await _database.MigrateAsync(CancellationToken.None);
         _trustRoots = TestCertificates.WritePem(Path.Combine(_temp.Path, "roots.pem"), TestCertificates.Ca);
         _port = FreePort();
     }
 
     [OneTimeTearDown]
-    public void Stop()
+    public async Task Stop()
     {
         _dns.Dispose();
+        await _policies.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         _temp.Dispose();
     }
 
@@ -287,6 +296,103 @@ public class DirectTransportTests
         Assert.That(second.Messages, Is.Empty);
     }
 
+    private static string Enforce(string mx) => $"version: STSv1\r\nmode: enforce\r\nmx: {mx}\r\nmax_age: 86400\r\n";
+
+    /// <summary>An MX with a PKIX-valid certificate and an MTA-STS policy for its domain (TXT record, policy host).</summary>
+    private async Task<FakeSmtpUpstream> StsMxAsync(string domain, string policy, string contentType = "text/plain", int status = 200, string? redirectTo = null,
+        string id = "20261207")
+    {
+        var certificate = TestCertificates.CreateServer(TestCertificates.Ca, $"mx.{domain}");
+        _policies.Serve(domain, policy, contentType, status, redirectTo);
+        _dns.A($"mta-sts.{domain}", "127.0.0.1").Txt($"_mta-sts.{domain}", $"v=STSv1; id={id};");
+        return await MxAsync(domain, $"mx.{domain}", certificate, signed: false);
+    }
+
+    [Test]
+    public async Task MtaStsEnforce_MxMatchesThePolicy_DeliversAsMtaSts_EvenWithPkixAloneNotAccepted()
+    {
+        await using var mx = await StsMxAsync("sts-enforce.test", Enforce("*.sts-enforce.test"));
+
+        var outcome = (await SendAsync(Options() with { AcceptPkix = false }, "dr@sts-enforce.test")).Single();
+
+        Assert.That(outcome.Status, Is.EqualTo(RecipientStatus.Delivered), outcome.Response);
+        Assert.That(outcome.Method, Does.StartWith("DirectTls(mta-sts) mx=mx.sts-enforce.test"));
+        Assert.That(_policies.Fetches("sts-enforce.test"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task MtaStsEnforce_MxOutsideThePolicy_IsNotUsed_ThoughItsCertificateIsValid()
+    {
+        await using var mx = await StsMxAsync("sts-outside.test", Enforce("mail.elsewhere.test"));
+
+        var outcome = (await SendAsync("dr@sts-outside.test")).Single();
+
+        Assert.That((outcome.Status, outcome.Response), Is.EqualTo((RecipientStatus.Fallback,
+            "no MX with verified TLS: mx.sts-outside.test: not an mx of the domain's MTA-STS policy (enforce)")));
+        Assert.That(mx.SessionCount, Is.Zero);
+    }
+
+    [TestCase("testing", "text/plain", 200, null)]
+    [TestCase("enforce", "text/html", 200, null)]
+    [TestCase("enforce", "text/plain", 302, "https://mta-sts.elsewhere.test/.well-known/mta-sts.txt")]
+    [TestCase("enforce", "text/plain", 404, null)]
+    public async Task MtaStsPolicyNotInForce_TestingRedirectHtmlOrMissing_PkixDecides(string mode, string contentType, int status, string? redirectTo)
+    {
+        var domain = $"sts-{mode}-{status}-{contentType.Replace('/', '-')}.test";
+        // A policy that would refuse the MX if it were in force.
+        var policy = $"version: STSv1\r\nmode: {mode}\r\nmx: mail.elsewhere.test\r\nmax_age: 86400\r\n";
+        await using var mx = await StsMxAsync(domain, policy, contentType, status, redirectTo);
+
+        var pkix = (await SendAsync($"dr@{domain}")).Single();
+        var strict = (await SendAsync(Options() with { AcceptPkix = false }, $"dr@{domain}")).Single();
+
+        Assert.That(pkix.Status, Is.EqualTo(RecipientStatus.Delivered), pkix.Response);
+        Assert.That(pkix.Method, Does.StartWith("DirectTls(pkix)"), "the policy is not in force: PKIX is all there is");
+        Assert.That(strict.Status, Is.EqualTo(RecipientStatus.Fallback), "and without PKIX nothing verifies");
+    }
+
+    [Test]
+    public async Task MtaStsPolicy_OneTxtLookupAndOneFetchPerDomain_KeptAcrossRestart_AndWhenTheTxtRecordGoes()
+    {
+        await using var mx = await StsMxAsync("sts-cache.test", Enforce("mx.sts-cache.test"));
+        var options = Options() with { AcceptPkix = false };
+        var dns = new DnsLookup(options);
+        using (var policies = Policies(options, dns))
+        {
+            for (var i = 0; i < 3; i++)
+                Assert.That((await SendAsync(options, dns, policies, DateTimeOffset.UtcNow, "dr@sts-cache.test")).Single().Method, Does.StartWith("DirectTls(mta-sts)"));
+        }
+        Assert.That((_dns.Queries("_mta-sts.sts-cache.test", RecordType.Txt), _policies.Fetches("sts-cache.test")), Is.EqualTo((1, 1)),
+            "three copies: one TXT lookup, one policy fetch");
+
+        // A restart: the memory is new, the stored policy is not. Its id is unchanged: no fetch.
+        using (var restarted = Policies(options, dns))
+            Assert.That((await SendAsync(options, dns, restarted, DateTimeOffset.UtcNow, "dr@sts-cache.test")).Single().Method, Does.StartWith("DirectTls(mta-sts)"));
+        Assert.That((_dns.Queries("_mta-sts.sts-cache.test", RecordType.Txt), _policies.Fetches("sts-cache.test")), Is.EqualTo((2, 1)));
+
+        // The TXT record goes (an attacker suppressing it, say): the unexpired policy stays in force.
+        _dns.Remove("_mta-sts.sts-cache.test");
+        _policies.Serve("sts-cache.test", "gone", status: 404);
+        using (var later = Policies(options, dns))
+            Assert.That((await SendAsync(options, dns, later, DateTimeOffset.UtcNow, "dr@sts-cache.test")).Single().Method, Does.StartWith("DirectTls(mta-sts)"),
+                "with AcceptPkix off, only the cached policy can verify this MX");
+        Assert.That(_policies.Fetches("sts-cache.test"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task MtaStsPolicy_NewId_IsFetchedAgain_AndANewerPolicyReplacesTheOld()
+    {
+        await using var mx = await StsMxAsync("sts-change.test", Enforce("mx.sts-change.test"), id: "1");
+        Assert.That((await SendAsync("dr@sts-change.test")).Single().Method, Does.StartWith("DirectTls(mta-sts)"));
+
+        _dns.Remove("_mta-sts.sts-change.test").Txt("_mta-sts.sts-change.test", "v=STSv1; id=2;");
+        _policies.Serve("sts-change.test", Enforce("mail.elsewhere.test"));
+        var outcome = (await SendAsync("dr@sts-change.test")).Single();
+
+        Assert.That(_policies.Fetches("sts-change.test"), Is.EqualTo(2));
+        Assert.That(outcome.Status, Is.EqualTo(RecipientStatus.Fallback), "the new policy no longer lists this MX");
+    }
+
     private DirectOptions Options() => new()
     {
         Enabled = true,
@@ -296,6 +402,7 @@ public class DirectTransportTests
         HeloName = "gateway.smiledental.example",
         TrustRoots = [_trustRoots],
         DnsTimeout = TimeSpan.FromMilliseconds(500),
+        PolicyPort = _policies.Port,
         Timeout = TimeSpan.FromSeconds(10),
         TlsPreventDomains = ["clinic-mail.test"],
     };
@@ -304,9 +411,21 @@ public class DirectTransportTests
 
     private Task<IReadOnlyList<RecipientOutcome>> SendAsync(DirectOptions options, params string[] recipients) => SendAsync(options, DateTimeOffset.UtcNow, recipients);
 
-    private static async Task<IReadOnlyList<RecipientOutcome>> SendAsync(DirectOptions options, DateTimeOffset queuedAt, params string[] recipients)
+    private async Task<IReadOnlyList<RecipientOutcome>> SendAsync(DirectOptions options, DateTimeOffset queuedAt, params string[] recipients)
     {
-        var transport = new DirectTransport(options, new GatewayOptions(), new DnsLookup(options), TimeProvider.System, NullLogger<DirectTransport>.Instance);
+        var dns = new DnsLookup(options);
+        using var policies = Policies(options, dns);
+        return await SendAsync(options, dns, policies, queuedAt, recipients);
+    }
+
+    /// <summary>The MTA-STS cache as the gateway has it: its memory this instance's, its store the fixture's database.</summary>
+    private MtaStsPolicies Policies(DirectOptions options, DnsLookup dns) =>
+        new(options, dns, MxCertificateCheck.For(options), new SqliteMtaStsPolicyStore(_database), TimeProvider.System, NullLogger<MtaStsPolicies>.Instance);
+
+    private static async Task<IReadOnlyList<RecipientOutcome>> SendAsync(DirectOptions options, DnsLookup dns, MtaStsPolicies policies, DateTimeOffset queuedAt,
+        params string[] recipients)
+    {
+        var transport = new DirectTransport(options, new GatewayOptions(), dns, MxCertificateCheck.For(options), policies, TimeProvider.System, NullLogger<DirectTransport>.Instance);
         return await transport.SendAsync(new RelayRequest("01TEST-1", Sender, recipients, () => new MemoryStream(Message), RequireTls: false, queuedAt), CancellationToken.None);
     }
 

@@ -78,6 +78,30 @@ public class DirectEndToEndTests
             "a disclosure record for the TLS-first copy, then one for the pickup copy that replaced it");
     }
 
+    [Test]
+    public async Task StartUp_DirectOn_WarnsAboutAMissingDmarcRecord_NotAboutThePublishedSpf()
+    {
+        using var dns = TestDnsServer.Start();
+        dns.Txt("smiledental.example", "v=spf1 ip4:192.0.2.10 -all").Txt("smiledental.example", "google-site-verification=x");
+        var recorder = new RecordingLoggerProvider();
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
+        {
+            ["Direct:Enabled"] = "true",
+            ["Direct:Resolver"] = dns.Resolver,
+            ["Direct:DnsTimeout"] = "00:00:02",
+            ["Gateway:Domains:0"] = "smiledental.example",
+            ["Logging:LogLevel:PhiMailGateway.Relay.DirectDnsRecordsCheck"] = "Information",
+        }, s => s.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(recorder));
+
+        await RelayEndToEndTests.WaitUntilAsync(() => Task.FromResult(recorder.Count(4363) == 1), "the records were checked");
+
+        Assert.That(recorder.WithId(4360).Select(e => e.Message), Is.EqualTo(new[]
+        {
+            "Direct delivery is on but smiledental.example publishes no DMARC record (_dmarc.smiledental.example TXT); recipients' servers may reject or junk its mail (README: Direct)",
+        }));
+        Assert.That(recorder.WithId(4360).Single().Level, Is.EqualTo(Microsoft.Extensions.Logging.LogLevel.Warning));
+    }
+
     /// <summary>The copy is the sender's message byte for byte, below the gateway's own trace header.</summary>
     private static void AssertAsWrittenBelowTrace(byte[] received, byte[] written)
     {

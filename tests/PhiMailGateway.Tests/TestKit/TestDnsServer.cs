@@ -80,6 +80,13 @@ public sealed class TestDnsServer : IDisposable
         TlsaRecord.TlsaMatchingType matching, byte[] data) =>
         Add($"_{port}._tcp.{host}", new TlsaRecord(Name($"_{port}._tcp.{host}"), 300, usage, selector, matching, data));
 
+    /// <summary>Removes every record of the name: it no longer exists (unless names under it do).</summary>
+    public TestDnsServer Remove(string name)
+    {
+        foreach (var key in _records.Keys.Where(k => k.Name == Key(name)).ToList()) _records.TryRemove(key, out _);
+        return this;
+    }
+
     /// <summary>Answers for this zone and every name under it carry AD, as for a validly signed zone.</summary>
     public TestDnsServer Sign(string zone)
     {
