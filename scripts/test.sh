@@ -19,6 +19,16 @@ for cmd in "${!needed[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${needed[$cmd]}")
 done
 
+# python module -> Debian package, checked with Debian's python3 (a pyenv or venv python3 earlier on
+# PATH does not see apt's modules). The DKIM tests verify signatures with dkimpy, a verifier that is
+# not MimeKit, which makes them.
+declare -A needed_python=(
+  [dkim]=python3-dkim
+)
+for module in "${!needed_python[@]}"; do
+  /usr/bin/python3 -c "import $module" >/dev/null 2>&1 || missing+=("${needed_python[$module]}")
+done
+
 if ((${#missing[@]} > 0)); then
   sudo=()
   if [[ "$(id -u)" -ne 0 ]]; then sudo=(sudo); fi

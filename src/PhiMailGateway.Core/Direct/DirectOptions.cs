@@ -58,6 +58,9 @@ public sealed record DirectOptions
     /// <summary>A copy whose lookups keep failing (DNS timeouts, no MX answering) this long takes its fallback instead of waiting on.</summary>
     public TimeSpan FallbackAfter { get; init; } = TimeSpan.FromHours(4);
 
+    /// <summary>Section <c>Direct:Dkim</c>: the key directly delivered mail is signed with; unset, it goes out unsigned.</summary>
+    public DirectDkimOptions Dkim { get; init; } = new();
+
     /// <summary>
     /// Public webmail: mail to these is read on phones and in browsers whose onward handling the
     /// practice cannot see, so their copies take the pickup page whatever their TLS (Zix's rule).
@@ -115,6 +118,7 @@ public sealed class DirectOptionsValidator : IValidateOptions<DirectOptions>
             errors.Add($"Direct:Timeout: must be more than zero and at most 00:10:00 (got {o.Timeout.ToString("c", CultureInfo.InvariantCulture)}).");
         if (o.FallbackAfter < TimeSpan.Zero || o.FallbackAfter > TimeSpan.FromDays(5))
             errors.Add($"Direct:FallbackAfter: must be between 00:00:00 and 5.00:00:00 (got {o.FallbackAfter.ToString("c", CultureInfo.InvariantCulture)}).");
+        errors.AddRange(o.Dkim.Validate());
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

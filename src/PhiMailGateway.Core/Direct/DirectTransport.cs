@@ -32,6 +32,7 @@ public sealed partial class DirectTransport : IRelayTransport
     private readonly string _heloName;
     private readonly TimeProvider _time;
     private readonly ILogger<DirectTransport> _logger;
+    private readonly DkimSigning _dkim;
 
     public DirectTransport(DirectOptions options, GatewayOptions gateway, DnsLookup dns, MxCertificateCheck certificates, MtaStsPolicies policies,
         TimeProvider time, ILogger<DirectTransport> logger)
@@ -43,6 +44,7 @@ public sealed partial class DirectTransport : IRelayTransport
         _heloName = string.IsNullOrWhiteSpace(options.HeloName) ? gateway.HostName : options.HeloName.Trim();
         _time = time;
         _logger = logger;
+        _dkim = DkimSigning.Create(options, logger);
     }
 
     public async Task<IReadOnlyList<RecipientOutcome>> SendAsync(RelayRequest request, CancellationToken cancellationToken)
@@ -220,6 +222,7 @@ public sealed partial class DirectTransport : IRelayTransport
         var mailboxes = recipients.Select(r => new MailboxAddress(string.Empty, r)).ToList();
         await using var content = request.OpenContent();
         using var message = await RawMessage.LoadForRelayAsync(content, cancellationToken);
+        _dkim.Sign(message, request.Sender, client.Capabilities, request.DeliveryId);
         client.BeginTransaction();
         try
         {

@@ -52,6 +52,7 @@ public static class GatewayCommandLine
                 "pickup" => await PickupCommand.RunAsync(rest, configArgs, stdout, stderr),
                 "health" => await HealthCommand.RunAsync(rest, configArgs, stdout, stderr),
                 "guard" => await GuardCommand.RunAsync(rest, configArgs, stdout, stderr),
+                "dkim" => await DkimCommand.RunAsync(rest, configArgs, stdout, stderr),
                 "help" or "--help" or "-h" => Usage(stdout, 0),
                 _ => Usage(stderr, 2, $"Unknown verb '{verb}'."),
             };
@@ -139,6 +140,7 @@ public static class GatewayCommandLine
         ["pickup"] = [],
         ["health"] = ["--url"],
         ["guard"] = ["--reason"],
+        ["dkim"] = ["--selector", "--bits", "--force"],
     };
 
     private static string? NotAnOption(string verb, IEnumerable<string> args) =>
@@ -208,6 +210,9 @@ public static class GatewayCommandLine
                                           take it off the list again
               guard known list            the addresses and domains added, by whom and when
               guard known import FILE     one address or @domain per line (# comments), e.g. a referral list
+              dkim keygen --selector S [--bits 2048] [--force]
+                                          write a new DKIM signing key, owner-only, to Direct:Dkim:KeyPath and
+                                          print the TXT record to publish at S._domainkey.<Direct:Dkim:Domain>
 
             Every verb answers --help (or -h) with its usage.
             """;
