@@ -102,6 +102,40 @@ public class DirectEndToEndTests
         Assert.That(recorder.WithId(4360).Single().Level, Is.EqualTo(Microsoft.Extensions.Logging.LogLevel.Warning));
     }
 
+    [TestCase(true, 0)]
+    [TestCase(false, 1)]
+    public async Task StartUp_DkimKeysSet_WarnsWhenTheSelectorsRecordCarriesAnotherKey(bool publishedKeyIsOurs, int warnings)
+    {
+        using var dns = TestDnsServer.Start();
+        using var temp = new TempDirectory();
+        using var ours = RSA.Create(2048);
+        using var other = RSA.Create(2048);
+        var keyPath = Path.Combine(temp.Path, "dkim.pem");
+        File.WriteAllText(keyPath, ours.ExportPkcs8PrivateKeyPem());
+        File.SetUnixFileMode(keyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var published = publishedKeyIsOurs ? ours : other;
+        // Split into strings of at most 255 bytes (DNS's limit) and with its tags reordered, as DNS consoles publish long keys.
+        var record = "k=rsa; v=DKIM1; p=" + Convert.ToBase64String(published.ExportSubjectPublicKeyInfo());
+        dns.Add("mail2026._domainkey.smiledental.example", new ARSoft.Tools.Net.Dns.TxtRecord(
+            ARSoft.Tools.Net.DomainName.Parse("mail2026._domainkey.smiledental.example"), 300, record.Chunk(200).Select(c => new string(c)).ToArray()));
+        var recorder = new RecordingLoggerProvider();
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
+        {
+            ["Direct:Enabled"] = "true",
+            ["Direct:Resolver"] = dns.Resolver,
+            ["Direct:DnsTimeout"] = "00:00:02",
+            ["Direct:Dkim:Domain"] = "smiledental.example",
+            ["Direct:Dkim:Selector"] = "mail2026",
+            ["Direct:Dkim:KeyPath"] = keyPath,
+            ["Logging:LogLevel:PhiMailGateway.Relay.DirectDnsRecordsCheck"] = "Information",
+        }, s => s.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(recorder));
+
+        await RelayEndToEndTests.WaitUntilAsync(() => Task.FromResult(recorder.Count(4363) == 1), "the records were checked");
+
+        Assert.That(recorder.Count(4364), Is.EqualTo(warnings));
+        Assert.That(recorder.WithId(4360).Where(e => e.Message.Contains("DKIM", StringComparison.Ordinal)), Is.Empty, "the record is there");
+    }
+
     /// <summary>The copy is the sender's message byte for byte, below the gateway's own trace header.</summary>
     private static void AssertAsWrittenBelowTrace(byte[] received, byte[] written)
     {
