@@ -79,6 +79,36 @@ public class DirectEndToEndTests
     }
 
     [Test]
+    public async Task DnsThatNeverAnswers_DefersTheCopy_ThenPastFallbackAfterThePickupNoticeGoes()
+    {
+        using var dns = TestDnsServer.Start();
+        dns.Mx("slow-dns.test", 10, "mx.slow-dns.test").Silent("slow-dns.test");
+        await using var bed = await PickupTestBed.StartAsync(new Dictionary<string, string?>
+        {
+            ["Direct:Enabled"] = "true",
+            ["Direct:Resolver"] = dns.Resolver,
+            ["Direct:DnsTimeout"] = "00:00:00.300",
+            ["Direct:FallbackAfter"] = "00:00:02",
+            ["Relay:RetrySchedule"] = "00:00:00.500",
+        });
+        var queueId = await RelayEndToEndTests.SubmitAsync(bed.Gateway,
+            PickupTestBed.Wire(PickupTestBed.XrayMessage(DentalCorpus.PanoramicJpeg(), subject: "Referral")), "desk@slow-dns.test");
+
+        var notice = await bed.WaitForNoticeAsync("desk@slow-dns.test");
+
+        var events = await RowsAsync<(string Type, string Detail, long RecordedAt)>(bed,
+            "SELECT type, detail, recorded_at FROM audit_events WHERE queue_id = @queueId AND recipient = 'desk@slow-dns.test' AND type IN ('Deferred', 'FellBack') ORDER BY seq",
+            new { queueId });
+        Assert.That(events.First().Type, Is.EqualTo("Deferred"), "first it waits: the lookup failed");
+        Assert.That(events.First().Detail, Does.Contain("the MX lookup failed; trying again later"));
+        Assert.That(events.Last().Type, Is.EqualTo("FellBack"));
+        Assert.That(events.Last().Detail, Does.StartWith("fallback: direct delivery kept failing since "));
+        Assert.That(events.Last().RecordedAt - events.First().RecordedAt, Is.GreaterThan(1000), "not before Direct:FallbackAfter had run out");
+        Assert.That(dns.Queries("slow-dns.test", ARSoft.Tools.Net.Dns.RecordType.Mx), Is.GreaterThanOrEqualTo(2), "asked on every attempt");
+        Assert.That(notice.Parsed.Attachments, Is.Empty);
+    }
+
+    [Test]
     public async Task StartUp_DirectOn_WarnsAboutAMissingDmarcRecord_NotAboutThePublishedSpf()
     {
         using var dns = TestDnsServer.Start();
