@@ -52,6 +52,15 @@ public sealed record DirectOptions
     /// <summary>How often a domain's <c>_mta-sts</c> TXT record is asked again for a new policy id.</summary>
     public TimeSpan PolicyRefreshInterval { get; init; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// Bounds on how long a fetched MTA-STS policy is kept, whatever its max_age says: at least the
+    /// minimum (a max_age of seconds would mean a fetch per copy), at most the maximum (RFC 8461's
+    /// cap is about a year).
+    /// </summary>
+    public TimeSpan PolicyMinLifetime { get; init; } = TimeSpan.FromMinutes(5);
+
+    public TimeSpan PolicyMaxLifetime { get; init; } = MtaStsPolicy.LongestMaxAge;
+
     /// <summary>The HTTPS port of every <c>mta-sts.&lt;domain&gt;</c> policy host (443; tests use others).</summary>
     public int PolicyPort { get; init; } = 443;
 
@@ -98,6 +107,10 @@ public sealed class DirectOptionsValidator : IValidateOptions<DirectOptions>
             errors.Add($"Direct:Resolver: must be an IP address with an optional port, such as 127.0.0.1:53 or [::1]:53 (got '{o.Resolver}').");
         if (o.SmtpPort is < 1 or > 65535) errors.Add($"Direct:SmtpPort: must be between 1 and 65535 (got {o.SmtpPort}).");
         if (o.PolicyPort is < 1 or > 65535) errors.Add($"Direct:PolicyPort: must be between 1 and 65535 (got {o.PolicyPort}).");
+        if (o.PolicyMinLifetime < TimeSpan.Zero || o.PolicyMinLifetime > TimeSpan.FromDays(1))
+            errors.Add($"Direct:PolicyMinLifetime: must be between 00:00:00 and 1.00:00:00 (got {o.PolicyMinLifetime.ToString("c", CultureInfo.InvariantCulture)}).");
+        if (o.PolicyMaxLifetime < o.PolicyMinLifetime || o.PolicyMaxLifetime > MtaStsPolicy.LongestMaxAge)
+            errors.Add($"Direct:PolicyMaxLifetime: must be at least Direct:PolicyMinLifetime and at most {MtaStsPolicy.LongestMaxAge.ToString("c", CultureInfo.InvariantCulture)} (got {o.PolicyMaxLifetime.ToString("c", CultureInfo.InvariantCulture)}).");
         if (o.PolicyRefreshInterval < TimeSpan.FromMinutes(1) || o.PolicyRefreshInterval > TimeSpan.FromDays(1))
             errors.Add($"Direct:PolicyRefreshInterval: must be between 00:01:00 and 1.00:00:00 (got {o.PolicyRefreshInterval.ToString("c", CultureInfo.InvariantCulture)}).");
         if (!string.IsNullOrWhiteSpace(o.HeloName) && Uri.CheckHostName(o.HeloName.Trim()) != UriHostNameType.Dns)

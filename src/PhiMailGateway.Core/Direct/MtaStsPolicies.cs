@@ -101,7 +101,8 @@ public sealed partial class MtaStsPolicies : IDisposable
             while (length < buffer.Length && (read = await body.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0) length += read;
             if (length > MaxPolicyBytes) return Refused("larger than 64 KiB");
             var policy = MtaStsPolicy.Parse(domain, id, Encoding.UTF8.GetString(buffer, 0, length), now, out var error);
-            return policy ?? Refused(error!);
+            if (policy is null) return Refused(error!);
+            return policy with { MaxAge = TimeSpan.FromTicks(Math.Clamp(policy.MaxAge.Ticks, _options.PolicyMinLifetime.Ticks, _options.PolicyMaxLifetime.Ticks)) };
         }
         catch (Exception e) when (e is HttpRequestException or IOException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {

@@ -387,6 +387,25 @@ public class DirectTransportTests
         Assert.That(_policies.Fetches("sts-cache.test"), Is.EqualTo(1));
     }
 
+    [TestCase("60", "00:05:00", "365.00:00:00", 300)]
+    [TestCase("31557600", "00:05:00", "7.00:00:00", 604800)]
+    [TestCase("86400", "00:05:00", "365.00:00:00", 86400)]
+    public async Task MtaStsPolicy_KeptForItsMaxAge_WithinTheConfiguredLifetimeBounds(string maxAge, string min, string max, long keptSeconds)
+    {
+        var domain = $"sts-age-{maxAge}-{keptSeconds}.test";
+        await using var mx = await StsMxAsync(domain, $"version: STSv1\r\nmode: enforce\r\nmx: mx.{domain}\r\nmax_age: {maxAge}\r\n");
+        var options = Options() with
+        {
+            PolicyMinLifetime = TimeSpan.Parse(min, System.Globalization.CultureInfo.InvariantCulture),
+            PolicyMaxLifetime = TimeSpan.Parse(max, System.Globalization.CultureInfo.InvariantCulture),
+        };
+
+        Assert.That((await SendAsync(options, $"dr@{domain}")).Single().Method, Does.StartWith("DirectTls(mta-sts)"));
+
+        var stored = await new SqliteMtaStsPolicyStore(_database).FindAsync(domain, CancellationToken.None);
+        Assert.That(stored!.MaxAge, Is.EqualTo(TimeSpan.FromSeconds(keptSeconds)));
+    }
+
     [Test]
     public async Task MtaStsPolicy_NewId_IsFetchedAgain_AndANewerPolicyReplacesTheOld()
     {
