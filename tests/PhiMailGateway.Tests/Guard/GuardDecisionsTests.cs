@@ -21,6 +21,7 @@ public class GuardDecisionsTests
     private SqliteGuardHolds _holds = null!;
     private SqliteGuardStore _store = null!;
     private SqliteAuditStore _audit = null!;
+    private AuditHeadFile _head = null!;
     private ProcessingSignal _signal = null!;
     private GuardDecisions _decisions = null!;
 
@@ -30,14 +31,21 @@ public class GuardDecisionsTests
         _bed = await QueueTestBed.CreateAsync();
         _time = new ManualTimeProvider(DateTimeOffset.UtcNow);
         var keys = new AuditKeys(MasterKey.LoadOrCreate(_bed.Options));
-        var head = new AuditHeadFile(_bed.Options, NullLogger<AuditHeadFile>.Instance);
-        var sealer = new AuditChainSealer(keys, head);
+        _head = new AuditHeadFile(_bed.Options, NullLogger<AuditHeadFile>.Instance);
+        var sealer = new AuditChainSealer(keys, _head);
         _audit = new SqliteAuditStore(_bed.Database, sealer);
         _holds = new SqliteGuardHolds(_bed.Database, sealer, _time);
         _store = new SqliteGuardStore(_bed.Database);
         _signal = new ProcessingSignal();
-        var log = new DisclosureLog(keys, head, _audit, _time, NullLogger<DisclosureLog>.Instance);
+        var log = new DisclosureLog(keys, _head, _audit, _time, NullLogger<DisclosureLog>.Instance);
         _decisions = new GuardDecisions(_holds, _store, log, _bed.Spool, _signal, _time);
+    }
+
+    /// <summary>The head file notes the chain's newest event: a log cut off after the decision would show.</summary>
+    private async Task AssertHeadNotedAsync()
+    {
+        var head = await _audit.ReadHeadAsync(CancellationToken.None);
+        Assert.That(AuditHeadFile.Read(_head.Path).Entries.Select(e => e.Seq), Does.Contain(head.Seq), "the head noted after the commit");
     }
 
     [TearDown]
@@ -85,6 +93,7 @@ public class GuardDecisionsTests
         Assert.That((known.Source, known.AddedBy), Is.EqualTo((KnownSources.Confirmed, "sender")));
         Assert.That(Signalled(), Is.True, "the queue worker is woken to make the copy");
         Assert.That(File.Exists(await SpoolPathAsync(hold)), Is.True, "the release reads the message again");
+        await AssertHeadNotedAsync();
     }
 
     [Test]

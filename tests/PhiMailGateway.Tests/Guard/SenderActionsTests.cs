@@ -25,6 +25,7 @@ public class SenderActionsTests
     private ManualTimeProvider _time = null!;
     private SqliteGuardHolds _holds = null!;
     private SqliteAuditStore _audit = null!;
+    private AuditHeadFile _head = null!;
     private PickupPackageStore _packages = null!;
     private SenderActions _actions = null!;
     private string _queueId = null!;
@@ -36,13 +37,13 @@ public class SenderActionsTests
         _bed = await QueueTestBed.CreateAsync();
         _time = new ManualTimeProvider(DateTimeOffset.UtcNow);
         var keys = new AuditKeys(MasterKey.LoadOrCreate(_bed.Options));
-        var head = new AuditHeadFile(_bed.Options, NullLogger<AuditHeadFile>.Instance);
-        var sealer = new AuditChainSealer(keys, head);
+        _head = new AuditHeadFile(_bed.Options, NullLogger<AuditHeadFile>.Instance);
+        var sealer = new AuditChainSealer(keys, _head);
         _audit = new SqliteAuditStore(_bed.Database, sealer);
         _holds = new SqliteGuardHolds(_bed.Database, sealer, _time);
         _packages = new PickupPackageStore(new SqlitePickupPackages(_bed.Database, _time), MasterKey.LoadOrCreate(_bed.Options), _bed.Options,
             new PickupOptions(), _time);
-        var log = new DisclosureLog(keys, head, _audit, _time, NullLogger<DisclosureLog>.Instance);
+        var log = new DisclosureLog(keys, _head, _audit, _time, NullLogger<DisclosureLog>.Instance);
         _actions = new SenderActions(_holds, _packages, log, _bed.Spool, _time);
 
         _queueId = await _bed.AcceptAsync(Lee, Lab);
@@ -57,6 +58,13 @@ public class SenderActionsTests
         // Written in another case than the copy's recipient: the same address.
         _leePackage = (await _packages.CreateAsync(_queueId, "Dr.Lee@Endo-Specialists.example", "office@practice.example", PickupScope.Attachments, [file],
             CancellationToken.None)).PackageId;
+    }
+
+    /// <summary>The head file notes the chain's newest event: a log cut off after the decision would show.</summary>
+    private async Task AssertHeadNotedAsync()
+    {
+        var head = await _audit.ReadHeadAsync(CancellationToken.None);
+        Assert.That(AuditHeadFile.Read(_head.Path).Entries.Select(e => e.Seq), Does.Contain(head.Seq), "the head noted after the commit");
     }
 
     [TearDown]
@@ -101,6 +109,7 @@ public class SenderActionsTests
         Assert.That(await _actions.RecallAsync(await ViewAsync(), _queueId + "-2", Browser, CancellationToken.None), Is.True);
         Assert.That(await PackageStateAsync(_leePackage), Is.EqualTo(PackageStates.Active));
         Assert.That((await EventsAsync()).Select(e => e.Type), Is.EqualTo(new[] { AuditEventTypes.Recalled }));
+        await AssertHeadNotedAsync();
     }
 
     [Test]
