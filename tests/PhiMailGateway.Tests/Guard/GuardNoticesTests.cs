@@ -60,6 +60,11 @@ public class GuardNoticesTests
     public void Notifies_WithoutPracticeDomains_AnySenderButTheNullOne(string sender, bool told) =>
         Assert.That(Notices([]).Notifies(sender), Is.EqualTo(told));
 
+    [TestCase("office@smiledental.example")]
+    [TestCase("office@smile-ortho.example")]
+    public void Notifies_ASenderOfAnyOfThePracticesDomains(string sender) =>
+        Assert.That(Notices(["smiledental.example", "smile-ortho.example"]).Notifies(sender), Is.True);
+
     [Test]
     public async Task Held_OneCopy_AMailToTheSenderNamingTheAddressItsHoldReasonAndThePage()
     {

@@ -155,6 +155,33 @@ public class SenderMailTests
         Assert.That(MimeKit.MimeMessage.Load(withOthers.Mails[0].ContentPath).TextBody, Does.Contain("The other recipients got the message as usual."));
     }
 
+    private static string Text(PhiMailGateway.Queue.NewDelivery mail) => (MimeKit.MimeMessage.Load(mail.ContentPath).TextBody ?? "").ReplaceLineEndings("\n");
+
+    [Test]
+    public async Task Receipt_FlaggedHeldAndDelayedCopies_SaysHowEachGoesWithItsNotesAndWhenTheyLeave()
+    {
+        var options = new GuardOptions { SendDelay = TimeSpan.FromMinutes(10) };
+        var prepared = await Mail(options).PrepareAsync(await ProcessedAsync([Flagged(Lab), Held("x@crovvn-lab.example"), Passed(Lee)]), CancellationToken.None);
+        var receipt = Text(prepared.Mails.Single(m => Subject(m) == GuardNotices.ReceiptSubject));
+
+        Assert.That(receipt, Does.Contain($"  {Lab}\n    secure pickup link: they open it with a one-time code\n    - note: {NewOne.Text}"));
+        Assert.That(receipt, Does.Contain($"  {Lee}\n    secure pickup link: they open it with a one-time code\n"));
+        Assert.That(receipt, Does.Not.Contain($"{Lee}\n    secure pickup link: they open it with a one-time code\n    - note"), "a passed copy has no note");
+        Assert.That(receipt, Does.Contain("  x@crovvn-lab.example\n    not sent yet: please check the address (see the other email)"));
+        Assert.That(receipt, Does.Contain("The copies leave at "));
+        Assert.That(receipt, Does.Contain("A pickup link can be revoked on the page below until it is opened."));
+        Assert.That(receipt, Does.Contain("https://pickup.smiledental.example/g/"));
+    }
+
+    [Test]
+    public async Task Receipt_NoSendDelay_SaysNothingOfRecall()
+    {
+        var prepared = await Mail(new GuardOptions { Receipts = GuardReceipts.Always }).PrepareAsync(await ProcessedAsync([Passed(Lab)]), CancellationToken.None);
+        var receipt = Text(prepared.Mails.Single());
+        Assert.That(receipt, Does.Not.Contain("The copies leave at"));
+        Assert.That(receipt, Does.Contain("A pickup link can be revoked"), "a pickup copy can still be revoked");
+    }
+
     [Test]
     public async Task SendAfter_ImagesAndASendDelay_NowPlusTheDelay()
     {
