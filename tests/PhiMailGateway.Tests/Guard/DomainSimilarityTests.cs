@@ -38,6 +38,7 @@ public class DomainSimilarityTests
     [TestCase("déntalcare.example", "dentalcare.example")] // an accent
     [TestCase("0rtho.example", "ortho.example")] // zero for o
     [TestCase("straße-dental.example", "strase-dental.example")] // the first of the accented letters
+    [TestCase("clentalcare.example", "dentalcare.example")] // cl for d
     public void Skeleton_LookAlikeCharacters_ReadAsTheSameDomain(string lookalike, string genuine)
     {
         var ascii = GuardAddress.NormalizeDomain(lookalike)!;
@@ -61,6 +62,27 @@ public class DomainSimilarityTests
     [TestCase("bad_label!.example")]
     [TestCase("a123456789012345678901234567890123456789012345678901234567890.b123456789012345678901234567890123456789012345678901234567890.c123456789012345678901234567890123456789012345678901234567890.d123456789012345678901234567890123456789012345678901234567890.example")]
     public void NormalizeDomain_NotADomain_IsNull(string input) => Assert.That(GuardAddress.NormalizeDomain(input), Is.Null);
+
+    [Test]
+    public void NormalizeDomain_NoDomainAtAll_IsNull() => Assert.That(GuardAddress.NormalizeDomain(null), Is.Null);
+
+    [Test]
+    public void NormalizeDomain_SpacesAround_Trimmed() =>
+        Assert.That(GuardAddress.NormalizeDomain("  crown-lab.example \t"), Is.EqualTo("crown-lab.example"));
+
+    [Test]
+    public void NormalizeDomain_TheLongestDomainName_KeptOneLongerIsNull()
+    {
+        // 253 characters is the longest name DNS carries (RFC 1035, without the root's dot).
+        var longest = new string('a', 63) + "." + new string('b', 63) + "." + new string('c', 63) + "." + new string('d', 53) + ".example";
+        Assert.That(longest.Length, Is.EqualTo(253));
+        Assert.That(GuardAddress.NormalizeDomain(longest), Is.EqualTo(longest));
+        Assert.That(GuardAddress.NormalizeDomain("e" + longest), Is.Null);
+    }
+
+    [Test]
+    public void Skeleton_AnXnLabelThatIsNotPunycode_ComparedAsWritten() =>
+        Assert.That(DomainSimilarity.Skeleton("xn--99999999999.example"), Is.EqualTo("xn--99999999999.example"));
 
     [TestCase("@crown.example")]
     [TestCase("lab@")]

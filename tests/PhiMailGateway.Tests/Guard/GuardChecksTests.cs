@@ -76,12 +76,75 @@ public class GuardChecksTests
         Assert.That(reason.Text, Is.EqualTo($"is not {Lee}, the address with that name you have sent to before"));
     }
 
-    [Test]
-    public void Check_GenericMailboxNameAtAnotherDomain_IsNoLookalike()
+    // Every shared mailbox name, one case each: a name dropped from the list would make each
+    // practice's "referrals@" look like a misdirected copy of another's.
+    private static readonly string[] GenericMailboxNames =
+    [
+        "info", "office", "admin", "contact", "mail", "email", "hello", "reception", "frontdesk", "front.desk", "support",
+        "billing", "accounts", "referrals", "referral", "appointments", "scheduling", "records", "imaging", "xray", "xrays",
+        "lab", "team", "staff", "dentist", "doctor", "noreply", "no-reply", "cases", "orders", "rx", "scans", "radiology", "clinic",
+    ];
+
+    [TestCaseSource(nameof(GenericMailboxNames))]
+    public void Check_GenericMailboxNameAtAnotherDomain_IsNoLookalike(string local)
     {
-        var known = new GuardKnowledge(["info@crown-lab.example"], [], []);
-        var verdict = One(To("info@city-imaging.example"), known);
+        var known = new GuardKnowledge([local + "@crown-lab.example"], [], []);
+        var verdict = One(To(local + "@city-imaging.example"), known);
         Assert.That(verdict.Reasons.Select(r => r.Check), Does.Not.Contain(GuardCheck.Lookalike));
+    }
+
+    [Test]
+    public void Check_PersonalMailboxNameAtAnotherDomain_IsALookalike()
+    {
+        // The counterpart of the generic names: the same known-name-elsewhere pattern does hold.
+        var known = new GuardKnowledge(["amy.lee@crown-lab.example"], [], []);
+        Assert.That(One(To("amy.lee@city-imaging.example"), known).Reasons.Single(r => r.Check == GuardCheck.Lookalike).Related,
+            Is.EqualTo("amy.lee@crown-lab.example"));
+    }
+
+    [Test]
+    public void Check_KnownMailboxNameAtASubdomainOfTheRecipientsDomain_StillTheAutoCompletePattern()
+    {
+        // dr.lee@uk.crown-lab.example ends with "crown-lab.example" but is not at that domain.
+        var known = new GuardKnowledge(["dr.lee@uk.crown-lab.example"], [], []);
+        var reason = One(To("dr.lee@crown-lab.example"), known).Reasons.Single(r => r.Check == GuardCheck.Lookalike);
+        Assert.That(reason.Related, Is.EqualTo("dr.lee@uk.crown-lab.example"));
+    }
+
+    [Test]
+    public void Check_DisplayNameOfAKnownContactAtASubdomainOfTheRecipientsDomain_HeldAsLookalikeSayingWhose()
+    {
+        var known = new GuardKnowledge(["amy@uk.crown-lab.example"], [], [("amy@uk.crown-lab.example", "Dr Amy Lee")]);
+        var subject = new GuardSubject(["amy.lee@crown-lab.example"],
+            new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["amy.lee@crown-lab.example"] = "Dr. Amy Lee" },
+            new Dictionary<string, IReadOnlyList<string>>());
+        var reason = One(subject, known).Reasons.Single(r => r.Check == GuardCheck.Lookalike);
+        Assert.That(reason.Related, Is.EqualTo("amy@uk.crown-lab.example"));
+        Assert.That(reason.Text, Is.EqualTo("carries the name of amy@uk.crown-lab.example, a different address you have sent to before"));
+        Assert.That(reason.Action, Is.EqualTo(GuardAction.Hold));
+    }
+
+    [Test]
+    public void Check_ConfusableWithTwoKnownDomains_NamesTheFirstInOrdinalOrder()
+    {
+        // dentaicare and dentalcare share a skeleton; denta1care looks like both.
+        var known = new GuardKnowledge(["a@dentalcare.example", "b@dentaicare.example"], [], []);
+        Assert.That(One(To("x@denta1care.example"), known).Reasons.Single(r => r.Check == GuardCheck.Lookalike).Related, Is.EqualTo("dentaicare.example"));
+    }
+
+    [Test]
+    public void Check_EquallyNearTwoKnownDomains_NamesTheFirstInOrdinalOrder()
+    {
+        var known = new GuardKnowledge(["a@molarlabb.example", "b@molarlaba.example"], [], []);
+        Assert.That(One(To("x@molarlab.example"), known).Reasons.Single(r => r.Check == GuardCheck.Lookalike).Related, Is.EqualTo("molarlaba.example"));
+    }
+
+    [Test]
+    public void Check_EquallyNearTwoWebmailDomains_NamesTheFirstInOrdinalOrder()
+    {
+        var options = new GuardOptions { WebmailDomains = ["mailb.example", "maila.example"] };
+        Assert.That(One(To("x@mail.example"), GuardKnowledge.Empty, options).Reasons.Single(r => r.Check == GuardCheck.Lookalike).Related,
+            Is.EqualTo("maila.example"), "whatever order the configuration lists them in");
     }
 
     [Test]
@@ -264,12 +327,23 @@ public class GuardChecksTests
     }
 
     [Test]
-    public void Check_TwoPatientsBothSentElsewhere_OnePatientReason()
+    public void Check_TwoPatientsBothSentElsewhere_OnePatientReasonNamingTheFirstPatientsRecipient()
+    {
+        // Listed out of order: the reason follows the ordinal order of the patients' keyed hashes.
+        var subject = new GuardSubject([Lab],
+            new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase),
+            new Dictionary<string, IReadOnlyList<string>> { ["p2"] = [Lee], ["p1"] = ["other@endo-specialists.example"] });
+        var reason = One(subject).Reasons.Single(r => r.Check == GuardCheck.NewPatientRecipient);
+        Assert.That(reason.Related, Is.EqualTo("other@endo-specialists.example"));
+    }
+
+    [Test]
+    public void Check_PatientWentToSeveralOtherAddresses_NamesTheFirstInOrder()
     {
         var subject = new GuardSubject([Lab],
             new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase),
-            new Dictionary<string, IReadOnlyList<string>> { ["p1"] = [Lee], ["p2"] = ["other@endo-specialists.example"] });
-        Assert.That(One(subject).Reasons.Count(r => r.Check == GuardCheck.NewPatientRecipient), Is.EqualTo(1));
+            new Dictionary<string, IReadOnlyList<string>> { ["p1"] = ["zed@endo-specialists.example", "Amy@endo-specialists.example"] });
+        Assert.That(One(subject).Reasons.Single(r => r.Check == GuardCheck.NewPatientRecipient).Related, Is.EqualTo("Amy@endo-specialists.example"));
     }
 
     [Test]

@@ -58,6 +58,18 @@ public class GuardKnowledgeCacheTests
     }
 
     [Test]
+    public async Task Current_TwoNewAddressesWithoutNamesInOneRead_BothLearned()
+    {
+        var cache = Cache();
+        await cache.CurrentAsync(CancellationToken.None);
+        await DeliveredAsync("Q1", "a@one.example");
+        await DeliveredAsync("Q2", "b@two.example");
+        var known = await cache.CurrentAsync(CancellationToken.None);
+        Assert.That(known.IsKnownAddress("a", "one.example"), Is.True);
+        Assert.That(known.IsKnownAddress("b", "two.example"), Is.True, "the second new address is news too");
+    }
+
+    [Test]
     public async Task Current_OnlyANewNameForAKnownAddress_Learned()
     {
         await DeliveredAsync("Q1", "a@one.example");

@@ -54,6 +54,12 @@ public class GuardStageTests
         decisions.Select(d => new RoutingDecision(d.Recipient, new RoutingRule("rule-" + d.Action, new RuleConditions(), d.Action, null, "Treatment"), [],
             new CertificateAvailability(false, null))), []);
 
+    /// <summary>Pickup copies, each decided by a rule whose <c>GuardHolds</c> is the one given.</summary>
+    private static RoutingPlan Plan(params (string Recipient, GuardHoldScope Holds)[] decisions) => new(
+        decisions.Select(d => new RoutingDecision(d.Recipient,
+            new RoutingRule("rule-" + d.Holds, new RuleConditions(), RoutingAction.Pickup, null, "Treatment") { GuardHolds = d.Holds }, [],
+            new CertificateAvailability(false, null))), []);
+
     private Task DeliveredAsync(string queueId, string recipient, string patientId) =>
         _audit.AppendAsync(DeliveredRows.Of(queueId, recipient, patientLookup: _keys.PatientLookup(patientId)), CancellationToken.None);
 
@@ -106,5 +112,36 @@ public class GuardStageTests
         var (headers, report) = await InspectAsync("xray-dicom.eml");
         var plan = await Stage().CheckAsync(headers, report, Plan((Lee, RoutingAction.Reject), (Lab, RoutingAction.Pickup)), CancellationToken.None);
         Assert.That(plan.Verdicts.Select(v => v.Recipient), Is.EqualTo(new[] { Lab }), "nothing goes to a refused recipient, so nothing to guard");
+    }
+
+    private const string Lookalike = "dr.lee@endo-specialsts.example";
+    private const string WholeMessageText = "held with the rest of the message, because another of its addresses may be a mistake";
+
+    [Test]
+    public async Task Check_AHeldCopyWhoseRuleHoldsTheMessage_HoldsEveryOtherCopyWithIt()
+    {
+        await DeliveredAsync("Q0", Lee, "TEST-0001");
+        var (headers, report) = await InspectAsync("xray-dicom.eml");
+        var plan = await Stage().CheckAsync(headers, report,
+            Plan((Lookalike, GuardHoldScope.Message), (Lee, GuardHoldScope.Recipient), (Lab, GuardHoldScope.Recipient)), CancellationToken.None);
+
+        Assert.That(plan.HeldRecipients, Is.EqualTo(new[] { Lookalike, Lee, Lab }));
+        Assert.That(plan.Verdicts[0].Reasons.Select(r => r.Check), Does.Not.Contain(GuardCheck.WholeMessage), "held for its own reason");
+        var withIt = plan.Verdicts[1].Reasons.Single();
+        Assert.That((withIt.Check, withIt.Action, withIt.Text), Is.EqualTo((GuardCheck.WholeMessage, GuardAction.Hold, WholeMessageText)));
+        Assert.That(plan.Verdicts[2].Reasons.Select(r => r.Check), Is.SupersetOf(new[] { GuardCheck.NewRecipient, GuardCheck.WholeMessage }),
+            "a flagged copy is held too, keeping its own reasons");
+    }
+
+    [Test]
+    public async Task Check_AHeldCopyWhoseRuleHoldsOnlyItsRecipient_TheOtherCopiesGoOn()
+    {
+        await DeliveredAsync("Q0", Lee, "TEST-0001");
+        var (headers, report) = await InspectAsync("xray-dicom.eml");
+        var plan = await Stage().CheckAsync(headers, report, Plan((Lookalike, GuardHoldScope.Recipient), (Lee, GuardHoldScope.Message)), CancellationToken.None);
+
+        Assert.That(plan.HeldRecipients, Is.EqualTo(new[] { Lookalike }), "the Message rule is Lee's, whose copy is not held");
+        Assert.That(plan.Verdicts[1].Outcome, Is.EqualTo(GuardOutcome.Pass));
+        Assert.That(plan.Verdicts[1].Reasons, Is.Empty);
     }
 }
