@@ -39,6 +39,7 @@ static int Usage()
 
         load     start the gateway (Release build) and an SMTP sink; send N messages over M sessions
                  --scenario NAME[,NAME]   relay-1k relay-100k pickup-100k smime-100k smime-5m panoramic-5m cbct-30m
+                                          tlsfirst-100k tlsfirst-dane-100k (direct to a local MX sink over TLS)
                                           (default relay-1k)
                  --sessions M[,M]         default 1,20
                  --messages N             default per scenario and session count

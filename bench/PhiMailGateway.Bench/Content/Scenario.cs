@@ -10,6 +10,8 @@ public enum Feature
     None = 0,
     Pickup = 1,
     Smime = 2,
+    /// <summary>TLS-first direct delivery: copies go to the recipient domain's MX (a local sink, found through a local DNS server).</summary>
+    Direct = 4,
 }
 
 /// <summary>
@@ -25,6 +27,10 @@ public sealed class Scenario
     /// <summary>Has a certificate (imported with `certs import` before the run): dental images go S/MIME.</summary>
     public const string SmimeRecipient = "lab@smime.example";
     public const string PlainRecipient = "colleague@referral.example";
+    /// <summary>Its domain's MX is the bench's TLS sink with a certificate from the bench CA: PKIX-verified direct delivery.</summary>
+    public const string DirectRecipient = "referrals@" + Direct.RecipientDomains.PkixDomain;
+    /// <summary>Its domain is signed and its MX has a TLSA 3 1 1 record: DANE-verified direct delivery.</summary>
+    public const string DaneRecipient = "referrals@" + Direct.RecipientDomains.DaneDomain;
 
     private Scenario(string name, string description, Feature needs, string[] recipients, byte[] template, int messagesOne, int messagesMany, int warmup)
     {
@@ -49,7 +55,7 @@ public sealed class Scenario
 
     public int DefaultMessages(int sessions) => sessions <= 1 ? DefaultMessagesOneSession : DefaultMessagesManySessions;
 
-    public static readonly string[] Names = ["relay-1k", "relay-100k", "pickup-100k", "smime-100k", "smime-5m", "panoramic-5m", "cbct-30m"];
+    public static readonly string[] Names = ["relay-1k", "relay-100k", "pickup-100k", "smime-100k", "smime-5m", "panoramic-5m", "cbct-30m", "tlsfirst-100k", "tlsfirst-dane-100k"];
 
     public static Scenario Create(string name) => name switch
     {
@@ -68,6 +74,11 @@ public sealed class Scenario
             WithAttachment([SmimeRecipient, PickupRecipient], "Panoramic X-ray", "image", "jpeg", "panoramic.jpg", DentalContent.PanoramicJpeg(AttachmentBytesFor(5 * 1024 * 1024))), 20, 100, 30),
         "cbct-30m" => new(name, "30 MB message, zipped CBCT DICOM series, Pickup", Feature.Pickup, [PickupRecipient],
             WithAttachment([PickupRecipient], "CBCT for implant planning", "application", "zip", "cbct.zip", DentalContent.CbctZip(AttachmentBytesFor(30 * 1024 * 1024))), 5, 40, 3),
+        // pickup-100k's message, with Direct:Enabled: the shipped images-tls-first rule sends it to the MX.
+        "tlsfirst-100k" => new(name, "100 KB message, intra-oral JPEG, TLS-first direct to the recipient's MX (PKIX, bench CA)", Feature.Direct, [DirectRecipient],
+            WithAttachment([DirectRecipient], "Intra-oral photos", "image", "jpeg", "intraoral-1.jpg", DentalContent.IntraoralJpeg(AttachmentBytesFor(100 * 1024))), 600, 3000, 6000),
+        "tlsfirst-dane-100k" => new(name, "100 KB message, intra-oral JPEG, TLS-first direct to the recipient's MX (DANE-EE, signed zone)", Feature.Direct, [DaneRecipient],
+            WithAttachment([DaneRecipient], "Intra-oral photos", "image", "jpeg", "intraoral-1.jpg", DentalContent.IntraoralJpeg(AttachmentBytesFor(100 * 1024))), 600, 3000, 6000),
         _ => throw new ArgumentException($"Unknown scenario '{name}'. Known: {string.Join(", ", Names)}."),
     };
 

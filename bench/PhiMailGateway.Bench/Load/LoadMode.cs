@@ -1,5 +1,6 @@
 using System.Globalization;
 using PhiMailGateway.Bench.Content;
+using PhiMailGateway.Bench.Direct;
 using PhiMailGateway.Bench.Targets;
 
 namespace PhiMailGateway.Bench.Load;
@@ -25,8 +26,11 @@ public static class LoadMode
         IMailTarget NewGateway() => new GatewayTarget(repoRoot, args.Value("gateway-log-level"), args.Raw("gateway-arg").Select(a => "--" + a).ToList());
 
         await using var sink = new SmtpSink();
+        // The recipient domains' MX sink and DNS, only when a TLS-first scenario runs.
+        await using var direct = scenarioNames.Any(n => Scenario.Create(n).Needs.HasFlag(Feature.Direct)) ? RecipientDomains.Start() : null;
+        if (direct is not null) Console.WriteLine($"TLS-first: MX sink {direct.Sink.Address}:{direct.Sink.Port} (STARTTLS, bench CA), DNS {direct.Resolver}");
         var settle = args.Number("settle") is { } s ? TimeSpan.FromSeconds(s) : (TimeSpan?)null;
-        var runner = new LoadRunner(sink, timeout) { Pipelining = !args.Flag("no-pipelining"), Settle = settle };
+        var runner = new LoadRunner(sink, direct, timeout) { Pipelining = !args.Flag("no-pipelining"), Settle = settle };
         Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; load average {Stats.LoadAverage()}");
         Console.WriteLine(RunResult.Header);
 
@@ -81,7 +85,7 @@ public static class LoadMode
                     }
                 }
                 summaries.Add(stopped is not null
-                    ? $"{scenario.Name,-13} {sessions,4}  {stopped}"
+                    ? $"{scenario.Name,-18} {sessions,4}  {stopped}"
                     : CompareLine(scenario.Name, sessions, gateway, postfix));
             }
         }
@@ -93,7 +97,7 @@ public static class LoadMode
                 ? $"Medians of {pairs} pairs (ratio = median of per-pair gateway/Postfix ratios); load average now {Stats.LoadAverage()}"
                 : "Medians");
             if (compare)
-                Console.WriteLine($"{"scenario",-13} {"sess",4}  {"gw e2e/s",9} {"pf e2e/s",9} {"ratio",6}  {"gw acc/s",9} {"pf acc/s",9} {"ratio",6}  {"gw 250p99",9} {"pf 250p99",9}  {"gw rel p50",10} {"pf rel p50",10}  {"gw cpu ms",9} {"pf cpu ms",9}  {"gw warm",7} {"gw peak",7} {"pf peak",7}");
+                Console.WriteLine($"{"scenario",-18} {"sess",4}  {"gw e2e/s",9} {"pf e2e/s",9} {"ratio",6}  {"gw acc/s",9} {"pf acc/s",9} {"ratio",6}  {"gw 250p99",9} {"pf 250p99",9}  {"gw rel p50",10} {"pf rel p50",10}  {"gw cpu ms",9} {"pf cpu ms",9}  {"gw warm",7} {"gw peak",7} {"pf peak",7}");
             else
                 Console.WriteLine(RunResult.Header);
             foreach (var line in summaries) Console.WriteLine(line);
@@ -107,7 +111,7 @@ public static class LoadMode
         double M(IEnumerable<double> v) => Stats.Median(v);
         double Ratio(Func<RunResult, double> f) => M(Enumerable.Range(0, n).Select(i => f(gw[i]) / f(pf[i])));
         return string.Create(CultureInfo.InvariantCulture,
-            $"{scenario,-13} {sessions,4}  {M(gw.Select(r => r.EndToEndPerSecond)),9:F1} {M(pf.Select(r => r.EndToEndPerSecond)),9:F1} {Ratio(r => r.EndToEndPerSecond),6:F2}  " +
+            $"{scenario,-18} {sessions,4}  {M(gw.Select(r => r.EndToEndPerSecond)),9:F1} {M(pf.Select(r => r.EndToEndPerSecond)),9:F1} {Ratio(r => r.EndToEndPerSecond),6:F2}  " +
             $"{M(gw.Select(r => r.AcceptedPerSecond)),9:F1} {M(pf.Select(r => r.AcceptedPerSecond)),9:F1} {Ratio(r => r.AcceptedPerSecond),6:F2}  " +
             $"{M(gw.Select(r => r.AcceptP99Ms)),9:F1} {M(pf.Select(r => r.AcceptP99Ms)),9:F1}  " +
             $"{M(gw.Select(r => r.RelayP50Ms)),10:F1} {M(pf.Select(r => r.RelayP50Ms)),10:F1}  " +

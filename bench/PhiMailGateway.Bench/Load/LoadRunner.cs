@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using PhiMailGateway.Bench.Content;
+using PhiMailGateway.Bench.Direct;
 using PhiMailGateway.Bench.Targets;
 
 namespace PhiMailGateway.Bench.Load;
@@ -10,9 +11,10 @@ namespace PhiMailGateway.Bench.Load;
 /// connection pools, SQLite pages), then send N messages over M concurrent sessions, each session
 /// reusing its connection, and wait until the sink has every accepted message. A server that holds
 /// a message instead of relaying it (the gateway without the feature a scenario needs) ends the run
-/// as skipped.
+/// as skipped. A TLS-first scenario's messages are waited for at the recipient's MX sink instead,
+/// and a run in which any copy reached the smarthost (a fallback pickup notice) fails.
 /// </summary>
-public sealed class LoadRunner(SmtpSink sink, TimeSpan? timeoutOverride)
+public sealed class LoadRunner(SmtpSink sink, RecipientDomains? direct, TimeSpan? timeoutOverride)
 {
     /// <summary>Send MAIL, RCPT and DATA in one write when the server offers PIPELINING (as smtp-source does).</summary>
     public bool Pipelining { get; init; } = true;
@@ -25,7 +27,10 @@ public sealed class LoadRunner(SmtpSink sink, TimeSpan? timeoutOverride)
         RunResult Fail(string status) => new(target.Name, scenario.Name, sessions, messages, status);
         try
         {
-            if (await target.StartAsync(scenario, sink.Port, cancellationToken) is { } skip) return Fail(skip);
+            var isDirect = scenario.Needs.HasFlag(Feature.Direct);
+            if (isDirect && direct is null) throw new InvalidOperationException($"{scenario.Name} needs the recipient domains' MX and DNS.");
+            var arrivalSink = isDirect ? direct!.Sink : sink;
+            if (await target.StartAsync(scenario, new Upstreams(sink.Port, direct), cancellationToken) is { } skip) return Fail(skip);
             var idleRss = target.RssBytes();
 
             var warmup = warmupOverride ?? scenario.Warmup;
@@ -33,11 +38,11 @@ public sealed class LoadRunner(SmtpSink sink, TimeSpan? timeoutOverride)
             if (warmup > 0)
             {
                 var tag = $"{scenario.Name}-w{Guid.NewGuid():N}"[..32] + "-";
-                sink.BeginRun(tag);
+                BeginRun(arrivalSink, tag);
                 var (warm, _) = await SendAllAsync(target.SmtpPort, scenario, Math.Min(sessions, warmup), warmup, tag, cancellationToken);
                 var accepted = warm.Count(m => m.Code == 250);
                 if (accepted == 0) return Fail($"failed: warm-up messages refused (codes {string.Join(",", warm.Select(m => m.Code).Distinct())})");
-                if (await WaitForSinkAsync(target, accepted, timeout, cancellationToken) is { } why) return Fail(why);
+                if (await WaitForSinkAsync(target, arrivalSink, accepted, timeout, cancellationToken) is { } why) return Fail(why);
             }
 
             // The baseline for what the measured messages cost: the gateway warm (JIT-compiled code,
@@ -45,7 +50,8 @@ public sealed class LoadRunner(SmtpSink sink, TimeSpan? timeoutOverride)
             var warmRss = target.RssBytes();
             target.ResetPeakRss();
             var runTag = $"{scenario.Name}-r{Guid.NewGuid():N}"[..32] + "-";
-            sink.BeginRun(runTag);
+            BeginRun(arrivalSink, runTag);
+            var dnsBefore = direct?.DnsQueries ?? 0;
             var cpuBefore = target.CpuSeconds();
             long polledPeak = target.RssBytes();
             using var pollStop = new CancellationTokenSource();
@@ -60,14 +66,14 @@ public sealed class LoadRunner(SmtpSink sink, TimeSpan? timeoutOverride)
 
             var (sent, started) = await SendAllAsync(target.SmtpPort, scenario, sessions, messages, runTag, cancellationToken);
             var ok = sent.Where(m => m.Code == 250).ToList();
-            var waitResult = ok.Count == 0 ? null : await WaitForSinkAsync(target, ok.Count, timeout, cancellationToken);
+            var waitResult = ok.Count == 0 ? null : await WaitForSinkAsync(target, arrivalSink, ok.Count, timeout, cancellationToken);
             var cpuAfter = target.CpuSeconds();
             await pollStop.CancelAsync();
             await poller;
             if (waitResult is not null) return Fail(waitResult);
             if (ok.Count == 0) return Fail($"failed: every message refused (codes {string.Join(",", sent.Select(m => m.Code).Distinct())})");
 
-            var arrivals = sink.Arrivals;
+            var arrivals = arrivalSink.Arrivals;
             var lastAccepted = ok.Max(m => m.Accepted);
             var lastArrival = ok.Max(m => arrivals[m.BenchId]);
             var seconds = (double)(lastArrival - started) / Stopwatch.Frequency;
@@ -97,7 +103,9 @@ public sealed class LoadRunner(SmtpSink sink, TimeSpan? timeoutOverride)
                 IdleRssMiB: idleRss / 1048576.0,
                 WarmRssMiB: warmRss / 1048576.0,
                 PeakRssMiB: peak / 1048576.0,
-                SettledRssMiB: settledMiB);
+                SettledRssMiB: settledMiB,
+                Note: isDirect ? string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"MX sink: {arrivalSink.TlsHandshakes} TLS handshakes, {arrivalSink.Messages} messages; {(direct!.DnsQueries - dnsBefore)} DNS questions") : null);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -128,20 +136,32 @@ public sealed class LoadRunner(SmtpSink sink, TimeSpan? timeoutOverride)
         return (results.ToList(), started);
     }
 
-    /// <summary>Null once the sink has <paramref name="expected"/> messages of this run; else why not (held, timed out).</summary>
-    private async Task<string?> WaitForSinkAsync(IMailTarget target, int expected, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Both sinks start counting afresh; only ids with this run's tag count as arrivals.</summary>
+    private void BeginRun(SmtpSink arrivalSink, string tag)
+    {
+        sink.BeginRun(tag);
+        if (arrivalSink != sink) arrivalSink.BeginRun(tag);
+    }
+
+    /// <summary>Null once the sink has <paramref name="expected"/> messages of this run; else why not (held, fell back, timed out).</summary>
+    private async Task<string?> WaitForSinkAsync(IMailTarget target, SmtpSink arrivalSink, int expected, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var nextHoldCheck = TimeSpan.Zero;
-        while (sink.ArrivedCount < expected)
+        while (arrivalSink.ArrivedCount < expected)
         {
             if (clock.Elapsed >= nextHoldCheck)
             {
                 if (target.HeldCount() > 0) return "skipped: feature not available (message held)";
+                // A direct copy that could not be verified becomes a pickup notice (with the message's
+                // X-Bench-Id) to the smarthost: then this is no TLS-first run. The guard's receipts to
+                // the sender go there too, but carry no X-Bench-Id.
+                if (arrivalSink != sink && sink.ArrivedCount > 0)
+                    return $"failed: {sink.ArrivedCount} message(s) reached the smarthost instead of the MX (direct delivery fell back or is off)";
                 nextHoldCheck = clock.Elapsed + TimeSpan.FromMilliseconds(250);
             }
             if (clock.Elapsed > timeout)
-                return $"timed out: the sink has {sink.ArrivedCount} of {expected} after {timeout.TotalSeconds:F0} s (feature not available, or too slow)";
+                return $"timed out: the sink has {arrivalSink.ArrivedCount} of {expected} after {timeout.TotalSeconds:F0} s (feature not available, or too slow)";
             await Task.Delay(5, cancellationToken);
         }
         return null;

@@ -24,17 +24,18 @@ public sealed record RunResult(
     double IdleRssMiB = 0,
     double PeakRssMiB = 0,
     double WarmRssMiB = 0,
-    double? SettledRssMiB = null)
+    double? SettledRssMiB = null,
+    string? Note = null)
 {
     public bool Ok => Status == "ok";
 
     public static string Header =>
-        $"{"target",-8} {"scenario",-13} {"sess",4} {"msgs",5} {"acc/s",8} {"e2e/s",8} {"MB/s",7} {"250 p50",8} {"250 p99",8} {"rel p50",8} {"rel p99",8} {"cpu ms/m",8} {"idleMiB",7} {"warmMiB",7} {"peakMiB",7} {"env p50",7}  status";
+        $"{"target",-8} {"scenario",-18} {"sess",4} {"msgs",5} {"acc/s",8} {"e2e/s",8} {"MB/s",7} {"250 p50",8} {"250 p99",8} {"rel p50",8} {"rel p99",8} {"cpu ms/m",8} {"idleMiB",7} {"warmMiB",7} {"peakMiB",7} {"env p50",7}  status";
 
     public override string ToString() => Ok
         ? string.Create(CultureInfo.InvariantCulture,
-            $"{Target,-8} {Scenario,-13} {Sessions,4} {Messages,5} {AcceptedPerSecond,8:F1} {EndToEndPerSecond,8:F1} {MegabytesPerSecond,7:F2} {AcceptP50Ms,8:F1} {AcceptP99Ms,8:F1} {RelayP50Ms,8:F1} {RelayP99Ms,8:F1} {CpuMsPerMessage,8:F2} {IdleRssMiB,7:F0} {WarmRssMiB,7:F0} {PeakRssMiB,7:F0} {EnvelopeP50Ms,7:F1}  ok{(SettledRssMiB is { } settled ? $"  settled {settled:F0} MiB" : "")}")
-        : $"{Target,-8} {Scenario,-13} {Sessions,4} {Messages,5}  {Status}";
+            $"{Target,-8} {Scenario,-18} {Sessions,4} {Messages,5} {AcceptedPerSecond,8:F1} {EndToEndPerSecond,8:F1} {MegabytesPerSecond,7:F2} {AcceptP50Ms,8:F1} {AcceptP99Ms,8:F1} {RelayP50Ms,8:F1} {RelayP99Ms,8:F1} {CpuMsPerMessage,8:F2} {IdleRssMiB,7:F0} {WarmRssMiB,7:F0} {PeakRssMiB,7:F0} {EnvelopeP50Ms,7:F1}  ok{(SettledRssMiB is { } settled ? $"  settled {settled:F0} MiB" : "")}{(Note is null ? "" : "  " + Note)}")
+        : $"{Target,-8} {Scenario,-18} {Sessions,4} {Messages,5}  {Status}";
 
     public static string CsvHeader => "utc,target,scenario,sessions,messages,status,accepted,refused,relayed,acc_per_s,e2e_per_s,mb_per_s,accept_p50_ms,accept_p99_ms,relay_p50_ms,relay_p99_ms,cpu_ms_per_msg,idle_rss_mib,peak_rss_mib,warm_rss_mib,settled_rss_mib,envelope_p50_ms,loadavg";
 

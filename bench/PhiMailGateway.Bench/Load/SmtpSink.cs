@@ -1,7 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 namespace PhiMailGateway.Bench.Load;
@@ -16,7 +19,9 @@ namespace PhiMailGateway.Bench.Load;
 /// few KiB of each message are looked at for the header. Replies to pipelined commands go out in
 /// one send per received buffer. It offers CHUNKING (BDAT) as Postfix's own smtpd and Exchange do,
 /// so each client sends the way it would to a real smarthost: the gateway's MailKit uses BDAT,
-/// Postfix's smtp client (which has no BDAT) uses DATA.
+/// Postfix's smtp client (which has no BDAT) uses DATA. Given a certificate it is a recipient's MX
+/// for the TLS-first scenarios: it offers STARTTLS, and after the handshake runs the same loop over
+/// the SslStream.
 /// </summary>
 public sealed class SmtpSink : IAsyncDisposable
 {
@@ -25,23 +30,31 @@ public sealed class SmtpSink : IAsyncDisposable
     private static readonly byte[] BenchIdHeader = "\r\nX-Bench-Id: "u8.ToArray();
 
     private readonly Socket _listener;
+    private readonly SslServerAuthenticationOptions? _tls;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
     private ConcurrentDictionary<string, long> _arrivals = new(StringComparer.Ordinal);
     private string _runTag = "";
     private long _messages;
     private long _bytes;
+    private long _tlsHandshakes;
 
-    public SmtpSink()
+    /// <param name="address">Where to listen (a free port there); default 127.0.0.1.</param>
+    /// <param name="certificate">With a certificate (and its key), STARTTLS is offered.</param>
+    public SmtpSink(IPAddress? address = null, X509Certificate2? certificate = null)
     {
+        if (certificate is not null)
+            _tls = new SslServerAuthenticationOptions { ServerCertificate = certificate, ClientCertificateRequired = false, CertificateRevocationCheckMode = X509RevocationMode.NoCheck };
         _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.Bind(new IPEndPoint(address ?? IPAddress.Loopback, 0));
         _listener.Listen(512);
         Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
         _accepting = AcceptLoopAsync();
     }
 
     public int Port { get; }
+    public IPAddress Address => ((IPEndPoint)_listener.LocalEndPoint!).Address;
+    public long TlsHandshakes => Interlocked.Read(ref _tlsHandshakes);
     public long Messages => Interlocked.Read(ref _messages);
     public long Bytes => Interlocked.Read(ref _bytes);
 
@@ -55,6 +68,7 @@ public sealed class SmtpSink : IAsyncDisposable
         _arrivals = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
         Interlocked.Exchange(ref _messages, 0);
         Interlocked.Exchange(ref _bytes, 0);
+        Interlocked.Exchange(ref _tlsHandshakes, 0);
     }
 
     public int ArrivedCount => _arrivals.Count;
@@ -83,6 +97,8 @@ public sealed class SmtpSink : IAsyncDisposable
     private async Task SessionAsync(Socket socket)
     {
         socket.NoDelay = true;
+        Stream stream = new NetworkStream(socket, ownsSocket: true);
+        var secure = false;
         var buffer = new byte[64 * 1024];
         var filled = 0;
         var replies = new MemoryStream(256);
@@ -118,14 +134,15 @@ public sealed class SmtpSink : IAsyncDisposable
 
         try
         {
-            await socket.SendAsync("220 bench-sink ESMTP\r\n"u8.ToArray(), SocketFlags.None, _stop.Token);
+            await stream.WriteAsync("220 bench-sink ESMTP\r\n"u8.ToArray(), _stop.Token);
             while (true)
             {
-                var read = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, _stop.Token);
+                var read = await stream.ReadAsync(buffer.AsMemory(filled), _stop.Token);
                 if (read == 0) return;
                 filled += read;
                 var pos = 0;
                 var quit = false;
+                var startTls = false;
                 while (pos < filled || chunkLeft == 0) // an empty chunk (BDAT 0 LAST) completes without data
                 {
                     if (chunkLeft >= 0)
@@ -172,7 +189,20 @@ public sealed class SmtpSink : IAsyncDisposable
                     pos += lineEnd + 2;
                     if (StartsWith(line, "EHLO"))
                     {
-                        replies.Write("250-bench-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SIZE 209715200\r\n250-CHUNKING\r\n250 ENHANCEDSTATUSCODES\r\n"u8);
+                        replies.Write("250-bench-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SIZE 209715200\r\n250-CHUNKING\r\n"u8);
+                        if (_tls is not null && !secure) replies.Write("250-STARTTLS\r\n"u8);
+                        replies.Write("250 ENHANCEDSTATUSCODES\r\n"u8);
+                    }
+                    else if (StartsWith(line, "STARTTLS"))
+                    {
+                        if (_tls is null || secure)
+                        {
+                            replies.Write("454 4.7.0 TLS not available\r\n"u8);
+                            continue;
+                        }
+                        replies.Write("220 2.0.0 Ready to start TLS\r\n"u8);
+                        startTls = true;
+                        break;
                     }
                     else if (StartsWith(line, "BDAT "))
                     {
@@ -210,22 +240,33 @@ public sealed class SmtpSink : IAsyncDisposable
 
                 if (replies.Length > 0)
                 {
-                    await socket.SendAsync(replies.GetBuffer().AsMemory(0, (int)replies.Length), SocketFlags.None, _stop.Token);
+                    await stream.WriteAsync(replies.GetBuffer().AsMemory(0, (int)replies.Length), _stop.Token);
                     replies.SetLength(0);
                 }
                 if (quit) return;
+                if (startTls)
+                {
+                    // RFC 3207 4.2: nothing the client sent after STARTTLS counts; it starts again with EHLO.
+                    filled = 0;
+                    var tls = new SslStream(stream, leaveInnerStreamOpen: false);
+                    stream = tls;
+                    await tls.AuthenticateAsServerAsync(_tls!, _stop.Token);
+                    Interlocked.Increment(ref _tlsHandshakes);
+                    secure = true;
+                    continue;
+                }
                 // Keep the unconsumed tail (a partial line, or the last bytes that may begin CRLF.CRLF).
                 Buffer.BlockCopy(buffer, pos, buffer, 0, filled - pos);
                 filled -= pos;
                 if (filled == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
             }
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception e) when (e is SocketException or IOException or AuthenticationException or OperationCanceledException or ObjectDisposedException)
         {
         }
         finally
         {
-            socket.Dispose();
+            await stream.DisposeAsync();
         }
     }
 

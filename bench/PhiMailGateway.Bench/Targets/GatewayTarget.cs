@@ -30,7 +30,7 @@ public sealed class GatewayTarget(string repoRoot, string? logLevel, IReadOnlyLi
         if (code != 0) throw new InvalidOperationException("dotnet build -c Release of the gateway failed:\n" + output);
     }
 
-    public async Task<string?> StartAsync(Scenario scenario, int sinkPort, CancellationToken cancellationToken)
+    public async Task<string?> StartAsync(Scenario scenario, Upstreams upstreams, CancellationToken cancellationToken)
     {
         if (!File.Exists(GatewayDll)) throw new FileNotFoundException($"Gateway build not found at {GatewayDll}; run without --no-build.");
         _dataDirectory = Path.Combine(Path.GetTempPath(), "phimail-bench-" + Guid.NewGuid().ToString("N")[..12]);
@@ -44,12 +44,17 @@ public sealed class GatewayTarget(string repoRoot, string? logLevel, IReadOnlyLi
             "--Smtp:TrustedNetworks:0=127.0.0.0/8",
             "--Relay:Mode=Smtp",
             "--Relay:Host=127.0.0.1",
-            $"--Relay:Port={sinkPort}",
+            $"--Relay:Port={upstreams.SmarthostPort}",
             "--Relay:Security=None",
         };
         var pickupPort = FreePort();
         config.Add($"--Pickup:Port={pickupPort}");
         config.Add($"--Pickup:BaseUrl=http://127.0.0.1:{pickupPort}");
+        if (scenario.Needs.HasFlag(Feature.Direct))
+        {
+            if (upstreams.Direct is null) throw new InvalidOperationException($"{scenario.Name} needs the recipient domains' MX and DNS.");
+            config.AddRange(upstreams.Direct.GatewayArgs(scenario));
+        }
         if (logLevel is not null) config.Add($"--Logging:LogLevel:Default={logLevel}");
         config.AddRange(extraArgs);
 

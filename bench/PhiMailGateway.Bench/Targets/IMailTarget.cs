@@ -1,4 +1,5 @@
 using PhiMailGateway.Bench.Content;
+using PhiMailGateway.Bench.Direct;
 
 namespace PhiMailGateway.Bench.Targets;
 
@@ -10,7 +11,7 @@ public interface IMailTarget : IAsyncDisposable
     int SmtpPort { get; }
 
     /// <summary>Prepares for a scenario (e.g. imports the recipient certificate) and starts; returns a skip reason when the scenario cannot run here.</summary>
-    Task<string?> StartAsync(Scenario scenario, int sinkPort, CancellationToken cancellationToken);
+    Task<string?> StartAsync(Scenario scenario, Upstreams upstreams, CancellationToken cancellationToken);
 
     Task StopAsync();
 
@@ -29,3 +30,6 @@ public interface IMailTarget : IAsyncDisposable
     /// <summary>Messages the server set aside instead of relaying (the gateway's spool/hold).</summary>
     int HeldCount();
 }
+
+/// <summary>Where a server under test sends mail: the smarthost sink (port on 127.0.0.1), and for TLS-first scenarios the recipient domains' MX and DNS.</summary>
+public sealed record Upstreams(int SmarthostPort, RecipientDomains? Direct);

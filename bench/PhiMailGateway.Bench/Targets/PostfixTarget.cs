@@ -6,7 +6,8 @@ namespace PhiMailGateway.Bench.Targets;
 /// <summary>
 /// A private Postfix instance as the reference relay: its own config and queue folders under a
 /// temp folder (`postfix -c DIR`), smtpd on 127.0.0.1:PORT, the loopback network trusted
-/// (mynetworks), every message relayed to [127.0.0.1]:SINK, no local delivery, no TLS. Postfix
+/// (mynetworks), every message relayed to [127.0.0.1]:SINK, no local delivery, no TLS (TLS-first
+/// scenarios: relayed to the MX sink with smtp_tls_security_level=encrypt). Postfix
 /// and its smtp-source/smtp-sink come from Debian's package, installed when missing. Runs as root
 /// (this sandbox); processes run as the postfix user as usual.
 /// </summary>
@@ -35,8 +36,19 @@ public sealed class PostfixTarget : IMailTarget
         if (code != 0 || !File.Exists("/usr/sbin/postfix")) throw new InvalidOperationException("apt-get install postfix failed:\n" + output);
     }
 
-    public async Task<string?> StartAsync(Scenario scenario, int sinkPort, CancellationToken cancellationToken)
+    public async Task<string?> StartAsync(Scenario scenario, Upstreams upstreams, CancellationToken cancellationToken)
     {
+        // Postfix has no TLS-first: for those scenarios it relays every message to the recipient's MX
+        // sink over mandatory TLS (encrypt: the certificate is not checked, so it verifies less than
+        // the gateway's PKIX or DANE), which is what the gateway's direct copies travel over.
+        var relayhost = $"[127.0.0.1]:{upstreams.SmarthostPort}";
+        var tlsLevel = "none";
+        if (scenario.Needs.HasFlag(Feature.Direct))
+        {
+            var mx = upstreams.Direct ?? throw new InvalidOperationException($"{scenario.Name} needs the recipient domains' MX.");
+            relayhost = $"[{mx.Sink.Address}]:{mx.Sink.Port}";
+            tlsLevel = "encrypt";
+        }
         _root = Path.Combine(Path.GetTempPath(), "phimail-bench-postfix-" + Guid.NewGuid().ToString("N")[..12]);
         _configDirectory = Path.Combine(_root, "etc");
         var queue = Path.Combine(_root, "queue");
@@ -63,7 +75,7 @@ public sealed class PostfixTarget : IMailTarget
             mynetworks = 127.0.0.0/8
             mydestination =
             relay_domains =
-            relayhost = [127.0.0.1]:{sinkPort}
+            relayhost = {relayhost}
             local_transport = error:local delivery is disabled
             local_recipient_maps =
             alias_maps =
@@ -71,7 +83,7 @@ public sealed class PostfixTarget : IMailTarget
             smtpd_relay_restrictions = permit_mynetworks, reject
             smtpd_recipient_restrictions = permit_mynetworks, reject
             smtpd_tls_security_level = none
-            smtp_tls_security_level = none
+            smtp_tls_security_level = {tlsLevel}
             message_size_limit = 104857600
             mailbox_size_limit = 0
             biff = no
