@@ -61,4 +61,12 @@ public class GuardKnowledgeTests
         Assert.That(basis.KnownDomains, Does.Not.Contain("perio.example"));
         Assert.That(basis.DomainsWithSkeleton(DomainSimilarity.Skeleton("perio.example")), Is.Empty);
     }
+
+    [Test]
+    public void KnownDomains_AreTheHistorysAndTheVouchedFor_EachOnce()
+    {
+        var knowledge = new GuardKnowledge(["dr.lee@endo.example", "team@smiledental.example"], ["smiledental.example", "crown-lab.example"], []);
+
+        Assert.That(knowledge.KnownDomains, Is.EqualTo(new[] { "crown-lab.example", "endo.example", "smiledental.example" }));
+    }
 }
