@@ -18,10 +18,10 @@ public class GuardDecisionsTests
 
     private QueueTestBed _bed = null!;
     private ManualTimeProvider _time = null!;
+    private GuardAuditBed _chain = null!;
     private SqliteGuardHolds _holds = null!;
     private SqliteGuardStore _store = null!;
     private SqliteAuditStore _audit = null!;
-    private AuditHeadFile _head = null!;
     private ProcessingSignal _signal = null!;
     private GuardDecisions _decisions = null!;
 
@@ -30,23 +30,14 @@ public class GuardDecisionsTests
     {
         _bed = await QueueTestBed.CreateAsync();
         _time = new ManualTimeProvider(DateTimeOffset.UtcNow);
-        var keys = new AuditKeys(MasterKey.LoadOrCreate(_bed.Options));
-        _head = new AuditHeadFile(_bed.Options, NullLogger<AuditHeadFile>.Instance);
-        var sealer = new AuditChainSealer(keys, _head);
-        _audit = new SqliteAuditStore(_bed.Database, sealer);
-        _holds = new SqliteGuardHolds(_bed.Database, sealer, _time);
+        _chain = new GuardAuditBed(_bed, _time);
+        (_audit, _holds) = (_chain.Audit, _chain.Holds);
         _store = new SqliteGuardStore(_bed.Database);
         _signal = new ProcessingSignal();
-        var log = new DisclosureLog(keys, _head, _audit, _time, NullLogger<DisclosureLog>.Instance);
-        _decisions = new GuardDecisions(_holds, _store, log, _bed.Spool, _signal, _time);
+        _decisions = new GuardDecisions(_holds, _store, _chain.Log, _bed.Spool, _signal, _time);
     }
 
-    /// <summary>The head file notes the chain's newest event: a log cut off after the decision would show.</summary>
-    private async Task AssertHeadNotedAsync()
-    {
-        var head = await _audit.ReadHeadAsync(CancellationToken.None);
-        Assert.That(AuditHeadFile.Read(_head.Path).Entries.Select(e => e.Seq), Does.Contain(head.Seq), "the head noted after the commit");
-    }
+    private Task AssertHeadNotedAsync() => _chain.AssertHeadNotedAsync();
 
     [TearDown]
     public void TearDown() => _bed.Dispose();

@@ -23,9 +23,9 @@ public class SenderActionsTests
 
     private QueueTestBed _bed = null!;
     private ManualTimeProvider _time = null!;
+    private GuardAuditBed _chain = null!;
     private SqliteGuardHolds _holds = null!;
     private SqliteAuditStore _audit = null!;
-    private AuditHeadFile _head = null!;
     private PickupPackageStore _packages = null!;
     private SenderActions _actions = null!;
     private string _queueId = null!;
@@ -36,15 +36,11 @@ public class SenderActionsTests
     {
         _bed = await QueueTestBed.CreateAsync();
         _time = new ManualTimeProvider(DateTimeOffset.UtcNow);
-        var keys = new AuditKeys(MasterKey.LoadOrCreate(_bed.Options));
-        _head = new AuditHeadFile(_bed.Options, NullLogger<AuditHeadFile>.Instance);
-        var sealer = new AuditChainSealer(keys, _head);
-        _audit = new SqliteAuditStore(_bed.Database, sealer);
-        _holds = new SqliteGuardHolds(_bed.Database, sealer, _time);
+        _chain = new GuardAuditBed(_bed, _time);
+        (_audit, _holds) = (_chain.Audit, _chain.Holds);
         _packages = new PickupPackageStore(new SqlitePickupPackages(_bed.Database, _time), MasterKey.LoadOrCreate(_bed.Options), _bed.Options,
             new PickupOptions(), _time);
-        var log = new DisclosureLog(keys, _head, _audit, _time, NullLogger<DisclosureLog>.Instance);
-        _actions = new SenderActions(_holds, _packages, log, _bed.Spool, _time);
+        _actions = new SenderActions(_holds, _packages, _chain.Log, _bed.Spool, _time);
 
         _queueId = await _bed.AcceptAsync(Lee, Lab);
         var spoolPath = (await _bed.Queue.FindMessageAsync(_queueId, CancellationToken.None))!.SpoolPath;
@@ -60,12 +56,7 @@ public class SenderActionsTests
             CancellationToken.None)).PackageId;
     }
 
-    /// <summary>The head file notes the chain's newest event: a log cut off after the decision would show.</summary>
-    private async Task AssertHeadNotedAsync()
-    {
-        var head = await _audit.ReadHeadAsync(CancellationToken.None);
-        Assert.That(AuditHeadFile.Read(_head.Path).Entries.Select(e => e.Seq), Does.Contain(head.Seq), "the head noted after the commit");
-    }
+    private Task AssertHeadNotedAsync() => _chain.AssertHeadNotedAsync();
 
     [TearDown]
     public void TearDown() => _bed.Dispose();
