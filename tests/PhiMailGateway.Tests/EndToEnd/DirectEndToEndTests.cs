@@ -79,6 +79,66 @@ public class DirectEndToEndTests
     }
 
     [Test]
+    public async Task OneMessageToSixDomains_EachGetsItsOwnMethodOrFallback_OverSmtp()
+    {
+        using var dns = TestDnsServer.Start();
+        using var temp = new TempDirectory();
+        await using var policies = await TestPolicyServer.StartAsync();
+        var port = FreePort();
+        using var root = TestCertificates.CreateCa("Untrusted Root E2E", RSA.Create(2048));
+        using var anchor = TestCertificates.CreateIntermediate("DANE Anchor E2E", root);
+        using var daneTa = TestCertificates.CreateServer(anchor, "mx.ta-lab.test");
+        using var stsCertificate = TestCertificates.CreateServer(TestCertificates.Ca, "mx.sts-clinic.test");
+        using var mismatched = TestCertificates.CreateServer(TestCertificates.Ca, "mx.tlsa-bad.test");
+        using var outside = TestCertificates.CreateServer(TestCertificates.Ca, "mx.sts-outside.test");
+        await using var ta = await MxAsync(dns, port, "ta-lab.test", daneTa, signed: true,
+            (TlsaCertificateUsage.DaneTA, TlsaSelector.FullCertificate, TlsaMatchingType.Sha256Hash, SHA256.HashData(anchor.RawData)), chain: [anchor]);
+        await using var sts = await MxAsync(dns, port, "sts-clinic.test", stsCertificate, signed: false);
+        policies.Serve("sts-clinic.test", "version: STSv1\r\nmode: enforce\r\nmx: *.sts-clinic.test\r\nmax_age: 86400\r\n");
+        dns.A("mta-sts.sts-clinic.test", "127.0.0.1").Txt("_mta-sts.sts-clinic.test", "v=STSv1; id=1;");
+        await using var bad = await MxAsync(dns, port, "tlsa-bad.test", mismatched, signed: true,
+            (TlsaCertificateUsage.DaneEE, TlsaSelector.FullCertificate, TlsaMatchingType.Sha256Hash, SHA256.HashData([9, 9, 9])));
+        await using var notListed = await MxAsync(dns, port, "sts-outside.test", outside, signed: false);
+        policies.Serve("sts-outside.test", "version: STSv1\r\nmode: enforce\r\nmx: mail.elsewhere.test\r\nmax_age: 86400\r\n");
+        dns.A("mta-sts.sts-outside.test", "127.0.0.1").Txt("_mta-sts.sts-outside.test", "v=STSv1; id=1;");
+        // DANE says TLS is there; the MX offers no STARTTLS (a downgrade attempt, or a broken MX).
+        await using var plain = await MxAsync(dns, port, "no-tls.test", null, signed: true,
+            (TlsaCertificateUsage.DaneEE, TlsaSelector.FullCertificate, TlsaMatchingType.Sha256Hash, SHA256.HashData([7, 7, 7])), startTls: false);
+        await using var bed = await PickupTestBed.StartAsync(new Dictionary<string, string?>
+        {
+            ["Direct:Enabled"] = "true",
+            ["Direct:Resolver"] = dns.Resolver,
+            ["Direct:ResolverValidatesDnssec"] = "true",
+            ["Direct:SmtpPort"] = port.ToString(CultureInfo.InvariantCulture),
+            ["Direct:PolicyPort"] = policies.Port.ToString(CultureInfo.InvariantCulture),
+            ["Direct:AcceptPkix"] = "false",
+            ["Direct:TrustRoots:0"] = TestCertificates.WritePem(Path.Combine(temp.Path, "roots.pem"), TestCertificates.Ca),
+            ["Direct:DnsTimeout"] = "00:00:02",
+        });
+        string[] to = ["lab@ta-lab.test", "dr@sts-clinic.test", "dr@tlsa-bad.test", "dr@sts-outside.test", "dr@no-tls.test", "patient@gmail.com"];
+
+        var queueId = await RelayEndToEndTests.SubmitAsync(bed.Gateway,
+            PickupTestBed.Wire(PickupTestBed.XrayMessage(DentalCorpus.PanoramicJpeg(), subject: "Referral")), to);
+
+        foreach (var recipient in to[2..]) await bed.WaitForNoticeAsync(recipient);
+        await ta.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20));
+        await sts.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20));
+        Assert.That((bad.Messages.Count, notListed.Messages.Count, plain.Messages.Count), Is.EqualTo((0, 0, 0)), "no copy to an MX that did not verify");
+        await RelayEndToEndTests.WaitUntilAsync(async () => (await RowsAsync<string>(bed,
+            "SELECT recipient FROM audit_events WHERE queue_id = @queueId AND type IN ('Relayed', 'FellBack') AND detail LIKE 'DirectTls%' OR (queue_id = @queueId AND type = 'FellBack')",
+            new { queueId })).Count == 6, "every recipient's TLS-first outcome is in the audit");
+        var outcomes = (await RowsAsync<(string Recipient, string Type, string Detail)>(bed,
+            "SELECT recipient, type, detail FROM audit_events WHERE queue_id = @queueId AND (type = 'FellBack' OR detail LIKE 'DirectTls%')", new { queueId }))
+            .ToDictionary(r => r.Recipient, r => r.Type == "FellBack" ? r.Detail : r.Detail[..r.Detail.IndexOf(' ', StringComparison.Ordinal)]);
+        Assert.That(outcomes["lab@ta-lab.test"], Is.EqualTo("DirectTls(dane)"));
+        Assert.That(outcomes["dr@sts-clinic.test"], Is.EqualTo("DirectTls(mta-sts)"));
+        Assert.That(outcomes["dr@tlsa-bad.test"], Does.Contain("the certificate matches none of the MX's TLSA records"));
+        Assert.That(outcomes["dr@sts-outside.test"], Does.Contain("not an mx of the domain's MTA-STS policy (enforce)"));
+        Assert.That(outcomes["dr@no-tls.test"], Does.Contain("offers no STARTTLS"));
+        Assert.That(outcomes["patient@gmail.com"], Does.Contain("the domain is in Direct:TlsPreventDomains"));
+    }
+
+    [Test]
     public async Task DnsThatNeverAnswers_DefersTheCopy_ThenPastFallbackAfterThePickupNoticeGoes()
     {
         using var dns = TestDnsServer.Start();
@@ -181,15 +241,15 @@ public class DirectEndToEndTests
         return (await c.QueryAsync<T>(sql, args)).AsList();
     }
 
-    private static async Task<FakeSmtpUpstream> MxAsync(TestDnsServer dns, int port, string domain, X509Certificate2 certificate, bool signed,
-        (TlsaCertificateUsage, TlsaSelector, TlsaMatchingType, byte[])? tlsa = null)
+    private static async Task<FakeSmtpUpstream> MxAsync(TestDnsServer dns, int port, string domain, X509Certificate2? certificate, bool signed,
+        (TlsaCertificateUsage, TlsaSelector, TlsaMatchingType, byte[])? tlsa = null, X509Certificate2[]? chain = null, bool startTls = true)
     {
         var address = IPAddress.Parse($"127.0.0.{Interlocked.Increment(ref _nextAddress)}");
         var host = "mx." + domain;
         dns.Mx(domain, 10, host).A(host, address.ToString());
         if (tlsa is var (usage, selector, matching, data)) dns.Tlsa(host, port, usage, selector, matching, data);
         if (signed) dns.Sign(domain);
-        return await FakeSmtpUpstream.StartAsync(new FakeSmtpUpstreamOptions { Address = address, Port = port, Certificate = certificate });
+        return await FakeSmtpUpstream.StartAsync(new FakeSmtpUpstreamOptions { Address = address, Port = port, Certificate = certificate, CertificateChain = chain, StartTls = startTls });
     }
 
     private static int FreePort()
