@@ -17,8 +17,8 @@ using PhiMailGateway.Storage.Sqlite;
 namespace PhiMailGateway.Bench.Guard;
 
 /// <summary>
-/// The guard's cost per message with a large audit log (issue 17: under 1 ms with 1 million
-/// disclosures). Seeds a gateway database (the gateway's migrations) through the pipeline's own
+/// The guard's cost per message with a large audit log (issue 17 sets the budget; bench/README.md
+/// has the figures). Seeds a gateway database (the gateway's migrations) through the pipeline's own
 /// audit writer: <see cref="DisclosureLog.RecordsFor"/> builds each message's disclosure records
 /// and guard notes, <see cref="DisclosureLog.RowsForAsync"/> its Relayed events, and
 /// <see cref="SqliteAuditStore.AppendAsync"/> seals and inserts them with the chain SQL the queue's

@@ -58,8 +58,8 @@ public sealed class GuardKnowledge
 
     /// <summary>
     /// This knowledge and some more addresses and names, as a new object. Only the new ones are
-    /// parsed (each address's domain goes through IDNA, which made a full build of 16,000 addresses
-    /// take 10 to 20 ms), and only a new domain goes into the look-alike tables.
+    /// parsed (each address's domain goes through IDNA, the costly part of a full build), and only
+    /// a new domain goes into the look-alike tables.
     /// </summary>
     public GuardKnowledge Adding(IEnumerable<string> addresses, IEnumerable<(string Address, string Name)> contactNames) => new(this, addresses, contactNames);
 
