@@ -51,7 +51,7 @@ public sealed partial class DirectTransport : IRelayTransport
     {
         var outcomes = new List<RecipientOutcome>(request.Recipients.Count);
         // The TlsFirst protector makes one copy per recipient domain; any other grouping is split here.
-        foreach (var domain in request.Recipients.GroupBy(DomainOf, StringComparer.OrdinalIgnoreCase))
+        foreach (var domain in request.Recipients.GroupBy(RecipientDomain.Of, StringComparer.OrdinalIgnoreCase))
             outcomes.AddRange(await SendToDomainAsync(request, domain.Key, domain.ToList(), dryRun: false, cancellationToken));
         return FallBackWhenFailingTooLong(request, outcomes);
     }
@@ -64,7 +64,7 @@ public sealed partial class DirectTransport : IRelayTransport
     {
         var request = new RelayRequest("dry-run", "", recipients, () => Stream.Null, RequireTls: false);
         var outcomes = new List<RecipientOutcome>(recipients.Count);
-        foreach (var domain in recipients.GroupBy(DomainOf, StringComparer.OrdinalIgnoreCase))
+        foreach (var domain in recipients.GroupBy(RecipientDomain.Of, StringComparer.OrdinalIgnoreCase))
             outcomes.AddRange(await SendToDomainAsync(request, domain.Key, domain.ToList(), dryRun: true, cancellationToken));
         return outcomes;
     }
@@ -274,12 +274,6 @@ public sealed partial class DirectTransport : IRelayTransport
     private static List<RecipientOutcome> All(IEnumerable<string> recipients, RecipientStatus status, int code, string reason) =>
         recipients.Select(r => new RecipientOutcome(r, status, code, reason)).ToList();
 
-    private static string DomainOf(string address)
-    {
-        var at = address.LastIndexOf('@');
-        return (at < 0 ? string.Empty : address[(at + 1)..]).Trim().TrimEnd('.').ToLowerInvariant();
-    }
-
     private static string Name(TlsVerification verification) => verification switch
     {
         TlsVerification.Dane => "dane",
@@ -315,9 +309,7 @@ public sealed partial class DirectTransport : IRelayTransport
                 Failure = "presented no certificate";
                 return false;
             }
-            var leaf = certificate as X509Certificate2 ?? new X509Certificate2(certificate);
-            var presented = new List<X509Certificate2> { leaf };
-            if (chain is not null) presented.AddRange(chain.ChainPolicy.ExtraStore.Cast<X509Certificate2>());
+            var (leaf, presented) = MxCertificateCheck.Presented(certificate, chain);
             var verdict = requirement.Verification == TlsVerification.Dane
                 ? transport._certificates.Dane(leaf, presented, requirement.Tlsa, host)
                 : transport._certificates.Pkix(leaf, presented, host);

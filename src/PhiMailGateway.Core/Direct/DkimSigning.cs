@@ -75,7 +75,7 @@ public sealed partial class DkimSigning
             LogNotSigned(_logger, deliveryId, "the message has no From address");
             return false;
         }
-        if (!Within(DomainOf(envelopeSender)) && !message.From.Mailboxes.Any(m => Within(DomainOf(m.Address))))
+        if (!Within(RecipientDomain.Of(envelopeSender)) && !message.From.Mailboxes.Any(m => Within(RecipientDomain.Of(m.Address))))
         {
             LogNotSigned(_logger, deliveryId, "neither the envelope sender's domain nor the From domain is Direct:Dkim:Domain or below it");
             return false;
@@ -98,11 +98,6 @@ public sealed partial class DkimSigning
     private bool Within(string domain) =>
         domain.Length > 0 && (domain == _domain || domain.EndsWith("." + _domain, StringComparison.Ordinal));
 
-    private static string DomainOf(string? address)
-    {
-        var at = address?.LastIndexOf('@') ?? -1;
-        return at < 0 ? string.Empty : address![(at + 1)..].Trim().TrimEnd('.').ToLowerInvariant();
-    }
 
     // Ids 4340-4349 of direct delivery's 4300-4349.
     [LoggerMessage(EventId = 4340, Level = LogLevel.Warning, Message = "Direct delivery is on without Direct:Dkim:Domain, Selector and KeyPath: directly delivered mail goes out unsigned, and DMARC at recipients' servers may reject or junk it")]

@@ -142,9 +142,7 @@ public sealed partial class MtaStsPolicies : IDisposable
     private bool ValidatePolicyHost(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
         if (certificate is null || sender is not SslStream stream) return false;
-        var leaf = certificate as X509Certificate2 ?? new X509Certificate2(certificate);
-        var presented = new List<X509Certificate2> { leaf };
-        if (chain is not null) presented.AddRange(chain.ChainPolicy.ExtraStore.Cast<X509Certificate2>());
+        var (leaf, presented) = MxCertificateCheck.Presented(certificate, chain);
         var verdict = _certificates.Pkix(leaf, presented, stream.TargetHostName);
         if (!verdict.IsValid) LogPolicyRefused(_logger, "policy host certificate: " + verdict.Failure);
         return verdict.IsValid;

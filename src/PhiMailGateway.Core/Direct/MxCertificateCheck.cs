@@ -82,11 +82,7 @@ public sealed class MxCertificateCheck(IReadOnlyList<X509Certificate2> trustRoot
     /// <param name="anchors">Roots to trust instead of the system's; null: the system's.</param>
     private static bool ChainsTo(X509Certificate2 leaf, IReadOnlyList<X509Certificate2> presented, IReadOnlyList<X509Certificate2>? anchors)
     {
-        using var chain = new X509Chain();
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid(ServerAuth));
-        chain.ChainPolicy.DisableCertificateDownloads = true;
-        foreach (var certificate in presented) chain.ChainPolicy.ExtraStore.Add(certificate);
+        using var chain = ServerChain(presented);
         if (anchors is not null)
         {
             chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
@@ -103,12 +99,8 @@ public sealed class MxCertificateCheck(IReadOnlyList<X509Certificate2> trustRoot
     /// </summary>
     private static bool ChainsThrough(X509Certificate2 leaf, IReadOnlyList<X509Certificate2> presented, X509Certificate2 anchor)
     {
-        using var chain = new X509Chain();
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid(ServerAuth));
-        chain.ChainPolicy.DisableCertificateDownloads = true;
+        using var chain = ServerChain(presented);
         chain.ChainPolicy.VerificationFlags = X509VerificationFlags.AllowUnknownCertificateAuthority;
-        foreach (var certificate in presented) chain.ChainPolicy.ExtraStore.Add(certificate);
         if (!chain.Build(leaf)) return false;
         foreach (var element in chain.ChainElements)
         {
@@ -117,8 +109,28 @@ public sealed class MxCertificateCheck(IReadOnlyList<X509Certificate2> trustRoot
         return false;
     }
 
+    /// <summary>A chain for a server certificate from what the server sent: serverAuth purpose, nothing fetched, no revocation check.</summary>
+    private static X509Chain ServerChain(IReadOnlyList<X509Certificate2> presented)
+    {
+        var chain = new X509Chain();
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid(ServerAuth));
+        chain.ChainPolicy.DisableCertificateDownloads = true;
+        foreach (var certificate in presented) chain.ChainPolicy.ExtraStore.Add(certificate);
+        return chain;
+    }
+
     private static bool NameMatches(X509Certificate2 leaf, string host) =>
         leaf.MatchesHostname(host.TrimEnd('.'), allowWildcards: true, allowCommonName: false);
+
+    /// <summary>What a TLS handshake's validation callback was handed: the leaf, and every certificate the server sent (the leaf first).</summary>
+    public static (X509Certificate2 Leaf, List<X509Certificate2> Presented) Presented(X509Certificate certificate, X509Chain? chain)
+    {
+        var leaf = certificate as X509Certificate2 ?? new X509Certificate2(certificate);
+        var presented = new List<X509Certificate2> { leaf };
+        if (chain is not null) presented.AddRange(chain.ChainPolicy.ExtraStore.Cast<X509Certificate2>());
+        return (leaf, presented);
+    }
 
     public static MxCertificateCheck For(DirectOptions options) => new(LoadRoots(options.TrustRoots));
 

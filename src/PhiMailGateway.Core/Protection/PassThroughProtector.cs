@@ -23,14 +23,12 @@ public sealed class PassThroughProtector(RoutingAction action, OutboundMessageWr
         var content = OutboundMessageWriter.CanRelayUnchanged(work)
             ? new OutboundContent(work.Message.Path, work.Message.MessageOffset)
             : await RewriteAsync(work, cancellationToken);
-        foreach (var group in recipients.GroupBy(d => (Rule: d.Rule!.Name, Domain: Action == RoutingAction.TlsFirst ? DomainOf(d.Recipient) : "")))
+        foreach (var group in recipients.GroupBy(d => (Rule: d.Rule!.Name, Domain: Action == RoutingAction.TlsFirst ? Direct.RecipientDomain.Of(d.Recipient) : "")))
         {
             copies.Add(new OutboundCopy(work.NextDeliveryId(), group.Select(d => d.Recipient).ToList(), content, Action.ToString(), group.Key.Rule, requireTls));
         }
         return copies;
     }
-
-    private static string DomainOf(string address) => address[(address.LastIndexOf('@') + 1)..].ToLowerInvariant();
 
     private async Task<OutboundContent> RewriteAsync(ProtectionWork work, CancellationToken cancellationToken)
     {
