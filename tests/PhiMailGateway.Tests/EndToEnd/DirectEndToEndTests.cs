@@ -139,6 +139,117 @@ public class DirectEndToEndTests
     }
 
     [Test]
+    public async Task OneMessageToSixDomains_BadCertificatesAndOldTlsFallBack_PoliciesNotInForceLeavePkixToDecide_OverSmtp()
+    {
+        using var dns = TestDnsServer.Start();
+        using var temp = new TempDirectory();
+        await using var policies = await TestPolicyServer.StartAsync();
+        var port = FreePort();
+        using var expired = TestCertificates.CreateServer(TestCertificates.Ca, DateTimeOffset.UtcNow.AddDays(-1), "mx.expired-cert.test");
+        using var wrongName = TestCertificates.CreateServer(TestCertificates.Ca, "mx.someone-else.test");
+        using var oldTlsCertificate = TestCertificates.CreateServer(TestCertificates.Ca, "mx.old-tls.test");
+        await using var expiredMx = await MxAsync(dns, port, "expired-cert.test", expired, signed: false);
+        await using var wrongNameMx = await MxAsync(dns, port, "wrong-name.test", wrongName, signed: false);
+#pragma warning disable SYSLIB0039, CA5397 // TLS 1.1 on purpose: the MX this test plays is out of date.
+        await using var oldTlsMx = await MxAsync(dns, port, "old-tls.test", oldTlsCertificate, signed: false, protocols: System.Security.Authentication.SslProtocols.Tls11);
+#pragma warning restore SYSLIB0039, CA5397
+        // Each policy would refuse its MX were it in force; none is (testing mode, a redirect, an HTML page).
+        var policyMxs = new List<FakeSmtpUpstream>();
+        foreach (var (domain, mode, contentType, status, redirect) in new[]
+                 {
+                     ("sts-testing.test", "testing", "text/plain", 200, (string?)null),
+                     ("sts-redirect.test", "enforce", "text/plain", 302, "https://mta-sts.elsewhere.test/.well-known/mta-sts.txt"),
+                     ("sts-html.test", "enforce", "text/html", 200, null),
+                 })
+        {
+            policies.Serve(domain, $"version: STSv1\r\nmode: {mode}\r\nmx: mail.elsewhere.test\r\nmax_age: 86400\r\n", contentType, status, redirect);
+            dns.A($"mta-sts.{domain}", "127.0.0.1").Txt($"_mta-sts.{domain}", "v=STSv1; id=1;");
+            policyMxs.Add(await MxAsync(dns, port, domain, TestCertificates.CreateServer(TestCertificates.Ca, $"mx.{domain}"), signed: false));
+        }
+        try
+        {
+            await using var bed = await PickupTestBed.StartAsync(new Dictionary<string, string?>
+            {
+                ["Direct:Enabled"] = "true",
+                ["Direct:Resolver"] = dns.Resolver,
+                ["Direct:SmtpPort"] = port.ToString(CultureInfo.InvariantCulture),
+                ["Direct:PolicyPort"] = policies.Port.ToString(CultureInfo.InvariantCulture),
+                ["Direct:TrustRoots:0"] = TestCertificates.WritePem(Path.Combine(temp.Path, "roots.pem"), TestCertificates.Ca),
+                ["Direct:DnsTimeout"] = "00:00:02",
+            });
+            string[] fallBack = ["dr@expired-cert.test", "dr@wrong-name.test", "dr@old-tls.test"];
+            string[] direct = ["dr@sts-testing.test", "dr@sts-redirect.test", "dr@sts-html.test"];
+
+            var queueId = await RelayEndToEndTests.SubmitAsync(bed.Gateway,
+                PickupTestBed.Wire(PickupTestBed.XrayMessage(DentalCorpus.PanoramicJpeg(), subject: "Referral")), [.. fallBack, .. direct]);
+
+            foreach (var recipient in fallBack) Assert.That((await bed.WaitForNoticeAsync(recipient)).Parsed.Attachments, Is.Empty, recipient);
+            foreach (var mx in policyMxs) await mx.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20));
+            Assert.That((expiredMx.Messages.Count, wrongNameMx.Messages.Count, oldTlsMx.Messages.Count), Is.EqualTo((0, 0, 0)), "no copy to an MX that did not verify");
+            await RelayEndToEndTests.WaitUntilAsync(async () => (await RowsAsync<string>(bed,
+                "SELECT recipient FROM audit_events WHERE queue_id = @queueId AND (type = 'FellBack' OR detail LIKE 'DirectTls%')", new { queueId })).Count == 6,
+                "every recipient's TLS-first outcome is in the audit");
+            var outcomes = (await RowsAsync<(string Recipient, string Type, string Detail)>(bed,
+                "SELECT recipient, type, detail FROM audit_events WHERE queue_id = @queueId AND (type = 'FellBack' OR detail LIKE 'DirectTls%')", new { queueId }))
+                .ToDictionary(r => r.Recipient, r => r.Type == "FellBack" ? r.Detail : r.Detail[..r.Detail.IndexOf(' ', StringComparison.Ordinal)]);
+            Assert.That(outcomes["dr@expired-cert.test"], Does.StartWith("fallback: no MX with verified TLS: mx.expired-cert.test: the certificate"));
+            Assert.That(outcomes["dr@wrong-name.test"], Does.StartWith("fallback: no MX with verified TLS: mx.wrong-name.test: the certificate"));
+            Assert.That(outcomes["dr@old-tls.test"], Is.EqualTo("fallback: no MX with verified TLS: mx.old-tls.test: the TLS handshake failed (TLS 1.2 or later is required)"));
+            foreach (var recipient in direct) Assert.That(outcomes[recipient], Is.EqualTo("DirectTls(pkix)"), recipient + ": the policy is not in force, PKIX decides");
+        }
+        finally
+        {
+            foreach (var mx in policyMxs) await mx.DisposeAsync();
+        }
+    }
+
+    [Test]
+    public async Task ThreeMessagesToAnEnforcedMtaStsDomain_OnePolicyFetch_AndAfterARestartNoneWhileItsIdStands()
+    {
+        using var dns = TestDnsServer.Start();
+        using var temp = new TempDirectory();
+        await using var policies = await TestPolicyServer.StartAsync();
+        var port = FreePort();
+        using var certificate = TestCertificates.CreateServer(TestCertificates.Ca, "mx.sts-cached.test");
+        await using var mx = await MxAsync(dns, port, "sts-cached.test", certificate, signed: false);
+        policies.Serve("sts-cached.test", "version: STSv1\r\nmode: enforce\r\nmx: mx.sts-cached.test\r\nmax_age: 86400\r\n");
+        dns.A("mta-sts.sts-cached.test", "127.0.0.1").Txt("_mta-sts.sts-cached.test", "v=STSv1; id=7;");
+        var settings = new Dictionary<string, string?>
+        {
+            ["Direct:Enabled"] = "true",
+            ["Direct:Resolver"] = dns.Resolver,
+            ["Direct:SmtpPort"] = port.ToString(CultureInfo.InvariantCulture),
+            ["Direct:PolicyPort"] = policies.Port.ToString(CultureInfo.InvariantCulture),
+            ["Direct:AcceptPkix"] = "false",
+            ["Direct:TrustRoots:0"] = TestCertificates.WritePem(Path.Combine(temp.Path, "roots.pem"), TestCertificates.Ca),
+            ["Gateway:DataDirectory"] = Path.Combine(temp.Path, "data"),
+        };
+        var wire = PickupTestBed.Wire(PickupTestBed.XrayMessage(DentalCorpus.PanoramicJpeg(), subject: "Referral"));
+
+        await using (var bed = await PickupTestBed.StartAsync(settings))
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                await RelayEndToEndTests.SubmitAsync(bed.Gateway, wire, "dr@sts-cached.test");
+                await mx.WaitForMessagesAsync(i + 1, TimeSpan.FromSeconds(20));
+            }
+        }
+        Assert.That(policies.Fetches("sts-cached.test"), Is.EqualTo(1), "three messages, one policy fetch");
+
+        await using (var restarted = await PickupTestBed.StartAsync(settings))
+        {
+            var queueId = await RelayEndToEndTests.SubmitAsync(restarted.Gateway, wire, "dr@sts-cached.test");
+            await mx.WaitForMessagesAsync(4, TimeSpan.FromSeconds(20));
+            await RelayEndToEndTests.WaitUntilAsync(async () => (await RowsAsync<string>(restarted,
+                "SELECT detail FROM audit_events WHERE queue_id = @queueId AND type = 'Relayed'", new { queueId })).Count == 1, "the copy's outcome is in the audit");
+            Assert.That((await RowsAsync<string>(restarted, "SELECT detail FROM audit_events WHERE queue_id = @queueId AND type = 'Relayed'", new { queueId })).Single(),
+                Does.StartWith("DirectTls(mta-sts) mx=mx.sts-cached.test"), "the stored policy is in force after the restart");
+        }
+        Assert.That(policies.Fetches("sts-cached.test"), Is.EqualTo(1), "the policy stored before the restart is used: its id did not change");
+        Assert.That(mx.Messages.All(m => m.Secure), Is.True);
+    }
+
+    [Test]
     public async Task DnsThatNeverAnswers_DefersTheCopy_ThenPastFallbackAfterThePickupNoticeGoes()
     {
         using var dns = TestDnsServer.Start();
@@ -242,14 +353,15 @@ public class DirectEndToEndTests
     }
 
     private static async Task<FakeSmtpUpstream> MxAsync(TestDnsServer dns, int port, string domain, X509Certificate2? certificate, bool signed,
-        (TlsaCertificateUsage, TlsaSelector, TlsaMatchingType, byte[])? tlsa = null, X509Certificate2[]? chain = null, bool startTls = true)
+        (TlsaCertificateUsage, TlsaSelector, TlsaMatchingType, byte[])? tlsa = null, X509Certificate2[]? chain = null, bool startTls = true,
+        System.Security.Authentication.SslProtocols? protocols = null)
     {
         var address = IPAddress.Parse($"127.0.0.{Interlocked.Increment(ref _nextAddress)}");
         var host = "mx." + domain;
         dns.Mx(domain, 10, host).A(host, address.ToString());
         if (tlsa is var (usage, selector, matching, data)) dns.Tlsa(host, port, usage, selector, matching, data);
         if (signed) dns.Sign(domain);
-        return await FakeSmtpUpstream.StartAsync(new FakeSmtpUpstreamOptions { Address = address, Port = port, Certificate = certificate, CertificateChain = chain, StartTls = startTls });
+        return await FakeSmtpUpstream.StartAsync(new FakeSmtpUpstreamOptions { Address = address, Port = port, Certificate = certificate, CertificateChain = chain, StartTls = startTls, TlsProtocols = protocols });
     }
 
     private static int FreePort()
