@@ -10,6 +10,9 @@ public enum GuardCheck
 
     /// <summary>Another recipient's copy was held, and its rule holds the whole message (<c>GuardHolds: Message</c>).</summary>
     WholeMessage,
+
+    /// <summary>The recipient's rule says Hold (its action, or a TlsFirst rule's fallback once direct delivery could not verify the MX).</summary>
+    RuleHold,
 }
 
 /// <summary>What the guard decided for one recipient.</summary>

@@ -44,15 +44,17 @@ public sealed class GuardNotices(GatewayOptions gateway, PickupOptions pickup, S
         var link = Link(token);
         var count = holds.Count == 1 ? "one address" : $"{holds.Count} addresses";
         var held = holds.Select(h => (h.Recipient, Reasons: (IReadOnlyList<string>)h.Reasons.Where(r => r.Action == GuardAction.Hold).Select(r => r.Text).ToList())).ToList();
+        // Held by a rule alone (not a suspected wrong address): the sender decides whether it goes by pickup link.
+        var byRule = holds.All(h => h.Reasons.Where(r => r.Action == GuardAction.Hold).All(r => r.Check == GuardCheck.RuleHold));
 
         var text = Lines(
-            $"Your message with images was not sent to {count} yet, because the address may be a mistake:",
+            byRule ? $"Your message with images was not sent to {count} yet:" : $"Your message with images was not sent to {count} yet, because the address may be a mistake:",
             "",
             string.Join("\r\n", held.Select(h => $"  {h.Recipient}\r\n" + string.Join("\r\n", h.Reasons.Select(r => $"    - {r}")))),
             "",
             othersWent ? "The other recipients got the message as usual.\r\n" : null,
-            "If the address is right, open this page and choose \"Send anyway\". If it is wrong, choose",
-            "\"Don't send\", then send the message again to the right address:",
+            byRule ? "To send it as a secure pickup link, open this page and choose \"Send anyway\". If it should" : "If the address is right, open this page and choose \"Send anyway\". If it is wrong, choose",
+            byRule ? "not go, choose \"Don't send\":" : "\"Don't send\", then send the message again to the right address:",
             "",
             $"  {link}",
             "",
@@ -64,11 +66,13 @@ public sealed class GuardNotices(GatewayOptions gateway, PickupOptions pickup, S
             $"<li style=\"margin:0 0 8px\"><strong>{H(h.Recipient)}</strong><br>{string.Join("<br>", h.Reasons.Select(r => H(r)))}</li>"));
         var html = Html(
             $"<p style=\"margin:0 0 12px;font-size:18px\"><strong>Your message with images was not sent to {H(count)} yet.</strong></p>"
-            + "<p style=\"margin:0 0 8px\">The address may be a mistake:</p>"
+            + (byRule ? "" : "<p style=\"margin:0 0 8px\">The address may be a mistake:</p>")
             + $"<ul style=\"margin:0 0 16px;padding-left:20px\">{items}</ul>"
             + (othersWent ? "<p style=\"margin:0 0 16px\">The other recipients got the message as usual.</p>" : "")
-            + "<p style=\"margin:0 0 16px\">If the address is right, choose <strong>Send anyway</strong>. If it is wrong, choose <strong>Don&rsquo;t send</strong>, then send the message again to the right address.</p>"
-            + $"<p style=\"margin:0 0 20px\"><a href=\"{H(link)}\" style=\"display:inline-block;background:#0b5cad;color:#ffffff;text-decoration:none;padding:12px 20px;border-radius:6px;font-weight:bold\">Check the address</a></p>"
+            + (byRule
+                ? "<p style=\"margin:0 0 16px\">To send it as a secure pickup link, choose <strong>Send anyway</strong>. If it should not go, choose <strong>Don&rsquo;t send</strong>.</p>"
+                : "<p style=\"margin:0 0 16px\">If the address is right, choose <strong>Send anyway</strong>. If it is wrong, choose <strong>Don&rsquo;t send</strong>, then send the message again to the right address.</p>")
+            + $"<p style=\"margin:0 0 20px\"><a href=\"{H(link)}\" style=\"display:inline-block;background:#0b5cad;color:#ffffff;text-decoration:none;padding:12px 20px;border-radius:6px;font-weight:bold\">{(byRule ? "Decide" : "Check the address")}</a></p>"
             + $"<p style=\"margin:0 0 8px\">If nobody decides by <strong>{H(expires)}</strong>, it is not sent and you will get an email saying so.</p>"
             + $"<p style=\"margin:0 0 8px;font-size:14px;color:#444\">If the button does not work, copy this address into your browser:<br><span style=\"word-break:break-all\">{H(link)}</span></p>"
             + $"<p style=\"margin:0;font-size:14px;color:#444\">This message comes from the secure mail gateway of {H(pickup.PracticeName)}.</p>");
@@ -139,17 +143,21 @@ public sealed class GuardNotices(GatewayOptions gateway, PickupOptions pickup, S
     public Task<NewDelivery?> ExpiredAsync(GuardHold hold, CancellationToken cancellationToken)
     {
         if (!Notifies(hold.Sender)) return Task.FromResult<NewDelivery?>(null);
+        var byRule = hold.Checks.Split(',').All(c => c == nameof(GuardCheck.RuleHold));
         var text = Lines(
-            $"Your message with images was not sent to {hold.Recipient}: the address looked like it may be a mistake,",
+            byRule ? $"Your message with images was not sent to {hold.Recipient}: a rule of the practice held it," : $"Your message with images was not sent to {hold.Recipient}: the address looked like it may be a mistake,",
             "and nobody chose \"Send anyway\" in time.",
             "",
-            "If the address is right, send the message again; the gateway will ask you once more.",
+            byRule ? "To send it, send the message again and choose \"Send anyway\" when the gateway asks." : "If the address is right, send the message again; the gateway will ask you once more.",
             $"This message comes from the secure mail gateway of {pickup.PracticeName}.");
         string H(string s) => WebUtility.HtmlEncode(s);
         var html = Html(
             $"<p style=\"margin:0 0 12px;font-size:18px\"><strong>Your message with images was not sent to {H(hold.Recipient)}.</strong></p>"
-            + "<p style=\"margin:0 0 16px\">The address looked like it may be a mistake, and nobody chose <strong>Send anyway</strong> in time.</p>"
-            + "<p style=\"margin:0 0 16px\">If the address is right, send the message again; the gateway will ask you once more.</p>"
+            + (byRule
+                ? "<p style=\"margin:0 0 16px\">A rule of the practice held it, and nobody chose <strong>Send anyway</strong> in time.</p>"
+                  + "<p style=\"margin:0 0 16px\">To send it, send the message again and choose <strong>Send anyway</strong> when the gateway asks.</p>"
+                : "<p style=\"margin:0 0 16px\">The address looked like it may be a mistake, and nobody chose <strong>Send anyway</strong> in time.</p>"
+                  + "<p style=\"margin:0 0 16px\">If the address is right, send the message again; the gateway will ask you once more.</p>")
             + $"<p style=\"margin:0;font-size:14px;color:#444\">This message comes from the secure mail gateway of {H(pickup.PracticeName)}.</p>");
         return QueueAsync(hold.HoldId, "X", hold.Sender, ExpiredSubject, text, html, cancellationToken);
     }

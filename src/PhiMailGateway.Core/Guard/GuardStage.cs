@@ -51,6 +51,22 @@ public sealed record GuardPlan(IReadOnlyList<GuardVerdict> Verdicts)
 
     public IReadOnlyList<string> HeldRecipients => Held.Select(v => v.Recipient).ToList();
 
+    /// <summary>
+    /// The verdicts with a hold added for every recipient whose routing decision is Hold, whatever
+    /// the checks said: a rule, not a suspicion, keeps that copy back.
+    /// </summary>
+    public GuardPlan HoldingWhereRouted(RoutingPlan plan) => new(Verdicts.Select(v =>
+        plan.Decisions.TryGetValue(v.Recipient, out var d) && d.Action == RoutingAction.Hold
+            ? v with { Reasons = [.. v.Reasons, RuleHoldReason(d)] }
+            : v).ToList());
+
+    private static GuardReason RuleHoldReason(RoutingDecision decision) => new(GuardCheck.RuleHold, GuardAction.Hold,
+        decision.FellBackBecause == RoutingStage.DirectDisabled
+            ? "the gateway does not deliver straight to mail servers yet; sent anyway, it goes by secure pickup link"
+            : decision.FellBackBecause is { } because
+            ? $"its mail server's encryption could not be verified ({because}); sent anyway, it goes by secure pickup link"
+            : $"the practice's rule {decision.Rule!.Name} asks you to confirm first; sent anyway, it goes by secure pickup link");
+
     public IEnumerable<GuardVerdict> Held => Verdicts.Where(v => v.Outcome == GuardOutcome.Hold);
 
     public IEnumerable<GuardVerdict> Flagged => Verdicts.Where(v => v.Outcome == GuardOutcome.Flag);

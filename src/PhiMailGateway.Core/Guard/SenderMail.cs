@@ -17,13 +17,18 @@ public sealed class SenderMail(GuardOptions options, PickupOptions pickup, Guard
     public DateTimeOffset? SendAfter(ProcessedMessage processed) =>
         processed.Report.HasDentalImage && options.SendDelay > TimeSpan.Zero ? time.GetUtcNow() + options.SendDelay : null;
 
-    public async Task<PreparedSenderMail> PrepareAsync(ProcessedMessage processed, CancellationToken cancellationToken)
+    /// <param name="holdIdPrefix">Names the holds (<c>{prefix}-H{n}</c>): the queue id on arrival; a
+    /// TLS-first copy's delivery id when its fallback holds, so the ids stay unique within the message.</param>
+    /// <param name="mayReceipt">False when the message's receipt went already (a fallback later on): only a hold notice then.</param>
+    public async Task<PreparedSenderMail> PrepareAsync(ProcessedMessage processed, CancellationToken cancellationToken,
+        string? holdIdPrefix = null, bool mayReceipt = true)
     {
         var now = time.GetUtcNow();
         var sender = processed.Envelope.Sender;
         var held = processed.Guard.Held.ToList();
-        var holds = held.Select((v, i) => new NewGuardHold($"{processed.QueueId}-H{i + 1}", v.Recipient, v.Reasons, now + options.ConfirmWindow)).ToList();
-        var receipt = processed.Report.HasDentalImage && options.Receipts switch
+        var prefix = holdIdPrefix ?? processed.QueueId;
+        var holds = held.Select((v, i) => new NewGuardHold($"{prefix}-H{i + 1}", v.Recipient, v.Reasons, now + options.ConfirmWindow)).ToList();
+        var receipt = mayReceipt && processed.Report.HasDentalImage && options.Receipts switch
         {
             GuardReceipts.Always => true,
             GuardReceipts.Attention => processed.Guard.Verdicts.Any(v => v.Outcome != GuardOutcome.Pass),

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using PhiMailGateway.Audit;
+using PhiMailGateway.Guard;
 using PhiMailGateway.Queue;
 using PhiMailGateway.Relay;
 using PhiMailGateway.Spool;
@@ -17,6 +18,7 @@ public sealed partial class FallbackCopyMaker(
     MessagePipeline pipeline,
     IMessageQueue queue,
     BounceWriter bounces,
+    SenderMail senderMail,
     IDisclosureRecorder disclosures,
     ILogger<FallbackCopyMaker> logger)
 {
@@ -37,22 +39,39 @@ public sealed partial class FallbackCopyMaker(
 
         var deliveries = processed.Deliveries();
         if (await bounces.RejectionNoticeAsync(processed, cancellationToken) is { } dsn) deliveries.Add(dsn);
-        LogMade(logger, delivery.DeliveryId, recipients.Count, processed.Copies.Count, processed.Plan.Rejections.Count);
-        return new FallbackCopies(deliveries, disclosures.RecordsFor(processed), processed.Protection.GeneratedFiles);
+        PreparedSenderMail held;
+        try
+        {
+            // A rule whose fallback is Hold: those copies wait for the sender or IT, who hear of it.
+            held = processed.Guard.Held.Any()
+                ? await senderMail.PrepareAsync(processed, cancellationToken, holdIdPrefix: delivery.DeliveryId, mayReceipt: false)
+                : new PreparedSenderMail(GuardRecords.None, []);
+        }
+        catch
+        {
+            new FallbackCopies(deliveries, [], GuardRecords.None, processed.Protection.GeneratedFiles).Discard();
+            throw;
+        }
+        deliveries.AddRange(held.Mails);
+        LogMade(logger, delivery.DeliveryId, recipients.Count, processed.Copies.Count, processed.Plan.Rejections.Count, held.Records.Holds.Count);
+        return new FallbackCopies(deliveries, disclosures.RecordsFor(processed), held.Records, processed.Protection.GeneratedFiles);
     }
 
     /// <summary>Why, for the sender's DSN and the audit: the transport's reason, one line, bounded.</summary>
     private static string Reason(RecipientOutcome outcome) =>
         outcome.Response.Length <= 300 ? outcome.Response : outcome.Response[..300];
 
-    [LoggerMessage(EventId = 3120, Level = LogLevel.Information, Message = "{DeliveryId}: direct delivery could not take {RecipientCount} recipient(s); {CopyCount} fallback copies made, {Rejected} refused")]
-    private static partial void LogMade(ILogger logger, string deliveryId, int recipientCount, int copyCount, int rejected);
+    [LoggerMessage(EventId = 3120, Level = LogLevel.Information, Message = "{DeliveryId}: direct delivery could not take {RecipientCount} recipient(s); {CopyCount} fallback copies made, {Rejected} refused, {Held} held")]
+    private static partial void LogMade(ILogger logger, string deliveryId, int recipientCount, int copyCount, int rejected, int held);
 }
 
-/// <summary>The copies replacing fallen-back TLS-first copies, their disclosure records, and the files they made (removed if the commit fails).</summary>
-public sealed record FallbackCopies(IReadOnlyList<NewDelivery> Deliveries, IReadOnlyList<AuditRow> Records, IReadOnlyList<string> GeneratedFiles)
+/// <summary>
+/// The copies replacing fallen-back TLS-first copies (with the sender's hold notice when a fallback
+/// holds), their disclosure records, the held copies, and the files they made (removed if the commit fails).
+/// </summary>
+public sealed record FallbackCopies(IReadOnlyList<NewDelivery> Deliveries, IReadOnlyList<AuditRow> Records, GuardRecords Guard, IReadOnlyList<string> GeneratedFiles)
 {
-    public static readonly FallbackCopies None = new([], [], []);
+    public static readonly FallbackCopies None = new([], [], GuardRecords.None, []);
 
     public void Discard()
     {

@@ -3,6 +3,7 @@ using PhiMailGateway.Audit;
 using PhiMailGateway.Guard;
 using PhiMailGateway.Queue;
 using PhiMailGateway.Relay;
+using PhiMailGateway.Routing;
 using PhiMailGateway.Spool;
 
 namespace PhiMailGateway.Pipeline;
@@ -10,7 +11,8 @@ namespace PhiMailGateway.Pipeline;
 /// <summary>
 /// The queue worker's part of a held copy's life after the sender or IT decided: a released copy
 /// is walked through the pipeline again for its recipient alone (the rules in force decide how it
-/// goes: S/MIME, pickup, relay) and committed with its disclosure record; a copy nobody decided on
+/// goes: S/MIME, pickup, relay; a copy its rule held goes by pickup, see <see cref="RoutingDecision.Released"/>)
+/// and committed with its disclosure record; a copy nobody decided on
 /// within <c>Guard:ConfirmWindow</c> expires, and its sender is told. Either may finish the message.
 /// </summary>
 public sealed partial class HeldCopyProcessor(
@@ -64,7 +66,8 @@ public sealed partial class HeldCopyProcessor(
         var message = await queue.FindMessageAsync(hold.QueueId, cancellationToken)
             ?? throw new InvalidOperationException($"hold {hold.HoldId}: its message row is missing");
         var entry = SpoolFile.Read(message.SpoolPath);
-        var outcome = await pipeline.RunAsync(entry, PipelinePass.Release(hold.HoldId, hold.Recipient), cancellationToken);
+        var ruleHeld = hold.Checks.Split(',').Contains(nameof(GuardCheck.RuleHold), StringComparer.Ordinal);
+        var outcome = await pipeline.RunAsync(entry, PipelinePass.Release(hold.HoldId, hold.Recipient, ruleHeld ? ReleasedFromRuleHold : null), cancellationToken);
         if (outcome.Processed is not { } processed || outcome.Result is not (StageResult.DeliverResult or StageResult.RejectResult))
         {
             foreach (var file in outcome.Processed?.Protection.GeneratedFiles ?? []) File.Delete(file);
@@ -95,6 +98,9 @@ public sealed partial class HeldCopyProcessor(
         LogReleased(logger, hold.HoldId, processed.Copies.Count);
         signal.Notify();
     }
+
+    /// <summary>Why a copy its rule held takes the fallback's release: the sender or IT said to send it.</summary>
+    public const string ReleasedFromRuleHold = "released after its rule held it";
 
     private static void Discard(ProcessedMessage processed, IEnumerable<NewDelivery> deliveries)
     {

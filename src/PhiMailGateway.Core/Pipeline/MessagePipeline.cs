@@ -39,23 +39,29 @@ public sealed class MessagePipeline(InspectionStage inspection, RoutingStage rou
             ct => routing.PlanAsync(message.Envelope, headers.Output, report.Output, ct), cancellationToken);
         if (routed.Output is null) return new PipelineOutcome(routed.Stop!, null);
 
-        var verdicts = pass.ReleasedRecipient is { } released ? (StageOutput<GuardPlan>)GuardPlan.Released(released)
+        // A released copy is never held again by its rule; one held because its TLS could not be
+        // verified goes by its fallback at once, not by another round of direct delivery.
+        var decided = pass.ReleasedRecipient is { } one
+                ? (pass.FallbackBecause is { } released ? routed.Output.Only([one]).FallingBack(released) : routed.Output.Only([one])).Released()
+            : pass.FallbackRecipients is { } fallback ? routed.Output.Only(fallback).FallingBack(pass.FallbackBecause ?? "direct delivery could not take the copy")
+            : routed.Output;
+
+        var checkedVerdicts = pass.ReleasedRecipient is { } releasedRecipient ? (StageOutput<GuardPlan>)GuardPlan.Released(releasedRecipient)
             : pass.FallbackRecipients is { } again ? GuardPlan.Passed(again)
-            : await runner.RunAsync(queueId, GuardStage.Name, ct => guard.CheckAsync(headers.Output, report.Output, routed.Output, ct), cancellationToken);
-        if (verdicts.Output is null) return new PipelineOutcome(verdicts.Stop!, null);
+            : await runner.RunAsync(queueId, GuardStage.Name, ct => guard.CheckAsync(headers.Output, report.Output, decided, ct), cancellationToken);
+        if (checkedVerdicts.Output is null) return new PipelineOutcome(checkedVerdicts.Stop!, null);
+        var verdicts = checkedVerdicts.Output.HoldingWhereRouted(decided);
 
         // Held copies are not made: no package, no notice, nothing to relay until someone releases them.
-        var plan = pass.ReleasedRecipient is { } one ? routed.Output.Only([one])
-            : pass.FallbackRecipients is { } fallback ? routed.Output.Only(fallback).FallingBack(pass.FallbackBecause ?? "direct delivery could not take the copy")
-            : routed.Output.Only(routed.Output.Decisions.Keys.Except(verdicts.Output.HeldRecipients, StringComparer.OrdinalIgnoreCase));
+        var plan = decided.Only(decided.Decisions.Keys.Except(verdicts.HeldRecipients, StringComparer.OrdinalIgnoreCase));
 
         var copies = await runner.RunAsync(queueId, ProtectionStage.Name,
             ct => protection.ProtectAsync(message, headers.Output, report.Output, plan, pass.DeliveryIdPrefix, ct), cancellationToken);
         if (copies.Output is null) return new PipelineOutcome(copies.Stop!, null);
 
-        var processed = new ProcessedMessage(message, headers.Output, report.Output, plan, verdicts.Output, copies.Output);
+        var processed = new ProcessedMessage(message, headers.Output, report.Output, plan, verdicts, copies.Output);
         // Every recipient refused by a Reject rule (and none held): nothing to send, the sender hears why.
-        return copies.Output.Copies.Count == 0 && !verdicts.Output.Held.Any() && plan.Rejections.Count > 0
+        return copies.Output.Copies.Count == 0 && !verdicts.Held.Any() && plan.Rejections.Count > 0
             ? new PipelineOutcome(StageResult.Reject(plan.Rejections[0].Message), processed)
             : new PipelineOutcome(StageResult.Deliver, processed);
     }
@@ -70,7 +76,8 @@ public sealed record PipelinePass(string DeliveryIdPrefix, string? ReleasedRecip
 {
     public static PipelinePass Arrival(string queueId) => new(queueId, null);
 
-    public static PipelinePass Release(string holdId, string recipient) => new(holdId, recipient);
+    /// <param name="fellBackBecause">Set when the copy was held as its TlsFirst rule's fallback: released, it takes the fallback's release (pickup) at once.</param>
+    public static PipelinePass Release(string holdId, string recipient, string? fellBackBecause = null) => new(holdId, recipient, null, fellBackBecause);
 
     /// <param name="deliveryId">The TLS-first copy's delivery id; the fallback copies are <c>{deliveryId}f-{n}</c>.</param>
     public static PipelinePass Fallback(string deliveryId, IReadOnlyList<string> recipients, string because) => new(deliveryId + "f", null, recipients, because);

@@ -1,3 +1,4 @@
+using PhiMailGateway.Guard;
 using PhiMailGateway.Audit;
 using PhiMailGateway.Relay;
 using PhiMailGateway.Spool;
@@ -65,13 +66,15 @@ public interface IMessageQueue
     /// one is settled: its fallback copy replaces it); the delivery is Done when no recipient is
     /// pending, else it waits until <paramref name="nextAttempt"/>; <paramref name="newDeliveries"/>
     /// (a DSN for failed recipients, the fallback copies) are enqueued, and <paramref name="auditEvents"/>
-    /// (with the fallback copies' disclosure records) are appended to the audit chain with them, so a
-    /// crash can neither lose nor double them. When this settles the last
+    /// (with the fallback copies' disclosure records) are appended to the audit chain with them, and
+    /// <paramref name="holds"/> (fallback copies a rule holds) are kept with them, so a crash can
+    /// neither lose nor double any of them. When this settles the last
     /// delivery of the message, the message is marked Done here too and the files it no longer
     /// needs are returned for deletion.
     /// </summary>
     Task<AttemptRecorded> RecordAttemptAsync(QueuedDelivery delivery, IReadOnlyList<RecipientOutcome> outcomes, IReadOnlyCollection<string> giveUp,
-        DateTimeOffset nextAttempt, string? lastError, IReadOnlyList<NewDelivery> newDeliveries, IReadOnlyList<AuditRow> auditEvents, CancellationToken cancellationToken);
+        DateTimeOffset nextAttempt, string? lastError, IReadOnlyList<NewDelivery> newDeliveries, IReadOnlyList<AuditRow> auditEvents, GuardRecords holds,
+        CancellationToken cancellationToken);
 
     /// <summary>Marks a processed or rejected message Done once none of its deliveries is pending and none of its copies is held; returns true when it did.</summary>
     Task<bool> TryFinishMessageAsync(string queueId, CancellationToken cancellationToken);

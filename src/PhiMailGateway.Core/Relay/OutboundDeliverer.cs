@@ -95,7 +95,7 @@ public sealed partial class OutboundDeliverer(
         {
             recorded = await queue.RecordAttemptAsync(delivery, outcomes, giveUp, next ?? now, lastError,
                 dsn is null ? fallback.Deliveries : [dsn, .. fallback.Deliveries],
-                [.. await audit.RowsForAsync(events, cancellationToken), .. fallback.Records], cancellationToken);
+                [.. await audit.RowsForAsync(events, cancellationToken), .. fallback.Records], fallback.Guard, cancellationToken);
         }
         catch
         {

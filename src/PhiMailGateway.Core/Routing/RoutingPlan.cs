@@ -36,6 +36,9 @@ public sealed class RoutingPlan
     /// <summary>The same plan with every TlsFirst decision taking its rule's fallback (direct delivery could not take those copies).</summary>
     public RoutingPlan FallingBack(string because) => new(Decisions.Values.Select(d => d.FallingBack(because)), SubjectTags);
 
+    /// <summary>The same plan for a released copy: Hold decisions become Pickup (<see cref="RoutingDecision.Released"/>).</summary>
+    public RoutingPlan Released() => new(Decisions.Values.Select(d => d.Released()), SubjectTags);
+
     /// <summary>The same plan for some of its recipients only (those the guard did not hold, or the one it released).</summary>
     public RoutingPlan Only(IEnumerable<string> recipients)
     {

@@ -23,6 +23,13 @@ public enum RoutingAction
 
     /// <summary>Not sent; the sender gets a DSN with the rule's message.</summary>
     Reject,
+
+    /// <summary>
+    /// Kept back until the sender (the guard's page) or IT (<c>guard release</c>) says to send it, or
+    /// cancelled when nobody does within <c>Guard:ConfirmWindow</c>. A released copy is never held
+    /// again by its rule: it goes by pickup link.
+    /// </summary>
+    Hold,
 }
 
 /// <summary>One routing rule from configuration. Rules are tried in order; the first whose conditions all hold wins.</summary>
@@ -39,7 +46,7 @@ public sealed record RoutingRule(string Name, RuleConditions When, RoutingAction
     public RoutingAction FallbackAction => Fallback ?? RoutingAction.Pickup;
 
     /// <summary>Actions a TlsFirst rule may fall back to.</summary>
-    public static readonly RoutingAction[] FallbackActions = [RoutingAction.Pickup, RoutingAction.Smime, RoutingAction.Reject];
+    public static readonly RoutingAction[] FallbackActions = [RoutingAction.Pickup, RoutingAction.Smime, RoutingAction.Reject, RoutingAction.Hold];
 }
 
 /// <summary>What a guard hold keeps back (rule field <c>GuardHolds</c>).</summary>

@@ -75,4 +75,10 @@ public sealed record RoutingDecision(string Recipient, RoutingRule? Rule, IReadO
     /// <summary>The decision with the rule's fallback in place of TlsFirst; any other decision as it is.</summary>
     public RoutingDecision FallingBack(string because) =>
         Action == RoutingAction.TlsFirst ? this with { Action = Rule!.FallbackAction, FellBackBecause = because } : this;
+
+    /// <summary>
+    /// The decision for a copy the sender or IT released: a Hold becomes Pickup, so a released copy
+    /// is never held again by the rule that held it (nor sent without protection).
+    /// </summary>
+    public RoutingDecision Released() => Action == RoutingAction.Hold ? this with { Action = RoutingAction.Pickup } : this;
 }

@@ -84,11 +84,6 @@ public static class RuleSetParser
             errors.Add($"{where}: Fallback is only for Action TlsFirst.");
             return null;
         }
-        if (string.Equals(text.Trim(), "Hold", StringComparison.OrdinalIgnoreCase))
-        {
-            errors.Add($"{where}: Fallback Hold is not available yet; use one of {allowed}.");
-            return null;
-        }
         if (!Enum.TryParse<RoutingAction>(text, ignoreCase: true, out var fallback) || int.TryParse(text, out _) || !RoutingRule.FallbackActions.Contains(fallback))
         {
             errors.Add($"{where}: Fallback '{text}' is not one of {allowed}.");

@@ -53,7 +53,7 @@ public class QueueCommandTests
         await _queue.CommitDisclosureAsync(new MessageDisposition(id, MessageStates.Processed, null), [new NewDelivery(deliveryId, "office@practice.example", ["dr.lee@specialist.example"], _spool.IncomingPath(id), 0, "Relay", null, false, false)], [], PhiMailGateway.Guard.GuardRecords.None, CancellationToken.None);
         var delivery = (await _queue.DueDeliveriesAsync(10, CancellationToken.None)).Single();
         await _queue.RecordAttemptAsync(delivery, [new RecipientOutcome("dr.lee@specialist.example", RecipientStatus.Deferred, 451, "busy")], [],
-            DateTimeOffset.UtcNow.AddHours(1), "451 busy", [], [], CancellationToken.None);
+            DateTimeOffset.UtcNow.AddHours(1), "451 busy", [], [], PhiMailGateway.Guard.GuardRecords.None, CancellationToken.None);
         Assert.That(await _queue.DueDeliveriesAsync(10, CancellationToken.None), Is.Empty);
 
         var listed = await Run("queue", "list");

@@ -6,6 +6,7 @@ using System.Security.Cryptography.X509Certificates;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using PhiMailGateway.Audit;
+using PhiMailGateway.Guard;
 using PhiMailGateway.Storage;
 using PhiMailGateway.Tests.PickupWeb;
 using PhiMailGateway.Tests.TestKit;
@@ -247,6 +248,91 @@ public class DirectEndToEndTests
         }
         Assert.That(policies.Fetches("sts-cached.test"), Is.EqualTo(1), "the policy stored before the restart is used: its id did not change");
         Assert.That(mx.Messages.All(m => m.Secure), Is.True);
+    }
+
+    /// <summary>The shipped rules with images-tls-first's action and fallback replaced (a blank fallback says none).</summary>
+    private static Dictionary<string, string?> HoldRules(string action, string? fallback) => new()
+    {
+        ["Rules:1:Action"] = action,
+        ["Rules:1:Fallback"] = fallback ?? "",
+    };
+
+    [Test]
+    public async Task FallbackHold_UnverifiableMx_HoldsThatCopyForTheSender_SendAnywayGoesByPickupLink_NeverToThatMx()
+    {
+        using var dns = TestDnsServer.Start();
+        using var temp = new TempDirectory();
+        var port = FreePort();
+        using var pkixCertificate = TestCertificates.CreateServer(TestCertificates.Ca, "mx.ortho-lab.test");
+        using var selfSigned = TestCertificates.CreateServer(null, "mx.imaging-center.test");
+        await using var pkix = await MxAsync(dns, port, "ortho-lab.test", pkixCertificate, signed: false);
+        await using var unverifiable = await MxAsync(dns, port, "imaging-center.test", selfSigned, signed: false);
+        var settings = HoldRules("TlsFirst", "Hold");
+        settings["Direct:Enabled"] = "true";
+        settings["Direct:Resolver"] = dns.Resolver;
+        settings["Direct:SmtpPort"] = port.ToString(CultureInfo.InvariantCulture);
+        settings["Direct:TrustRoots:0"] = TestCertificates.WritePem(Path.Combine(temp.Path, "roots.pem"), TestCertificates.Ca);
+        await using var bed = await PickupTestBed.StartAsync(settings);
+        const string desk = "desk@imaging-center.test";
+        var image = DentalCorpus.PanoramicJpeg();
+
+        var queueId = await RelayEndToEndTests.SubmitAsync(bed.Gateway,
+            PickupTestBed.Wire(PickupTestBed.XrayMessage(image, subject: "Referral")), "lab@ortho-lab.test", desk);
+
+        var heldNotice = await GuardEndToEndTests.WaitForSenderMailAsync(bed, GuardNotices.HeldSubject);
+        await pkix.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20));
+        var text = PickupTestBed.Parse(heldNotice).TextBody ?? "";
+        Assert.That(text, Does.Contain(desk).And.Contain("its mail server's encryption could not be verified (no MX with verified TLS: mx.imaging-center.test: the certificate"),
+            "the sender hears which address waits, and why");
+        Assert.That(text, Does.Contain("To send it as a secure pickup link").And.Not.Contain("may be a mistake"), "a rule held it, not a suspected wrong address");
+        var tlsFirstCopy = await bed.QueryAsync<string>("SELECT delivery_id FROM deliveries WHERE queue_id = @queueId AND action = 'TlsFirst' AND delivery_id IN (SELECT delivery_id FROM delivery_recipients WHERE recipient = @desk)", new { queueId, desk });
+        var hold = await bed.Gateway.Services.GetRequiredService<IGuardHolds>().FindAsync(tlsFirstCopy + "-H1", CancellationToken.None);
+        Assert.That((hold?.Recipient, hold?.State, hold?.Checks), Is.EqualTo((desk, GuardHoldStates.Held, "RuleHold")), "the fallback is a held copy, named after the TLS-first copy");
+        Assert.That(bed.Upstream.Messages.Where(m => m.Recipients.Contains(desk)), Is.Empty, "no pickup notice while it is held");
+        Assert.That(unverifiable.Messages, Is.Empty);
+        var events = await RowsAsync<string>(bed, "SELECT type FROM audit_events WHERE queue_id = @queueId AND recipient = @desk AND type <> 'GuardFlagged' ORDER BY seq", new { queueId, desk });
+        Assert.That(events, Is.EqualTo(new[] { AuditEventTypes.FellBack, AuditEventTypes.GuardHeld }), "it fell back, and the fallback held it (the arrival's new-recipient flag aside)");
+        var sessionsBeforeRelease = unverifiable.SessionCount;
+
+        using var client = bed.Client();
+        var token = GuardEndToEndTests.GuardToken(heldNotice);
+        var answer = await PickupTestBed.SubmitFormAsync(client, $"/g/{token}", $"/g/{token}/send", ("hold", hold!.HoldId));
+        Assert.That(answer.StatusCode, Is.EqualTo(HttpStatusCode.SeeOther));
+
+        var notice = await bed.WaitForNoticeAsync(desk);
+        Assert.That(notice.Parsed.Attachments, Is.Empty, "released, it goes as a pickup notice without the image");
+        Assert.That(PickupTestBed.Text(notice.Notice), Does.Not.Contain(Convert.ToBase64String(image.AsSpan(1000, 300))));
+        await GuardEndToEndTests.WaitForMessageDoneAsync(bed, queueId);
+        Assert.That((unverifiable.Messages.Count, unverifiable.SessionCount), Is.EqualTo((0, sessionsBeforeRelease)), "the released copy is not tried directly again");
+        Assert.That(bed.Upstream.Messages.Count(m => m.Recipients.Contains(desk)), Is.EqualTo(1), "one pickup notice");
+        var disclosures = await RowsAsync<string>(bed, "SELECT action FROM disclosures WHERE queue_id = @queueId AND recipient = @desk ORDER BY seq", new { queueId, desk });
+        Assert.That(disclosures, Is.EqualTo(new[] { "TlsFirst", "Pickup" }), "a record for the TLS-first copy, then one for the released pickup copy");
+    }
+
+    [TestCase("TlsFirst", "Hold", "the gateway does not deliver straight to mail servers yet")]
+    [TestCase("Hold", null, "the practice's rule images-tls-first asks you to confirm first")]
+    public async Task RuleHold_WithDirectDeliveryOff_HoldsOnArrival_AndItsReleaseByItSendsThePickupLinkOnce(string action, string? fallback, string reason)
+    {
+        await using var bed = await PickupTestBed.StartAsync(HoldRules(action, fallback));
+        const string to = "dr.lee@specialist.example";
+
+        var queueId = await RelayEndToEndTests.SubmitAsync(bed.Gateway, PickupTestBed.Wire(PickupTestBed.XrayMessage(DentalCorpus.PanoramicJpeg())), to);
+
+        var heldNotice = PickupTestBed.Parse(await GuardEndToEndTests.WaitForSenderMailAsync(bed, GuardNotices.HeldSubject));
+        Assert.That(heldNotice.TextBody, Does.Contain(reason + "; sent anyway, it goes by secure pickup link"));
+        var holds = bed.Gateway.Services.GetRequiredService<IGuardHolds>();
+        var hold = await holds.FindAsync(queueId + "-H1", CancellationToken.None);
+        Assert.That((hold?.Recipient, hold?.Checks), Is.EqualTo((to, "RuleHold")));
+        Assert.That(bed.Upstream.Messages.Where(m => m.Recipients.Contains(to)), Is.Empty, "nothing for the recipient while it is held");
+
+        Assert.That(await bed.Gateway.Services.GetRequiredService<GuardDecisions>().ReleaseAsync(hold!, "IT (admin)", null, null, CancellationToken.None), Is.True);
+
+        var notice = await bed.WaitForNoticeAsync(to);
+        Assert.That(notice.Link, Does.Contain("/p/"), "released, a rule-held copy goes by pickup link");
+        await GuardEndToEndTests.WaitForMessageDoneAsync(bed, queueId);
+        Assert.That(bed.Upstream.Messages.Count(m => m.Recipients.Contains(to)), Is.EqualTo(1), "once: the release is not held again by its rule");
+        Assert.That((await holds.FindAsync(hold!.HoldId, CancellationToken.None))!.State, Is.EqualTo(GuardHoldStates.Sent));
+        Assert.That(await bed.QueryAsync<long>("SELECT COUNT(*) FROM guard_holds WHERE queue_id = @queueId", new { queueId }), Is.EqualTo(1));
     }
 
     [Test]

@@ -31,7 +31,7 @@ public sealed partial class GuardEndToEndTests
     private static async Task<string> SubmitAsync(PickupTestBed bed, MimeMessage message, params string[] recipients) =>
         await RelayEndToEndTests.SubmitAsync(bed.Gateway, PickupTestBed.Wire(message), recipients);
 
-    private static async Task<ReceivedMessage> WaitForSenderMailAsync(PickupTestBed bed, string subject, int nth = 1)
+    internal static async Task<ReceivedMessage> WaitForSenderMailAsync(PickupTestBed bed, string subject, int nth = 1)
     {
         ReceivedMessage? found = null;
         await RelayEndToEndTests.WaitUntilAsync(() =>
@@ -43,7 +43,7 @@ public sealed partial class GuardEndToEndTests
         return found!;
     }
 
-    private static string GuardToken(ReceivedMessage notice)
+    internal static string GuardToken(ReceivedMessage notice)
     {
         var match = GuardLink().Match(PickupTestBed.Parse(notice).TextBody ?? "");
         Assert.That(match.Success, Is.True, "the notice carries the /g/ link");
@@ -53,7 +53,7 @@ public sealed partial class GuardEndToEndTests
     private static Task<string> HoldStateAsync(PickupTestBed bed, string queueId) =>
         bed.QueryAsync<string>("SELECT state FROM guard_holds WHERE queue_id = @queueId", new { queueId });
 
-    private static Task WaitForMessageDoneAsync(PickupTestBed bed, string queueId) =>
+    internal static Task WaitForMessageDoneAsync(PickupTestBed bed, string queueId) =>
         RelayEndToEndTests.WaitUntilAsync(async () => await bed.QueryAsync<string>("SELECT state FROM messages WHERE queue_id = @queueId", new { queueId }) == "Done",
             "the message is done (nothing of it left to send)");
 

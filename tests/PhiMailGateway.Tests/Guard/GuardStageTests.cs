@@ -144,4 +144,29 @@ public class GuardStageTests
         Assert.That(plan.Verdicts[1].Outcome, Is.EqualTo(GuardOutcome.Pass));
         Assert.That(plan.Verdicts[1].Reasons, Is.Empty);
     }
+
+    [Test]
+    public void HoldingWhereRouted_HoldDecisionsAreHeldWithTheirReason_OthersKeepTheirVerdict()
+    {
+        var rule = new RoutingRule("images-tls-first", new RuleConditions(), RoutingAction.TlsFirst, null, "Treatment") { Fallback = RoutingAction.Hold };
+        var tls = new RoutingDecision("desk@imaging.example", rule, [], null).FallingBack("no MX with verified TLS: mx.imaging.example: offers no STARTTLS");
+        var off = new RoutingDecision("off@imaging.example", rule, [], null).FallingBack(RoutingStage.DirectDisabled);
+        var ruled = new RoutingDecision("dr@lab.example", new RoutingRule("ask-first", new RuleConditions(), RoutingAction.Hold, null, "Treatment"), [], null);
+        var passed = new RoutingDecision("lee@endo.example", new RoutingRule("everything-else", new RuleConditions(), RoutingAction.Relay, null, "Treatment"), [], null);
+        var flag = new GuardReason(GuardCheck.NewRecipient, GuardAction.Flag, "new");
+        var verdicts = new GuardPlan([new GuardVerdict(tls.Recipient, [flag]), new GuardVerdict(off.Recipient, []), new GuardVerdict(ruled.Recipient, []), new GuardVerdict(passed.Recipient, [flag])]);
+
+        var plan = verdicts.HoldingWhereRouted(new RoutingPlan([tls, off, ruled, passed], []));
+
+        Assert.That(plan.HeldRecipients, Is.EqualTo(new[] { tls.Recipient, off.Recipient, ruled.Recipient }));
+        Assert.That(plan.Verdicts.Select(v => v.Reasons.Select(r => (r.Check, r.Action, r.Text)).ToList()), Is.EqualTo(new[]
+        {
+            new[] { (GuardCheck.NewRecipient, GuardAction.Flag, "new"), (GuardCheck.RuleHold, GuardAction.Hold,
+                "its mail server's encryption could not be verified (no MX with verified TLS: mx.imaging.example: offers no STARTTLS); sent anyway, it goes by secure pickup link") }.ToList(),
+            [(GuardCheck.RuleHold, GuardAction.Hold, "the gateway does not deliver straight to mail servers yet; sent anyway, it goes by secure pickup link")],
+            [(GuardCheck.RuleHold, GuardAction.Hold, "the practice's rule ask-first asks you to confirm first; sent anyway, it goes by secure pickup link")],
+            [(GuardCheck.NewRecipient, GuardAction.Flag, "new")],
+        }));
+    }
 }
+

@@ -104,7 +104,7 @@ public class MessageQueueTests
 
         var done = await _queue.RecordAttemptAsync(delivery,
             [new RecipientOutcome("a@lab.example", RecipientStatus.Delivered, 250, "ok"), new RecipientOutcome("b@lab.example", RecipientStatus.Deferred, 451, "later")],
-            [], DateTimeOffset.UtcNow.AddMinutes(-1), "451 later", [], [], CancellationToken.None);
+            [], DateTimeOffset.UtcNow.AddMinutes(-1), "451 later", [], [], PhiMailGateway.Guard.GuardRecords.None, CancellationToken.None);
         Assert.That(done.DeliveryDone, Is.False);
         Assert.That(done.FilesToDelete, Is.Empty);
         Assert.That(await _queue.TryFinishMessageAsync(id, CancellationToken.None), Is.False, "a pending recipient keeps the message");
@@ -114,7 +114,7 @@ public class MessageQueueTests
         Assert.That(delivery.Attempts, Is.EqualTo(1));
 
         done = await _queue.RecordAttemptAsync(delivery, [new RecipientOutcome("b@lab.example", RecipientStatus.Deferred, 451, "later")],
-            ["b@lab.example"], DateTimeOffset.UtcNow, "expired", [], [], CancellationToken.None);
+            ["b@lab.example"], DateTimeOffset.UtcNow, "expired", [], [], PhiMailGateway.Guard.GuardRecords.None, CancellationToken.None);
         Assert.That(done.DeliveryDone, Is.True, "a recipient given up on is final");
         Assert.That(done.FilesToDelete, Is.EqualTo(new[] { path }), "the last settled delivery finishes the message and frees its spool file");
         Assert.That((await _queue.FindMessageAsync(id, CancellationToken.None))!.State, Is.EqualTo(MessageStates.Done));

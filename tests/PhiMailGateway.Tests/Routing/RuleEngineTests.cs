@@ -270,4 +270,21 @@ public class RoutingFallbackTests
         }));
         Assert.That(new RoutingPlan([plain], []).Rejections, Is.Empty, "before the fallback nothing is refused");
     }
+
+    [Test]
+    public void Released_HoldTakesPickup_KeepingWhyItFellBack_AnyOtherActionStays()
+    {
+        var held = Decision("dr@x.example", """{ "Rules": [ { "Name": "direct", "Action": "TlsFirst", "Fallback": "Hold" } ] }""").FallingBack("no MX with verified TLS");
+        Assert.That(held.Action, Is.EqualTo(RoutingAction.Hold));
+
+        var released = held.Released();
+
+        Assert.That((released.Action, released.FellBackBecause, released.Rule!.Name), Is.EqualTo((RoutingAction.Pickup, "no MX with verified TLS", "direct")));
+        var relay = Decision("dr@x.example", """{ "Rules": [ { "Name": "relay", "Action": "Relay" } ] }""");
+        Assert.That(relay.Released(), Is.SameAs(relay));
+        var smime = Decision("dr@x.example", """{ "Rules": [ { "Name": "direct", "Action": "TlsFirst", "Fallback": "Smime" } ] }""").FallingBack("x");
+        Assert.That(smime.Released().Action, Is.EqualTo(RoutingAction.Smime), "only a Hold changes");
+        Assert.That(new RoutingPlan([held, relay], []).Released().Decisions.Values.Select(d => d.Action),
+            Is.EqualTo(new RoutingAction?[] { RoutingAction.Pickup, RoutingAction.Relay }));
+    }
 }

@@ -132,8 +132,8 @@ public class RuleSetParserTests
     /// </summary>
     [TestCase("""{ "Rules": [ { "Name": "x", "Action": "Relay", "Acton": "Reject" } ] }""",
         "Rules:0 (x): unknown field 'Acton' (fields: Name, When, Action, Fallback, Message, Purpose, GuardHolds).")]
-    [TestCase("""{ "Rules": [ { "Name": "x" } ] }""", "Rules:0 (x): Action is required (Smime, Pickup, RequireTls, TlsFirst, Relay, Reject).")]
-    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "Encrypt" } ] }""", "Rules:0 (x): Action 'Encrypt' is not one of Smime, Pickup, RequireTls, TlsFirst, Relay, Reject.")]
+    [TestCase("""{ "Rules": [ { "Name": "x" } ] }""", "Rules:0 (x): Action is required (Smime, Pickup, RequireTls, TlsFirst, Relay, Reject, Hold).")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "Encrypt" } ] }""", "Rules:0 (x): Action 'Encrypt' is not one of Smime, Pickup, RequireTls, TlsFirst, Relay, Reject, Hold.")]
     [TestCase("""{ "Rules": [ { "Name": " ", "Action": "Relay" } ] }""", "Rules:0: Name is required.")]
     [TestCase("""{ "Rules": [ { "Name": "a", "Action": "Relay" }, { "Name": "A", "Action": "Relay" } ] }""", "Rules:1 (A): Name 'A' is used by an earlier rule.")]
     [TestCase("""{ "Rules": [ { "Name": "x", "When": { "HasDentalImages": true }, "Action": "Relay" } ] }""",
@@ -148,10 +148,9 @@ public class RuleSetParserTests
     [TestCase("""{ "Rules": [ { "Name": "x", "When": { "SenderDomains": [" "] }, "Action": "Relay" } ] }""", "Rules:0 (x): When.SenderDomains must be a non-empty list of non-empty strings.")]
     [TestCase("""{ "Rules": [ { "Name": "x", "When": { "Sensitivity": "" }, "Action": "Pickup" } ] }""", "Rules:0 (x): When.Sensitivity must be a non-empty string.")]
     [TestCase("""{ "Rules": [ { "Name": "x", "Action": "Pickup", "Fallback": "Reject" } ] }""", "Rules:0 (x): Fallback is only for Action TlsFirst.")]
-    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "TlsFirst", "Fallback": "Relay" } ] }""", "Rules:0 (x): Fallback 'Relay' is not one of Pickup, Smime, Reject.")]
-    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "TlsFirst", "Fallback": "TlsFirst" } ] }""", "Rules:0 (x): Fallback 'TlsFirst' is not one of Pickup, Smime, Reject.")]
-    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "TlsFirst", "Fallback": "2" } ] }""", "Rules:0 (x): Fallback '2' is not one of Pickup, Smime, Reject.")]
-    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "TlsFirst", "Fallback": "hold" } ] }""", "Rules:0 (x): Fallback Hold is not available yet; use one of Pickup, Smime, Reject.")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "TlsFirst", "Fallback": "Relay" } ] }""", "Rules:0 (x): Fallback 'Relay' is not one of Pickup, Smime, Reject, Hold.")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "TlsFirst", "Fallback": "TlsFirst" } ] }""", "Rules:0 (x): Fallback 'TlsFirst' is not one of Pickup, Smime, Reject, Hold.")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "TlsFirst", "Fallback": "2" } ] }""", "Rules:0 (x): Fallback '2' is not one of Pickup, Smime, Reject, Hold.")]
     public void RuleSetParser_BadRule_ExactErrorListsWhatIsValid(string json, string expected)
     {
         var result = RuleSetParser.Parse(Json(json), Kinds);
@@ -163,6 +162,7 @@ public class RuleSetParserTests
     [TestCase("""{ "Rules": [ { "Name": "x", "Action": "tlsfirst", "Fallback": "smime" } ] }""", RoutingAction.Smime, RoutingAction.Smime)]
     [TestCase("""{ "Rules": [ { "Name": "x", "Action": "TlsFirst", "Fallback": "Reject", "Message": "No verified TLS" } ] }""", RoutingAction.Reject, RoutingAction.Reject)]
     [TestCase("""{ "Rules": [ { "Name": "x", "Action": "TlsFirst", "Fallback": " " } ] }""", RoutingAction.Pickup, null)]
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "TlsFirst", "Fallback": "hold" } ] }""", RoutingAction.Hold, RoutingAction.Hold)]
     public void RuleSetParser_TlsFirst_FallbackIsPickupUnlessTheRuleSaysOtherwise(string json, RoutingAction fallsBackTo, RoutingAction? written)
     {
         var rule = RuleSetParser.Parse(Json(json), Kinds).RuleSet!.Rules.Single();
@@ -197,7 +197,7 @@ public class RuleSetParserTests
         {
             "Rules:0: unknown field 'Acton' (fields: Name, When, Action, Fallback, Message, Purpose, GuardHolds).",
             "Rules:0: Name is required.",
-            "Rules:0: Action is required (Smime, Pickup, RequireTls, TlsFirst, Relay, Reject).",
+            "Rules:0: Action is required (Smime, Pickup, RequireTls, TlsFirst, Relay, Reject, Hold).",
             "Rules:0: unknown condition When.Subject (conditions: RecipientDomains, RecipientAddresses, SenderDomains, SenderAddresses, HasDentalImage, ImageKinds, SubjectContains, RecipientHasCertificate, Sensitivity).",
             "Rules:0: When.HasDentalImage must be true or false (got 'yes').",
         }), string.Join("\n", result.Errors));

@@ -162,18 +162,35 @@ public abstract class MessageQueueContract
         var first = await Queue.RecordAttemptAsync(delivery,
             [new RecipientOutcome("a@lab.example", RecipientStatus.Delivered, 250, "ok"), new RecipientOutcome("b@lab.example", RecipientStatus.Deferred, 451, "later")],
             [], Clock.GetUtcNow().AddMinutes(5), "451 later", [],
-            [new AuditEventRow { RecordedAt = 1, Type = AuditEventTypes.Relayed, QueueId = id, DeliveryId = "Q1-1", Recipient = "a@lab.example" }], CancellationToken.None);
+            [new AuditEventRow { RecordedAt = 1, Type = AuditEventTypes.Relayed, QueueId = id, DeliveryId = "Q1-1", Recipient = "a@lab.example" }], PhiMailGateway.Guard.GuardRecords.None, CancellationToken.None);
         Assert.That(first, Is.EqualTo(new AttemptRecorded(false, [])).Using<AttemptRecorded>((x, y) => x.DeliveryDone == y.DeliveryDone && x.FilesToDelete.Count == y.FilesToDelete.Count));
         Assert.That(await Queue.PendingRecipientsAsync("Q1-1", CancellationToken.None), Is.EqualTo(new[] { "b@lab.example" }));
         Assert.That(await Queue.DueDeliveriesAsync(10, CancellationToken.None), Is.Empty, "the deferred recipient waits for its next attempt");
         Assert.That((await Audit.ReadHeadAsync(CancellationToken.None)).Seq, Is.EqualTo(head.Seq + 1), "the event commits with the attempt");
 
         var last = await Queue.RecordAttemptAsync(delivery, [new RecipientOutcome("b@lab.example", RecipientStatus.Delivered, 250, "ok")],
-            [], Clock.GetUtcNow(), null, [], [], CancellationToken.None);
+            [], Clock.GetUtcNow(), null, [], [], PhiMailGateway.Guard.GuardRecords.None, CancellationToken.None);
         Assert.That(last.DeliveryDone, Is.True);
         Assert.That(last.FilesToDelete, Is.EquivalentTo(new[] { "/spool/incoming/Q1.msg", "/spool/outbound/Q1-1.eml" }), "the whole message settled: its files go");
         Assert.That((await Queue.FindMessageAsync(id, CancellationToken.None))!.State, Is.EqualTo(MessageStates.Done));
         Assert.That(await Queue.PendingDeliveriesAsync(CancellationToken.None), Is.Empty);
+    }
+
+    [Test]
+    public async Task RecordAttempt_FallbackThatItsRuleHolds_SettlesTheCopyButKeepsTheMessageOpenForTheHold()
+    {
+        var id = await ReceivedAsync("Q1", "a@lab.example");
+        await Queue.CommitDisclosureAsync(new MessageDisposition(id, MessageStates.Processed, null), [Copy("Q1-1", "a@lab.example")], [], PhiMailGateway.Guard.GuardRecords.None, CancellationToken.None);
+        var delivery = (await Queue.PendingDeliveriesAsync(CancellationToken.None)).Single();
+        var reason = new PhiMailGateway.Guard.GuardReason(PhiMailGateway.Guard.GuardCheck.RuleHold, PhiMailGateway.Guard.GuardAction.Hold, "its mail server's encryption could not be verified");
+        var held = new PhiMailGateway.Guard.GuardRecords([new PhiMailGateway.Guard.NewGuardHold("Q1-1-H1", "a@lab.example", [reason], Clock.GetUtcNow().AddDays(1))], null);
+
+        var recorded = await Queue.RecordAttemptAsync(delivery, [new RecipientOutcome("a@lab.example", RecipientStatus.Fallback, 0, "no MX with verified TLS")],
+            [], Clock.GetUtcNow(), null, [], [], held, CancellationToken.None);
+
+        Assert.That((recorded.DeliveryDone, recorded.FilesToDelete.Count), Is.EqualTo((true, 0)), "the TLS-first copy is settled; the message's files stay for the release");
+        Assert.That((await Queue.FindMessageAsync(id, CancellationToken.None))!.State, Is.EqualTo(MessageStates.Processed));
+        Assert.That(await Queue.TryFinishMessageAsync(id, CancellationToken.None), Is.False, "the held copy keeps it open");
     }
 
     [Test]

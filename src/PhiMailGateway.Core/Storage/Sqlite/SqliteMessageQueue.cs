@@ -102,7 +102,8 @@ public sealed class SqliteMessageQueue(GatewayDatabase database, AuditChainSeale
     }
 
     public Task<AttemptRecorded> RecordAttemptAsync(QueuedDelivery delivery, IReadOnlyList<RecipientOutcome> outcomes, IReadOnlyCollection<string> giveUp,
-        DateTimeOffset nextAttempt, string? lastError, IReadOnlyList<NewDelivery> newDeliveries, IReadOnlyList<AuditRow> auditEvents, CancellationToken cancellationToken) =>
+        DateTimeOffset nextAttempt, string? lastError, IReadOnlyList<NewDelivery> newDeliveries, IReadOnlyList<AuditRow> auditEvents, GuardRecords holds,
+        CancellationToken cancellationToken) =>
         database.WriteAsync(async (c, t) =>
         {
             var now = Now;
@@ -121,6 +122,7 @@ public sealed class SqliteMessageQueue(GatewayDatabase database, AuditChainSeale
                     new { status, outcome.Code, outcome.Response, now, delivery.DeliveryId, outcome.Recipient }, t);
             }
             foreach (var added in newDeliveries) await InsertDeliveryAsync(c, t, delivery.QueueId, added);
+            await SqliteGuardHolds.InsertAsync(c, t, delivery.QueueId, holds, now);
             await SqliteAuditChain.AppendAsync(sealer, c, t, auditEvents);
             var pending = await c.ExecuteScalarAsync<long>(
                 "SELECT COUNT(*) FROM delivery_recipients WHERE delivery_id = @DeliveryId AND status = @Pending",
