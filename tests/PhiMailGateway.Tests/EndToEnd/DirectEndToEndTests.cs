@@ -140,7 +140,7 @@ public class DirectEndToEndTests
     }
 
     [Test]
-    public async Task OneMessageToSixDomains_BadCertificatesAndOldTlsFallBack_PoliciesNotInForceLeavePkixToDecide_OverSmtp()
+    public async Task OneMessageToSevenDomains_BadCertificatesAndOldTlsFallBack_PoliciesNotInForceAndUnsignedTlsaLeavePkixToDecide_OverSmtp()
     {
         using var dns = TestDnsServer.Start();
         using var temp = new TempDirectory();
@@ -154,6 +154,10 @@ public class DirectEndToEndTests
 #pragma warning disable SYSLIB0039, CA5397 // TLS 1.1 on purpose: the MX this test plays is out of date.
         await using var oldTlsMx = await MxAsync(dns, port, "old-tls.test", oldTlsCertificate, signed: false, protocols: System.Security.Authentication.SslProtocols.Tls11);
 #pragma warning restore SYSLIB0039, CA5397
+        // TLSA records that match nothing, in a zone that is not signed: not DANE, so they are ignored.
+        using var unsignedTlsaCertificate = TestCertificates.CreateServer(TestCertificates.Ca, "mx.tlsa-unsigned.test");
+        await using var unsignedTlsaMx = await MxAsync(dns, port, "tlsa-unsigned.test", unsignedTlsaCertificate, signed: false,
+            (TlsaCertificateUsage.DaneEE, TlsaSelector.FullCertificate, TlsaMatchingType.Sha256Hash, SHA256.HashData([5, 5, 5])));
         // Each policy would refuse its MX were it in force; none is (testing mode, a redirect, an HTML page).
         var policyMxs = new List<FakeSmtpUpstream>();
         foreach (var (domain, mode, contentType, status, redirect) in new[]
@@ -176,19 +180,20 @@ public class DirectEndToEndTests
                 ["Direct:SmtpPort"] = port.ToString(CultureInfo.InvariantCulture),
                 ["Direct:PolicyPort"] = policies.Port.ToString(CultureInfo.InvariantCulture),
                 ["Direct:TrustRoots:0"] = TestCertificates.WritePem(Path.Combine(temp.Path, "roots.pem"), TestCertificates.Ca),
+                ["Direct:ResolverValidatesDnssec"] = "true",
                 ["Direct:DnsTimeout"] = "00:00:02",
             });
             string[] fallBack = ["dr@expired-cert.test", "dr@wrong-name.test", "dr@old-tls.test"];
-            string[] direct = ["dr@sts-testing.test", "dr@sts-redirect.test", "dr@sts-html.test"];
+            string[] direct = ["dr@sts-testing.test", "dr@sts-redirect.test", "dr@sts-html.test", "dr@tlsa-unsigned.test"];
 
             var queueId = await RelayEndToEndTests.SubmitAsync(bed.Gateway,
                 PickupTestBed.Wire(PickupTestBed.XrayMessage(DentalCorpus.PanoramicJpeg(), subject: "Referral")), [.. fallBack, .. direct]);
 
             foreach (var recipient in fallBack) Assert.That((await bed.WaitForNoticeAsync(recipient)).Parsed.Attachments, Is.Empty, recipient);
-            foreach (var mx in policyMxs) await mx.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20));
+            foreach (var mx in policyMxs.Append(unsignedTlsaMx)) await mx.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20));
             Assert.That((expiredMx.Messages.Count, wrongNameMx.Messages.Count, oldTlsMx.Messages.Count), Is.EqualTo((0, 0, 0)), "no copy to an MX that did not verify");
             await RelayEndToEndTests.WaitUntilAsync(async () => (await RowsAsync<string>(bed,
-                "SELECT recipient FROM audit_events WHERE queue_id = @queueId AND (type = 'FellBack' OR detail LIKE 'DirectTls%')", new { queueId })).Count == 6,
+                "SELECT recipient FROM audit_events WHERE queue_id = @queueId AND (type = 'FellBack' OR detail LIKE 'DirectTls%')", new { queueId })).Count == 7,
                 "every recipient's TLS-first outcome is in the audit");
             var outcomes = (await RowsAsync<(string Recipient, string Type, string Detail)>(bed,
                 "SELECT recipient, type, detail FROM audit_events WHERE queue_id = @queueId AND (type = 'FellBack' OR detail LIKE 'DirectTls%')", new { queueId }))
@@ -196,12 +201,49 @@ public class DirectEndToEndTests
             Assert.That(outcomes["dr@expired-cert.test"], Does.StartWith("fallback: no MX with verified TLS: mx.expired-cert.test: the certificate"));
             Assert.That(outcomes["dr@wrong-name.test"], Does.StartWith("fallback: no MX with verified TLS: mx.wrong-name.test: the certificate"));
             Assert.That(outcomes["dr@old-tls.test"], Is.EqualTo("fallback: no MX with verified TLS: mx.old-tls.test: the TLS handshake failed (TLS 1.2 or later is required)"));
-            foreach (var recipient in direct) Assert.That(outcomes[recipient], Is.EqualTo("DirectTls(pkix)"), recipient + ": the policy is not in force, PKIX decides");
+            foreach (var recipient in direct) Assert.That(outcomes[recipient], Is.EqualTo("DirectTls(pkix)"), recipient + ": neither the policy nor the TLSA records are in force, PKIX decides");
         }
         finally
         {
             foreach (var mx in policyMxs) await mx.DisposeAsync();
         }
+    }
+
+    [Test]
+    public async Task DirectCopy_OverSmtpThroughTheGateway_ArrivesAsWrittenUnderTraceAndOneDkimSignature_ThatDkimpyVerifies()
+    {
+        using var dns = TestDnsServer.Start();
+        using var temp = new TempDirectory();
+        var port = FreePort();
+        using var certificate = TestCertificates.CreateServer(TestCertificates.Ca, "mx.ortho-lab.test");
+        await using var mx = await MxAsync(dns, port, "ortho-lab.test", certificate, signed: false);
+        using var key = RSA.Create(2048);
+        var keyPath = Path.Combine(temp.Path, "dkim.pem");
+        File.WriteAllText(keyPath, key.ExportRSAPrivateKeyPem());
+        File.SetUnixFileMode(keyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var record = "v=DKIM1; k=rsa; p=" + Convert.ToBase64String(key.ExportSubjectPublicKeyInfo());
+        dns.Txt("mail2026._domainkey.smiledental.example", record);
+        await using var bed = await PickupTestBed.StartAsync(new Dictionary<string, string?>
+        {
+            ["Direct:Enabled"] = "true",
+            ["Direct:Resolver"] = dns.Resolver,
+            ["Direct:SmtpPort"] = port.ToString(CultureInfo.InvariantCulture),
+            ["Direct:TrustRoots:0"] = TestCertificates.WritePem(Path.Combine(temp.Path, "roots.pem"), TestCertificates.Ca),
+            ["Direct:Dkim:Domain"] = "smiledental.example",
+            ["Direct:Dkim:Selector"] = "mail2026",
+            ["Direct:Dkim:KeyPath"] = keyPath,
+        });
+        var wire = PickupTestBed.Wire(PickupTestBed.XrayMessage(DentalCorpus.PanoramicJpeg(), subject: "Referral, panoramic attached"));
+
+        await RelayEndToEndTests.SubmitAsync(bed.Gateway, wire, "lab@ortho-lab.test");
+
+        await mx.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20));
+        var received = mx.Messages.Single().Data;
+        var (signature, below) = Direct.DirectTransportDkimTests.SplitFirstHeader(received);
+        Assert.That(signature, Does.StartWith("DKIM-Signature: v=1; a=rsa-sha256; d=smiledental.example; s=mail2026;"));
+        AssertAsWrittenBelowTrace(below, wire);
+        var verified = DkimVerifier.Verify(received, "mail2026._domainkey.smiledental.example", record);
+        Assert.That(verified.Passed, Is.True, verified.Output);
     }
 
     [Test]
