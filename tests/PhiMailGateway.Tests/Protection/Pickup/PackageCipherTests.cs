@@ -182,6 +182,48 @@ public class PackageCipherTests
         Assert.That(e!.Message, Is.EqualTo("Package file is truncated."));
     }
 
+    [TestCase(1, PackageCipher.TagSize - 1)]
+    [TestCase(2, 1)]
+    public async Task PackageCipher_LastChunkAfterFullChunksShorterThanATag_RefusedAsTruncatedOnOpen(int fullChunks, int lastChunkBytes)
+    {
+        using var dir = new TempDirectory();
+        var path = await EncryptToFileAsync(dir, RandomNumberGenerator.GetBytes(fullChunks * PackageCipher.ChunkSize + 100));
+        const int sealedChunk = PackageCipher.ChunkSize + PackageCipher.TagSize;
+        using (var f = new FileStream(path, FileMode.Open)) f.SetLength(PackageCipher.HeaderSize + (long)fullChunks * sealedChunk + lastChunkBytes);
+        var e = Assert.Throws<CryptographicException>(() => PackageCipher.OpenRead(path, Key, "pkg|0").Dispose());
+        Assert.That(e!.Message, Is.EqualTo("Package file is truncated."),
+            "refused before any chunk is decrypted");
+    }
+
+    [TestCase(1, 100)]
+    [TestCase(2, 0)]
+    public async Task PackageDecryptStream_FullChunksAndALastOne_LengthKnownOnOpenFromTheFileSize(int fullChunks, int lastBytes)
+    {
+        using var dir = new TempDirectory();
+        var plain = RandomNumberGenerator.GetBytes(fullChunks * PackageCipher.ChunkSize + lastBytes);
+        var path = await EncryptToFileAsync(dir, plain);
+        using var stream = PackageCipher.OpenRead(path, Key, "pkg|0");
+        Assert.That(stream.Length, Is.EqualTo(plain.Length), "before anything is read");
+        var copy = new MemoryStream();
+        await stream.CopyToAsync(copy);
+        Assert.That(copy.ToArray(), Is.EqualTo(plain));
+    }
+
+    [Test]
+    public async Task EncryptStream_WrittenToOrCompletedAfterItsFinalChunk_RefusedSayingSo()
+    {
+        using var dir = new TempDirectory();
+        await using var file = File.Create(Path.Combine(dir.Path, "p.pkg"));
+        await using var sealing = await PackageCipher.OpenWriteAsync(file, Key, "pkg|0", hashPlaintext: true, CancellationToken.None);
+        sealing.Write([1, 2, 3]);
+        await sealing.CompleteAsync(CancellationToken.None);
+        Assert.That(sealing.Sha256, Is.EqualTo(Convert.ToHexStringLower(SHA256.HashData([1, 2, 3]))));
+
+        var write = Assert.Throws<InvalidOperationException>(() => sealing.Write([4]));
+        var again = Assert.ThrowsAsync<InvalidOperationException>(() => sealing.CompleteAsync(CancellationToken.None));
+        Assert.That((write!.Message, again!.Message), Is.EqualTo(("The package file is already complete.", "The package file is already complete.")));
+    }
+
     [Test]
     public async Task PackageCipher_FileCutInsideAChunk_FailsAuthentication()
     {
