@@ -101,6 +101,45 @@ public class GuardNoticesTests
         Assert.That(text, Does.Not.Contain("other recipients"));
     }
 
+    private static readonly GuardReason RuleHold = new(GuardCheck.RuleHold, GuardAction.Hold,
+        "its mail server's encryption could not be verified (no MX with verified TLS); sent anyway, it goes by secure pickup link");
+
+    [Test]
+    public async Task Held_ByARuleAlone_SaysWhyAndOffersThePickupLink_NotThatTheAddressMayBeWrong()
+    {
+        var notice = await _notices.HeldAsync("Q1", Office, [Hold("Q1-1-H1", "desk@imaging.example", RuleHold, NewOne)], "tok", othersWent: false, CancellationToken.None);
+
+        var (mail, text) = await ReadAsync(notice!);
+        Assert.That(text, Does.StartWith("Your message with images was not sent to one address yet:\n"));
+        Assert.That(text, Does.Contain("  desk@imaging.example\n    - " + RuleHold.Text));
+        Assert.That(text, Does.Contain("To send it as a secure pickup link, open this page and choose \"Send anyway\". If it should\nnot go, choose \"Don't send\":"));
+        Assert.That(text, Does.Not.Contain("mistake").And.Not.Contain("right address"));
+        Assert.That(mail.HtmlBody, Does.Contain(">Decide</a>").And.Contain("To send it as a secure pickup link").And.Not.Contain("mistake"));
+    }
+
+    [Test]
+    public async Task Held_ARuleHoldBesideALookalike_KeepsTheWordingOfAPossibleMistake()
+    {
+        var notice = await _notices.HeldAsync("Q1", Office, [Hold("Q1-H1", "a@one.example", RuleHold), Hold("Q1-H2", "b@crovvn-lab.example", Lookalike)], "t",
+            othersWent: false, CancellationToken.None);
+        var (mail, text) = await ReadAsync(notice!);
+        Assert.That(text, Does.StartWith("Your message with images was not sent to 2 addresses yet, because the address may be a mistake:"));
+        Assert.That(text, Does.Contain(RuleHold.Text).And.Contain(Lookalike.Text));
+        Assert.That(mail.HtmlBody, Does.Contain(">Check the address</a>").And.Contain("The address may be a mistake:"));
+    }
+
+    [TestCase("RuleHold", "Your message with images was not sent to a@one.example: a rule of the practice held it,", "send the message again and choose \"Send anyway\"")]
+    [TestCase("Lookalike,RuleHold", "Your message with images was not sent to a@one.example: the address looked like it may be a mistake,", "the gateway will ask you once more")]
+    public async Task Expired_SaysWhyItWasHeld_ARuleOrAPossibleMistake(string checks, string opening, string advice)
+    {
+        var hold = new GuardHold { HoldId = "Q1-H1", QueueId = "Q1", Recipient = "a@one.example", Sender = Office, State = GuardHoldStates.Held, Checks = checks };
+        var notice = await _notices.ExpiredAsync(hold, CancellationToken.None);
+        var (mail, text) = await ReadAsync(notice!);
+        Assert.That(text, Does.StartWith(opening));
+        Assert.That(text, Does.Contain(advice));
+        Assert.That(mail.HtmlBody, Does.Contain(checks == "RuleHold" ? "A rule of the practice held it" : "The address looked like it may be a mistake"));
+    }
+
     [Test]
     public async Task Held_NothingHeld_NoMail()
     {
