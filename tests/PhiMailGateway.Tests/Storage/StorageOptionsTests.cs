@@ -69,7 +69,7 @@ public class StorageOptionsTests
         using var dir = new TempDirectory();
         using var config = TestConfig.Use(dir.Path, $$"""
             { "Gateway": { "DataDirectory": "{{dir.Path}}" },
-              "Storage": { "Provider": "PostgreSql", "ConnectionString": "Host=db.example;Database=phimail;Password=hunter2" } }
+              "Storage": { "ConnectionString": "Host=db.example;Database=phimail;Password=hunter2" } }
             """);
         var stderr = new StringWriter();
         var code = await GatewayCommandLine.RunAsync(["queue", "list"], new StringReader(""), new StringWriter(), stderr);
@@ -93,5 +93,18 @@ public class StorageOptionsTests
         Assert.That(code, Is.EqualTo(2));
         Assert.That(stderr.ToString(), Does.Contain("Storage:Provider"));
         Assert.That(stderr.ToString().Trim().Split('\n'), Has.Length.EqualTo(1), "one line, no stack trace: " + stderr);
+    }
+
+    [Test]
+    public async Task Cli_PostgreSqlBeforeEveryStoreHasIt_RefusedRatherThanRunningOnSqlite()
+    {
+        using var dir = new TempDirectory();
+        var stderr = new StringWriter();
+        var code = await GatewayCommandLine.RunAsync(["queue", "list", $"--Gateway:DataDirectory={dir.Path}", "--Storage:Provider=PostgreSql"], new StringReader(""), new StringWriter(), stderr);
+        SqliteConnection.ClearAllPools();
+
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(stderr.ToString(), Does.Contain("Storage:Provider: PostgreSql is not available in this version yet"));
+        Assert.That(File.Exists(Path.Combine(dir.Path, "gateway.db")), Is.False, "no SQLite database made in its place");
     }
 }
