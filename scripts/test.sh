@@ -29,6 +29,10 @@ for module in "${!needed_python[@]}"; do
   /usr/bin/python3 -c "import $module" >/dev/null 2>&1 || missing+=("${needed_python[$module]}")
 done
 
+# The PostgreSQL storage tests start a private cluster of their own (tests/.../TestKit/PostgresCluster.cs)
+# from Debian's server binaries, whatever major version is installed; they are not on PATH.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+
 if ((${#missing[@]} > 0)); then
   sudo=()
   if [[ "$(id -u)" -ne 0 ]]; then sudo=(sudo); fi

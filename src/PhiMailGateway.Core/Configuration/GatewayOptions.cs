@@ -17,5 +17,12 @@ public sealed record GatewayOptions
     /// <summary>Host name used in our greeting, Received headers and DSNs.</summary>
     public string HostName { get; init; } = System.Net.Dns.GetHostName();
 
+    /// <summary>
+    /// Names this instance among several on one database: in logs, audit events and the leases on
+    /// the queue work it claims. Defaults to the machine's host name; two instances on one machine
+    /// need names of their own.
+    /// </summary>
+    public string NodeName { get; init; } = System.Net.Dns.GetHostName();
+
     public string FullDataDirectory => Path.GetFullPath(DataDirectory);
 }

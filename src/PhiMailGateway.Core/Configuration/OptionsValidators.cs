@@ -19,6 +19,9 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
                 errors.Add($"Gateway:Domains:{i}: '{o.Domains[i]}' is not a domain name.");
         }
         if (string.IsNullOrWhiteSpace(o.HostName)) errors.Add("Gateway:HostName: must not be empty.");
+        // Stored with every lease and shown in logs: short, printable, no spaces.
+        if (string.IsNullOrEmpty(o.NodeName) || o.NodeName.Length > 64 || !o.NodeName.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            errors.Add($"Gateway:NodeName: must be 1 to 64 letters, digits, '-', '_' or '.' (got '{o.NodeName}').");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -17,7 +17,12 @@ public interface IMessageQueue
     /// <summary>An accepted message's row; a row that already exists is left as it is (recovery may record it twice).</summary>
     Task RecordReceivedAsync(SpoolEntry entry, CancellationToken cancellationToken);
 
-    /// <summary>Received messages whose next attempt is due, earliest first.</summary>
+    /// <summary>
+    /// Received messages whose next attempt is due, earliest first. A queue that several instances
+    /// share claims them for this instance with a lease (Storage:LeaseTime): the same rows come back
+    /// to this instance on its next call, and to another only once the lease ran out or was given
+    /// up by a deferral or a state change. <see cref="DueDeliveriesAsync"/> does the same.
+    /// </summary>
     Task<IReadOnlyList<QueuedMessage>> DueMessagesAsync(int limit, CancellationToken cancellationToken);
 
     Task<QueuedMessage?> FindMessageAsync(string queueId, CancellationToken cancellationToken);

@@ -81,6 +81,8 @@ public sealed class CliContext : IDisposable, IAsyncDisposable
         var failures = new List<string>();
         failures.AddRange(SecretSources.Check(services.GetRequiredService<IConfiguration>()));
         if (sections.HasFlag(CliSections.Gateway)) Collect<GatewayOptions>(services, failures);
+        // Every verb reads or writes the stores, like the data directory: checked with it.
+        if (sections.HasFlag(CliSections.Gateway)) Collect<StorageOptions>(services, failures);
         if (sections.HasFlag(CliSections.Smtp)) Collect<SmtpOptions>(services, failures);
         if (sections.HasFlag(CliSections.Relay)) Collect<RelayOptions>(services, failures);
         if (sections.HasFlag(CliSections.Audit)) Collect<AuditOptions>(services, failures);

@@ -25,6 +25,7 @@ public static class OptionsRegistration
         Add<MetricsOptions, MetricsOptionsValidator>(builder, MetricsOptions.Section);
         Add<Guard.GuardOptions, Guard.GuardOptionsValidator>(builder, Guard.GuardOptions.Section);
         Add<Direct.DirectOptions, Direct.DirectOptionsValidator>(builder, Direct.DirectOptions.Section);
+        Add<StorageOptions, StorageOptionsValidator>(builder, StorageOptions.Section);
         return builder;
     }
 

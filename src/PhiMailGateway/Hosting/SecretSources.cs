@@ -12,7 +12,7 @@ namespace PhiMailGateway.Hosting;
 /// </summary>
 public static class SecretSources
 {
-    public static readonly string[] Keys = ["Relay:Password", "Smtp:CertificatePassword", "Smime:SigningCertificatePassword"];
+    public static readonly string[] Keys = ["Relay:Password", "Smtp:CertificatePassword", "Smime:SigningCertificatePassword", "Storage:ConnectionString"];
 
     public static IEnumerable<string> Check(IConfiguration configuration)
     {

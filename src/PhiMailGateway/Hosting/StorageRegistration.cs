@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using PhiMailGateway.Audit;
 using PhiMailGateway.Certificates;
 using PhiMailGateway.Configuration;
@@ -21,6 +22,7 @@ public static class StorageRegistration
 {
     public static IHostApplicationBuilder AddStorage(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddSingleton<IValidateOptions<StorageOptions>, StorageProviderWiredValidator>();
         builder.Services.AddSingleton<GatewayDatabase>();
         builder.Services.AddSingleton<IGatewayStorage>(sp => sp.GetRequiredService<GatewayDatabase>());
         builder.Services.AddSingleton<SpoolDirectory>();
@@ -48,4 +50,17 @@ public static class StorageRegistration
         builder.Services.AddHostedService<StartupPreparation>();
         return builder;
     }
+}
+
+/// <summary>
+/// Until every store has its PostgreSQL implementation (and the spool its bodies in the database),
+/// the executable registers SQLite for all of them: a gateway told to use PostgreSQL must stop with
+/// that said, rather than run on a local SQLite file its operator believes is shared.
+/// </summary>
+public sealed class StorageProviderWiredValidator : IValidateOptions<StorageOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StorageOptions options) =>
+        options.Provider == StorageProvider.PostgreSql
+            ? ValidateOptionsResult.Fail("Storage:Provider: PostgreSql is not available in this version yet (only the queue and audit stores exist for it); use Sqlite.")
+            : ValidateOptionsResult.Success;
 }
