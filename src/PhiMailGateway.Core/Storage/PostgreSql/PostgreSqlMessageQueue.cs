@@ -139,7 +139,8 @@ public sealed class PostgreSqlMessageQueue(PostgreSqlGatewayStorage storage, Aud
     }
 
     public Task<AttemptRecorded> RecordAttemptAsync(QueuedDelivery delivery, IReadOnlyList<RecipientOutcome> outcomes, IReadOnlyCollection<string> giveUp,
-        DateTimeOffset nextAttempt, string? lastError, IReadOnlyList<NewDelivery> newDeliveries, IReadOnlyList<AuditRow> auditEvents, CancellationToken cancellationToken) =>
+        DateTimeOffset nextAttempt, string? lastError, IReadOnlyList<NewDelivery> newDeliveries, IReadOnlyList<AuditRow> auditEvents, GuardRecords holds,
+        CancellationToken cancellationToken) =>
         storage.WriteAsync(async (c, t) =>
         {
             if (auditEvents.Count > 0) await PostgreSqlAuditChain.LockAsync(c, t);
@@ -162,6 +163,7 @@ public sealed class PostgreSqlMessageQueue(PostgreSqlGatewayStorage storage, Aud
                     new { status, Code = (long?)outcome.Code, outcome.Response, now, delivery.DeliveryId, outcome.Recipient }, t);
             }
             foreach (var added in newDeliveries) await InsertDeliveryAsync(c, t, delivery.QueueId, added);
+            await PostgreSqlGuardHolds.InsertAsync(c, t, delivery.QueueId, holds, now);
             await PostgreSqlAuditChain.AppendAsync(sealer, c, t, auditEvents);
             var pending = await c.ExecuteScalarAsync<long>(
                 "SELECT COUNT(*) FROM delivery_recipients WHERE delivery_id = @DeliveryId AND status = @Pending",
