@@ -61,6 +61,6 @@ public sealed class StorageProviderWiredValidator : IValidateOptions<StorageOpti
 {
     public ValidateOptionsResult Validate(string? name, StorageOptions options) =>
         options.Provider == StorageProvider.PostgreSql
-            ? ValidateOptionsResult.Fail("Storage:Provider: PostgreSql is not available in this version yet (only the queue and audit stores exist for it); use Sqlite.")
+            ? ValidateOptionsResult.Fail("Storage:Provider: PostgreSql is not available in this version yet (the gateway does not run on it end to end); use Sqlite.")
             : ValidateOptionsResult.Success;
 }
