@@ -280,7 +280,7 @@ public class RoutingFallbackTests
         var released = held.Released();
 
         Assert.That((released.Action, released.FellBackBecause, released.Rule!.Name), Is.EqualTo((RoutingAction.Pickup, "no MX with verified TLS", "direct")));
-        var relay = Decision("dr@x.example", """{ "Rules": [ { "Name": "relay", "Action": "Relay" } ] }""");
+        var relay = Decision("lab@y.example", """{ "Rules": [ { "Name": "relay", "Action": "Relay" } ] }""");
         Assert.That(relay.Released(), Is.SameAs(relay));
         var smime = Decision("dr@x.example", """{ "Rules": [ { "Name": "direct", "Action": "TlsFirst", "Fallback": "Smime" } ] }""").FallingBack("x");
         Assert.That(smime.Released().Action, Is.EqualTo(RoutingAction.Smime), "only a Hold changes");
