@@ -126,7 +126,7 @@ public class DirectTransportDkimTests
     }
 
     /// <summary>The first header field (with its folded lines) and the bytes after it.</summary>
-    internal static (string Header, byte[] Below) SplitFirstHeader(byte[] message)
+    private static (string Header, byte[] Below) SplitFirstHeader(byte[] message)
     {
         var end = 0;
         do end = Array.IndexOf(message, (byte)'\n', end) + 1;

@@ -36,15 +36,7 @@ public class DirectEndToEndTests
             (TlsaCertificateUsage.DaneEE, TlsaSelector.SubjectPublicKeyInfo, TlsaMatchingType.Sha256Hash, SHA256.HashData(daneCertificate.PublicKey.ExportSubjectPublicKeyInfo())));
         await using var pkix = await MxAsync(dns, port, "ortho-lab.test", pkixCertificate, signed: false);
         await using var unverifiable = await MxAsync(dns, port, "imaging-center.test", selfSigned, signed: false);
-        await using var bed = await PickupTestBed.StartAsync(new Dictionary<string, string?>
-        {
-            ["Direct:Enabled"] = "true",
-            ["Direct:Resolver"] = dns.Resolver,
-            ["Direct:ResolverValidatesDnssec"] = "true",
-            ["Direct:SmtpPort"] = port.ToString(CultureInfo.InvariantCulture),
-            ["Direct:TrustRoots:0"] = TestCertificates.WritePem(Path.Combine(temp.Path, "roots.pem"), TestCertificates.Ca),
-            ["Direct:DnsTimeout"] = "00:00:02",
-        });
+        await using var bed = await PickupTestBed.StartAsync(DirectOn(dns, port, temp, ("Direct:ResolverValidatesDnssec", "true"), ("Direct:DnsTimeout", "00:00:02")));
         var image = DentalCorpus.PanoramicJpeg();
         var wire = PickupTestBed.Wire(PickupTestBed.XrayMessage(image, subject: "Referral, panoramic attached"));
 
@@ -105,17 +97,8 @@ public class DirectEndToEndTests
         // DANE says TLS is there; the MX offers no STARTTLS (a downgrade attempt, or a broken MX).
         await using var plain = await MxAsync(dns, port, "no-tls.test", null, signed: true,
             (TlsaCertificateUsage.DaneEE, TlsaSelector.FullCertificate, TlsaMatchingType.Sha256Hash, SHA256.HashData([7, 7, 7])), startTls: false);
-        await using var bed = await PickupTestBed.StartAsync(new Dictionary<string, string?>
-        {
-            ["Direct:Enabled"] = "true",
-            ["Direct:Resolver"] = dns.Resolver,
-            ["Direct:ResolverValidatesDnssec"] = "true",
-            ["Direct:SmtpPort"] = port.ToString(CultureInfo.InvariantCulture),
-            ["Direct:PolicyPort"] = policies.Port.ToString(CultureInfo.InvariantCulture),
-            ["Direct:AcceptPkix"] = "false",
-            ["Direct:TrustRoots:0"] = TestCertificates.WritePem(Path.Combine(temp.Path, "roots.pem"), TestCertificates.Ca),
-            ["Direct:DnsTimeout"] = "00:00:02",
-        });
+        await using var bed = await PickupTestBed.StartAsync(DirectOn(dns, port, temp, ("Direct:ResolverValidatesDnssec", "true"),
+            ("Direct:PolicyPort", policies.Port.ToString(CultureInfo.InvariantCulture)), ("Direct:AcceptPkix", "false"), ("Direct:DnsTimeout", "00:00:02")));
         string[] to = ["lab@ta-lab.test", "dr@sts-clinic.test", "dr@tlsa-bad.test", "dr@sts-outside.test", "dr@no-tls.test", "patient@gmail.com"];
 
         var queueId = await RelayEndToEndTests.SubmitAsync(bed.Gateway,
@@ -173,16 +156,8 @@ public class DirectEndToEndTests
         }
         try
         {
-            await using var bed = await PickupTestBed.StartAsync(new Dictionary<string, string?>
-            {
-                ["Direct:Enabled"] = "true",
-                ["Direct:Resolver"] = dns.Resolver,
-                ["Direct:SmtpPort"] = port.ToString(CultureInfo.InvariantCulture),
-                ["Direct:PolicyPort"] = policies.Port.ToString(CultureInfo.InvariantCulture),
-                ["Direct:TrustRoots:0"] = TestCertificates.WritePem(Path.Combine(temp.Path, "roots.pem"), TestCertificates.Ca),
-                ["Direct:ResolverValidatesDnssec"] = "true",
-                ["Direct:DnsTimeout"] = "00:00:02",
-            });
+            await using var bed = await PickupTestBed.StartAsync(DirectOn(dns, port, temp,
+                ("Direct:PolicyPort", policies.Port.ToString(CultureInfo.InvariantCulture)), ("Direct:ResolverValidatesDnssec", "true"), ("Direct:DnsTimeout", "00:00:02")));
             string[] fallBack = ["dr@expired-cert.test", "dr@wrong-name.test", "dr@old-tls.test"];
             string[] direct = ["dr@sts-testing.test", "dr@sts-redirect.test", "dr@sts-html.test", "dr@tlsa-unsigned.test"];
 
@@ -210,43 +185,6 @@ public class DirectEndToEndTests
     }
 
     [Test]
-    public async Task DirectCopy_OverSmtpThroughTheGateway_ArrivesAsWrittenUnderTraceAndOneDkimSignature_ThatDkimpyVerifies()
-    {
-        using var dns = TestDnsServer.Start();
-        using var temp = new TempDirectory();
-        var port = FreePort();
-        using var certificate = TestCertificates.CreateServer(TestCertificates.Ca, "mx.ortho-lab.test");
-        await using var mx = await MxAsync(dns, port, "ortho-lab.test", certificate, signed: false);
-        using var key = RSA.Create(2048);
-        var keyPath = Path.Combine(temp.Path, "dkim.pem");
-        File.WriteAllText(keyPath, key.ExportRSAPrivateKeyPem());
-        File.SetUnixFileMode(keyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        var record = "v=DKIM1; k=rsa; p=" + Convert.ToBase64String(key.ExportSubjectPublicKeyInfo());
-        dns.Txt("mail2026._domainkey.smiledental.example", record);
-        await using var bed = await PickupTestBed.StartAsync(new Dictionary<string, string?>
-        {
-            ["Direct:Enabled"] = "true",
-            ["Direct:Resolver"] = dns.Resolver,
-            ["Direct:SmtpPort"] = port.ToString(CultureInfo.InvariantCulture),
-            ["Direct:TrustRoots:0"] = TestCertificates.WritePem(Path.Combine(temp.Path, "roots.pem"), TestCertificates.Ca),
-            ["Direct:Dkim:Domain"] = "smiledental.example",
-            ["Direct:Dkim:Selector"] = "mail2026",
-            ["Direct:Dkim:KeyPath"] = keyPath,
-        });
-        var wire = PickupTestBed.Wire(PickupTestBed.XrayMessage(DentalCorpus.PanoramicJpeg(), subject: "Referral, panoramic attached"));
-
-        await RelayEndToEndTests.SubmitAsync(bed.Gateway, wire, "lab@ortho-lab.test");
-
-        await mx.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20));
-        var received = mx.Messages.Single().Data;
-        var (signature, below) = Direct.DirectTransportDkimTests.SplitFirstHeader(received);
-        Assert.That(signature, Does.StartWith("DKIM-Signature: v=1; a=rsa-sha256; d=smiledental.example; s=mail2026;"));
-        AssertAsWrittenBelowTrace(below, wire);
-        var verified = DkimVerifier.Verify(received, "mail2026._domainkey.smiledental.example", record);
-        Assert.That(verified.Passed, Is.True, verified.Output);
-    }
-
-    [Test]
     public async Task ThreeMessagesToAnEnforcedMtaStsDomain_OnePolicyFetch_AndAfterARestartNoneWhileItsIdStands()
     {
         using var dns = TestDnsServer.Start();
@@ -257,16 +195,8 @@ public class DirectEndToEndTests
         await using var mx = await MxAsync(dns, port, "sts-cached.test", certificate, signed: false);
         policies.Serve("sts-cached.test", "version: STSv1\r\nmode: enforce\r\nmx: mx.sts-cached.test\r\nmax_age: 86400\r\n");
         dns.A("mta-sts.sts-cached.test", "127.0.0.1").Txt("_mta-sts.sts-cached.test", "v=STSv1; id=7;");
-        var settings = new Dictionary<string, string?>
-        {
-            ["Direct:Enabled"] = "true",
-            ["Direct:Resolver"] = dns.Resolver,
-            ["Direct:SmtpPort"] = port.ToString(CultureInfo.InvariantCulture),
-            ["Direct:PolicyPort"] = policies.Port.ToString(CultureInfo.InvariantCulture),
-            ["Direct:AcceptPkix"] = "false",
-            ["Direct:TrustRoots:0"] = TestCertificates.WritePem(Path.Combine(temp.Path, "roots.pem"), TestCertificates.Ca),
-            ["Gateway:DataDirectory"] = Path.Combine(temp.Path, "data"),
-        };
+        var settings = DirectOn(dns, port, temp, ("Direct:PolicyPort", policies.Port.ToString(CultureInfo.InvariantCulture)), ("Direct:AcceptPkix", "false"),
+            ("Gateway:DataDirectory", Path.Combine(temp.Path, "data")));
         var wire = PickupTestBed.Wire(PickupTestBed.XrayMessage(DentalCorpus.PanoramicJpeg(), subject: "Referral"));
 
         await using (var bed = await PickupTestBed.StartAsync(settings))
@@ -294,12 +224,23 @@ public class DirectEndToEndTests
         Assert.That(mx.Messages.All(m => m.Secure), Is.True);
     }
 
-    /// <summary>The shipped rules with images-tls-first's action and fallback replaced (a blank fallback says none).</summary>
-    private static Dictionary<string, string?> HoldRules(string action, string? fallback) => new()
+    /// <summary>Direct delivery on, asking <paramref name="dns"/>, to MXs on <paramref name="port"/> that the test CA vouches for; <paramref name="more"/> added.</summary>
+    private static Dictionary<string, string?> DirectOn(TestDnsServer dns, int port, TempDirectory temp, params (string Key, string? Value)[] more)
     {
-        ["Rules:1:Action"] = action,
-        ["Rules:1:Fallback"] = fallback ?? "",
-    };
+        var settings = new Dictionary<string, string?>
+        {
+            ["Direct:Enabled"] = "true",
+            ["Direct:Resolver"] = dns.Resolver,
+            ["Direct:SmtpPort"] = port.ToString(CultureInfo.InvariantCulture),
+            ["Direct:TrustRoots:0"] = TestCertificates.WritePem(Path.Combine(temp.Path, "roots.pem"), TestCertificates.Ca),
+        };
+        foreach (var (key, value) in more) settings[key] = value;
+        return settings;
+    }
+
+    /// <summary>The shipped rules with images-tls-first's action and fallback replaced (a blank fallback says none).</summary>
+    private static (string Key, string? Value)[] HoldRules(string action, string? fallback) =>
+        [("Rules:1:Action", action), ("Rules:1:Fallback", fallback ?? "")];
 
     [Test]
     public async Task FallbackHold_UnverifiableMx_HoldsThatCopyForTheSender_SendAnywayGoesByPickupLink_NeverToThatMx()
@@ -311,12 +252,7 @@ public class DirectEndToEndTests
         using var selfSigned = TestCertificates.CreateServer(null, "mx.imaging-center.test");
         await using var pkix = await MxAsync(dns, port, "ortho-lab.test", pkixCertificate, signed: false);
         await using var unverifiable = await MxAsync(dns, port, "imaging-center.test", selfSigned, signed: false);
-        var settings = HoldRules("TlsFirst", "Hold");
-        settings["Direct:Enabled"] = "true";
-        settings["Direct:Resolver"] = dns.Resolver;
-        settings["Direct:SmtpPort"] = port.ToString(CultureInfo.InvariantCulture);
-        settings["Direct:TrustRoots:0"] = TestCertificates.WritePem(Path.Combine(temp.Path, "roots.pem"), TestCertificates.Ca);
-        await using var bed = await PickupTestBed.StartAsync(settings);
+        await using var bed = await PickupTestBed.StartAsync(DirectOn(dns, port, temp, HoldRules("TlsFirst", "Hold")));
         const string desk = "desk@imaging-center.test";
         var image = DentalCorpus.PanoramicJpeg();
 
@@ -357,7 +293,7 @@ public class DirectEndToEndTests
     [TestCase("Hold", null, "the practice's rule images-tls-first asks you to confirm first")]
     public async Task RuleHold_WithDirectDeliveryOff_HoldsOnArrival_AndItsReleaseByItSendsThePickupLinkOnce(string action, string? fallback, string reason)
     {
-        await using var bed = await PickupTestBed.StartAsync(HoldRules(action, fallback));
+        await using var bed = await PickupTestBed.StartAsync(HoldRules(action, fallback).ToDictionary(kv => kv.Key, kv => kv.Value));
         const string to = "dr.lee@specialist.example";
 
         var queueId = await RelayEndToEndTests.SubmitAsync(bed.Gateway, PickupTestBed.Wire(PickupTestBed.XrayMessage(DentalCorpus.PanoramicJpeg())), to);
