@@ -70,6 +70,8 @@ static int Usage()
                  --timeout SECONDS        per run wait for the sink (default 60 s + 1 s per MiB sent)
                  --csv FILE               append every run as a CSV row
                  --no-pipelining          one command per round trip even when the server offers PIPELINING
+                 --connection-per-message a new connection for each message (EHLO, transaction, QUIT), as
+                                          smtp-source does by default and Outlook does per send
         """);
     return 2;
 }

@@ -30,7 +30,7 @@ public static class LoadMode
         await using var direct = scenarioNames.Any(n => Scenario.Create(n).Needs.HasFlag(Feature.Direct)) ? RecipientDomains.Start() : null;
         if (direct is not null) Console.WriteLine($"TLS-first: MX sink {direct.Sink.Address}:{direct.Sink.Port} (STARTTLS, bench CA), DNS {direct.Resolver}");
         var settle = args.Number("settle") is { } s ? TimeSpan.FromSeconds(s) : (TimeSpan?)null;
-        var runner = new LoadRunner(sink, direct, timeout) { Pipelining = !args.Flag("no-pipelining"), Settle = settle };
+        var runner = new LoadRunner(sink, direct, timeout) { Pipelining = !args.Flag("no-pipelining"), ConnectionPerMessage = args.Flag("connection-per-message"), Settle = settle };
         Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; load average {Stats.LoadAverage()}");
         Console.WriteLine(RunResult.Header);
 

@@ -19,6 +19,9 @@ public sealed class LoadRunner(SmtpSink sink, RecipientDomains? direct, TimeSpan
     /// <summary>Send MAIL, RCPT and DATA in one write when the server offers PIPELINING (as smtp-source does).</summary>
     public bool Pipelining { get; init; } = true;
 
+    /// <summary>Each message on a new connection (greeting, EHLO, transaction, QUIT), as smtp-source and Outlook do, instead of one session for many.</summary>
+    public bool ConnectionPerMessage { get; init; }
+
     /// <summary>When set, how long the server sits idle after the run before its resident memory is read again (settled RSS).</summary>
     public TimeSpan? Settle { get; init; }
 
@@ -127,8 +130,20 @@ public sealed class LoadRunner(SmtpSink sink, RecipientDomains? direct, TimeSpan
         var started = Stopwatch.GetTimestamp();
         var tasks = Enumerable.Range(0, Math.Max(1, sessions)).Select(_ => Task.Run(async () =>
         {
-            await using var client = await SmtpLoadClient.ConnectAsync(port, Pipelining, cancellationToken);
             int n;
+            if (ConnectionPerMessage)
+            {
+                while ((n = Interlocked.Increment(ref next)) < messages)
+                {
+                    // The connection's set-up counts in the message's time: it is part of what the office waits for.
+                    var connecting = Stopwatch.GetTimestamp();
+                    await using var one = await SmtpLoadClient.ConnectAsync(port, Pipelining, cancellationToken);
+                    var sent = await one.SendAsync(Scenario.Sender, scenario.Recipients, tag + n.ToString(System.Globalization.CultureInfo.InvariantCulture), scenario.Template, cancellationToken);
+                    results.Add(sent with { Started = connecting });
+                }
+                return;
+            }
+            await using var client = await SmtpLoadClient.ConnectAsync(port, Pipelining, cancellationToken);
             while ((n = Interlocked.Increment(ref next)) < messages)
                 results.Add(await client.SendAsync(Scenario.Sender, scenario.Recipients, tag + n.ToString(System.Globalization.CultureInfo.InvariantCulture), scenario.Template, cancellationToken));
         }, cancellationToken)).ToArray();
