@@ -56,6 +56,9 @@ public sealed class GuardHold
 
     public IReadOnlyList<string> ReasonLines => Reasons.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
+    /// <summary>Held by its rule (<see cref="GuardCheck.RuleHold"/>) and by no check of the address: the sender decides whether it goes, not whether the address is right.</summary>
+    public bool HeldByRuleAlone => Checks.Split(',').All(c => c == nameof(GuardCheck.RuleHold));
+
     public bool IsExpired(DateTimeOffset now) => State == GuardHoldStates.Held && now.ToUnixTimeMilliseconds() >= ExpiresAt;
 }
 

@@ -143,7 +143,7 @@ public sealed class GuardNotices(GatewayOptions gateway, PickupOptions pickup, S
     public Task<NewDelivery?> ExpiredAsync(GuardHold hold, CancellationToken cancellationToken)
     {
         if (!Notifies(hold.Sender)) return Task.FromResult<NewDelivery?>(null);
-        var byRule = hold.Checks.Split(',').All(c => c == nameof(GuardCheck.RuleHold));
+        var byRule = hold.HeldByRuleAlone;
         var text = Lines(
             byRule ? $"Your message with images was not sent to {hold.Recipient}: a rule of the practice held it," : $"Your message with images was not sent to {hold.Recipient}: the address looked like it may be a mistake,",
             "and nobody chose \"Send anyway\" in time.",

@@ -18,7 +18,7 @@ public sealed class GuardPages(PickupPages layout, PickupOptions options)
     private static string H(string? s) => WebUtility.HtmlEncode(s ?? "");
 
     private string Page(string title, string body) => layout.Layout(title, body, "Secure mail: address check",
-        $"The secure mail gateway of {options.PracticeName} holds mail with images when an address may be a mistake.");
+        $"The secure mail gateway of {options.PracticeName} holds mail with images for the sender to confirm when an address may be a mistake or a rule of the practice asks.");
 
     public string Sender(SenderView view, string token, string afField, string afToken, DateTimeOffset now, string? done)
     {
@@ -26,7 +26,8 @@ public sealed class GuardPages(PickupPages layout, PickupOptions options)
         var waiting = view.Holds.Count(h => h.State == GuardHoldStates.Held && !h.IsExpired(now));
         var recallable = view.Copies.Where(c => c.Recallable).ToList();
         var revocable = view.Packages.Where(p => p.State == PackageStates.Active && !p.Opened && p.ExpiresAt > now.ToUnixTimeMilliseconds()).ToList();
-        var title = waiting > 0 ? "Please check the address" : "Your message with images";
+        var waitingByRule = view.Holds.Where(h => h.State == GuardHoldStates.Held && !h.IsExpired(now)).All(h => h.HeldByRuleAlone);
+        var title = waiting == 0 ? "Your message with images" : waitingByRule ? "Your message is waiting for you" : "Please check the address";
         sb.Append("<h1>").Append(H(title)).Append("</h1>\n");
         sb.Append(done switch
         {
@@ -40,7 +41,10 @@ public sealed class GuardPages(PickupPages layout, PickupOptions options)
 
         if (view.Holds.Count > 0)
         {
-            if (waiting > 0) sb.Append("<p>It was not sent to the address below yet, because the address may be a mistake.</p>\n");
+            if (waiting > 0)
+                sb.Append(waitingByRule
+                    ? "<p>It was not sent to the address below yet: a rule of the practice asks you first. Sent anyway, it goes as a secure pickup link.</p>\n"
+                    : "<p>It was not sent to the address below yet, because the address may be a mistake.</p>\n");
             sb.Append("<ul class=\"held\">\n");
             foreach (var hold in view.Holds) AppendHold(sb, hold, token, afField, afToken, now);
             sb.Append("</ul>\n");
@@ -87,7 +91,7 @@ public sealed class GuardPages(PickupPages layout, PickupOptions options)
             sb.Append("<div class=\"button-row\">\n");
             sb.Append(PickupPages.Form($"/g/{token}/send", afField, afToken,
                 $"<input type=\"hidden\" name=\"hold\" value=\"{id}\">\n"
-                + $"<label for=\"reason-{id}\">Why this address is right <span class=\"hint\">(optional, kept in the practice's records)</span></label>\n"
+                + $"<label for=\"reason-{id}\">{(hold.HeldByRuleAlone ? "Why it should go" : "Why this address is right")} <span class=\"hint\">(optional, kept in the practice's records)</span></label>\n"
                 + $"<textarea id=\"reason-{id}\" name=\"reason\" maxlength=\"{GuardDecisions.MaxReasonLength}\"></textarea>\n"
                 + "<button type=\"submit\">Send anyway</button>\n"));
             sb.Append(PickupPages.Form($"/g/{token}/cancel", afField, afToken,

@@ -276,6 +276,9 @@ public class DirectEndToEndTests
 
         using var client = bed.Client();
         var token = GuardEndToEndTests.GuardToken(heldNotice);
+        var page = await client.GetStringAsync($"/g/{token}");
+        Assert.That(page, Does.Contain("Your message is waiting for you").And.Contain("a rule of the practice asks you first").And.Contain("Why it should go"));
+        Assert.That(page, Does.Not.Contain("because the address may be a mistake").And.Not.Contain("Why this address is right"), "the sender's page, too, says a rule held it");
         var answer = await PickupTestBed.SubmitFormAsync(client, $"/g/{token}", $"/g/{token}/send", ("hold", hold!.HoldId));
         Assert.That(answer.StatusCode, Is.EqualTo(HttpStatusCode.SeeOther));
 
