@@ -98,13 +98,13 @@ public class ContentSnifferTests
     [TestCase("GIF87a", "GIF")]
     [TestCase("GIF89a", "GIF")]
     [TestCase("RIFF\0\0\0\0WEBPVP8 ", "WebP")]
-    [TestCase("\0\0\0\u0018ftypheic", "HEIC")]
-    [TestCase("\0\0\0\u0018ftypmif1", "HEIF")]
-    [TestCase("\0\0\0\u0018ftypavif", "AVIF")]
-    [TestCase("\0\0\0\x0CjP  \r\n\x87\n", "JPEG 2000")]
+    [TestCase("\0\0\0\u0018ftypheic", "HEIC", TestName = "{m}(ftypheic,HEIC)")]
+    [TestCase("\0\0\0\u0018ftypmif1", "HEIF", TestName = "{m}(ftypmif1,HEIF)")]
+    [TestCase("\0\0\0\u0018ftypavif", "AVIF", TestName = "{m}(ftypavif,AVIF)")]
+    [TestCase("\0\0\0\x0CjP  \r\n\x87\n", "JPEG 2000", TestName = "{m}(jP box,JPEG 2000)")]
     [TestCase("\xFF\x4F\xFF\x51", "JPEG 2000")]
     [TestCase("\xFF\xD8\xFF", "JPEG")]
-    [TestCase("\x89PNG\r\n\x1A\n", "PNG")]
+    [TestCase("\x89PNG\r\n\x1A\n", "PNG", TestName = "{m}(PNG,PNG)")]
     public void ContentSniffer_RasterSignature_IsARasterOfThatFormatEvenWhenItsHeaderIsBroken(string signature, string format)
     {
         var sniff = ContentSniffer.Sniff(Padded(Ascii(signature)), 64);
@@ -126,7 +126,7 @@ public class ContentSnifferTests
     [TestCase("BM")]
     [TestCase("GIF88a")]
     [TestCase("RIFF\0\0\0\0WAVEfmt ")]
-    [TestCase("\0\0\0\u0018ftypisom")]
+    [TestCase("\0\0\0\u0018ftypisom", TestName = "{m}(ftypisom)")]
     public void ContentSniffer_NearMissSignature_IsNotThatFormat(string start)
     {
         var sniff = ContentSniffer.Sniff(Padded(Ascii(start)), 64);
@@ -134,9 +134,9 @@ public class ContentSnifferTests
         Assert.That(ContentSniffer.Sniff(Bmp(41), 64).Family, Is.EqualTo(ContentFamily.Other), "BM with an unknown header size is not a bitmap");
     }
 
-    [TestCase("PK\x03\x04")]
-    [TestCase("PK\x05\x06")]
-    [TestCase("PK\x07\x08")]
+    [TestCase("PK\x03\x04", TestName = "{m}(local header)")]
+    [TestCase("PK\x05\x06", TestName = "{m}(end record)")]
+    [TestCase("PK\x07\x08", TestName = "{m}(spanned marker)")]
     public void ContentSniffer_ZipSignatures_AreArchives(string start)
     {
         var sniff = ContentSniffer.Sniff(Padded(Ascii(start)), 64);
@@ -162,11 +162,11 @@ public class ContentSnifferTests
     }
 
     [TestCase("tab\there\r\nand a form feed\f and a vertical tab\v", "Text")]
-    [TestCase("an escape \x1B[0m is text", "Text")]
+    [TestCase("an escape \x1B[0m is text", "Text", TestName = "{m}(escape,Text)")]
     [TestCase("a NUL \0 is binary", "Binary")]
     [TestCase("a bell \a is binary", "Binary")]
-    [TestCase("a shift-out \x0E is binary", "Binary")]
-    [TestCase("a unit separator \x1F is binary", "Binary")]
+    [TestCase("a shift-out \x0E is binary", "Binary", TestName = "{m}(shift-out,Binary)")]
+    [TestCase("a unit separator \x1F is binary", "Binary", TestName = "{m}(unit separator,Binary)")]
     public void ContentSniffer_TextOrBinary_ByItsControlCharacters(string content, string format)
     {
         Assert.That(ContentSniffer.Sniff(Ascii(content), content.Length).Format, Is.EqualTo(format));
