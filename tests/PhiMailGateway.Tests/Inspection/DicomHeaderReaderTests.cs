@@ -432,4 +432,61 @@ public class DicomHeaderReaderBoundaryTests
         var oneByte = Read(Part10(El(0x0028, 0x0010, "US", [7])));
         Assert.That(oneByte.Tags.Rows, Is.Null, "a one-byte US is no number");
     }
+    // ------------------------------------------------------------------ survivors of the 67e581c run
+
+    [Test]
+    public void Read_RawDatasetWhoseSecondElementIsEmptyAndEndsTheData_Dicom()
+    {
+        var header = DicomHeaderReader.Read([.. El(0x0008, 0x0020, "DA", Text("20240102")), .. El(0x0008, 0x0060, "CS", [])], false);
+        Assert.That(header, Is.Not.Null, "an eight-byte element at the very end still makes two");
+    }
+
+    [Test]
+    public void Read_ElementWithALowercaseVr_NotARawDataset()
+    {
+        byte[] lower = [.. Tag(0x0008, 0x0020), (byte)'d', (byte)'a', 0, 0];
+        Assert.That(DicomHeaderReader.Read([.. lower, .. Modality()], false), Is.Null, "an element whose header does not read is not skipped as eight bytes");
+    }
+
+    [Test]
+    public void Read_RawDatasetWithAnImplicitMetaGroup_Damaged()
+    {
+        // The file meta group is always explicit VR; written implicit it does not read.
+        var header = Read([.. Implicit(0x0002, 0x0001, [0, 1]), .. Implicit(0x0002, 0x0010, Text("1.2\0")), .. Implicit(0x0008, 0x0060, Text("IO"))]);
+        Assert.That((header.Damaged, header.IncompleteReason), Is.EqualTo((true, "invalid value representation")));
+    }
+
+    [Test]
+    public void Read_ItemTagAtTheTopLevel_SkippedByItsLength()
+    {
+        var header = Read(Part10(Modality(), Item(2), [0, 0], El(0x0010, 0x0010, "PN", Text("TEST^PATIENT"))));
+        Assert.That((header.Tags.PatientName, header.Complete), Is.EqualTo(("TEST^PATIENT", true)));
+    }
+
+    [Test]
+    public void Read_SequenceDelimiterEndingTheData_Complete()
+    {
+        var header = Read(Part10(Modality(), [.. Header(0x0008, 0x1110, "SQ", 0xFFFFFFFF), .. Item(0), .. SequenceEnd]));
+        Assert.That((header.Tags.Modality, header.Complete, header.Damaged), Is.EqualTo(("IO", true, false)));
+    }
+
+    [Test]
+    public void Read_AfterABrokenSequence_NothingMoreIsRead()
+    {
+        var patient = El(0x0010, 0x0010, "PN", Text("TEST^PATIENT"));
+        byte[] open = [.. Header(0x0008, 0x1110, "SQ", 0xFFFFFFFF)];
+        Assert.Multiple(() =>
+        {
+            var notAnItem = Read(Part10([.. open, .. El(0x0008, 0x0050, "SH", []), .. patient]));
+            Assert.That((notAnItem.Tags.PatientName, notAnItem.IncompleteReason), Is.EqualTo(((string?)null, "unexpected element inside a sequence")));
+            var itemTooLong = Read(Part10([.. open, .. Item(1000), .. patient]));
+            Assert.That((itemTooLong.Tags.PatientName, itemTooLong.IncompleteReason), Is.EqualTo(((string?)null, "truncated")));
+            var innerTooLong = Read(Part10([.. open, .. Item(0xFFFFFFFF), .. Header(0x0008, 0x1150, "UI", 1000), .. patient]));
+            Assert.That((innerTooLong.Tags.PatientName, innerTooLong.IncompleteReason), Is.EqualTo(((string?)null, "truncated")));
+            var innerBadVr = Read(Part10([.. open, .. Item(0xFFFFFFFF), .. Tag(0x0008, 0x1150), (byte)'u', (byte)'i', 0, 0, .. patient]));
+            Assert.That((innerBadVr.Tags.PatientName, innerBadVr.IncompleteReason), Is.EqualTo(((string?)null, "invalid value representation")));
+            var innerCut = Read(Part10([.. open, .. Item(0xFFFFFFFF), .. Tag(0x0008, 0x1150), (byte)'U']));
+            Assert.That((innerCut.Tags.PatientName, innerCut.IncompleteReason), Is.EqualTo(((string?)null, "truncated")));
+        });
+    }
 }

@@ -226,6 +226,8 @@ public class RasterHeadersTests
     [TestCase(3, 1, false)]
     [TestCase(5, 1, true)]
     [TestCase(5, 4, false)]
+    [TestCase(2, 1, false)]
+    [TestCase(6, 1, false)]
     [TestCase(-1, 1, true)]
     [TestCase(-1, 3, false)]
     public void Tiff_PhotometricAndSamples_DecideGray(int photometric, int samples, bool gray)
@@ -514,5 +516,70 @@ public class RasterHeadersTests
         Assert.That(Sniff(Heif("isom", Ispe(4032, 3024))).Family, Is.EqualTo(ContentFamily.Other));
         Assert.That(Sniff(Heif("heic").AsSpan(0, 11).ToArray()).Family, Is.EqualTo(ContentFamily.Other), "eleven bytes hold no brand");
         Assert.That(Sniff(Heif("heic").AsSpan(0, 12).ToArray()).Format, Is.EqualTo("HEIC"), "twelve do");
+    }
+    // ------------------------------------------------------------------ survivors of the 67e581c run
+
+    [Test]
+    public void Jpeg_SegmentLengthInTheLastTwoBytes_ReadThenNoFrame()
+    {
+        AssertBroken([0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10], "JPEG", "no frame header (SOF) within the inspected prefix");
+    }
+
+    [Test]
+    public void Png_PaletteNotAMultipleOfThree_ReadWithoutAnException()
+    {
+        var header = PngHeader(800, 600, 8, 3);
+        Assert.That(Facts(Sniff([.. header, .. Chunk("PLTE", [0, 0, 0, 7, 7])])).Gray, Is.True, "the last, partial entry is not read");
+    }
+
+    [Test]
+    public void Tiff_EightBytesOnly_FirstIfdOutsideThePrefix()
+    {
+        AssertBroken([.. "II*\0"u8, .. Le32(8)], "TIFF", "first IFD outside the inspected prefix");
+    }
+
+    [Test]
+    public void Tiff_BitsPerSampleOffsetAtTheLastByte_NotReadPastTheEnd()
+    {
+        var tiff = Tiff(false, 8, Short(256, 512), Short(257, 400), (258, 3, 3, 50 + 1));
+        Assert.That(Facts(Sniff([.. tiff, 0, 0])).BitDepth, Is.EqualTo(1), "a value whose second byte is outside the prefix");
+    }
+
+    [Test]
+    public void Tiff_ImageLengthZero_UnknownHeightStillAnImage()
+    {
+        var r = Sniff(Tiff(false, 8, Short(256, 512), Short(257, 0), Short(262, 1)));
+        Assert.That((r.Error, r.Width, r.Height), Is.EqualTo(((string?)null, (int?)512, (int?)null)));
+        Assert.That(Classifier.Classify(r, 1000, null, null, false).Kind, Is.EqualTo(ImageKind.Radiograph));
+    }
+
+    [Test]
+    public void WebP_LosslessAndExtended_ColourWebPs()
+    {
+        var vp8l = Sniff(WebP("VP8L", [0x2F, .. Le32(99 | 99 << 14), 0, 0, 0, 0, 0]));
+        Assert.That((vp8l.Format, vp8l.Grayscale, vp8l.Width, vp8l.Height), Is.EqualTo(("WebP", (bool?)false, (int?)100, (int?)100)));
+        var vp8x = Sniff(WebP("VP8X", [0, 0, 0, 0, 99, 0, 0, 99, 0, 0]));
+        Assert.That((vp8x.Format, vp8x.Grayscale, vp8x.Width, vp8x.Height), Is.EqualTo(("WebP", (bool?)false, (int?)100, (int?)100)));
+    }
+
+    [Test]
+    public void Heif_TwoIspeOfTheSameArea_TheFirstKept()
+    {
+        var r = Facts(Sniff(Heif("heic", Ispe(3000, 4000), Ispe(4000, 3000))));
+        Assert.That((r.Width, r.Height), Is.EqualTo(((int?)3000, (int?)4000)));
+    }
+
+    [Test]
+    public void Jp2_EmptyBoxes_AreBoxes()
+    {
+        AssertBroken(Jp2(Box("jp2h", [])), "JPEG 2000", "ihdr box missing");
+        AssertBroken(Jp2([.. Be32(1), .. "jp2h"u8, .. new byte[4], .. Be32(16)]), "JPEG 2000", "ihdr box missing");
+    }
+
+    [Test]
+    public void Jp2_ExtendedSizeBoxBeforeJp2h_SkippedByItsSize()
+    {
+        byte[] xml = [.. Be32(1), .. "xml "u8, 0, 0, 0, 0, .. Be32(16 + 3), 1, 2, 3];
+        Assert.That(Facts(Sniff(Jp2(xml, Box("jp2h", Ihdr(10, 20, 1, 7))))).Width, Is.EqualTo(20));
     }
 }
