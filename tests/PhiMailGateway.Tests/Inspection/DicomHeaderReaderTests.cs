@@ -432,7 +432,7 @@ public class DicomHeaderReaderBoundaryTests
         var oneByte = Read(Part10(El(0x0028, 0x0010, "US", [7])));
         Assert.That(oneByte.Tags.Rows, Is.Null, "a one-byte US is no number");
     }
-    // ------------------------------------------------------------------ survivors of the 67e581c run
+    // ------------------------------------------------------------------ survivors of the abd2075 run
 
     [Test]
     public void Read_RawDatasetWhoseSecondElementIsEmptyAndEndsTheData_Dicom()

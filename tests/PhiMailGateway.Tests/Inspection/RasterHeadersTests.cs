@@ -517,7 +517,7 @@ public class RasterHeadersTests
         Assert.That(Sniff(Heif("heic").AsSpan(0, 11).ToArray()).Family, Is.EqualTo(ContentFamily.Other), "eleven bytes hold no brand");
         Assert.That(Sniff(Heif("heic").AsSpan(0, 12).ToArray()).Format, Is.EqualTo("HEIC"), "twelve do");
     }
-    // ------------------------------------------------------------------ survivors of the 67e581c run
+    // ------------------------------------------------------------------ survivors of the abd2075 run
 
     [Test]
     public void Jpeg_SegmentLengthInTheLastTwoBytes_ReadThenNoFrame()
