@@ -452,7 +452,7 @@ public class DicomHeaderReaderBoundaryTests
     public void Read_RawDatasetWithAnImplicitMetaGroup_Damaged()
     {
         // The file meta group is always explicit VR; written implicit it does not read.
-        var header = Read([.. Implicit(0x0002, 0x0001, [0, 1]), .. Implicit(0x0002, 0x0010, Text("1.2\0")), .. Implicit(0x0008, 0x0060, Text("IO"))]);
+        var header = Read([.. Implicit(0x0002, 0x0001, [0, 1]), .. Implicit(0x0002, 0x0010, Text("1.2.840.10008.1.2\0")), .. Implicit(0x0008, 0x0060, Text("IO"))]);
         Assert.That((header.Damaged, header.IncompleteReason), Is.EqualTo((true, "invalid value representation")));
     }
 
