@@ -98,13 +98,13 @@ public class ContentSnifferTests
     [TestCase("GIF87a", "GIF")]
     [TestCase("GIF89a", "GIF")]
     [TestCase("RIFF\0\0\0\0WEBPVP8 ", "WebP")]
-    [TestCase("\0\0\0\u0018ftypheic", "HEIC")]
-    [TestCase("\0\0\0\u0018ftypmif1", "HEIF")]
-    [TestCase("\0\0\0\u0018ftypavif", "AVIF")]
-    [TestCase("\0\0\0\x0CjP  \r\n\x87\n", "JPEG 2000")]
+    [TestCase("\0\0\0\u0018ftypheic", "HEIC", TestName = "{m}(ftypheic,HEIC)")]
+    [TestCase("\0\0\0\u0018ftypmif1", "HEIF", TestName = "{m}(ftypmif1,HEIF)")]
+    [TestCase("\0\0\0\u0018ftypavif", "AVIF", TestName = "{m}(ftypavif,AVIF)")]
+    [TestCase("\0\0\0\x0CjP  \r\n\x87\n", "JPEG 2000", TestName = "{m}(jP box,JPEG 2000)")]
     [TestCase("\xFF\x4F\xFF\x51", "JPEG 2000")]
     [TestCase("\xFF\xD8\xFF", "JPEG")]
-    [TestCase("\x89PNG\r\n\x1A\n", "PNG")]
+    [TestCase("\x89PNG\r\n\x1A\n", "PNG", TestName = "{m}(PNG,PNG)")]
     public void ContentSniffer_RasterSignature_IsARasterOfThatFormatEvenWhenItsHeaderIsBroken(string signature, string format)
     {
         var sniff = ContentSniffer.Sniff(Padded(Ascii(signature)), 64);
@@ -126,7 +126,7 @@ public class ContentSnifferTests
     [TestCase("BM")]
     [TestCase("GIF88a")]
     [TestCase("RIFF\0\0\0\0WAVEfmt ")]
-    [TestCase("\0\0\0\u0018ftypisom")]
+    [TestCase("\0\0\0\u0018ftypisom", TestName = "{m}(ftypisom)")]
     public void ContentSniffer_NearMissSignature_IsNotThatFormat(string start)
     {
         var sniff = ContentSniffer.Sniff(Padded(Ascii(start)), 64);
@@ -134,9 +134,9 @@ public class ContentSnifferTests
         Assert.That(ContentSniffer.Sniff(Bmp(41), 64).Family, Is.EqualTo(ContentFamily.Other), "BM with an unknown header size is not a bitmap");
     }
 
-    [TestCase("PK\x03\x04")]
-    [TestCase("PK\x05\x06")]
-    [TestCase("PK\x07\x08")]
+    [TestCase("PK\x03\x04", TestName = "{m}(local header)")]
+    [TestCase("PK\x05\x06", TestName = "{m}(end record)")]
+    [TestCase("PK\x07\x08", TestName = "{m}(spanned marker)")]
     public void ContentSniffer_ZipSignatures_AreArchives(string start)
     {
         var sniff = ContentSniffer.Sniff(Padded(Ascii(start)), 64);
@@ -162,11 +162,11 @@ public class ContentSnifferTests
     }
 
     [TestCase("tab\there\r\nand a form feed\f and a vertical tab\v", "Text")]
-    [TestCase("an escape \x1B[0m is text", "Text")]
+    [TestCase("an escape \x1B[0m is text", "Text", TestName = "{m}(escape,Text)")]
     [TestCase("a NUL \0 is binary", "Binary")]
     [TestCase("a bell \a is binary", "Binary")]
-    [TestCase("a shift-out \x0E is binary", "Binary")]
-    [TestCase("a unit separator \x1F is binary", "Binary")]
+    [TestCase("a shift-out \x0E is binary", "Binary", TestName = "{m}(shift-out,Binary)")]
+    [TestCase("a unit separator \x1F is binary", "Binary", TestName = "{m}(unit separator,Binary)")]
     public void ContentSniffer_TextOrBinary_ByItsControlCharacters(string content, string format)
     {
         Assert.That(ContentSniffer.Sniff(Ascii(content), content.Length).Format, Is.EqualTo(format));
@@ -179,5 +179,72 @@ public class ContentSnifferTests
         Assert.That(ContentSniffer.Sniff(Ascii(content), content.Length).Format, Is.EqualTo("Text"), "only the first 4 KiB are sampled");
         var early = new string('a', 4095) + "\0";
         Assert.That(ContentSniffer.Sniff(Ascii(early), early.Length).Format, Is.EqualTo("Binary"));
+    }
+    [Test]
+    public void ContentSniffer_ZipAndTnefSignaturesOfExactlyFourBytes_Recognised()
+    {
+        Assert.That(ContentSniffer.IsZip(Ascii("PK\x03\x04")), Is.True, "the four signature bytes alone");
+        Assert.That(ContentSniffer.IsTnef([0x78, 0x9F, 0x3E, 0x22]), Is.True);
+    }
+
+    [Test]
+    public void ContentSniffer_DicomCutShort_DamagedOnlyWhenThePartEndsThere()
+    {
+        var full = DentalCorpus.Dicom();
+        var prefix = full.AsSpan(0, 300);
+        var truncated = ContentSniffer.Sniff(prefix, 300).Dicom!;
+        Assert.That((truncated.Damaged, truncated.IncompleteReason), Is.EqualTo((true, "element (0008,0018) length 16 runs past the end of the data")), "the whole part is 300 bytes: it is cut");
+        var atLimit = ContentSniffer.Sniff(prefix, full.Length).Dicom!;
+        Assert.That((atLimit.Damaged, atLimit.IncompleteReason), Is.EqualTo((false, "scan limit reached inside an element")), "more of the part follows the prefix");
+    }
+
+    [TestCase("")]
+    [TestCase("FF")]
+    [TestCase("FFD8")]
+    [TestCase("424D")]
+    public void ContentSniffer_FewerBytesThanAnySignature_BinaryOrTextNotAnException(string hex)
+    {
+        var bytes = Convert.FromHexString(hex);
+        Assert.That(ContentSniffer.Sniff(bytes, bytes.Length).Family, Is.EqualTo(ContentFamily.Other));
+    }
+
+    [Test]
+    public void ContentSniffer_SignatureOfExactlyTheLengthChecked_IsThatRasterBrokenNotOther()
+    {
+        // Each is the shortest prefix its signature check accepts: too short for a header, so a broken raster (Unknown).
+        var bmp = (byte[])[.. Ascii("BM"), .. new byte[12], 40, 0, 0, 0];
+        var webp = Ascii("RIFF\0\0\0\0WEBP");
+        var jpeg = (byte[])[0xFF, 0xD8, 0xFF];
+        foreach (var (bytes, format) in new[] { (bmp, "BMP"), (webp, "WebP"), (jpeg, "JPEG") })
+        {
+            var sniff = ContentSniffer.Sniff(bytes, bytes.Length);
+            Assert.That((sniff.Family, sniff.Format, sniff.Error is not null), Is.EqualTo((ContentFamily.Raster, format, true)), format);
+        }
+        var heic = ContentSniffer.Sniff(Ascii("\0\0\0\u0018ftypheic"), 12);
+        Assert.That((heic.Family, heic.Format), Is.EqualTo((ContentFamily.Raster, "HEIC")), "twelve bytes hold the brand");
+    }
+
+    [Test]
+    public void ContentSniffer_SecondHalfOfASignatureAlone_NotThatFormat()
+    {
+        var dibSizeOnly = Padded([.. Ascii("XY"), .. new byte[12], 40, 0, 0, 0]);
+        Assert.That(ContentSniffer.Sniff(dibSizeOnly, 64).Family, Is.EqualTo(ContentFamily.Other), "a DIB size at 14 without BM");
+        Assert.That(ContentSniffer.Sniff(Padded(Ascii("RIFX\0\0\0\0WEBPVP8 ")), 64).Family, Is.EqualTo(ContentFamily.Other), "WEBP without RIFF");
+        Assert.That(ContentSniffer.Sniff(Padded(Ascii("\0\0\0\u0018ftyqheic")), 64).Family, Is.EqualTo(ContentFamily.Other), "a HEIF brand without ftyp");
+    }
+
+    [Test]
+    public void ContentSniffer_BigTiff_BrokenTiffSayingWhy()
+    {
+        var sniff = ContentSniffer.Sniff(Padded(Ascii("II+\0")), 64);
+        Assert.That((sniff.Family, sniff.Format, sniff.Error), Is.EqualTo((ContentFamily.Raster, "TIFF", "BigTIFF headers are not read")));
+    }
+
+    [Test]
+    public void ContentSniffer_MailHeaders_AreAMessage()
+    {
+        var mail = Ascii("From: a@example.test\r\nSubject: x\r\n\r\nbody\r\n");
+        var sniff = ContentSniffer.Sniff(mail, mail.Length);
+        Assert.That((sniff.Family, sniff.Format), Is.EqualTo((ContentFamily.Message, "Message")));
     }
 }

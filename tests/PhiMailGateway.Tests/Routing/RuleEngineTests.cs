@@ -287,4 +287,30 @@ public class RoutingFallbackTests
         Assert.That(new RoutingPlan([held, relay], []).Released().Decisions.Values.Select(d => d.Action),
             Is.EqualTo(new RoutingAction?[] { RoutingAction.Pickup, RoutingAction.Relay }));
     }
+
+    [Test]
+    public void RoutingPlan_RejectRuleWithoutMessage_TheSenderIsToldThePolicyRefusedIt_NamingTheRule()
+    {
+        var refused = Decision("a@x.example", """{ "Rules": [ { "Name": "no-webmail", "Action": "Reject" } ] }""");
+        Assert.That(new RoutingPlan([refused], []).Rejections.Single().Message, Is.EqualTo("Refused by the practice's mail policy (rule no-webmail)."));
+    }
+
+    [Test]
+    public void RoutingPlan_UndecidedOrTwiceDecidedRecipient_Refused()
+    {
+        var decided = Decision("a@x.example", """{ "Rules": [ { "Name": "relay", "Action": "Relay" } ] }""");
+        var undecided = new RoutingDecision("b@x.example", null, [], null);
+        Assert.That(Assert.Throws<ArgumentException>(() => _ = new RoutingPlan([decided, undecided], []))!.Message, Does.StartWith("A plan holds only decided recipients."));
+        Assert.That(Assert.Throws<ArgumentException>(() => _ = new RoutingPlan([decided, decided with { }], []))!.Message, Does.StartWith("A plan decides each recipient once."));
+    }
+
+    [Test]
+    public void RoutingPlan_Only_KeepsTheNamedRecipients_WhateverTheirCase()
+    {
+        var a = Decision("a@x.example", """{ "Rules": [ { "Name": "relay", "Action": "Relay" } ] }""");
+        var b = Decision("b@y.example", """{ "Rules": [ { "Name": "relay", "Action": "Relay" } ] }""");
+        Assert.That(new RoutingPlan([a, b], ["[secure]"]).Only(["B@Y.example"]).Decisions.Keys, Is.EqualTo(new[] { "b@y.example" }));
+        Assert.That(new RoutingPlan([a, b], ["[secure]"]).Only([]).SubjectTags, Is.EqualTo(new[] { "[secure]" }));
+    }
 }
+

@@ -151,6 +151,7 @@ public class RuleSetParserTests
     [TestCase("""{ "Rules": [ { "Name": "x", "Action": "TlsFirst", "Fallback": "Relay" } ] }""", "Rules:0 (x): Fallback 'Relay' is not one of Pickup, Smime, Reject, Hold.")]
     [TestCase("""{ "Rules": [ { "Name": "x", "Action": "TlsFirst", "Fallback": "TlsFirst" } ] }""", "Rules:0 (x): Fallback 'TlsFirst' is not one of Pickup, Smime, Reject, Hold.")]
     [TestCase("""{ "Rules": [ { "Name": "x", "Action": "TlsFirst", "Fallback": "2" } ] }""", "Rules:0 (x): Fallback '2' is not one of Pickup, Smime, Reject, Hold.")]
+    [TestCase("""{ "Rules": [ { "Name": "x", "Action": "TlsFirst", "Fallback": "1" } ] }""", "Rules:0 (x): Fallback '1' is not one of Pickup, Smime, Reject, Hold.")]
     public void RuleSetParser_BadRule_ExactErrorListsWhatIsValid(string json, string expected)
     {
         var result = RuleSetParser.Parse(Json(json), Kinds);

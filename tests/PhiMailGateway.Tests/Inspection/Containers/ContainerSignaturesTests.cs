@@ -165,7 +165,10 @@ public class ContainerSignaturesTests
         {
             Assert.That(ContainerSignatures.Sniff([0x1F, 0x8B, 8, .. "%PDF-"u8])!.Family, Is.EqualTo(ContentFamily.Compressed), "gzip before PDF");
             Assert.That(ContainerSignatures.Sniff(@"{\rtf1 %PDF-1.4"u8)!.Family, Is.EqualTo(ContentFamily.Pdf), "a PDF header within the window before RTF");
-            Assert.That(ContainerSignatures.Sniff(@"{\rtf1 hello}"u8)!.Family, Is.EqualTo(ContentFamily.Rtf));
+            var rtf = ContainerSignatures.Sniff(@"{\rtf1 hello}"u8);
+            Assert.That((rtf!.Family, rtf.Format), Is.EqualTo((ContentFamily.Rtf, "RTF")));
+            var pdf = ContainerSignatures.Sniff("%PDF-1.7\n"u8);
+            Assert.That((pdf!.Family, pdf.Format), Is.EqualTo((ContentFamily.Pdf, "PDF")));
             Assert.That(ContainerSignatures.Sniff("plain text"u8), Is.Null);
             var cab = ContainerSignatures.Sniff([.. "MSCF"u8, 0, 0, 0, 0]);
             Assert.That((cab!.Family, cab.Format, cab.Error), Is.EqualTo((ContentFamily.Opaque, "CAB", "CAB content cannot be looked inside")));
