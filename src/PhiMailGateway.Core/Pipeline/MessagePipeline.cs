@@ -39,12 +39,7 @@ public sealed class MessagePipeline(InspectionStage inspection, RoutingStage rou
             ct => routing.PlanAsync(message.Envelope, headers.Output, report.Output, ct), cancellationToken);
         if (routed.Output is null) return new PipelineOutcome(routed.Stop!, null);
 
-        // A released copy is never held again by its rule; one held because its TLS could not be
-        // verified goes by its fallback at once, not by another round of direct delivery.
-        var decided = pass.ReleasedRecipient is { } one
-                ? (pass.FallbackBecause is { } released ? routed.Output.Only([one]).FallingBack(released) : routed.Output.Only([one])).Released()
-            : pass.FallbackRecipients is { } fallback ? routed.Output.Only(fallback).FallingBack(pass.FallbackBecause ?? "direct delivery could not take the copy")
-            : routed.Output;
+        var decided = DecisionsOf(pass, routed.Output);
 
         var checkedVerdicts = pass.ReleasedRecipient is { } releasedRecipient ? (StageOutput<GuardPlan>)GuardPlan.Released(releasedRecipient)
             : pass.FallbackRecipients is { } again ? GuardPlan.Passed(again)
@@ -64,6 +59,22 @@ public sealed class MessagePipeline(InspectionStage inspection, RoutingStage rou
         return copies.Output.Copies.Count == 0 && !verdicts.Held.Any() && plan.Rejections.Count > 0
             ? new PipelineOutcome(StageResult.Reject(plan.Rejections[0].Message), processed)
             : new PipelineOutcome(StageResult.Deliver, processed);
+    }
+
+    /// <summary>The decisions this walk acts on: every recipient's on arrival, the released or fallen-back ones' otherwise.</summary>
+    private static RoutingPlan DecisionsOf(PipelinePass pass, RoutingPlan routed)
+    {
+        if (pass.ReleasedRecipient is { } one)
+        {
+            // A released copy is never held again by its rule. One its rule held after direct delivery
+            // could not verify the MX takes the fallback's release (pickup) at once, not another round
+            // of direct delivery.
+            var released = routed.Only([one]);
+            return (pass.FallbackBecause is { } because ? released.FallingBack(because) : released).Released();
+        }
+        return pass.FallbackRecipients is { } fallback
+            ? routed.Only(fallback).FallingBack(pass.FallbackBecause ?? "direct delivery could not take the copy")
+            : routed;
     }
 }
 
