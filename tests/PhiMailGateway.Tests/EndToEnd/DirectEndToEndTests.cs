@@ -108,12 +108,7 @@ public class DirectEndToEndTests
         await ta.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20));
         await sts.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20));
         Assert.That((bad.Messages.Count, notListed.Messages.Count, plain.Messages.Count), Is.EqualTo((0, 0, 0)), "no copy to an MX that did not verify");
-        await RelayEndToEndTests.WaitUntilAsync(async () => (await RowsAsync<string>(bed,
-            "SELECT recipient FROM audit_events WHERE queue_id = @queueId AND type IN ('Relayed', 'FellBack') AND detail LIKE 'DirectTls%' OR (queue_id = @queueId AND type = 'FellBack')",
-            new { queueId })).Count == 6, "every recipient's TLS-first outcome is in the audit");
-        var outcomes = (await RowsAsync<(string Recipient, string Type, string Detail)>(bed,
-            "SELECT recipient, type, detail FROM audit_events WHERE queue_id = @queueId AND (type = 'FellBack' OR detail LIKE 'DirectTls%')", new { queueId }))
-            .ToDictionary(r => r.Recipient, r => r.Type == "FellBack" ? r.Detail : r.Detail[..r.Detail.IndexOf(' ', StringComparison.Ordinal)]);
+        var outcomes = await TlsFirstOutcomesAsync(bed, queueId, 6);
         Assert.That(outcomes["lab@ta-lab.test"], Is.EqualTo("DirectTls(dane)"));
         Assert.That(outcomes["dr@sts-clinic.test"], Is.EqualTo("DirectTls(mta-sts)"));
         Assert.That(outcomes["dr@tlsa-bad.test"], Does.Contain("the certificate matches none of the MX's TLSA records"));
@@ -167,12 +162,7 @@ public class DirectEndToEndTests
             foreach (var recipient in fallBack) Assert.That((await bed.WaitForNoticeAsync(recipient)).Parsed.Attachments, Is.Empty, recipient);
             foreach (var mx in policyMxs.Append(unsignedTlsaMx)) await mx.WaitForMessagesAsync(1, TimeSpan.FromSeconds(20));
             Assert.That((expiredMx.Messages.Count, wrongNameMx.Messages.Count, oldTlsMx.Messages.Count), Is.EqualTo((0, 0, 0)), "no copy to an MX that did not verify");
-            await RelayEndToEndTests.WaitUntilAsync(async () => (await RowsAsync<string>(bed,
-                "SELECT recipient FROM audit_events WHERE queue_id = @queueId AND (type = 'FellBack' OR detail LIKE 'DirectTls%')", new { queueId })).Count == 7,
-                "every recipient's TLS-first outcome is in the audit");
-            var outcomes = (await RowsAsync<(string Recipient, string Type, string Detail)>(bed,
-                "SELECT recipient, type, detail FROM audit_events WHERE queue_id = @queueId AND (type = 'FellBack' OR detail LIKE 'DirectTls%')", new { queueId }))
-                .ToDictionary(r => r.Recipient, r => r.Type == "FellBack" ? r.Detail : r.Detail[..r.Detail.IndexOf(' ', StringComparison.Ordinal)]);
+            var outcomes = await TlsFirstOutcomesAsync(bed, queueId, 7);
             Assert.That(outcomes["dr@expired-cert.test"], Does.StartWith("fallback: no MX with verified TLS: mx.expired-cert.test: the certificate"));
             Assert.That(outcomes["dr@wrong-name.test"], Does.StartWith("fallback: no MX with verified TLS: mx.wrong-name.test: the certificate"));
             Assert.That(outcomes["dr@old-tls.test"], Is.EqualTo("fallback: no MX with verified TLS: mx.old-tls.test: the TLS handshake failed (TLS 1.2 or later is required)"));
@@ -404,6 +394,19 @@ public class DirectEndToEndTests
 
         Assert.That(recorder.Count(4364), Is.EqualTo(warnings));
         Assert.That(recorder.WithId(4360).Where(e => e.Message.Contains("DKIM", StringComparison.Ordinal)), Is.Empty, "the record is there");
+    }
+
+    /// <summary>
+    /// Per recipient, once all <paramref name="expected"/> are in the audit: the method of a direct
+    /// copy (<c>DirectTls(pkix)</c>), or the detail of its FellBack event.
+    /// </summary>
+    private static async Task<Dictionary<string, string>> TlsFirstOutcomesAsync(PickupTestBed bed, string queueId, int expected)
+    {
+        const string sql = "SELECT recipient, type, detail FROM audit_events WHERE queue_id = @queueId AND (type = 'FellBack' OR detail LIKE 'DirectTls%')";
+        await RelayEndToEndTests.WaitUntilAsync(async () => (await RowsAsync<(string, string, string)>(bed, sql, new { queueId })).Count == expected,
+            "every recipient's TLS-first outcome is in the audit");
+        return (await RowsAsync<(string Recipient, string Type, string Detail)>(bed, sql, new { queueId }))
+            .ToDictionary(r => r.Recipient, r => r.Type == "FellBack" ? r.Detail : r.Detail[..r.Detail.IndexOf(' ', StringComparison.Ordinal)]);
     }
 
     /// <summary>The copy is the sender's message byte for byte, below the gateway's own trace header.</summary>
