@@ -42,10 +42,9 @@ public sealed partial class FallbackCopyMaker(
         PreparedSenderMail held;
         try
         {
-            // A rule whose fallback is Hold: those copies wait for the sender or IT, who hear of it.
-            held = processed.Guard.Held.Any()
-                ? await senderMail.PrepareAsync(processed, cancellationToken, holdIdPrefix: delivery.DeliveryId, mayReceipt: false)
-                : new PreparedSenderMail(GuardRecords.None, []);
+            // A rule whose fallback is Hold: those copies wait for the sender or IT, who hear of it
+            // (nothing, when nothing is held: the receipt went with the message already).
+            held = await senderMail.PrepareAsync(processed, cancellationToken, holdIdPrefix: delivery.DeliveryId, mayReceipt: false);
         }
         catch
         {
