@@ -48,6 +48,8 @@ public sealed class SmtpOptionsValidator : IValidateOptions<SmtpOptions>
         if (o.AuthLockout < TimeSpan.Zero) errors.Add("Smtp:AuthLockout: must not be negative.");
         if (o.AuthFailureDelay < TimeSpan.Zero || o.AuthFailureDelay > TimeSpan.FromSeconds(30))
             errors.Add($"Smtp:AuthFailureDelay: must be between 00:00:00 and 00:00:30 (got {o.AuthFailureDelay}).");
+        if (o.AuthCacheLifetime < TimeSpan.Zero || o.AuthCacheLifetime > TimeSpan.FromHours(24))
+            errors.Add($"Smtp:AuthCacheLifetime: must be between 00:00:00 (off) and 1.00:00:00 (got {o.AuthCacheLifetime}).");
         if (o.SessionTimeout <= TimeSpan.Zero) errors.Add("Smtp:SessionTimeout: must be positive.");
         if (o.MaxSessions is < 1 or > 10_000) errors.Add($"Smtp:MaxSessions: must be between 1 and 10000 (got {o.MaxSessions}).");
         if (o.MaxSessionsPerAddress is < 1 or > 10_000)

@@ -33,6 +33,13 @@ public sealed record SmtpOptions
     /// <summary>Pause after each failed AUTH, so guessing is slow even before the lockout starts.</summary>
     public TimeSpan AuthFailureDelay { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long a user's password, once checked against its slow hash, is remembered in memory so the
+    /// next AUTH with the same password skips the hash (Outlook logs in again for every send). Zero:
+    /// every AUTH runs the hash.
+    /// </summary>
+    public TimeSpan AuthCacheLifetime { get; init; } = TimeSpan.FromMinutes(15);
+
     /// <summary>Idle time before the server drops a session.</summary>
     public TimeSpan SessionTimeout { get; init; } = TimeSpan.FromMinutes(2);
 

@@ -38,7 +38,8 @@ public static class StorageRegistration
         builder.Services.AddSingleton<IPickupCodes, SqlitePickupCodes>();
         builder.Services.AddSingleton<IPickupSessions, SqlitePickupSessions>();
         builder.Services.AddSingleton<IPickupPackages, SqlitePickupPackages>();
-        builder.Services.AddSingleton<IUserDirectory>(sp => new SqliteUserDirectory(sp.GetRequiredService<GatewayDatabase>()));
+        // The cache is ingress's (serve only): CLI verbs check every password afresh.
+        builder.Services.AddSingleton<IUserDirectory>(sp => new SqliteUserDirectory(sp.GetRequiredService<GatewayDatabase>(), verified: sp.GetService<VerifiedPasswordCache>()));
         builder.Services.AddSingleton<Guard.IGuardStore, SqliteGuardStore>();
         builder.Services.AddSingleton<Direct.IMtaStsPolicyStore, SqliteMtaStsPolicyStore>();
         builder.Services.AddSingleton<Guard.IGuardHolds, SqliteGuardHolds>();

@@ -16,6 +16,8 @@ public static class IngressRegistration
         services.AddSingleton(sp => new TrustedNetworks(sp.GetRequiredService<SmtpOptions>().TrustedNetworks));
         services.AddSingleton<TlsCertificateProvider>();
         services.AddSingleton<AuthFailureTracker>();
+        // Taken up by the user directory when present (AddStorage), so a returning user's AUTH skips PBKDF2.
+        services.AddSingleton(sp => new Users.VerifiedPasswordCache(sp.GetRequiredService<SmtpOptions>().AuthCacheLifetime, sp.GetService<TimeProvider>()));
         services.AddSingleton<GatewayUserAuthenticator>();
         services.AddSingleton<RelayPermissionFilter>();
         services.AddSingleton<SpoolMessageStore>();

@@ -29,6 +29,44 @@ public class AuthLockoutTests
     }
 
     [Test]
+    public async Task Auth_AReturningUserOnANewConnection_IsAnsweredFromMemoryAndAChangedPasswordCountsAtOnce()
+    {
+        await using var gw = await TestGateway.StartIngressOnlyAsync(new Dictionary<string, string?>());
+        var cache = gw.Services.GetRequiredService<PhiMailGateway.Users.VerifiedPasswordCache>();
+        await gw.AddUserAsync(User, Password);
+
+        var first = await AuthFromAsync(gw, "127.0.0.2", Password);
+        var second = await AuthFromAsync(gw, "127.0.0.2", Password);
+        var hitsAfterTwo = cache.Hits;
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var changed = await GatewayCommandLine.RunAsync(["users", "add", User, $"--Gateway:DataDirectory={gw.DataDirectory}"],
+            new StringReader("a new passphrase for the front desk\n"), stdout, stderr);
+        var old = await AuthFromAsync(gw, "127.0.0.2", Password);
+        var renewed = await AuthFromAsync(gw, "127.0.0.2", "a new passphrase for the front desk");
+
+        Assert.That(first.Code, Is.EqualTo(235), first.ToString());
+        Assert.That(second.Code, Is.EqualTo(235), second.ToString());
+        Assert.That(hitsAfterTwo, Is.EqualTo(1), "the second login skipped PBKDF2");
+        Assert.That(changed, Is.Zero, stderr.ToString());
+        Assert.That(old.Code, Is.EqualTo(535), "the remembered old password is refused once the stored hash changed: " + old);
+        Assert.That(renewed.Code, Is.EqualTo(235), renewed.ToString());
+    }
+
+    [Test]
+    public async Task Auth_WithAuthCacheLifetimeZero_EveryLoginRunsTheHash()
+    {
+        await using var gw = await TestGateway.StartIngressOnlyAsync(new Dictionary<string, string?> { ["Smtp:AuthCacheLifetime"] = "00:00:00" });
+        await gw.AddUserAsync(User, Password);
+
+        var first = await AuthFromAsync(gw, "127.0.0.2", Password);
+        var second = await AuthFromAsync(gw, "127.0.0.2", Password);
+
+        Assert.That((first.Code, second.Code), Is.EqualTo((235, 235)));
+        Assert.That(gw.Services.GetRequiredService<PhiMailGateway.Users.VerifiedPasswordCache>().Hits, Is.Zero);
+    }
+
+    [Test]
     public async Task Auth_Locked_Answers454WithTheIsoTimeInUtcWhenItEnds()
     {
         await using var gw = await TestGateway.StartIngressOnlyAsync(new Dictionary<string, string?>

@@ -130,6 +130,8 @@ public class IngressStartupAndStorageTests
     [TestCase("Smtp:TrustedNetworks:0", "nonsense")]
     [TestCase("Smtp:MaxMessageBytes", "12")]
     [TestCase("Smtp:AuthFailureDelay", "00:05:00")]
+    [TestCase("Smtp:AuthCacheLifetime", "-00:00:01")]
+    [TestCase("Smtp:AuthCacheLifetime", "1.00:00:01")]
     public void Startup_BadConfigurationValue_ThrowsNamingTheKey(string key, string value)
     {
         var e = Assert.CatchAsync<Exception>(async () =>

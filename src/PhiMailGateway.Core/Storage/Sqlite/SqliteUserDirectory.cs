@@ -19,11 +19,14 @@ public sealed class SqliteUserDirectory : IUserDirectory
 
     private readonly GatewayDatabase _database;
     private readonly TimeProvider _time;
+    private readonly VerifiedPasswordCache? _verified;
 
-    public SqliteUserDirectory(GatewayDatabase database, TimeProvider? time = null)
+    /// <param name="verified">Where a returning user's checked password is remembered (serve); null checks every time (the CLI).</param>
+    public SqliteUserDirectory(GatewayDatabase database, TimeProvider? time = null, VerifiedPasswordCache? verified = null)
     {
         _database = database;
         _time = time ?? TimeProvider.System;
+        _verified = verified;
     }
 
     public async Task<bool> AddOrUpdateAsync(string name, string password, CancellationToken cancellationToken)
@@ -67,7 +70,8 @@ public sealed class SqliteUserDirectory : IUserDirectory
 
     /// <summary>
     /// False for a wrong password, an unknown or malformed name, or an unreadable stored hash, each after
-    /// one PBKDF2 run. Database errors propagate: the caller answers them as a temporary failure (454).
+    /// one PBKDF2 run. True after one PBKDF2 run, or none when the cache has this password against the
+    /// hash stored now. Database errors propagate: the caller answers them as a temporary failure (454).
     /// </summary>
     public async Task<bool> VerifyAsync(string name, string password, CancellationToken cancellationToken)
     {
@@ -78,11 +82,15 @@ public sealed class SqliteUserDirectory : IUserDirectory
                 "SELECT password_hash FROM users WHERE name = @name", new { name = normalized }, cancellationToken: cancellationToken)), cancellationToken);
         }
         // The connection is closed here; only now the slow part.
-        // Exactly one PBKDF2 run on every path (unknown user, empty password, wrong password, a stored
-        // hash that does not parse), so the answer time does not tell which names exist.
+        // Exactly one PBKDF2 run on every path that fails (unknown user, empty password, wrong password,
+        // a stored hash that does not parse), so the answer time does not tell which names exist. Only the
+        // right password can skip it, which tells its sender nothing new.
         var usable = PasswordHasher.IsWellFormed(stored);
+        if (usable && !string.IsNullOrEmpty(password) && _verified?.Matches(normalized!, stored!, password) == true) return true;
         var matches = PasswordHasher.Verify(password ?? string.Empty, usable ? stored : DummyHash);
-        return matches && usable && !string.IsNullOrEmpty(password);
+        var ok = matches && usable && !string.IsNullOrEmpty(password);
+        if (ok) _verified?.Remember(normalized!, stored!, password!);
+        return ok;
     }
 
     private sealed record UserRow(string Name, long CreatedAt, long UpdatedAt);

@@ -36,6 +36,55 @@ public class SqliteUserDirectoryTests
     }
 
     [Test]
+    public async Task SqliteUserDirectory_WithTheCache_ARepeatedRightPasswordIsAnsweredFromMemoryAndAWrongOneIsNot()
+    {
+        var cache = new VerifiedPasswordCache(TimeSpan.FromMinutes(15));
+        var users = new SqliteUserDirectory(_database, verified: cache);
+        await users.AddOrUpdateAsync("frontdesk", "s3cret!", CancellationToken.None);
+
+        Assert.That(await users.VerifyAsync("frontdesk", "s3cret!", CancellationToken.None), Is.True, "first: PBKDF2");
+        Assert.That(cache.Hits, Is.Zero, "nothing to remember before the first check");
+        Assert.That(await users.VerifyAsync("Frontdesk", "s3cret!", CancellationToken.None), Is.True, "again, in other case");
+        Assert.That(cache.Hits, Is.EqualTo(1), "the second check came from memory");
+        Assert.That(await users.VerifyAsync("frontdesk", "s3cret", CancellationToken.None), Is.False, "a wrong password after a hit");
+        Assert.That(await users.VerifyAsync("frontdesk", "", CancellationToken.None), Is.False);
+        Assert.That(cache.Hits, Is.EqualTo(1), "a wrong password never matches in memory");
+    }
+
+    [Test]
+    public async Task SqliteUserDirectory_WithTheCache_APasswordChangedByAnotherProcessCountsAtOnce()
+    {
+        var cache = new VerifiedPasswordCache(TimeSpan.FromMinutes(15));
+        var serve = new SqliteUserDirectory(_database, verified: cache);
+        var cli = new SqliteUserDirectory(_database);
+        await cli.AddOrUpdateAsync("frontdesk", "old", CancellationToken.None);
+        Assert.That(await serve.VerifyAsync("frontdesk", "old", CancellationToken.None), Is.True);
+
+        await cli.AddOrUpdateAsync("frontdesk", "new", CancellationToken.None);
+
+        Assert.That(await serve.VerifyAsync("frontdesk", "old", CancellationToken.None), Is.False, "the remembered old password no longer works");
+        Assert.That(await serve.VerifyAsync("frontdesk", "new", CancellationToken.None), Is.True);
+        Assert.That(cache.Hits, Is.Zero);
+    }
+
+    [Test]
+    public async Task SqliteUserDirectory_WithTheCache_AUserRemovedByAnotherProcessIsRefusedAtOnce()
+    {
+        var cache = new VerifiedPasswordCache(TimeSpan.FromMinutes(15));
+        var serve = new SqliteUserDirectory(_database, verified: cache);
+        var cli = new SqliteUserDirectory(_database);
+        await cli.AddOrUpdateAsync("frontdesk", "s3cret!", CancellationToken.None);
+        Assert.That(await serve.VerifyAsync("frontdesk", "s3cret!", CancellationToken.None), Is.True);
+
+        await cli.RemoveAsync("frontdesk", CancellationToken.None);
+
+        Assert.That(await serve.VerifyAsync("frontdesk", "s3cret!", CancellationToken.None), Is.False);
+        await cli.AddOrUpdateAsync("frontdesk", "s3cret!", CancellationToken.None);
+        Assert.That(await serve.VerifyAsync("frontdesk", "s3cret!", CancellationToken.None), Is.True, "added again: a new salt, checked by PBKDF2");
+        Assert.That(cache.Hits, Is.Zero);
+    }
+
+    [Test]
     public async Task SqliteUserDirectory_AddExisting_UpdatesPasswordKeepsCreated()
     {
         await _users.AddOrUpdateAsync("frontdesk", "old", CancellationToken.None);
