@@ -19,7 +19,8 @@ namespace PhiMailGateway.Bench.Load;
 /// few KiB of each message are looked at for the header. Replies to pipelined commands go out in
 /// one send per received buffer. It offers CHUNKING (BDAT) as Postfix's own smtpd and Exchange do,
 /// so each client sends the way it would to a real smarthost: the gateway's MailKit uses BDAT,
-/// Postfix's smtp client (which has no BDAT) uses DATA. Given a certificate it is a recipient's MX
+/// Postfix's smtp client (which has no BDAT) uses DATA; `--sink-no-chunking` leaves CHUNKING out, so
+/// both use DATA (as Postfix's own smtp-sink makes them). Given a certificate it is a recipient's MX
 /// for the TLS-first scenarios: it offers STARTTLS, and after the handshake runs the same loop over
 /// the SslStream.
 /// </summary>
@@ -31,6 +32,7 @@ public sealed class SmtpSink : IAsyncDisposable
 
     private readonly Socket _listener;
     private readonly SslServerAuthenticationOptions? _tls;
+    private readonly bool _chunking;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
     private ConcurrentDictionary<string, long> _arrivals = new(StringComparer.Ordinal);
@@ -38,11 +40,15 @@ public sealed class SmtpSink : IAsyncDisposable
     private long _messages;
     private long _bytes;
     private long _tlsHandshakes;
+    private long _tagged;
+    private long _lastTaggedArrival;
 
     /// <param name="address">Where to listen (a free port there); default 127.0.0.1.</param>
     /// <param name="certificate">With a certificate (and its key), STARTTLS is offered.</param>
-    public SmtpSink(IPAddress? address = null, X509Certificate2? certificate = null)
+    /// <param name="chunking">Offer CHUNKING; without it every client sends DATA with dot-stuffing, as to a smarthost that has no BDAT.</param>
+    public SmtpSink(IPAddress? address = null, X509Certificate2? certificate = null, bool chunking = true)
     {
+        _chunking = chunking;
         if (certificate is not null)
             _tls = new SslServerAuthenticationOptions { ServerCertificate = certificate, ClientCertificateRequired = false, CertificateRevocationCheckMode = X509RevocationMode.NoCheck };
         _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -57,6 +63,16 @@ public sealed class SmtpSink : IAsyncDisposable
     public long TlsHandshakes => Interlocked.Read(ref _tlsHandshakes);
     public long Messages => Interlocked.Read(ref _messages);
     public long Bytes => Interlocked.Read(ref _bytes);
+    public bool OffersChunking => _chunking;
+
+    /// <summary>
+    /// Messages of this run, counting repeats of one id: a client that sends one file many times
+    /// (smtp-source -F) gives every copy the same X-Bench-Id.
+    /// </summary>
+    public long TaggedCount => Interlocked.Read(ref _tagged);
+
+    /// <summary>When the last message of this run arrived (Stopwatch timestamp), repeats included.</summary>
+    public long LastTaggedArrival => Interlocked.Read(ref _lastTaggedArrival);
 
     /// <summary>Arrivals (Stopwatch timestamps) of this run's messages, by X-Bench-Id.</summary>
     public IReadOnlyDictionary<string, long> Arrivals => _arrivals;
@@ -69,6 +85,8 @@ public sealed class SmtpSink : IAsyncDisposable
         Interlocked.Exchange(ref _messages, 0);
         Interlocked.Exchange(ref _bytes, 0);
         Interlocked.Exchange(ref _tlsHandshakes, 0);
+        Interlocked.Exchange(ref _tagged, 0);
+        Interlocked.Exchange(ref _lastTaggedArrival, 0);
     }
 
     public int ArrivedCount => _arrivals.Count;
@@ -189,7 +207,8 @@ public sealed class SmtpSink : IAsyncDisposable
                     pos += lineEnd + 2;
                     if (StartsWith(line, "EHLO"))
                     {
-                        replies.Write("250-bench-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SIZE 209715200\r\n250-CHUNKING\r\n"u8);
+                        replies.Write("250-bench-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SIZE 209715200\r\n"u8);
+                        if (_chunking) replies.Write("250-CHUNKING\r\n"u8);
                         if (_tls is not null && !secure) replies.Write("250-STARTTLS\r\n"u8);
                         replies.Write("250 ENHANCEDSTATUSCODES\r\n"u8);
                     }
@@ -204,7 +223,7 @@ public sealed class SmtpSink : IAsyncDisposable
                         startTls = true;
                         break;
                     }
-                    else if (StartsWith(line, "BDAT "))
+                    else if (_chunking && StartsWith(line, "BDAT "))
                     {
                         var args = Encoding.ASCII.GetString(line[5..]).Split(' ', StringSplitOptions.RemoveEmptyEntries);
                         if (args.Length == 0 || !long.TryParse(args[0], out var size) || size < 0)
@@ -281,7 +300,11 @@ public sealed class SmtpSink : IAsyncDisposable
         var end = value.IndexOf("\r\n"u8);
         if (end < 0) return;
         var id = Encoding.ASCII.GetString(value[..end]);
-        if (id.StartsWith(_runTag, StringComparison.Ordinal)) _arrivals.TryAdd(id, now);
+        if (!id.StartsWith(_runTag, StringComparison.Ordinal)) return;
+        _arrivals.TryAdd(id, now);
+        Interlocked.Increment(ref _tagged);
+        long last;
+        while ((last = Interlocked.Read(ref _lastTaggedArrival)) < now && Interlocked.CompareExchange(ref _lastTaggedArrival, now, last) != last) { }
     }
 
     private static bool StartsWith(ReadOnlySpan<byte> line, string command)

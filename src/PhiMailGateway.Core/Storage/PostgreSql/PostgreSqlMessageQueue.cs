@@ -80,7 +80,7 @@ public sealed class PostgreSqlMessageQueue(PostgreSqlGatewayStorage storage, Aud
         storage.WriteAsync(async (c, t) =>
         {
             if (records.Count > 0) await PostgreSqlAuditChain.LockAsync(c, t);
-            foreach (var delivery in outbound) await InsertDeliveryAsync(c, t, disposition.QueueId, delivery);
+            foreach (var delivery in outbound) await InsertDeliveryAsync(c, t, disposition.QueueId, delivery, Now);
             await PostgreSqlGuardHolds.InsertAsync(c, t, disposition.QueueId, guard, Now);
             await PostgreSqlAuditChain.AppendAsync(sealer, c, t, records);
             await c.ExecuteAsync($"UPDATE messages SET state = @State, last_error = @Reason, {ReleaseLease} WHERE queue_id = @QueueId",
@@ -96,7 +96,7 @@ public sealed class PostgreSqlMessageQueue(PostgreSqlGatewayStorage storage, Aud
                 VALUES (@queueId, @State, @Sender, @RecipientCount, @size, @ContentPath, @Now, 0, @Now)
                 """,
                 new { queueId, State = MessageStates.Processed, delivery.Sender, RecipientCount = (long)delivery.Recipients.Count, size, delivery.ContentPath, Now }, t);
-            await InsertDeliveryAsync(c, t, queueId, delivery);
+            await InsertDeliveryAsync(c, t, queueId, delivery, Now);
         }, cancellationToken);
 
     public Task DeferMessageAsync(string queueId, DateTimeOffset nextAttempt, string reason, CancellationToken cancellationToken) =>
@@ -162,7 +162,7 @@ public sealed class PostgreSqlMessageQueue(PostgreSqlGatewayStorage storage, Aud
                     "UPDATE delivery_recipients SET status = @status, code = @Code, response = @Response, updated_at = @now WHERE delivery_id = @DeliveryId AND recipient = @Recipient",
                     new { status, Code = (long?)outcome.Code, outcome.Response, now, delivery.DeliveryId, outcome.Recipient }, t);
             }
-            foreach (var added in newDeliveries) await InsertDeliveryAsync(c, t, delivery.QueueId, added);
+            foreach (var added in newDeliveries) await InsertDeliveryAsync(c, t, delivery.QueueId, added, Now);
             await PostgreSqlGuardHolds.InsertAsync(c, t, delivery.QueueId, holds, now);
             await PostgreSqlAuditChain.AppendAsync(sealer, c, t, auditEvents);
             var pending = await c.ExecuteScalarAsync<long>(
@@ -233,9 +233,8 @@ public sealed class PostgreSqlMessageQueue(PostgreSqlGatewayStorage storage, Aud
             $"UPDATE messages SET state = @Received, spool_path = @spoolPath, next_attempt_at = @Now, attempts = 0, {ReleaseLease} WHERE queue_id = @queueId AND state = @Held",
             new { queueId, spoolPath, Now, MessageStates.Received, MessageStates.Held, Node = _node }, t) > 0, cancellationToken);
 
-    private static async Task InsertDeliveryAsync(NpgsqlConnection c, NpgsqlTransaction t, string queueId, NewDelivery d)
+    private static async Task InsertDeliveryAsync(NpgsqlConnection c, NpgsqlTransaction t, string queueId, NewDelivery d, long now)
     {
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         await c.ExecuteAsync(
             """
             INSERT INTO deliveries (delivery_id, queue_id, sender, content_path, content_offset, action, rule_name, require_tls, is_dsn, created_at, attempts, next_attempt_at, state)

@@ -110,7 +110,7 @@ public sealed class SqliteGuardHolds(GatewayDatabase database, AuditChainSealer 
                 """,
                 new { decision.State, now = time.GetUtcNow().ToUnixTimeMilliseconds(), decision.By, decision.Reason, holdId, GuardHoldStates.Held }, t);
             if (queueId is null) return new HoldDecided(false, []);
-            if (notice is not null) await SqliteMessageQueue.InsertDeliveryAsync(c, t, queueId, notice);
+            if (notice is not null) await SqliteMessageQueue.InsertDeliveryAsync(c, t, queueId, notice, time.GetUtcNow().ToUnixTimeMilliseconds());
             await SqliteAuditChain.AppendAsync(sealer, c, t, events);
             return new HoldDecided(true, await SqliteMessageQueue.FinishIfSettledAsync(c, t, queueId));
         }, cancellationToken);
@@ -123,7 +123,7 @@ public sealed class SqliteGuardHolds(GatewayDatabase database, AuditChainSealer 
                 "UPDATE guard_holds SET state = @Sent WHERE hold_id = @holdId AND state = @Released RETURNING queue_id",
                 new { GuardHoldStates.Sent, holdId, GuardHoldStates.Released }, t);
             if (queueId is null) return new HoldDecided(false, []);
-            foreach (var delivery in outbound) await SqliteMessageQueue.InsertDeliveryAsync(c, t, queueId, delivery);
+            foreach (var delivery in outbound) await SqliteMessageQueue.InsertDeliveryAsync(c, t, queueId, delivery, time.GetUtcNow().ToUnixTimeMilliseconds());
             await SqliteAuditChain.AppendAsync(sealer, c, t, records);
             return new HoldDecided(true, await SqliteMessageQueue.FinishIfSettledAsync(c, t, queueId));
         }, cancellationToken);

@@ -50,7 +50,7 @@ public sealed class SqliteMessageQueue(GatewayDatabase database, AuditChainSeale
         GuardRecords guard, CancellationToken cancellationToken) =>
         database.WriteAsync(async (c, t) =>
         {
-            foreach (var delivery in outbound) await InsertDeliveryAsync(c, t, disposition.QueueId, delivery);
+            foreach (var delivery in outbound) await InsertDeliveryAsync(c, t, disposition.QueueId, delivery, Now);
             await SqliteGuardHolds.InsertAsync(c, t, disposition.QueueId, guard, Now);
             await SqliteAuditChain.AppendAsync(sealer, c, t, records);
             await c.ExecuteAsync("UPDATE messages SET state = @State, last_error = @Reason WHERE queue_id = @QueueId", disposition, t);
@@ -65,7 +65,7 @@ public sealed class SqliteMessageQueue(GatewayDatabase database, AuditChainSeale
                 VALUES (@queueId, @State, @Sender, @RecipientCount, @size, @ContentPath, @Now, 0, @Now)
                 """,
                 new { queueId, State = MessageStates.Processed, delivery.Sender, RecipientCount = delivery.Recipients.Count, size, delivery.ContentPath, Now }, t);
-            await InsertDeliveryAsync(c, t, queueId, delivery);
+            await InsertDeliveryAsync(c, t, queueId, delivery, Now);
         }, cancellationToken);
 
     public Task DeferMessageAsync(string queueId, DateTimeOffset nextAttempt, string reason, CancellationToken cancellationToken) =>
@@ -121,7 +121,7 @@ public sealed class SqliteMessageQueue(GatewayDatabase database, AuditChainSeale
                     "UPDATE delivery_recipients SET status = @status, code = @Code, response = @Response, updated_at = @now WHERE delivery_id = @DeliveryId AND recipient = @Recipient",
                     new { status, outcome.Code, outcome.Response, now, delivery.DeliveryId, outcome.Recipient }, t);
             }
-            foreach (var added in newDeliveries) await InsertDeliveryAsync(c, t, delivery.QueueId, added);
+            foreach (var added in newDeliveries) await InsertDeliveryAsync(c, t, delivery.QueueId, added, Now);
             await SqliteGuardHolds.InsertAsync(c, t, delivery.QueueId, holds, now);
             await SqliteAuditChain.AppendAsync(sealer, c, t, auditEvents);
             var pending = await c.ExecuteScalarAsync<long>(
@@ -186,9 +186,8 @@ public sealed class SqliteMessageQueue(GatewayDatabase database, AuditChainSeale
             "UPDATE messages SET state = @Received, spool_path = @spoolPath, next_attempt_at = @Now, attempts = 0 WHERE queue_id = @queueId AND state = @Held",
             new { queueId, spoolPath, Now, MessageStates.Received, MessageStates.Held }, t) > 0, cancellationToken);
 
-    internal static async Task InsertDeliveryAsync(IDbConnection c, IDbTransaction t, string queueId, NewDelivery d)
+    internal static async Task InsertDeliveryAsync(IDbConnection c, IDbTransaction t, string queueId, NewDelivery d, long now)
     {
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         await c.ExecuteAsync(
             """
             INSERT INTO deliveries (delivery_id, queue_id, sender, content_path, content_offset, action, rule_name, require_tls, is_dsn, created_at, attempts, next_attempt_at, state)
