@@ -72,6 +72,11 @@ static int Usage()
                  --no-pipelining          one command per round trip even when the server offers PIPELINING
                  --connection-per-message a new connection for each message (EHLO, transaction, QUIT), as
                                           smtp-source does by default and Outlook does per send
+                 --starttls               STARTTLS on every session (Postfix gets an RSA-2048 certificate too)
+                 --auth                   STARTTLS and AUTH PLAIN, the Outlook shape; the gateway then does not
+                                          trust loopback; Postfix (no SASL here) gets STARTTLS only
+                 --client smtp-source     Postfix's smtp-source as the load client (plain sessions only)
+                 --sink-no-chunking       the sink leaves CHUNKING out, so both relays send DATA
         """);
     return 2;
 }

@@ -23,15 +23,33 @@ public static class LoadMode
         if (!args.Flag("no-build") && (compare || targetName == "gateway")) await GatewayTarget.BuildAsync(repoRoot);
         if (compare || targetName == "postfix") await PostfixTarget.EnsureInstalledAsync();
 
-        IMailTarget NewGateway() => new GatewayTarget(repoRoot, args.Value("gateway-log-level"), args.Raw("gateway-arg").Select(a => "--" + a).ToList());
+        // --auth is the Outlook shape (STARTTLS then AUTH PLAIN); --starttls alone is its TLS share.
+        var opening = new SessionOpening(args.Flag("starttls") || args.Flag("auth"), args.Flag("auth") ? "set by the target" : null);
+        var smtpSource = (args.Value("client") ?? "builtin") switch
+        {
+            "builtin" => false,
+            "smtp-source" => true,
+            var other => throw new ArgumentException($"--client must be builtin or smtp-source (got {other})."),
+        };
+        if (smtpSource && opening.StartTls) throw new ArgumentException("--client smtp-source has no STARTTLS or AUTH; leave out --starttls and --auth.");
+        IMailTarget NewGateway() => new GatewayTarget(repoRoot, args.Value("gateway-log-level"), args.Raw("gateway-arg").Select(a => "--" + a).ToList()) { Opening = opening };
+        IMailTarget NewPostfix() => new PostfixTarget { Opening = opening };
 
-        await using var sink = new SmtpSink();
+        await using var sink = new SmtpSink(chunking: !args.Flag("sink-no-chunking"));
         // The recipient domains' MX sink and DNS, only when a TLS-first scenario runs.
         await using var direct = scenarioNames.Any(n => Scenario.Create(n).Needs.HasFlag(Feature.Direct)) ? RecipientDomains.Start() : null;
         if (direct is not null) Console.WriteLine($"TLS-first: MX sink {direct.Sink.Address}:{direct.Sink.Port} (STARTTLS, bench CA), DNS {direct.Resolver}");
         var settle = args.Number("settle") is { } s ? TimeSpan.FromSeconds(s) : (TimeSpan?)null;
-        var runner = new LoadRunner(sink, direct, timeout) { Pipelining = !args.Flag("no-pipelining"), ConnectionPerMessage = args.Flag("connection-per-message"), Settle = settle };
+        var runner = new LoadRunner(sink, direct, timeout)
+        {
+            Pipelining = !args.Flag("no-pipelining"),
+            ConnectionPerMessage = args.Flag("connection-per-message"),
+            SmtpSource = smtpSource,
+            Settle = settle,
+        };
         Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; load average {Stats.LoadAverage()}");
+        Console.WriteLine($"Client: {(smtpSource ? "smtp-source" : "built-in")}, {(runner.ConnectionPerMessage ? "a new connection per message" : "one connection per session")}" +
+            $"{(opening.StartTls ? ", STARTTLS" : "")}{(opening.Authenticates ? ", AUTH PLAIN (gateway only: Postfix has no SASL here)" : "")}; sink {(sink.OffersChunking ? "with" : "without")} CHUNKING");
         Console.WriteLine(RunResult.Header);
 
         var all = new List<RunResult>();
@@ -60,7 +78,7 @@ public static class LoadMode
                     var results = new List<RunResult>();
                     for (var r = 0; r < runs; r++)
                     {
-                        await using var target = targetName == "postfix" ? (IMailTarget)new PostfixTarget() : NewGateway();
+                        await using var target = targetName == "postfix" ? NewPostfix() : NewGateway();
                         var result = await Run(target, scenario, sessions);
                         results.Add(result);
                         if (!result.Ok) break;
@@ -78,7 +96,7 @@ public static class LoadMode
                     var order = p % 2 == 0 ? new[] { "gateway", "postfix" } : ["postfix", "gateway"];
                     foreach (var which in order)
                     {
-                        await using var target = which == "gateway" ? NewGateway() : new PostfixTarget();
+                        await using var target = which == "gateway" ? NewGateway() : NewPostfix();
                         var result = await Run(target, scenario, sessions);
                         if (!result.Ok) { stopped = $"{which}: {result.Status}"; break; }
                         (which == "gateway" ? gateway : postfix).Add(result);

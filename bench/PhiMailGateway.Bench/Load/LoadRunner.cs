@@ -22,6 +22,9 @@ public sealed class LoadRunner(SmtpSink sink, RecipientDomains? direct, TimeSpan
     /// <summary>Each message on a new connection (greeting, EHLO, transaction, QUIT), as smtp-source and Outlook do, instead of one session for many.</summary>
     public bool ConnectionPerMessage { get; init; }
 
+    /// <summary>Postfix's smtp-source sends instead of the built-in client (plain sessions only; no per-message times).</summary>
+    public bool SmtpSource { get; init; }
+
     /// <summary>When set, how long the server sits idle after the run before its resident memory is read again (settled RSS).</summary>
     public TimeSpan? Settle { get; init; }
 
@@ -42,10 +45,18 @@ public sealed class LoadRunner(SmtpSink sink, RecipientDomains? direct, TimeSpan
             {
                 var tag = $"{scenario.Name}-w{Guid.NewGuid():N}"[..32] + "-";
                 BeginRun(arrivalSink, tag);
-                var (warm, _) = await SendAllAsync(target.SmtpPort, scenario, Math.Min(sessions, warmup), warmup, tag, cancellationToken);
-                var accepted = warm.Count(m => m.Code == 250);
-                if (accepted == 0) return Fail($"failed: warm-up messages refused (codes {string.Join(",", warm.Select(m => m.Code).Distinct())})");
-                if (await WaitForSinkAsync(target, arrivalSink, accepted, timeout, cancellationToken) is { } why) return Fail(why);
+                if (SmtpSource)
+                {
+                    await SmtpSourceClient.SendAsync(target.SmtpPort, scenario, Math.Min(sessions, warmup), warmup, ConnectionPerMessage, tag + "src", Path.GetTempPath(), cancellationToken);
+                    if (await WaitForSinkAsync(target, arrivalSink, warmup, timeout, cancellationToken) is { } whySource) return Fail(whySource);
+                }
+                else
+                {
+                    var (warm, _) = await SendAllAsync(target, scenario, Math.Min(sessions, warmup), warmup, tag, cancellationToken);
+                    var accepted = warm.Count(m => m.Code == 250);
+                    if (accepted == 0) return Fail($"failed: warm-up messages refused (codes {string.Join(",", warm.Select(m => m.Code).Distinct())})");
+                    if (await WaitForSinkAsync(target, arrivalSink, accepted, timeout, cancellationToken) is { } why) return Fail(why);
+                }
             }
 
             // The baseline for what the measured messages cost: the gateway warm (JIT-compiled code,
@@ -67,7 +78,30 @@ public sealed class LoadRunner(SmtpSink sink, RecipientDomains? direct, TimeSpan
                 }
             }, CancellationToken.None);
 
-            var (sent, started) = await SendAllAsync(target.SmtpPort, scenario, sessions, messages, runTag, cancellationToken);
+            if (SmtpSource)
+            {
+                var (from, sentAll) = await SmtpSourceClient.SendAsync(target.SmtpPort, scenario, sessions, messages, ConnectionPerMessage, runTag + "src", Path.GetTempPath(), cancellationToken);
+                var waited = await WaitForSinkAsync(target, arrivalSink, messages, timeout, cancellationToken);
+                var cpuDone = target.CpuSeconds();
+                await pollStop.CancelAsync();
+                await poller;
+                if (waited is not null) return Fail(waited);
+                var total = (double)(arrivalSink.LastTaggedArrival - from) / Stopwatch.Frequency;
+                return new RunResult(target.Name, scenario.Name, sessions, messages, "ok",
+                    Accepted: messages, Refused: 0, Relayed: messages,
+                    AcceptedPerSecond: messages / ((double)(sentAll - from) / Stopwatch.Frequency),
+                    EndToEndPerSecond: messages / total,
+                    MegabytesPerSecond: messages * (double)scenario.Template.Length / (1 << 20) / total,
+                    AcceptP50Ms: double.NaN, AcceptP99Ms: double.NaN, RelayP50Ms: double.NaN, RelayP99Ms: double.NaN,
+                    CpuMsPerMessage: (cpuDone - cpuBefore) * 1000 / messages,
+                    EnvelopeP50Ms: double.NaN,
+                    IdleRssMiB: idleRss / 1048576.0,
+                    WarmRssMiB: warmRss / 1048576.0,
+                    PeakRssMiB: (target.PeakRssBytes() ?? polledPeak) / 1048576.0,
+                    SettledRssMiB: null,
+                    Note: "smtp-source: no per-message times");
+            }
+            var (sent, started) = await SendAllAsync(target, scenario, sessions, messages, runTag, cancellationToken);
             var ok = sent.Where(m => m.Code == 250).ToList();
             var waitResult = ok.Count == 0 ? null : await WaitForSinkAsync(target, arrivalSink, ok.Count, timeout, cancellationToken);
             var cpuAfter = target.CpuSeconds();
@@ -123,13 +157,18 @@ public sealed class LoadRunner(SmtpSink sink, RecipientDomains? direct, TimeSpan
     private static double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
 
     /// <summary>M sessions take messages from one counter until N are sent; returns every message's times and the start time.</summary>
-    private async Task<(List<SentMessage> Sent, long Started)> SendAllAsync(int port, Scenario scenario, int sessions, int messages, string tag, CancellationToken cancellationToken)
+    private async Task<(List<SentMessage> Sent, long Started)> SendAllAsync(IMailTarget target, Scenario scenario, int sessions, int messages, string tag, CancellationToken cancellationToken)
     {
         var results = new ConcurrentBag<SentMessage>();
         var next = -1;
+        var port = target.SmtpPort;
+        var opening = target.ClientOpening;
         var started = Stopwatch.GetTimestamp();
-        var tasks = Enumerable.Range(0, Math.Max(1, sessions)).Select(_ => Task.Run(async () =>
+        var tasks = Enumerable.Range(0, Math.Max(1, sessions)).Select(session => Task.Run(async () =>
         {
+            // Each sender from its own address, as each PC of an office: per-address limits then count
+            // per sender, not for all of them together.
+            var from = new System.Net.IPAddress([127, 0, 1, (byte)(1 + session % 250)]);
             int n;
             if (ConnectionPerMessage)
             {
@@ -137,13 +176,13 @@ public sealed class LoadRunner(SmtpSink sink, RecipientDomains? direct, TimeSpan
                 {
                     // The connection's set-up counts in the message's time: it is part of what the office waits for.
                     var connecting = Stopwatch.GetTimestamp();
-                    await using var one = await SmtpLoadClient.ConnectAsync(port, Pipelining, cancellationToken);
+                    await using var one = await SmtpLoadClient.ConnectAsync(port, Pipelining, opening, from, cancellationToken);
                     var sent = await one.SendAsync(Scenario.Sender, scenario.Recipients, tag + n.ToString(System.Globalization.CultureInfo.InvariantCulture), scenario.Template, cancellationToken);
                     results.Add(sent with { Started = connecting });
                 }
                 return;
             }
-            await using var client = await SmtpLoadClient.ConnectAsync(port, Pipelining, cancellationToken);
+            await using var client = await SmtpLoadClient.ConnectAsync(port, Pipelining, opening, from, cancellationToken);
             while ((n = Interlocked.Increment(ref next)) < messages)
                 results.Add(await client.SendAsync(Scenario.Sender, scenario.Recipients, tag + n.ToString(System.Globalization.CultureInfo.InvariantCulture), scenario.Template, cancellationToken));
         }, cancellationToken)).ToArray();
@@ -163,7 +202,8 @@ public sealed class LoadRunner(SmtpSink sink, RecipientDomains? direct, TimeSpan
     {
         var clock = Stopwatch.StartNew();
         var nextHoldCheck = TimeSpan.Zero;
-        while (arrivalSink.ArrivedCount < expected)
+        // smtp-source sends one X-Bench-Id many times: then copies count, not ids.
+        while ((SmtpSource ? arrivalSink.TaggedCount : arrivalSink.ArrivedCount) < expected)
         {
             if (clock.Elapsed >= nextHoldCheck)
             {
@@ -176,7 +216,7 @@ public sealed class LoadRunner(SmtpSink sink, RecipientDomains? direct, TimeSpan
                 nextHoldCheck = clock.Elapsed + TimeSpan.FromMilliseconds(250);
             }
             if (clock.Elapsed > timeout)
-                return $"timed out: the sink has {arrivalSink.ArrivedCount} of {expected} after {timeout.TotalSeconds:F0} s (feature not available, or too slow)";
+                return $"timed out: the sink has {(SmtpSource ? arrivalSink.TaggedCount : arrivalSink.ArrivedCount)} of {expected} after {timeout.TotalSeconds:F0} s (feature not available, or too slow)";
             await Task.Delay(5, cancellationToken);
         }
         return null;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 
@@ -8,32 +9,76 @@ namespace PhiMailGateway.Bench.Load;
 /// <summary>Times of one message through the load generator (Stopwatch timestamps).</summary>
 public sealed record SentMessage(string BenchId, long Started, long DataSent, long Accepted, int Code, long DataReady = 0);
 
+/// <summary>How a session opens after the greeting: plain (the trusted network), STARTTLS, or STARTTLS and AUTH PLAIN as Outlook does.</summary>
+public sealed record SessionOpening(bool StartTls, string? User = null, string? Password = null)
+{
+    public static readonly SessionOpening Plain = new(false);
+    public bool Authenticates => User is not null;
+}
+
 /// <summary>
 /// One SMTP client session, as smtp-source does it: connect once, EHLO, then many transactions on
 /// the same connection (MAIL, RCPT, DATA pipelined when the server offers PIPELINING), QUIT at the
-/// end. No TLS and no AUTH: the client sits in the trusted network of both servers.
+/// end. By default no TLS and no AUTH (the client sits in the trusted network of both servers); with
+/// a <see cref="SessionOpening"/> it does STARTTLS (any certificate: both servers use self-signed
+/// ones) and AUTH PLAIN first.
 /// </summary>
 public sealed class SmtpLoadClient : IAsyncDisposable
 {
     private readonly Socket _socket;
+    private Stream _stream;
     private readonly byte[] _buffer = new byte[16 * 1024];
     private int _start;
     private int _end;
     private bool _pipelining;
 
-    private SmtpLoadClient(Socket socket) => _socket = socket;
+    private SmtpLoadClient(Socket socket)
+    {
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: false);
+    }
 
-    public static async Task<SmtpLoadClient> ConnectAsync(int port, bool allowPipelining, CancellationToken cancellationToken)
+    /// <param name="from">The client's own loopback address (each sender its own, as each office PC has), or any.</param>
+    public static async Task<SmtpLoadClient> ConnectAsync(int port, bool allowPipelining, SessionOpening opening, IPAddress? from, CancellationToken cancellationToken)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (from is not null) socket.Bind(new IPEndPoint(from, 0));
         await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancellationToken);
         var client = new SmtpLoadClient(socket);
         await client.ExpectAsync(220, "greeting", cancellationToken);
-        await client.SendAsync("EHLO bench-client.example\r\n"u8.ToArray(), cancellationToken);
-        var ehlo = await client.ReadReplyAsync(cancellationToken);
-        if (ehlo.Code != 250) throw new IOException($"EHLO refused: {ehlo.Text}");
-        client._pipelining = allowPipelining && ehlo.Text.Contains("PIPELINING", StringComparison.OrdinalIgnoreCase);
+        var ehlo = await client.EhloAsync(cancellationToken);
+        if (opening.StartTls)
+        {
+            if (!ehlo.Contains("STARTTLS", StringComparison.OrdinalIgnoreCase)) throw new IOException("The server does not offer STARTTLS.");
+            await client.SendAsync("STARTTLS\r\n"u8.ToArray(), cancellationToken);
+            await client.ExpectAsync(220, "STARTTLS reply", cancellationToken);
+            var tls = new SslStream(client._stream, leaveInnerStreamOpen: false);
+            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = "localhost",
+                // Both servers present self-signed certificates for localhost: the name must match, the chain cannot.
+                RemoteCertificateValidationCallback = (_, _, _, errors) => (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) == SslPolicyErrors.None,
+            }, cancellationToken);
+            client._stream = tls;
+            client._start = client._end = 0;
+            ehlo = await client.EhloAsync(cancellationToken);
+        }
+        if (opening.Authenticates)
+        {
+            var token = Convert.ToBase64String(Encoding.UTF8.GetBytes("\0" + opening.User + "\0" + opening.Password));
+            await client.SendAsync(Encoding.ASCII.GetBytes("AUTH PLAIN " + token + "\r\n"), cancellationToken);
+            await client.ExpectAsync(235, "AUTH reply", cancellationToken);
+        }
+        client._pipelining = allowPipelining && ehlo.Contains("PIPELINING", StringComparison.OrdinalIgnoreCase);
         return client;
+    }
+
+    private async Task<string> EhloAsync(CancellationToken cancellationToken)
+    {
+        await SendAsync("EHLO bench-client.example\r\n"u8.ToArray(), cancellationToken);
+        var ehlo = await ReadReplyAsync(cancellationToken);
+        if (ehlo.Code != 250) throw new IOException($"EHLO refused: {ehlo.Text}");
+        return ehlo.Text;
     }
 
     /// <summary>Sends one message; returns the timestamps and the final reply code (250 expected).</summary>
@@ -95,11 +140,8 @@ public sealed class SmtpLoadClient : IAsyncDisposable
 
     private async Task SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
-        while (!data.IsEmpty)
-        {
-            var sent = await _socket.SendAsync(data, SocketFlags.None, cancellationToken);
-            data = data[sent..];
-        }
+        await _stream.WriteAsync(data, cancellationToken);
+        await _stream.FlushAsync(cancellationToken);
     }
 
     /// <summary>Reads one (possibly multi-line) reply; the last line has a space after the code.</summary>
@@ -134,7 +176,7 @@ public sealed class SmtpLoadClient : IAsyncDisposable
                 _start = 0;
             }
             if (_end == _buffer.Length) throw new IOException("Reply line too long.");
-            var read = await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken);
+            var read = await _stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
             if (read == 0) throw new IOException("Server closed the connection.");
             _end += read;
         }
@@ -151,6 +193,7 @@ public sealed class SmtpLoadClient : IAsyncDisposable
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
         {
         }
+        await _stream.DisposeAsync();
         _socket.Dispose();
     }
 }

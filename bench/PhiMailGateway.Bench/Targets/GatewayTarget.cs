@@ -13,12 +13,20 @@ namespace PhiMailGateway.Bench.Targets;
 /// </summary>
 public sealed class GatewayTarget(string repoRoot, string? logLevel, IReadOnlyList<string> extraArgs) : IMailTarget
 {
+    internal const string BenchUser = "bench-frontdesk";
+    internal const string BenchPassword = "bench passphrase for the front desk";
+
     private Process? _process;
     private string? _dataDirectory;
     private StreamWriter? _log;
 
     public string Name => "gateway";
     public int SmtpPort { get; private set; }
+
+    /// <summary>The Outlook shape when it authenticates: then the loopback client is not trusted, so relaying needs the AUTH.</summary>
+    public Load.SessionOpening Opening { get; init; } = Load.SessionOpening.Plain;
+
+    public Load.SessionOpening ClientOpening => Opening.Authenticates ? Opening with { User = BenchUser, Password = BenchPassword } : Opening;
     public string GatewayDll => Path.Combine(repoRoot, "src", "PhiMailGateway", "bin", "Release", "net10.0", "PhiMailGateway.dll");
     public int? Pid => _process?.Id;
 
@@ -41,12 +49,12 @@ public sealed class GatewayTarget(string repoRoot, string? logLevel, IReadOnlyLi
             $"--Gateway:DataDirectory={_dataDirectory}",
             $"--Smtp:Port={SmtpPort}",
             "--Smtp:Address=127.0.0.1",
-            "--Smtp:TrustedNetworks:0=127.0.0.0/8",
             "--Relay:Mode=Smtp",
             "--Relay:Host=127.0.0.1",
             $"--Relay:Port={upstreams.SmarthostPort}",
             "--Relay:Security=None",
         };
+        if (!Opening.Authenticates) config.Add("--Smtp:TrustedNetworks:0=127.0.0.0/8");
         var pickupPort = FreePort();
         config.Add($"--Pickup:Port={pickupPort}");
         config.Add($"--Pickup:BaseUrl=http://127.0.0.1:{pickupPort}");
@@ -68,6 +76,12 @@ public sealed class GatewayTarget(string repoRoot, string? logLevel, IReadOnlyLi
                 var why = output.Contains("Unknown verb", StringComparison.OrdinalIgnoreCase) ? "no `certs import` verb" : $"`certs import` exit {code}: {FirstLine(output)}";
                 return $"skipped: feature not available ({why})";
             }
+        }
+
+        if (Opening.Authenticates)
+        {
+            var (code, output) = await Shell.RunAsync("dotnet", [GatewayDll, "users", "add", BenchUser, .. config], _dataDirectory, stdin: BenchPassword + "\n");
+            if (code != 0) throw new InvalidOperationException($"`users add` exit {code}: {FirstLine(output)}");
         }
 
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _dataDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

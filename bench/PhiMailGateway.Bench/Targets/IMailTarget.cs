@@ -10,6 +10,9 @@ public interface IMailTarget : IAsyncDisposable
 
     int SmtpPort { get; }
 
+    /// <summary>How the load client opens each session with this server (Postfix has no SASL here, so it never gets AUTH).</summary>
+    Load.SessionOpening ClientOpening { get; }
+
     /// <summary>Prepares for a scenario (e.g. imports the recipient certificate) and starts; returns a skip reason when the scenario cannot run here.</summary>
     Task<string?> StartAsync(Scenario scenario, Upstreams upstreams, CancellationToken cancellationToken);
 

@@ -20,6 +20,11 @@ public sealed class PostfixTarget : IMailTarget
     public string Name => "postfix";
     public int SmtpPort { get; private set; }
 
+    /// <summary>With StartTls, smtpd offers STARTTLS with a self-signed RSA-2048 certificate (the gateway's key size); AUTH is never sent to it.</summary>
+    public Load.SessionOpening Opening { get; init; } = Load.SessionOpening.Plain;
+
+    public Load.SessionOpening ClientOpening => new(Opening.StartTls);
+
     public static async Task EnsureInstalledAsync()
     {
         if (File.Exists("/usr/sbin/postfix")) return;
@@ -61,6 +66,13 @@ public sealed class PostfixTarget : IMailTarget
         // Postfix's own processes (user postfix) write their lock and cache files here.
         await Shell.RunAsync("chown", ["postfix", data]);
 
+        var smtpdTls = "smtpd_tls_security_level = none";
+        if (Opening.StartTls)
+        {
+            var (certFile, keyFile) = await WriteTlsCertificateAsync(_configDirectory, cancellationToken);
+            smtpdTls = $"smtpd_tls_security_level = may\nsmtpd_tls_cert_file = {certFile}\nsmtpd_tls_key_file = {keyFile}";
+        }
+
         await File.WriteAllTextAsync(Path.Combine(_configDirectory, "main.cf"), $"""
             compatibility_level = 3.6
             queue_directory = {queue}
@@ -82,7 +94,7 @@ public sealed class PostfixTarget : IMailTarget
             alias_database =
             smtpd_relay_restrictions = permit_mynetworks, reject
             smtpd_recipient_restrictions = permit_mynetworks, reject
-            smtpd_tls_security_level = none
+            {smtpdTls}
             smtp_tls_security_level = {tlsLevel}
             message_size_limit = 104857600
             mailbox_size_limit = 0
@@ -128,6 +140,24 @@ public sealed class PostfixTarget : IMailTarget
         _masterPid = int.Parse(pidText.Trim(), CultureInfo.InvariantCulture);
         await GatewayTarget.WaitForGreetingAsync(SmtpPort, null, cancellationToken);
         return null;
+    }
+
+    /// <summary>A self-signed RSA-2048 certificate and key as PEM files readable by Postfix's processes.</summary>
+    private static async Task<(string Cert, string Key)> WriteTlsCertificateAsync(string directory, CancellationToken cancellationToken)
+    {
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=postfix-bench.localdomain", rsa,
+            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        var san = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+        san.AddDnsName("localhost");
+        request.CertificateExtensions.Add(san.Build());
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+        var cert = Path.Combine(directory, "smtpd.crt");
+        var key = Path.Combine(directory, "smtpd.key");
+        await File.WriteAllTextAsync(cert, certificate.ExportCertificatePem(), cancellationToken);
+        await File.WriteAllTextAsync(key, rsa.ExportPkcs8PrivateKeyPem(), cancellationToken);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return (cert, key);
     }
 
     public double CpuSeconds() => _masterPid == 0 ? 0 : Load.ProcStats.TreeCpuSeconds(_masterPid);
