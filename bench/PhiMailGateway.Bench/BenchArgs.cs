@@ -14,7 +14,7 @@ public sealed class BenchArgs
     public string Mode { get; private set; } = "help";
     public string[] Passthrough { get; private set; } = [];
 
-    private static readonly HashSet<string> FlagNames = new(StringComparer.OrdinalIgnoreCase) { "no-build", "help", "no-openssl", "no-pipelining", "connection-per-message", "starttls", "auth", "sink-no-chunking" };
+    private static readonly HashSet<string> FlagNames = new(StringComparer.OrdinalIgnoreCase) { "no-build", "help", "no-openssl", "no-pipelining", "connection-per-message", "starttls", "auth", "sink-no-chunking", "ready-to-run" };
 
     public static BenchArgs Parse(string[] args)
     {

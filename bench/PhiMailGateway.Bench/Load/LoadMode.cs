@@ -20,7 +20,8 @@ public static class LoadMode
         var targetName = args.Value("target") ?? "gateway";
         if (targetName is not ("gateway" or "postfix")) throw new ArgumentException("--target must be gateway or postfix.");
 
-        if (!args.Flag("no-build") && (compare || targetName == "gateway")) await GatewayTarget.BuildAsync(repoRoot);
+        var readyToRun = args.Flag("ready-to-run");
+        if (!args.Flag("no-build") && (compare || targetName == "gateway")) await GatewayTarget.BuildAsync(repoRoot, readyToRun);
         if (compare || targetName == "postfix") await PostfixTarget.EnsureInstalledAsync();
 
         // --auth is the Outlook shape (STARTTLS then AUTH PLAIN); --starttls alone is its TLS share.
@@ -32,7 +33,7 @@ public static class LoadMode
             var other => throw new ArgumentException($"--client must be builtin or smtp-source (got {other})."),
         };
         if (smtpSource && opening.StartTls) throw new ArgumentException("--client smtp-source has no STARTTLS or AUTH; leave out --starttls and --auth.");
-        IMailTarget NewGateway() => new GatewayTarget(repoRoot, args.Value("gateway-log-level"), args.Raw("gateway-arg").Select(a => "--" + a).ToList()) { Opening = opening };
+        IMailTarget NewGateway() => new GatewayTarget(repoRoot, args.Value("gateway-log-level"), args.Raw("gateway-arg").Select(a => "--" + a).ToList()) { Opening = opening, ReadyToRun = readyToRun };
         IMailTarget NewPostfix() => new PostfixTarget { Opening = opening };
 
         await using var sink = new SmtpSink(chunking: !args.Flag("sink-no-chunking"));

@@ -27,15 +27,29 @@ public sealed class GatewayTarget(string repoRoot, string? logLevel, IReadOnlyLi
     public Load.SessionOpening Opening { get; init; } = Load.SessionOpening.Plain;
 
     public Load.SessionOpening ClientOpening => Opening.Authenticates ? Opening with { User = BenchUser, Password = BenchPassword } : Opening;
-    public string GatewayDll => Path.Combine(repoRoot, "src", "PhiMailGateway", "bin", "Release", "net10.0", "PhiMailGateway.dll");
-    public int? Pid => _process?.Id;
+    /// <summary>Run the ReadyToRun publish (<see cref="BuildAsync"/> with readyToRun) instead of the plain Release build.</summary>
+    public bool ReadyToRun { get; init; }
 
-    /// <summary>`dotnet build -c Release` of the gateway, so the measured build is the current source.</summary>
-    public static async Task BuildAsync(string repoRoot)
+    public string GatewayDll => ReadyToRun
+        ? Path.Combine(ReadyToRunFolder(repoRoot), "PhiMailGateway.dll")
+        : Path.Combine(repoRoot, "src", "PhiMailGateway", "bin", "Release", "net10.0", "PhiMailGateway.dll");
+
+    private static string ReadyToRunFolder(string repoRoot) => Path.Combine(repoRoot, "bench", "PhiMailGateway.Bench", "bin", "gateway-r2r");
+
+    /// <summary>
+    /// `dotnet build -c Release` of the gateway, so the measured build is the current source; with
+    /// readyToRun, `dotnet publish` with PublishReadyToRun as the Dockerfile does (precompiled code, so
+    /// the first messages after a start do not wait for the JIT).
+    /// </summary>
+    public static async Task BuildAsync(string repoRoot, bool readyToRun = false)
     {
-        Console.WriteLine("Building the gateway (Release)...");
-        var (code, output) = await Shell.RunAsync("dotnet", ["build", "-c", "Release", "--nologo", "-v", "q", Path.Combine(repoRoot, "src", "PhiMailGateway", "PhiMailGateway.csproj")], repoRoot);
-        if (code != 0) throw new InvalidOperationException("dotnet build -c Release of the gateway failed:\n" + output);
+        var project = Path.Combine(repoRoot, "src", "PhiMailGateway", "PhiMailGateway.csproj");
+        Console.WriteLine(readyToRun ? "Publishing the gateway (Release, ReadyToRun)..." : "Building the gateway (Release)...");
+        var (code, output) = readyToRun
+            ? await Shell.RunAsync("dotnet", ["publish", project, "-c", "Release", "-r", "linux-x64", "--self-contained", "false", "-p:PublishReadyToRun=true",
+                "-p:UseAppHost=false", "-o", ReadyToRunFolder(repoRoot), "--nologo", "-v", "q"], repoRoot)
+            : await Shell.RunAsync("dotnet", ["build", "-c", "Release", "--nologo", "-v", "q", project], repoRoot);
+        if (code != 0) throw new InvalidOperationException($"dotnet {(readyToRun ? "publish" : "build")} of the gateway failed:\n" + output);
     }
 
     public async Task<string?> StartAsync(Scenario scenario, Upstreams upstreams, CancellationToken cancellationToken)
