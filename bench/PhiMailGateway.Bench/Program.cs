@@ -77,7 +77,8 @@ static int Usage()
                                           trust loopback; Postfix (no SASL here) gets STARTTLS only
                  --client smtp-source     Postfix's smtp-source as the load client (plain sessions only)
                  --sink-no-chunking       the sink leaves CHUNKING out, so both relays send DATA
-                 --ready-to-run           run the gateway from a ReadyToRun publish (as the Dockerfile builds it)
+                 --ready-to-run           run the gateway from a ReadyToRun publish (as the Dockerfile could build it)
+                 --gateway-env NAME=VALUE an environment variable for the gateway process (repeatable)
         """);
     return 2;
 }

@@ -33,7 +33,7 @@ public static class LoadMode
             var other => throw new ArgumentException($"--client must be builtin or smtp-source (got {other})."),
         };
         if (smtpSource && opening.StartTls) throw new ArgumentException("--client smtp-source has no STARTTLS or AUTH; leave out --starttls and --auth.");
-        IMailTarget NewGateway() => new GatewayTarget(repoRoot, args.Value("gateway-log-level"), args.Raw("gateway-arg").Select(a => "--" + a).ToList()) { Opening = opening, ReadyToRun = readyToRun };
+        IMailTarget NewGateway() => new GatewayTarget(repoRoot, args.Value("gateway-log-level"), args.Raw("gateway-arg").Select(a => "--" + a).ToList()) { Opening = opening, ReadyToRun = readyToRun, ExtraEnvironment = args.Raw("gateway-env") };
         IMailTarget NewPostfix() => new PostfixTarget { Opening = opening };
 
         await using var sink = new SmtpSink(chunking: !args.Flag("sink-no-chunking"));

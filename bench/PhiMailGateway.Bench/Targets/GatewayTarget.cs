@@ -30,6 +30,9 @@ public sealed class GatewayTarget(string repoRoot, string? logLevel, IReadOnlyLi
     /// <summary>Run the ReadyToRun publish (<see cref="BuildAsync"/> with readyToRun) instead of the plain Release build.</summary>
     public bool ReadyToRun { get; init; }
 
+    /// <summary>Extra environment variables for the gateway process, as NAME=VALUE (e.g. DOTNET_TieredCompilation=0).</summary>
+    public IReadOnlyList<string> ExtraEnvironment { get; init; } = [];
+
     public string GatewayDll => ReadyToRun
         ? Path.Combine(ReadyToRunFolder(repoRoot), "PhiMailGateway.dll")
         : Path.Combine(repoRoot, "src", "PhiMailGateway", "bin", "Release", "net10.0", "PhiMailGateway.dll");
@@ -102,6 +105,12 @@ public sealed class GatewayTarget(string repoRoot, string? logLevel, IReadOnlyLi
         start.ArgumentList.Add(GatewayDll);
         start.ArgumentList.Add("serve");
         foreach (var arg in config) start.ArgumentList.Add(arg);
+        foreach (var variable in ExtraEnvironment)
+        {
+            var eq = variable.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0) throw new ArgumentException($"--gateway-env wants NAME=VALUE (got '{variable}').");
+            start.Environment[variable[..eq]] = variable[(eq + 1)..];
+        }
         _log = new StreamWriter(Path.Combine(_dataDirectory, "gateway.log")) { AutoFlush = false };
         _process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the gateway.");
         var log = _log;
