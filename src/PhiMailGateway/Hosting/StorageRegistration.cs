@@ -8,6 +8,7 @@ using PhiMailGateway.Protection.Pickup;
 using PhiMailGateway.Queue;
 using PhiMailGateway.Spool;
 using PhiMailGateway.Storage;
+using PhiMailGateway.Storage.Sql;
 using PhiMailGateway.Storage.Sqlite;
 using PhiMailGateway.Users;
 
@@ -25,6 +26,8 @@ public static class StorageRegistration
         builder.Services.AddSingleton<IValidateOptions<StorageOptions>, StorageProviderWiredValidator>();
         builder.Services.AddSingleton<GatewayDatabase>();
         builder.Services.AddSingleton<IGatewayStorage>(sp => sp.GetRequiredService<GatewayDatabase>());
+        // The shared store bodies (Storage/Sql) run on whichever database this is.
+        builder.Services.AddSingleton<ISqlDatabase>(sp => sp.GetRequiredService<GatewayDatabase>());
         builder.Services.AddSingleton<SpoolDirectory>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => MasterKey.LoadOrCreate(sp.GetRequiredService<GatewayOptions>()));
@@ -36,7 +39,7 @@ public static class StorageRegistration
         builder.Services.AddSingleton<IAuditStore, SqliteAuditStore>();
         builder.Services.AddSingleton<ICertificateStore, SqliteCertificateStore>();
         builder.Services.AddSingleton<IPickupCodes, SqlitePickupCodes>();
-        builder.Services.AddSingleton<IPickupSessions, SqlitePickupSessions>();
+        builder.Services.AddSingleton<IPickupSessions, SqlPickupSessions>();
         builder.Services.AddSingleton<IPickupPackages, SqlitePickupPackages>();
         builder.Services.AddSingleton<IUserDirectory>(sp => new SqliteUserDirectory(sp.GetRequiredService<GatewayDatabase>()));
         builder.Services.AddSingleton<Guard.IGuardStore, SqliteGuardStore>();

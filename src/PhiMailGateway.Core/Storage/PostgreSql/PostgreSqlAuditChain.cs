@@ -15,7 +15,7 @@ namespace PhiMailGateway.Storage.PostgreSql;
 internal static class PostgreSqlAuditChain
 {
     /// <summary>Seals and inserts <paramref name="rows"/> in order after the current head; returns the new head.</summary>
-    public static async Task<ChainHead?> AppendAsync(AuditChainSealer sealer, NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<AuditRow> rows)
+    public static async Task<ChainHead?> AppendAsync(AuditChainSealer sealer, System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, IReadOnlyList<AuditRow> rows)
     {
         // Nothing to append (a DSN's attempt, a gateway without audit): not even the lock is taken.
         if (rows.Count == 0) return null;
@@ -37,7 +37,7 @@ internal static class PostgreSqlAuditChain
     }
 
     /// <summary>Takes the chain lock, reads the head and lets the sealer see it before the first append.</summary>
-    public static async Task<ChainHead> OpenAsync(AuditChainSealer sealer, NpgsqlConnection connection, NpgsqlTransaction transaction)
+    public static async Task<ChainHead> OpenAsync(AuditChainSealer sealer, System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction)
     {
         await LockAsync(connection, transaction);
         var head = await ReadHeadAsync(connection, transaction);
@@ -46,10 +46,10 @@ internal static class PostgreSqlAuditChain
     }
 
     /// <summary>Held until the transaction ends: the first thing a transaction that appends to the chain does.</summary>
-    public static Task LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction) =>
+    public static Task LockAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction) =>
         connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@AuditChainLock)", new { PostgreSqlGatewayStorage.AuditChainLock }, transaction);
 
-    public static async Task<ChainHead> ReadHeadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction = null)
+    public static async Task<ChainHead> ReadHeadAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction? transaction = null)
     {
         var row = await connection.QueryFirstOrDefaultAsync<HeadRow>(
             """
@@ -61,7 +61,7 @@ internal static class PostgreSqlAuditChain
         return row is null ? ChainHead.Genesis : new ChainHead(row.Seq, row.Mac);
     }
 
-    private static async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DisclosureRow row)
+    private static async Task InsertAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, DisclosureRow row)
     {
         await connection.ExecuteAsync(
             """
@@ -78,7 +78,7 @@ internal static class PostgreSqlAuditChain
         }
     }
 
-    private static Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, AuditEventRow row) =>
+    private static Task InsertAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, AuditEventRow row) =>
         connection.ExecuteAsync(
             """
             INSERT INTO audit_events (seq, prev_mac, mac, recorded_at, type, queue_id, delivery_id, recipient, detail, package_id,

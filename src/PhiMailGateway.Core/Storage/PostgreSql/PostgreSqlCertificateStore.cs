@@ -107,7 +107,7 @@ public sealed class PostgreSqlCertificateStore(PostgreSqlGatewayStorage database
     public Task<CertificateSnapshot> LoadAllAsync(CancellationToken cancellationToken) =>
         database.ReadAsync(connection => LoadAllAsync(connection, cancellationToken), cancellationToken);
 
-    private static async Task<CertificateSnapshot> LoadAllAsync(Npgsql.NpgsqlConnection connection, CancellationToken cancellationToken)
+    private static async Task<CertificateSnapshot> LoadAllAsync(System.Data.Common.DbConnection connection, CancellationToken cancellationToken)
     {
         var rows = (await connection.QueryAsync<CertificateRow>(new CommandDefinition(
             $"SELECT {CertificateColumns} FROM certificates c ORDER BY c.subject COLLATE \"C\", c.thumbprint", cancellationToken: cancellationToken))).ToList();
@@ -125,7 +125,7 @@ public sealed class PostgreSqlCertificateStore(PostgreSqlGatewayStorage database
         return database.ReadAsync(connection => LoadForAsync(connection, key, cancellationToken), cancellationToken);
     }
 
-    private static async Task<CertificateSnapshot> LoadForAsync(Npgsql.NpgsqlConnection connection, string key, CancellationToken cancellationToken)
+    private static async Task<CertificateSnapshot> LoadForAsync(System.Data.Common.DbConnection connection, string key, CancellationToken cancellationToken)
     {
         var recipients = (await connection.QueryAsync<CertificateRow>(new CommandDefinition(
             $"""
@@ -141,7 +141,7 @@ public sealed class PostgreSqlCertificateStore(PostgreSqlGatewayStorage database
         return new CertificateSnapshot(recipients, authorities, await CrlsAsync(connection, cancellationToken));
     }
 
-    private static async Task<IReadOnlyList<X509Crl>> CrlsAsync(Npgsql.NpgsqlConnection connection, CancellationToken cancellationToken) =>
+    private static async Task<IReadOnlyList<X509Crl>> CrlsAsync(System.Data.Common.DbConnection connection, CancellationToken cancellationToken) =>
         (await connection.QueryAsync<byte[]>(new CommandDefinition("SELECT der FROM certificate_crls ORDER BY this_update, crl_id", cancellationToken: cancellationToken)))
             .Select(der => new X509Crl(der)).ToList();
 

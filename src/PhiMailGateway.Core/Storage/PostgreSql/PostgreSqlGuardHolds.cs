@@ -8,7 +8,7 @@ namespace PhiMailGateway.Storage.PostgreSql;
 internal static class PostgreSqlGuardHolds
 {
     /// <summary>Written by <see cref="PostgreSqlMessageQueue.CommitDisclosureAsync"/> in the transaction of the message's other copies.</summary>
-    public static async Task InsertAsync(NpgsqlConnection c, NpgsqlTransaction t, string queueId, GuardRecords guard, long now)
+    public static async Task InsertAsync(System.Data.Common.DbConnection c, System.Data.Common.DbTransaction t, string queueId, GuardRecords guard, long now)
     {
         foreach (var hold in guard.Holds)
         {

@@ -176,11 +176,11 @@ public sealed class PostgreSqlMessageQueue(PostgreSqlGatewayStorage storage, Aud
             return new AttemptRecorded(true, await FinishIfSettledAsync(c, t, delivery.QueueId));
         }, cancellationToken);
 
-    private static Task LockMessageAsync(NpgsqlConnection c, NpgsqlTransaction t, string queueId) =>
+    private static Task LockMessageAsync(System.Data.Common.DbConnection c, System.Data.Common.DbTransaction t, string queueId) =>
         c.ExecuteAsync("SELECT 1 FROM messages WHERE queue_id = @queueId FOR UPDATE", new { queueId }, t);
 
     /// <summary>Marks a processed or rejected message Done once none of its deliveries is pending; returns the files it leaves behind, or empty.</summary>
-    private static async Task<IReadOnlyList<string>> FinishIfSettledAsync(NpgsqlConnection c, NpgsqlTransaction t, string queueId)
+    private static async Task<IReadOnlyList<string>> FinishIfSettledAsync(System.Data.Common.DbConnection c, System.Data.Common.DbTransaction t, string queueId)
     {
         // Locked before the check, as a statement of its own: the check that follows then reads
         // what every transaction that held the row before has committed.
@@ -233,7 +233,7 @@ public sealed class PostgreSqlMessageQueue(PostgreSqlGatewayStorage storage, Aud
             $"UPDATE messages SET state = @Received, spool_path = @spoolPath, next_attempt_at = @Now, attempts = 0, {ReleaseLease} WHERE queue_id = @queueId AND state = @Held",
             new { queueId, spoolPath, Now, MessageStates.Received, MessageStates.Held, Node = _node }, t) > 0, cancellationToken);
 
-    private static async Task InsertDeliveryAsync(NpgsqlConnection c, NpgsqlTransaction t, string queueId, NewDelivery d)
+    private static async Task InsertDeliveryAsync(System.Data.Common.DbConnection c, System.Data.Common.DbTransaction t, string queueId, NewDelivery d)
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         await c.ExecuteAsync(
@@ -252,7 +252,7 @@ public sealed class PostgreSqlMessageQueue(PostgreSqlGatewayStorage storage, Aud
     public Task<IReadOnlyList<string>> PendingRecipientsAsync(string deliveryId, CancellationToken cancellationToken) =>
         storage.ReadAsync(c => PendingRecipientsAsync(c, deliveryId), cancellationToken);
 
-    private static async Task<IReadOnlyList<string>> PendingRecipientsAsync(NpgsqlConnection c, string deliveryId) =>
+    private static async Task<IReadOnlyList<string>> PendingRecipientsAsync(System.Data.Common.DbConnection c, string deliveryId) =>
         (await c.QueryAsync<string>(
             "SELECT recipient FROM delivery_recipients WHERE delivery_id = @deliveryId AND status = @Pending ORDER BY recipient",
             new { deliveryId, RecipientStates.Pending })).AsList();

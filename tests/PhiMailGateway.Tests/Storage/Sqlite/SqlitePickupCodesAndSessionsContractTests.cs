@@ -20,7 +20,7 @@ public sealed class SqlitePickupCodesAndSessionsContractTests : PickupCodesAndSe
         await database.MigrateAsync(CancellationToken.None);
         var master = MasterKey.LoadOrCreate(gateway);
         _packages = new PickupPackageStore(new SqlitePickupPackages(database, time), master, gateway, options, time);
-        return (new SqlitePickupCodes(database, master, options, time), new SqlitePickupSessions(database, options, time));
+        return (new SqlitePickupCodes(database, master, options, time), new SqlPickupSessions(database, options, time));
     }
 
     protected override async Task<string> CreatePackageAsync()
