@@ -1,11 +1,15 @@
 using Dapper;
-
 using PhiMailGateway.Users;
 
-namespace PhiMailGateway.Storage.Sqlite;
+namespace PhiMailGateway.Storage.Sql;
 
-/// <summary>AUTH lockouts and unlock generations in the <c>auth_lockouts</c> and <c>auth_unlocks</c> tables.</summary>
-public sealed class SqliteAuthLockouts(GatewayDatabase database, TimeProvider? time = null) : IAuthLockouts
+/// <summary>
+/// AUTH lockouts and unlock generations in the <c>auth_lockouts</c> and <c>auth_unlocks</c> tables.
+/// On a shared database they are global: a lockout one instance records is listed, restored and
+/// cleared (<c>users unlock</c>) through any other, and the unlock generation is one number per user
+/// for all of them, raised in one statement so two unlocks at once both count.
+/// </summary>
+public sealed class SqlAuthLockouts(ISqlDatabase database, TimeProvider? time = null) : IAuthLockouts
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
@@ -27,12 +31,9 @@ public sealed class SqliteAuthLockouts(GatewayDatabase database, TimeProvider? t
                 "SELECT generation FROM auth_unlocks WHERE user_name = @userName", new { userName }, transaction) ?? 0;
         }, cancellationToken);
 
-    public async Task<long> GenerationAsync(string userName, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
-            "SELECT generation FROM auth_unlocks WHERE user_name = @userName", new { userName }, cancellationToken: cancellationToken)) ?? 0;
-    }
+    public async Task<long> GenerationAsync(string userName, CancellationToken cancellationToken) =>
+        await database.ReadAsync(c => c.ExecuteScalarAsync<long?>(new CommandDefinition(
+            "SELECT generation FROM auth_unlocks WHERE user_name = @userName", new { userName }, cancellationToken: cancellationToken)), cancellationToken) ?? 0;
 
     public Task<int> UnlockAsync(string userName, CancellationToken cancellationToken)
     {
@@ -55,10 +56,12 @@ public sealed class SqliteAuthLockouts(GatewayDatabase database, TimeProvider? t
     public async Task<IReadOnlyList<AuthLockout>> ListRunningAsync(CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<LockoutRow>(new CommandDefinition(
-            "SELECT user_name AS UserName, scope AS Scope, client AS Client, locked_until AS LockedUntil FROM auth_lockouts WHERE locked_until > @now ORDER BY locked_until DESC",
-            new { now }, cancellationToken: cancellationToken));
+        var rows = await database.ReadAsync(c => c.QueryAsync<LockoutRow>(new CommandDefinition(
+            """
+            SELECT user_name AS UserName, scope AS Scope, client AS Client, locked_until AS LockedUntil FROM auth_lockouts
+            WHERE locked_until > @now ORDER BY locked_until DESC, user_name, scope, client
+            """,
+            new { now }, cancellationToken: cancellationToken)), cancellationToken);
         return rows.Select(r => new AuthLockout(r.UserName, r.Scope, r.Client, DateTimeOffset.FromUnixTimeMilliseconds(r.LockedUntil))).ToList();
     }
 
