@@ -8,7 +8,7 @@ namespace PhiMailGateway.Tests.Storage;
 /// global: a lockout recorded through one handle is listed and cleared through the other, and the
 /// unlock generation is one count per user, whoever raised it.
 /// </summary>
-public abstract class AuthLockoutsContract : SqlStorageContract
+public abstract class AuthLockoutsContract<TDatabase> : SqlStorageContract<TDatabase> where TDatabase : IContractDatabase, new()
 {
     private static readonly TimeSpan Lockout = TimeSpan.FromMinutes(15);
 

@@ -3,7 +3,7 @@ using PhiMailGateway.Direct;
 namespace PhiMailGateway.Tests.Storage;
 
 /// <summary>What the kept MTA-STS policies (<see cref="SqlMtaStsPolicyStore"/>) must do on every database.</summary>
-public abstract class MtaStsPolicyStoreContract : SqlStorageContract
+public abstract class MtaStsPolicyStoreContract<TDatabase> : SqlStorageContract<TDatabase> where TDatabase : IContractDatabase, new()
 {
     private static readonly DateTimeOffset Fetched = DateTimeOffset.FromUnixTimeMilliseconds(1_765_000_000_123);
 

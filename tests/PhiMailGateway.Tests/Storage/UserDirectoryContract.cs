@@ -3,7 +3,7 @@ using PhiMailGateway.Users;
 namespace PhiMailGateway.Tests.Storage;
 
 /// <summary>What the SMTP AUTH accounts (<see cref="SqlUserDirectory"/>) must do on every database.</summary>
-public abstract class UserDirectoryContract : SqlStorageContract
+public abstract class UserDirectoryContract<TDatabase> : SqlStorageContract<TDatabase> where TDatabase : IContractDatabase, new()
 {
     private IUserDirectory _users = null!;
 

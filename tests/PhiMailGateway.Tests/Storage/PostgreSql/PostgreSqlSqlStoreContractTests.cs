@@ -1,42 +1,24 @@
 namespace PhiMailGateway.Tests.Storage.PostgreSql;
 
-// Each against a fresh database of the test cluster, the second handle another instance's storage on it.
-
-public sealed class PostgreSqlUserDirectoryContractTests : UserDirectoryContract
+/// <summary>A fresh database of the test cluster, and another instance's storage on it as the second handle.</summary>
+public sealed class PostgreSqlContractDatabase : IContractDatabase
 {
-    private PostgreSqlTestStorage _storage = null!;
+    private PostgreSqlTestStorage? _storage;
 
-    protected override async Task<(ISqlDatabase First, ISqlDatabase Second)> CreateDatabaseAsync()
+    public async Task<(ISqlDatabase First, ISqlDatabase Second)> OpenAsync()
     {
         _storage = await PostgreSqlTestStorage.CreateAsync();
         return (_storage.Storage, _storage.NewInstance());
     }
 
-    protected override async Task DestroyDatabaseAsync() => await _storage.DisposeAsync();
-}
-
-public sealed class PostgreSqlAuthLockoutsContractTests : AuthLockoutsContract
-{
-    private PostgreSqlTestStorage _storage = null!;
-
-    protected override async Task<(ISqlDatabase First, ISqlDatabase Second)> CreateDatabaseAsync()
+    public async ValueTask DisposeAsync()
     {
-        _storage = await PostgreSqlTestStorage.CreateAsync();
-        return (_storage.Storage, _storage.NewInstance());
+        if (_storage is not null) await _storage.DisposeAsync();
     }
-
-    protected override async Task DestroyDatabaseAsync() => await _storage.DisposeAsync();
 }
 
-public sealed class PostgreSqlMtaStsPolicyStoreContractTests : MtaStsPolicyStoreContract
-{
-    private PostgreSqlTestStorage _storage = null!;
+public sealed class PostgreSqlUserDirectoryContractTests : UserDirectoryContract<PostgreSqlContractDatabase>;
 
-    protected override async Task<(ISqlDatabase First, ISqlDatabase Second)> CreateDatabaseAsync()
-    {
-        _storage = await PostgreSqlTestStorage.CreateAsync();
-        return (_storage.Storage, _storage.NewInstance());
-    }
+public sealed class PostgreSqlAuthLockoutsContractTests : AuthLockoutsContract<PostgreSqlContractDatabase>;
 
-    protected override async Task DestroyDatabaseAsync() => await _storage.DisposeAsync();
-}
+public sealed class PostgreSqlMtaStsPolicyStoreContractTests : MtaStsPolicyStoreContract<PostgreSqlContractDatabase>;

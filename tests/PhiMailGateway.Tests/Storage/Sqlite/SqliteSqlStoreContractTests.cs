@@ -7,64 +7,27 @@ namespace PhiMailGateway.Tests.Storage.Sqlite;
 /// A migrated <c>gateway.db</c> in a temp folder, and a second <see cref="GatewayDatabase"/> on the
 /// same file, as a CLI verb beside `serve` opens it.
 /// </summary>
-internal sealed class SqliteContractDatabase : IDisposable
+public sealed class SqliteContractDatabase : IContractDatabase
 {
     private readonly TempDirectory _dir = new();
 
-    public GatewayDatabase First { get; private set; } = null!;
-
-    public GatewayDatabase Second { get; private set; } = null!;
-
-    public async Task<(ISqlDatabase, ISqlDatabase)> OpenAsync()
+    public async Task<(ISqlDatabase First, ISqlDatabase Second)> OpenAsync()
     {
-        First = new GatewayDatabase(Path.Combine(_dir.Path, "gateway.db"));
-        await First.MigrateAsync(CancellationToken.None);
-        Second = new GatewayDatabase(First.FilePath);
-        return (First, Second);
+        var first = new GatewayDatabase(Path.Combine(_dir.Path, "gateway.db"));
+        await first.MigrateAsync(CancellationToken.None);
+        return (first, new GatewayDatabase(first.FilePath));
     }
 
-    public void Dispose()
+    public ValueTask DisposeAsync()
     {
         SqliteConnection.ClearAllPools();
         _dir.Dispose();
+        return ValueTask.CompletedTask;
     }
 }
 
-public sealed class SqliteUserDirectoryContractTests : UserDirectoryContract
-{
-    private SqliteContractDatabase _database = null!;
+public sealed class SqliteUserDirectoryContractTests : UserDirectoryContract<SqliteContractDatabase>;
 
-    protected override Task<(ISqlDatabase First, ISqlDatabase Second)> CreateDatabaseAsync() => (_database = new SqliteContractDatabase()).OpenAsync();
+public sealed class SqliteAuthLockoutsContractTests : AuthLockoutsContract<SqliteContractDatabase>;
 
-    protected override Task DestroyDatabaseAsync()
-    {
-        _database.Dispose();
-        return Task.CompletedTask;
-    }
-}
-
-public sealed class SqliteAuthLockoutsContractTests : AuthLockoutsContract
-{
-    private SqliteContractDatabase _database = null!;
-
-    protected override Task<(ISqlDatabase First, ISqlDatabase Second)> CreateDatabaseAsync() => (_database = new SqliteContractDatabase()).OpenAsync();
-
-    protected override Task DestroyDatabaseAsync()
-    {
-        _database.Dispose();
-        return Task.CompletedTask;
-    }
-}
-
-public sealed class SqliteMtaStsPolicyStoreContractTests : MtaStsPolicyStoreContract
-{
-    private SqliteContractDatabase _database = null!;
-
-    protected override Task<(ISqlDatabase First, ISqlDatabase Second)> CreateDatabaseAsync() => (_database = new SqliteContractDatabase()).OpenAsync();
-
-    protected override Task DestroyDatabaseAsync()
-    {
-        _database.Dispose();
-        return Task.CompletedTask;
-    }
-}
+public sealed class SqliteMtaStsPolicyStoreContractTests : MtaStsPolicyStoreContract<SqliteContractDatabase>;

@@ -4,7 +4,7 @@ using PhiMailGateway.Users;
 
 namespace PhiMailGateway.Tests.Storage.Sqlite;
 
-/// <summary>What only the SQLite file adds to <see cref="UserDirectoryContract"/>: the file itself is the owner's alone.</summary>
+/// <summary>What only the SQLite file adds to <see cref="UserDirectoryContract{TDatabase}"/>: the file itself is the owner's alone.</summary>
 public class SqliteUserDirectoryTests
 {
     private string _dir = null!;
