@@ -98,4 +98,46 @@ public abstract class AuthLockoutsContract<TDatabase> : SqlStorageContract<TData
 
         Assert.That(await _lockouts.GenerationAsync("frontdesk", CancellationToken.None), Is.EqualTo(10), "no unlock lost to another");
     }
+
+    [Test]
+    public async Task Failures_CountedPerKeyWithinTheWindow_ThenANewWindowStarts()
+    {
+        Assert.That(await _lockouts.CountFailureAsync("pair:192.0.2.7|frontdesk", _clock.GetUtcNow(), Lockout, CancellationToken.None), Is.EqualTo(1));
+        _clock.Advance(Lockout - TimeSpan.FromSeconds(1));
+        Assert.That(await _lockouts.CountFailureAsync("pair:192.0.2.7|frontdesk", _clock.GetUtcNow(), Lockout, CancellationToken.None), Is.EqualTo(2), "still in the window");
+        Assert.That(await _lockouts.CountFailureAsync("user:frontdesk", _clock.GetUtcNow(), Lockout, CancellationToken.None), Is.EqualTo(1), "each key its own count");
+
+        _clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.That(await _lockouts.CountFailureAsync("pair:192.0.2.7|frontdesk", _clock.GetUtcNow(), Lockout, CancellationToken.None), Is.EqualTo(1),
+            "the window of the first failure has ended");
+    }
+
+    [Test]
+    public async Task Failures_Cleared_CountFromOneAgain()
+    {
+        await _lockouts.CountFailureAsync("pair:192.0.2.7|frontdesk", _clock.GetUtcNow(), Lockout, CancellationToken.None);
+        await _lockouts.CountFailureAsync("pair:192.0.2.7|frontdesk", _clock.GetUtcNow(), Lockout, CancellationToken.None);
+
+        await _lockouts.ClearFailuresAsync("pair:192.0.2.7|frontdesk", CancellationToken.None);
+
+        Assert.That(await _lockouts.CountFailureAsync("pair:192.0.2.7|frontdesk", _clock.GetUtcNow(), Lockout, CancellationToken.None), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Failures_ThroughBothHandlesAtOnce_AddUpToOneCount()
+    {
+        var counts = await Task.WhenAll(Enumerable.Range(0, 12).Select(i =>
+            (i % 2 == 0 ? _lockouts : _other).CountFailureAsync("user:frontdesk", _clock.GetUtcNow(), Lockout, CancellationToken.None)));
+
+        Assert.That(counts.Order(), Is.EqualTo(Enumerable.Range(1, 12)), "each failure counted once, none lost, whichever instance it reached");
+    }
+
+    [Test]
+    public async Task Failures_KeyWithAStrangersLongName_StoredAsAFixedSizeHashOnly()
+    {
+        var name = "guess" + new string('x', 5000);
+        await _lockouts.CountFailureAsync("pair:192.0.2.7|" + name, _clock.GetUtcNow(), Lockout, CancellationToken.None);
+
+        Assert.That(await ScalarAsync<string>("SELECT key_hash FROM auth_failures"), Has.Length.EqualTo(64).And.Not.Contains("guess"));
+    }
 }

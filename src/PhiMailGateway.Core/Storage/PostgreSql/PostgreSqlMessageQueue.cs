@@ -29,21 +29,30 @@ public sealed class PostgreSqlMessageQueue(PostgreSqlGatewayStorage storage, Aud
     private const string ReleaseLease =
         ", lease_owner = CASE WHEN lease_owner = @Node THEN NULL ELSE lease_owner END, lease_until = CASE WHEN lease_owner = @Node THEN 0 ELSE lease_until END";
 
+    private static readonly string ClaimMessages = ClaimSql("messages", "queue_id");
+    private static readonly string ClaimDeliveries = ClaimSql("deliveries", "delivery_id");
+
+    /// <summary>
+    /// Takes up to @limit due rows of <paramref name="table"/> that no other instance holds a live
+    /// lease on, skipping rows another instance is claiming at this moment, and stamps this
+    /// instance's lease on them.
+    /// </summary>
+    private static string ClaimSql(string table, string id) => $"""
+        WITH due AS (
+            SELECT {id} FROM {table}
+            WHERE state = @State AND next_attempt_at <= @now AND (lease_until <= @now OR lease_owner = @Node)
+            ORDER BY next_attempt_at LIMIT @limit
+            FOR UPDATE SKIP LOCKED)
+        UPDATE {table} t SET lease_owner = @Node, lease_until = @until
+        FROM due WHERE t.{id} = due.{id}
+        RETURNING t.*
+        """;
+
     /// <summary>Claims the due messages for this instance (see the class summary), earliest first.</summary>
     public override Task<IReadOnlyList<QueuedMessage>> DueMessagesAsync(int limit, CancellationToken cancellationToken)
     {
         var now = Now;
-        return Database.WriteAsync(async (c, t) => (IReadOnlyList<QueuedMessage>)(await c.QueryAsync<QueuedMessage>(
-            """
-            WITH due AS (
-                SELECT queue_id FROM messages
-                WHERE state = @State AND next_attempt_at <= @now AND (lease_until <= @now OR lease_owner = @Node)
-                ORDER BY next_attempt_at LIMIT @limit
-                FOR UPDATE SKIP LOCKED)
-            UPDATE messages m SET lease_owner = @Node, lease_until = @until
-            FROM due WHERE m.queue_id = due.queue_id
-            RETURNING m.*
-            """,
+        return Database.WriteAsync(async (c, t) => (IReadOnlyList<QueuedMessage>)(await c.QueryAsync<QueuedMessage>(ClaimMessages,
             new { State = MessageStates.Received, now, limit, Node = _node, until = now + _leaseMs }, t))
             .OrderBy(m => m.NextAttemptAt).ThenBy(m => m.QueueId, StringComparer.Ordinal).ToList(), cancellationToken);
     }
@@ -52,17 +61,7 @@ public sealed class PostgreSqlMessageQueue(PostgreSqlGatewayStorage storage, Aud
     public override Task<IReadOnlyList<QueuedDelivery>> DueDeliveriesAsync(int limit, CancellationToken cancellationToken)
     {
         var now = Now;
-        return Database.WriteAsync(async (c, t) => (IReadOnlyList<QueuedDelivery>)(await c.QueryAsync<QueuedDelivery>(
-            """
-            WITH due AS (
-                SELECT delivery_id FROM deliveries
-                WHERE state = @State AND next_attempt_at <= @now AND (lease_until <= @now OR lease_owner = @Node)
-                ORDER BY next_attempt_at LIMIT @limit
-                FOR UPDATE SKIP LOCKED)
-            UPDATE deliveries d SET lease_owner = @Node, lease_until = @until
-            FROM due WHERE d.delivery_id = due.delivery_id
-            RETURNING d.*
-            """,
+        return Database.WriteAsync(async (c, t) => (IReadOnlyList<QueuedDelivery>)(await c.QueryAsync<QueuedDelivery>(ClaimDeliveries,
             new { State = DeliveryStates.Pending, now, limit, Node = _node, until = now + _leaseMs }, t))
             .OrderBy(d => d.NextAttemptAt).ThenBy(d => d.DeliveryId, StringComparer.Ordinal).ToList(), cancellationToken);
     }

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using Dapper;
 using PhiMailGateway.Users;
 
@@ -64,6 +66,40 @@ public sealed class SqlAuthLockouts(ISqlDatabase database, TimeProvider? time = 
             new { now }, cancellationToken: cancellationToken)), cancellationToken);
         return rows.Select(r => new AuthLockout(r.UserName, r.Scope, r.Client, DateTimeOffset.FromUnixTimeMilliseconds(r.LockedUntil))).ToList();
     }
+
+    public Task<int> CountFailureAsync(string key, DateTimeOffset now, TimeSpan window, CancellationToken cancellationToken)
+    {
+        var at = now.ToUnixTimeMilliseconds();
+        var windowMs = (long)window.TotalMilliseconds;
+        var keyHash = KeyHash(key);
+        return database.WriteAsync(async (connection, transaction) =>
+        {
+            // Windows that ended go here, so the table stays as small as the guessing going on.
+            await connection.ExecuteAsync("DELETE FROM auth_failures WHERE window_start < @before",
+                new { before = at - windowMs }, transaction);
+            // One statement, so failures counted at once through several instances each count:
+            // both databases evaluate the SET against the row as it was, under the row's lock.
+            return (int)await connection.ExecuteScalarAsync<long>(
+                """
+                INSERT INTO auth_failures (key_hash, window_start, failures) VALUES (@keyHash, @at, 1)
+                ON CONFLICT (key_hash) DO UPDATE SET
+                    failures = CASE WHEN @at - auth_failures.window_start > @windowMs THEN 1 ELSE auth_failures.failures + 1 END,
+                    window_start = CASE WHEN @at - auth_failures.window_start > @windowMs THEN @at ELSE auth_failures.window_start END
+                RETURNING failures
+                """, new { keyHash, at, windowMs }, transaction);
+        }, cancellationToken);
+    }
+
+    public Task ClearFailuresAsync(string key, CancellationToken cancellationToken)
+    {
+        var keyHash = KeyHash(key);
+        return database.WriteAsync((connection, transaction) =>
+            connection.ExecuteAsync("DELETE FROM auth_failures WHERE key_hash = @keyHash", new { keyHash }, transaction), cancellationToken);
+    }
+
+    // Keys carry whatever a stranger typed as a user name (up to an AUTH line long): only a fixed-size
+    // hash of it is stored, never the name.
+    private static string KeyHash(string key) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 
     private sealed record LockoutRow(string UserName, string Scope, string Client, long LockedUntil);
 }
