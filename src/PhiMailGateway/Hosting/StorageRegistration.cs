@@ -15,9 +15,10 @@ using PhiMailGateway.Users;
 namespace PhiMailGateway.Hosting;
 
 /// <summary>
-/// The one place that knows which database backs the stores: each store's interface is registered
-/// here, once, with its SQLite implementation (the embedded default). Nothing else in the
-/// executable sees SQLite.
+/// The one place that knows which database backs the stores: the SQLite database (the embedded
+/// default) is registered here as the <see cref="ISqlDatabase"/> the shared store bodies run on, and
+/// each store's interface once, with its body (the queue with SQLite's way of taking due work).
+/// Nothing else in the executable sees SQLite.
 /// </summary>
 public static class StorageRegistration
 {
