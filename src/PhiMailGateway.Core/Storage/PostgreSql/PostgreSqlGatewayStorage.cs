@@ -69,14 +69,11 @@ public sealed class PostgreSqlGatewayStorage : IGatewayStorage, ISqlDatabase, IA
 
     /// <summary>A REPEATABLE READ transaction: every read sees the snapshot of its first statement.</summary>
     internal Task<T> ReadSnapshotAsync<T>(Func<DbConnection, DbTransaction, Task<T>> read, CancellationToken cancellationToken) =>
-        PostgreSqlErrors.MapAsync(ReadSnapshotUnmappedAsync(read, cancellationToken));
-
-    private async Task<T> ReadSnapshotUnmappedAsync<T>(Func<DbConnection, DbTransaction, Task<T>> read, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
-        return await read(connection, transaction);
-    }
+        ReadAsync(async connection =>
+        {
+            await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+            return await read(connection, transaction);
+        }, cancellationToken);
 
     SqlDialect ISqlDatabase.Dialect => SqlDialect.PostgreSql;
 

@@ -85,14 +85,11 @@ public sealed class GatewayDatabase : IGatewayStorage, ISqlDatabase
     /// no write lock and is rolled back (nothing to commit).
     /// </summary>
     internal Task<T> ReadSnapshotAsync<T>(Func<DbConnection, DbTransaction, Task<T>> read, CancellationToken cancellationToken) =>
-        SqliteErrors.MapAsync(ReadSnapshotUnmappedAsync(read, cancellationToken));
-
-    private async Task<T> ReadSnapshotUnmappedAsync<T>(Func<DbConnection, DbTransaction, Task<T>> read, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: true);
-        return await read(connection, transaction);
-    }
+        ReadAsync(async connection =>
+        {
+            await using var transaction = ((SqliteConnection)connection).BeginTransaction(deferred: true);
+            return await read(connection, transaction);
+        }, cancellationToken);
 
     SqlDialect ISqlDatabase.Dialect => SqlDialect.Sqlite;
 
