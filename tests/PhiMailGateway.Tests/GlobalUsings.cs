@@ -1,2 +1,3 @@
 global using NUnit.Framework;
 global using PhiMailGateway.Storage.Sqlite;
+global using PhiMailGateway.Storage.Sql;

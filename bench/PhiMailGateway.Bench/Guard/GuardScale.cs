@@ -12,6 +12,7 @@ using PhiMailGateway.Protection;
 using PhiMailGateway.Routing;
 using PhiMailGateway.Spool;
 using PhiMailGateway.Storage;
+using PhiMailGateway.Storage.Sql;
 using PhiMailGateway.Storage.Sqlite;
 
 namespace PhiMailGateway.Bench.Guard;
@@ -21,7 +22,7 @@ namespace PhiMailGateway.Bench.Guard;
 /// has the figures). Seeds a gateway database (the gateway's migrations) through the pipeline's own
 /// audit writer: <see cref="DisclosureLog.RecordsFor"/> builds each message's disclosure records
 /// and guard notes, <see cref="DisclosureLog.RowsForAsync"/> its Relayed events, and
-/// <see cref="SqliteAuditStore.AppendAsync"/> seals and inserts them with the chain SQL the queue's
+/// <see cref="SqlAuditStore.AppendAsync"/> seals and inserts them with the chain SQL the queue's
 /// commit runs, many messages per transaction. Then times the real <see cref="GuardStage"/> (its
 /// SQLite store, knowledge cache and checks) for messages to known partners, new addresses,
 /// look-alikes and patients' other partners: first on a log that does not change, then with each
@@ -75,7 +76,7 @@ public static class GuardScale
                 watch.Stop();
                 await File.WriteAllTextAsync(marker, expected + "\n");
                 Console.WriteLine($"seeding: {written:N0} disclosures, {rows:N0} audit rows in {watch.Elapsed.TotalSeconds:F0} s " +
-                    $"({rows / watch.Elapsed.TotalSeconds:N0} rows/s; DisclosureLog.RecordsFor + RowsForAsync, SqliteAuditStore.AppendAsync, {batch:N0} messages per transaction)");
+                    $"({rows / watch.Elapsed.TotalSeconds:N0} rows/s; DisclosureLog.RecordsFor + RowsForAsync, SqlAuditStore.AppendAsync, {batch:N0} messages per transaction)");
             }
             await PrintDatabaseAsync(bed, world);
 
@@ -133,14 +134,14 @@ public static class GuardScale
             Database = new GatewayDatabase(Gateway);
             Keys = new AuditKeys(MasterKey.LoadOrCreate(Gateway));
             var headFile = new AuditHeadFile(Gateway, NullLogger<AuditHeadFile>.Instance);
-            Audit = new SqliteAuditStore(Database, new AuditChainSealer(Keys, headFile));
+            Audit = new SqlAuditStore(Database, new AuditChainSealer(Keys, headFile));
             Log = new DisclosureLog(Keys, headFile, Audit, Clock, NullLogger<DisclosureLog>.Instance);
         }
 
         public GatewayOptions Gateway { get; }
         public GatewayDatabase Database { get; }
         public AuditKeys Keys { get; }
-        public SqliteAuditStore Audit { get; }
+        public SqlAuditStore Audit { get; }
         public DisclosureLog Log { get; }
         public BenchClock Clock { get; } = new();
     }
@@ -261,7 +262,7 @@ public static class GuardScale
     /// <summary>The timed part: the real stage over the seeded database.</summary>
     private sealed class Timing(Bed bed, ScaleWorld world, Random random)
     {
-        private readonly SqliteGuardStore _store = new(bed.Database);
+        private readonly SqlGuardStore _store = new(bed.Database);
         private GuardChecks? _checks;
         private GuardKnowledgeCache? _cache;
         private GuardStage? _stage;
@@ -407,7 +408,7 @@ public static class GuardScale
                 _ = current.Adding([$"new.patient{i}@gmail.com"], []);
                 growKnown.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             }
-            Console.WriteLine($"of which, each part timed alone (mean / p50 / p99 ms): patient query (SqliteGuardStore.PatientRecipientsAsync) {Stats(query)}; " +
+            Console.WriteLine($"of which, each part timed alone (mean / p50 / p99 ms): patient query (SqlGuardStore.PatientRecipientsAsync) {Stats(query)}; " +
                 $"knowledge cache, nothing new (GuardKnowledgeCache.CurrentAsync) {Stats(cache)}; checks (GuardChecks.Check) {Stats(checks)}; " +
                 $"knowledge built whole ({world.Delivered.Count:N0} addresses, {names.Count:N0} names; 20 builds) {Stats(rebuild)}; " +
                 $"grown by one address (GuardKnowledge.Adding, 20 times) at a new domain {Stats(grow)}, at a known one {Stats(growKnown)}");

@@ -12,6 +12,7 @@ using PhiMailGateway.Protection.Smime;
 using PhiMailGateway.Routing;
 using PhiMailGateway.Spool;
 using PhiMailGateway.Storage;
+using PhiMailGateway.Storage.Sql;
 using PhiMailGateway.Storage.Sqlite;
 
 namespace PhiMailGateway.Bench.Micro;
@@ -70,7 +71,7 @@ public sealed class StageBed : IDisposable
 
     public async Task<SmimeProtector> SmimeProtectorAsync()
     {
-        var store = new SqliteCertificateStore(Database, TimeProvider.System);
+        var store = new SqlCertificateStore(Database, TimeProvider.System);
         await store.ImportAsync(CertificateFile.Parse(BenchCertificates.RecipientCertificate.RawData, "recipient.crt"), null, CancellationToken.None);
         var options = new SmimeOptions();
         return new SmimeProtector(store, new TrustAnchorSet([]), new PracticeSigner(options), options, Spool, Writer, TimeProvider.System,
@@ -80,7 +81,7 @@ public sealed class StageBed : IDisposable
     public PickupProtector PickupProtector()
     {
         var options = new PickupOptions();
-        var store = new PickupPackageStore(new SqlitePickupPackages(Database, TimeProvider.System), MasterKey.LoadOrCreate(Gateway), Gateway, options, TimeProvider.System);
+        var store = new PickupPackageStore(new SqlPickupPackages(Database, TimeProvider.System), MasterKey.LoadOrCreate(Gateway), Gateway, options, TimeProvider.System);
         return new PickupProtector(store, Writer, options, NullLogger<PickupProtector>.Instance);
     }
 
@@ -88,7 +89,7 @@ public sealed class StageBed : IDisposable
         DisclosureLog(new AuditKeys(MasterKey.LoadOrCreate(Gateway)), new AuditHeadFile(Gateway, NullLogger<AuditHeadFile>.Instance));
 
     private DisclosureLog DisclosureLog(AuditKeys keys, AuditHeadFile headFile) =>
-        new(keys, headFile, new SqliteAuditStore(Database, new AuditChainSealer(keys, headFile)), TimeProvider.System, NullLogger<DisclosureLog>.Instance);
+        new(keys, headFile, new SqlAuditStore(Database, new AuditChainSealer(keys, headFile)), TimeProvider.System, NullLogger<DisclosureLog>.Instance);
 
     /// <summary>Removes what a stage generated (outbound copies, scratch files, package blobs) so iterations do not pile up.</summary>
     public void CleanGenerated(ProtectionWork? work)

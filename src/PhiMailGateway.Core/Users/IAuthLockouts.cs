@@ -24,6 +24,18 @@ public interface IAuthLockouts
 
     /// <summary>The lockouts still running, newest first: for <c>users list</c>.</summary>
     Task<IReadOnlyList<AuthLockout>> ListRunningAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Counts one failed AUTH attempt under <paramref name="key"/> (a client address with a user name,
+    /// a user name, a client address) and returns the failures of its window, this one included. A
+    /// window starts with the first failure and ends <paramref name="window"/> later; the next failure
+    /// after it starts a new one. The count is the storage's, so on a shared database failures tried
+    /// through several instances add up to one count, whichever instance each reached.
+    /// </summary>
+    Task<int> CountFailureAsync(string key, DateTimeOffset now, TimeSpan window, CancellationToken cancellationToken);
+
+    /// <summary>Forgets the failures counted under <paramref name="key"/> (after a successful AUTH, or an unlock).</summary>
+    Task ClearFailuresAsync(string key, CancellationToken cancellationToken);
 }
 
 /// <summary>What a lockout covers: one client address with one user name, or the user name from every address.</summary>

@@ -8,15 +8,17 @@ using PhiMailGateway.Protection.Pickup;
 using PhiMailGateway.Queue;
 using PhiMailGateway.Spool;
 using PhiMailGateway.Storage;
+using PhiMailGateway.Storage.Sql;
 using PhiMailGateway.Storage.Sqlite;
 using PhiMailGateway.Users;
 
 namespace PhiMailGateway.Hosting;
 
 /// <summary>
-/// The one place that knows which database backs the stores: each store's interface is registered
-/// here, once, with its SQLite implementation (the embedded default). Nothing else in the
-/// executable sees SQLite.
+/// The one place that knows which database backs the stores: the SQLite database (the embedded
+/// default) is registered here as the <see cref="ISqlDatabase"/> the shared store bodies run on, and
+/// each store's interface once, with its body (the queue with SQLite's way of taking due work).
+/// Nothing else in the executable sees SQLite.
 /// </summary>
 public static class StorageRegistration
 {
@@ -25,6 +27,8 @@ public static class StorageRegistration
         builder.Services.AddSingleton<IValidateOptions<StorageOptions>, StorageProviderWiredValidator>();
         builder.Services.AddSingleton<GatewayDatabase>();
         builder.Services.AddSingleton<IGatewayStorage>(sp => sp.GetRequiredService<GatewayDatabase>());
+        // The shared store bodies (Storage/Sql) run on whichever database this is.
+        builder.Services.AddSingleton<ISqlDatabase>(sp => sp.GetRequiredService<GatewayDatabase>());
         builder.Services.AddSingleton<SpoolDirectory>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => MasterKey.LoadOrCreate(sp.GetRequiredService<GatewayOptions>()));
@@ -33,17 +37,17 @@ public static class StorageRegistration
         builder.Services.AddSingleton<AuditHeadFile>();
         builder.Services.AddSingleton<AuditChainSealer>();
         builder.Services.AddSingleton<IMessageQueue, SqliteMessageQueue>();
-        builder.Services.AddSingleton<IAuditStore, SqliteAuditStore>();
-        builder.Services.AddSingleton<ICertificateStore, SqliteCertificateStore>();
-        builder.Services.AddSingleton<IPickupCodes, SqlitePickupCodes>();
-        builder.Services.AddSingleton<IPickupSessions, SqlitePickupSessions>();
-        builder.Services.AddSingleton<IPickupPackages, SqlitePickupPackages>();
+        builder.Services.AddSingleton<IAuditStore, SqlAuditStore>();
+        builder.Services.AddSingleton<ICertificateStore, SqlCertificateStore>();
+        builder.Services.AddSingleton<IPickupCodes, SqlPickupCodes>();
+        builder.Services.AddSingleton<IPickupSessions, SqlPickupSessions>();
+        builder.Services.AddSingleton<IPickupPackages, SqlPickupPackages>();
         // The cache is ingress's (serve only): CLI verbs check every password afresh.
-        builder.Services.AddSingleton<IUserDirectory>(sp => new SqliteUserDirectory(sp.GetRequiredService<GatewayDatabase>(), verified: sp.GetService<VerifiedPasswordCache>()));
-        builder.Services.AddSingleton<Guard.IGuardStore, SqliteGuardStore>();
-        builder.Services.AddSingleton<Direct.IMtaStsPolicyStore, SqliteMtaStsPolicyStore>();
-        builder.Services.AddSingleton<Guard.IGuardHolds, SqliteGuardHolds>();
-        builder.Services.AddSingleton<IAuthLockouts>(sp => new SqliteAuthLockouts(sp.GetRequiredService<GatewayDatabase>()));
+        builder.Services.AddSingleton<IUserDirectory>(sp => new SqlUserDirectory(sp.GetRequiredService<ISqlDatabase>(), verified: sp.GetService<VerifiedPasswordCache>()));
+        builder.Services.AddSingleton<Guard.IGuardStore, SqlGuardStore>();
+        builder.Services.AddSingleton<Direct.IMtaStsPolicyStore, SqlMtaStsPolicyStore>();
+        builder.Services.AddSingleton<Guard.IGuardHolds, SqlGuardHolds>();
+        builder.Services.AddSingleton<IAuthLockouts>(sp => new SqlAuthLockouts(sp.GetRequiredService<ISqlDatabase>()));
         builder.Services.AddSingleton<ProcessingSignal>();
         builder.Services.AddSingleton<IMessageAcceptor, SpoolMessageAcceptor>();
         builder.Services.AddSingleton<SpoolRecovery>();

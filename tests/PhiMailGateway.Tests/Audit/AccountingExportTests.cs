@@ -21,7 +21,7 @@ public class AccountingExportTests
 
     private QueueTestBed _bed = null!;
     private AuditKeys _keys = null!;
-    private SqliteAuditStore _store = null!;
+    private SqlAuditStore _store = null!;
     private AccountingExport _export = null!;
 
     [SetUp]
@@ -30,7 +30,7 @@ public class AccountingExportTests
         _bed = await QueueTestBed.CreateAsync();
         // The bed's sealer loads the same master key file, so these keys decrypt what it seals.
         _keys = new AuditKeys(MasterKey.LoadOrCreate(_bed.Options));
-        _store = new SqliteAuditStore(_bed.Database, _bed.Sealer);
+        _store = new SqlAuditStore(_bed.Database, _bed.Sealer);
         _export = new AccountingExport(_store, _keys);
     }
 

@@ -20,8 +20,8 @@ public class AuditHeadFileTests
         _bed = await QueueTestBed.CreateAsync();
         _keys = new AuditKeys(MasterKey.LoadOrCreate(_bed.Options));
         _head = new AuditHeadFile(_bed.Options, NullLogger<AuditHeadFile>.Instance);
-        _log = new DisclosureLog(_keys, _head, new SqliteAuditStore(_bed.Database, new AuditChainSealer(_keys, _head)), TimeProvider.System, NullLogger<DisclosureLog>.Instance);
-        _verifier = new AuditVerifier(new SqliteAuditStore(_bed.Database, new AuditChainSealer(_keys, _head)), _keys, _head);
+        _log = new DisclosureLog(_keys, _head, new SqlAuditStore(_bed.Database, new AuditChainSealer(_keys, _head)), TimeProvider.System, NullLogger<DisclosureLog>.Instance);
+        _verifier = new AuditVerifier(new SqlAuditStore(_bed.Database, new AuditChainSealer(_keys, _head)), _keys, _head);
     }
 
     [TearDown]
@@ -32,7 +32,7 @@ public class AuditHeadFileTests
 
     /// <summary>Commits one event the way a crash after the commit leaves it: in the database, not in the head file.</summary>
     private Task AppendWithoutNotingAsync() =>
-        new SqliteAuditStore(_bed.Database, new AuditChainSealer(_keys, _head))
+        new SqlAuditStore(_bed.Database, new AuditChainSealer(_keys, _head))
             .AppendAsync([new AuditEventRow { RecordedAt = 1, Type = AuditEventTypes.Deferred, QueueId = "Q1" }], CancellationToken.None);
 
     [Test]
@@ -88,7 +88,7 @@ public class AuditHeadFileTests
         Assert.That(result.Ok, Is.True, string.Join("\n", result.Problems));
 
         var fresh = new AuditHeadFile(_bed.Options, NullLogger<AuditHeadFile>.Instance);
-        var log = new DisclosureLog(_keys, fresh, new SqliteAuditStore(_bed.Database, new AuditChainSealer(_keys, fresh)), TimeProvider.System, NullLogger<DisclosureLog>.Instance);
+        var log = new DisclosureLog(_keys, fresh, new SqlAuditStore(_bed.Database, new AuditChainSealer(_keys, fresh)), TimeProvider.System, NullLogger<DisclosureLog>.Instance);
         await log.AppendAsync(new AuditEvent(AuditEventTypes.Relayed, "Q1", "Q1-1", "a@b.example", "250"), CancellationToken.None);
         Assert.That(AuditHeadFile.Read(fresh.Path).Entries.Select(e => e.Seq), Is.EqualTo(new long[] { 0, 1, 2 }));
         Assert.That((await _verifier.VerifyAsync(CancellationToken.None)).Ok, Is.True);
@@ -120,7 +120,7 @@ public class AuditHeadFileTests
     {
         await AppendAsync();
         var otherKey = MasterKey.LoadOrCreate(Path.Combine(_bed.DataDirectory, "other.key"));
-        var result = await new AuditVerifier(new SqliteAuditStore(_bed.Database, new AuditChainSealer(new AuditKeys(otherKey), _head)), new AuditKeys(otherKey), _head).VerifyAsync(CancellationToken.None);
+        var result = await new AuditVerifier(new SqlAuditStore(_bed.Database, new AuditChainSealer(new AuditKeys(otherKey), _head)), new AuditKeys(otherKey), _head).VerifyAsync(CancellationToken.None);
         Assert.That((result.Ok, result.FirstBadSeq), Is.EqualTo((false, (long?)1)));
     }
 }

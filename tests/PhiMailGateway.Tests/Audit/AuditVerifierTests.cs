@@ -36,7 +36,7 @@ public class AuditVerifierTests
     [TearDown]
     public void TearDown() => _bed.Dispose();
 
-    private static SqliteAuditStore Store(QueueTestBed bed, AuditKeys keys, AuditHeadFile head) => new(bed.Database, new AuditChainSealer(keys, head));
+    private static SqlAuditStore Store(QueueTestBed bed, AuditKeys keys, AuditHeadFile head) => new(bed.Database, new AuditChainSealer(keys, head));
 
     private Task<AuditVerification> VerifyAsync(IReadOnlyList<AuditHeadNote>? notes = null) => _verifier.VerifyAsync(CancellationToken.None, notes);
 

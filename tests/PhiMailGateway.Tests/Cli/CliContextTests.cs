@@ -37,7 +37,7 @@ public class CliContextTests
     {
         using var context = CliContext.Create(["--Gateway:DataDirectory=/tmp/phimail-unused"]);
         var first = context.Get<IUserDirectory>();
-        Assert.That(first, Is.InstanceOf<SqliteUserDirectory>());
+        Assert.That(first, Is.InstanceOf<SqlUserDirectory>());
         Assert.That(context.Get<IUserDirectory>(), Is.SameAs(first), "one directory per process");
     }
 }

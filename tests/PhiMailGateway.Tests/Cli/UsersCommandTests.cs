@@ -53,7 +53,7 @@ public class UsersCommandTests
     public async Task UsersCommand_AddStripsLineEnd_PasswordVerifiesWithoutCrLf()
     {
         await Run("s3cret-enough-pass\r\nsecond line ignored\n", "users", "add", "frontdesk");
-        var users = new SqliteUserDirectory(new GatewayDatabase(Path.Combine(_dir, "gateway.db")));
+        var users = new SqlUserDirectory(new GatewayDatabase(Path.Combine(_dir, "gateway.db")));
         Assert.That(await users.VerifyAsync("frontdesk", "s3cret-enough-pass", CancellationToken.None), Is.True);
         Assert.That(await users.VerifyAsync("frontdesk", "s3cret-enough-pass\r", CancellationToken.None), Is.False);
     }

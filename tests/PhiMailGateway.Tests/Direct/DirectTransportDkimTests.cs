@@ -149,7 +149,7 @@ public class DirectTransportDkimTests
         };
         Assert.That(new DirectOptionsValidator().Validate(null, options).Succeeded, Is.True);
         var dns = new DnsLookup(options);
-        using var policies = new MtaStsPolicies(options, dns, MxCertificateCheck.For(options), new SqliteMtaStsPolicyStore(_database), TimeProvider.System, NullLogger<MtaStsPolicies>.Instance);
+        using var policies = new MtaStsPolicies(options, dns, MxCertificateCheck.For(options), new SqlMtaStsPolicyStore(_database), TimeProvider.System, NullLogger<MtaStsPolicies>.Instance);
         var transport = new DirectTransport(options, new GatewayOptions(), dns, MxCertificateCheck.For(options), policies, TimeProvider.System, NullLogger<DirectTransport>.Instance);
         return await transport.SendAsync(new RelayRequest("01TEST-DKIM", sender, recipients, () => new MemoryStream(queued), RequireTls: false, DateTimeOffset.UtcNow), CancellationToken.None);
     }

@@ -402,7 +402,7 @@ public class DirectTransportTests
 
         Assert.That((await SendAsync(options, $"dr@{domain}")).Single().Method, Does.StartWith("DirectTls(mta-sts)"));
 
-        var stored = await new SqliteMtaStsPolicyStore(_database).FindAsync(domain, CancellationToken.None);
+        var stored = await new SqlMtaStsPolicyStore(_database).FindAsync(domain, CancellationToken.None);
         Assert.That(stored!.MaxAge, Is.EqualTo(TimeSpan.FromSeconds(keptSeconds)));
     }
 
@@ -447,7 +447,7 @@ public class DirectTransportTests
 
     /// <summary>The MTA-STS cache as the gateway has it: its memory this instance's, its store the fixture's database.</summary>
     private MtaStsPolicies Policies(DirectOptions options, DnsLookup dns) =>
-        new(options, dns, MxCertificateCheck.For(options), new SqliteMtaStsPolicyStore(_database), TimeProvider.System, NullLogger<MtaStsPolicies>.Instance);
+        new(options, dns, MxCertificateCheck.For(options), new SqlMtaStsPolicyStore(_database), TimeProvider.System, NullLogger<MtaStsPolicies>.Instance);
 
     private static async Task<IReadOnlyList<RecipientOutcome>> SendAsync(DirectOptions options, DnsLookup dns, MtaStsPolicies policies, DateTimeOffset queuedAt,
         params string[] recipients)

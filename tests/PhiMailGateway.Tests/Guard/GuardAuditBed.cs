@@ -14,15 +14,15 @@ internal sealed class GuardAuditBed
         Keys = new AuditKeys(MasterKey.LoadOrCreate(bed.Options));
         Head = new AuditHeadFile(bed.Options, NullLogger<AuditHeadFile>.Instance);
         var sealer = new AuditChainSealer(Keys, Head);
-        Audit = new SqliteAuditStore(bed.Database, sealer);
-        Holds = new SqliteGuardHolds(bed.Database, sealer, time);
+        Audit = new SqlAuditStore(bed.Database, sealer);
+        Holds = new SqlGuardHolds(bed.Database, sealer, time);
         Log = new DisclosureLog(Keys, Head, Audit, time, NullLogger<DisclosureLog>.Instance);
     }
 
     public AuditKeys Keys { get; }
     public AuditHeadFile Head { get; }
-    public SqliteAuditStore Audit { get; }
-    public SqliteGuardHolds Holds { get; }
+    public SqlAuditStore Audit { get; }
+    public SqlGuardHolds Holds { get; }
     public DisclosureLog Log { get; }
 
     /// <summary>The head file notes the chain's newest event: a log cut off after the decision would show.</summary>

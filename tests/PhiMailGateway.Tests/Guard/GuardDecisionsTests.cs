@@ -19,9 +19,9 @@ public class GuardDecisionsTests
     private QueueTestBed _bed = null!;
     private ManualTimeProvider _time = null!;
     private GuardAuditBed _chain = null!;
-    private SqliteGuardHolds _holds = null!;
-    private SqliteGuardStore _store = null!;
-    private SqliteAuditStore _audit = null!;
+    private SqlGuardHolds _holds = null!;
+    private SqlGuardStore _store = null!;
+    private SqlAuditStore _audit = null!;
     private ProcessingSignal _signal = null!;
     private GuardDecisions _decisions = null!;
 
@@ -32,7 +32,7 @@ public class GuardDecisionsTests
         _time = new ManualTimeProvider(DateTimeOffset.UtcNow);
         _chain = new GuardAuditBed(_bed, _time);
         (_audit, _holds) = (_chain.Audit, _chain.Holds);
-        _store = new SqliteGuardStore(_bed.Database);
+        _store = new SqlGuardStore(_bed.Database);
         _signal = new ProcessingSignal();
         _decisions = new GuardDecisions(_holds, _store, _chain.Log, _bed.Spool, _signal, _time);
     }

@@ -18,7 +18,7 @@ public class GuardKnowledgeCacheTests
     {
         _bed = await QueueTestBed.CreateAsync();
         _gateway = _bed.Options with { Domains = ["smiledental.example"] };
-        _audit = new SqliteAuditStore(_bed.Database, _bed.Sealer);
+        _audit = new SqlAuditStore(_bed.Database, _bed.Sealer);
     }
 
     [TearDown]
@@ -27,7 +27,7 @@ public class GuardKnowledgeCacheTests
     private Task DeliveredAsync(string queueId, string recipient, string? name = null) =>
         _audit.AppendAsync(DeliveredRows.Of(queueId, recipient, name), CancellationToken.None);
 
-    private GuardKnowledgeCache Cache(GuardOptions? options = null) => new(new SqliteGuardStore(_bed.Database), options ?? new GuardOptions(), _gateway);
+    private GuardKnowledgeCache Cache(GuardOptions? options = null) => new(new SqlGuardStore(_bed.Database), options ?? new GuardOptions(), _gateway);
 
     [Test]
     public async Task Current_DeliveredBeforeAndSince_BothKnownWithTheirNames()
@@ -95,7 +95,7 @@ public class GuardKnowledgeCacheTests
         var cache = Cache();
         var before = await cache.CurrentAsync(CancellationToken.None);
         // As `guard known add` does from its own process: another store over the same file.
-        var cli = new SqliteGuardStore(new GatewayDatabase(_gateway));
+        var cli = new SqlGuardStore(new GatewayDatabase(_gateway));
         await cli.AddKnownAsync(new KnownEntry("@crown.example", KnownSources.It, DateTimeOffset.UtcNow, "cli"), CancellationToken.None);
         await cli.AddKnownAsync(new KnownEntry("dr.kim@ortho.example", KnownSources.It, DateTimeOffset.UtcNow, "cli"), CancellationToken.None);
         var after = await cache.CurrentAsync(CancellationToken.None);
@@ -111,7 +111,7 @@ public class GuardKnowledgeCacheTests
     [Test]
     public async Task Current_DeliveriesLearnedThenAnAddedEntryRemoved_TheDeliveriesStayKnown()
     {
-        var store = new SqliteGuardStore(_bed.Database);
+        var store = new SqlGuardStore(_bed.Database);
         await store.AddKnownAsync(new KnownEntry("dr.kim@ortho.example", KnownSources.It, DateTimeOffset.UtcNow, "cli"), CancellationToken.None);
         var cache = Cache();
         await cache.CurrentAsync(CancellationToken.None);

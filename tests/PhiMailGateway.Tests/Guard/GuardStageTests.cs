@@ -28,7 +28,7 @@ public class GuardStageTests
         _bed = await QueueTestBed.CreateAsync();
         _gateway = _bed.Options with { Domains = ["smiledental.example"] };
         _keys = new AuditKeys(MasterKey.LoadOrCreate(_gateway));
-        _audit = new SqliteAuditStore(_bed.Database, _bed.Sealer);
+        _audit = new SqlAuditStore(_bed.Database, _bed.Sealer);
     }
 
     [TearDown]
@@ -36,7 +36,7 @@ public class GuardStageTests
 
     private GuardStage Stage()
     {
-        var store = new SqliteGuardStore(_bed.Database);
+        var store = new SqlGuardStore(_bed.Database);
         var options = new GuardOptions();
         return new GuardStage(new GuardChecks(options, _gateway.Domains), new GuardKnowledgeCache(store, options, _gateway), store, _keys);
     }

@@ -24,8 +24,8 @@ public class SenderActionsTests
     private QueueTestBed _bed = null!;
     private ManualTimeProvider _time = null!;
     private GuardAuditBed _chain = null!;
-    private SqliteGuardHolds _holds = null!;
-    private SqliteAuditStore _audit = null!;
+    private SqlGuardHolds _holds = null!;
+    private SqlAuditStore _audit = null!;
     private PickupPackageStore _packages = null!;
     private SenderActions _actions = null!;
     private string _queueId = null!;
@@ -38,7 +38,7 @@ public class SenderActionsTests
         _time = new ManualTimeProvider(DateTimeOffset.UtcNow);
         _chain = new GuardAuditBed(_bed, _time);
         (_audit, _holds) = (_chain.Audit, _chain.Holds);
-        _packages = new PickupPackageStore(new SqlitePickupPackages(_bed.Database, _time), MasterKey.LoadOrCreate(_bed.Options), _bed.Options,
+        _packages = new PickupPackageStore(new SqlPickupPackages(_bed.Database, _time), MasterKey.LoadOrCreate(_bed.Options), _bed.Options,
             new PickupOptions(), _time);
         _actions = new SenderActions(_holds, _packages, _chain.Log, _bed.Spool, _time);
 

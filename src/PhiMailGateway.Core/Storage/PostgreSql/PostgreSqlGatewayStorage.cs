@@ -1,8 +1,10 @@
 using System.Data;
+using System.Data.Common;
 using System.Globalization;
 using Dapper;
 using Npgsql;
 using PhiMailGateway.Configuration;
+using PhiMailGateway.Storage.Sql;
 
 namespace PhiMailGateway.Storage.PostgreSql;
 
@@ -11,10 +13,11 @@ namespace PhiMailGateway.Storage.PostgreSql;
 /// Unlike SQLite there is no single writer to batch for: PostgreSQL runs concurrent transactions
 /// itself, so each write is its own READ COMMITTED transaction, and what must not interleave across
 /// instances (schema migrations, audit chain appends, queue claims) takes an advisory lock or a row
-/// lock. Connections never leave this folder: the stores here use them, map Npgsql's errors
-/// (<see cref="PostgreSqlErrors"/>) and hand out rows and storage-neutral exceptions only.
+/// lock. The stores are shared with SQLite (<c>Storage/Sql</c>) and reach this through
+/// <see cref="ISqlDatabase"/>; connections never leave the storage folder, and Npgsql's errors are
+/// mapped here (<see cref="PostgreSqlErrors"/>), so stores hand out rows and storage-neutral exceptions only.
 /// </summary>
-public sealed class PostgreSqlGatewayStorage : IGatewayStorage, IAsyncDisposable, IDisposable
+public sealed class PostgreSqlGatewayStorage : IGatewayStorage, ISqlDatabase, IAsyncDisposable, IDisposable
 {
     /// <summary>
     /// Advisory lock keys of this database (one 64-bit number space per database, shared with any
@@ -48,23 +51,42 @@ public sealed class PostgreSqlGatewayStorage : IGatewayStorage, IAsyncDisposable
     public string Location { get; }
 
     /// <summary>Runs <paramref name="work"/> in one transaction and returns once it is committed; errors come out storage-neutral.</summary>
-    internal Task<T> WriteAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken cancellationToken) =>
+    internal Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken) =>
         PostgreSqlErrors.MapAsync(WriteUnmappedAsync(work, cancellationToken));
 
-    internal Task WriteAsync(Func<NpgsqlConnection, NpgsqlTransaction, Task> work, CancellationToken cancellationToken) =>
+    internal Task WriteAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken) =>
         WriteAsync<bool>(async (c, t) => { await work(c, t); return true; }, cancellationToken);
 
     /// <summary>Runs a read on a pooled connection; errors come out storage-neutral.</summary>
-    internal Task<T> ReadAsync<T>(Func<NpgsqlConnection, Task<T>> read, CancellationToken cancellationToken) =>
+    internal Task<T> ReadAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken cancellationToken) =>
         PostgreSqlErrors.MapAsync(ReadUnmappedAsync(read, cancellationToken));
 
-    private async Task<T> ReadUnmappedAsync<T>(Func<NpgsqlConnection, Task<T>> read, CancellationToken cancellationToken)
+    private async Task<T> ReadUnmappedAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         return await read(connection);
     }
 
-    private async Task<T> WriteUnmappedAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken cancellationToken)
+    /// <summary>A REPEATABLE READ transaction: every read sees the snapshot of its first statement.</summary>
+    internal Task<T> ReadSnapshotAsync<T>(Func<DbConnection, DbTransaction, Task<T>> read, CancellationToken cancellationToken) =>
+        ReadAsync(async connection =>
+        {
+            await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+            return await read(connection, transaction);
+        }, cancellationToken);
+
+    SqlDialect ISqlDatabase.Dialect => SqlDialect.PostgreSql;
+
+    Task<T> ISqlDatabase.WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken) => WriteAsync(work, cancellationToken);
+
+    Task ISqlDatabase.WriteAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken) => WriteAsync(work, cancellationToken);
+
+    Task<T> ISqlDatabase.ReadAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken cancellationToken) => ReadAsync(read, cancellationToken);
+
+    Task<T> ISqlDatabase.ReadSnapshotAsync<T>(Func<DbConnection, DbTransaction, Task<T>> read, CancellationToken cancellationToken) =>
+        ReadSnapshotAsync(read, cancellationToken);
+
+    private async Task<T> WriteUnmappedAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);

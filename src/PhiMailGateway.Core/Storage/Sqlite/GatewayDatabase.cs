@@ -1,10 +1,12 @@
 using System.Collections.Concurrent;
 using System.Data;
+using System.Data.Common;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using PhiMailGateway.Configuration;
+using PhiMailGateway.Storage.Sql;
 
 namespace PhiMailGateway.Storage.Sqlite;
 
@@ -14,11 +16,11 @@ namespace PhiMailGateway.Storage.Sqlite;
 /// row that a power cut can undo would break the promise behind our 250. Writes go through
 /// <see cref="WriteAsync{T}"/>, which takes the write lock up front (BEGIN IMMEDIATE) so two writers
 /// never deadlock on a lock upgrade, and lets concurrent writes share one commit (group commit).
-/// The SQL stays plain and portable so a PostgreSQL backend can follow. Connections never leave
-/// this folder: the stores here use them, map SQLite's errors (<see cref="SqliteErrors"/>) and hand
-/// out rows and storage-neutral exceptions only.
+/// The stores are shared with PostgreSQL (<c>Storage/Sql</c>) and reach this through
+/// <see cref="ISqlDatabase"/>; connections never leave the storage folder, and SQLite's errors are
+/// mapped here (<see cref="SqliteErrors"/>), so stores hand out rows and storage-neutral exceptions only.
 /// </summary>
-public sealed class GatewayDatabase : IGatewayStorage
+public sealed class GatewayDatabase : IGatewayStorage, ISqlDatabase
 {
     static GatewayDatabase()
     {
@@ -71,20 +73,42 @@ public sealed class GatewayDatabase : IGatewayStorage
     /// 5, 10 ms...) would otherwise add latency to every contended write; other processes (CLI verbs)
     /// still meet busy_timeout.
     /// </summary>
-    internal Task<T> WriteAsync<T>(Func<SqliteConnection, IDbTransaction, Task<T>> work, CancellationToken cancellationToken) =>
+    internal Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken) =>
         SqliteErrors.MapAsync(WriteUnmappedAsync(work, cancellationToken));
 
     /// <summary>Runs a read on a pooled connection; SQLite errors come out storage-neutral.</summary>
-    internal Task<T> ReadAsync<T>(Func<SqliteConnection, Task<T>> read, CancellationToken cancellationToken) =>
+    internal Task<T> ReadAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken cancellationToken) =>
         SqliteErrors.MapAsync(ReadUnmappedAsync(read, cancellationToken));
 
-    private async Task<T> ReadUnmappedAsync<T>(Func<SqliteConnection, Task<T>> read, CancellationToken cancellationToken)
+    /// <summary>
+    /// A deferred transaction: in WAL mode it reads one snapshot from its first statement on, takes
+    /// no write lock and is rolled back (nothing to commit).
+    /// </summary>
+    internal Task<T> ReadSnapshotAsync<T>(Func<DbConnection, DbTransaction, Task<T>> read, CancellationToken cancellationToken) =>
+        ReadAsync(async connection =>
+        {
+            await using var transaction = ((SqliteConnection)connection).BeginTransaction(deferred: true);
+            return await read(connection, transaction);
+        }, cancellationToken);
+
+    SqlDialect ISqlDatabase.Dialect => SqlDialect.Sqlite;
+
+    Task<T> ISqlDatabase.WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken) => WriteAsync(work, cancellationToken);
+
+    Task ISqlDatabase.WriteAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken) => WriteAsync(work, cancellationToken);
+
+    Task<T> ISqlDatabase.ReadAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken cancellationToken) => ReadAsync(read, cancellationToken);
+
+    Task<T> ISqlDatabase.ReadSnapshotAsync<T>(Func<DbConnection, DbTransaction, Task<T>> read, CancellationToken cancellationToken) =>
+        ReadSnapshotAsync(read, cancellationToken);
+
+    private async Task<T> ReadUnmappedAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         return await read(connection);
     }
 
-    private async Task<T> WriteUnmappedAsync<T>(Func<SqliteConnection, IDbTransaction, Task<T>> work, CancellationToken cancellationToken)
+    private async Task<T> WriteUnmappedAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         // A write started from inside another write's callback would wait for the batch it is part
@@ -106,7 +130,7 @@ public sealed class GatewayDatabase : IGatewayStorage
         return (T)(await request.Completion.Task)!;
     }
 
-    internal Task WriteAsync(Func<SqliteConnection, IDbTransaction, Task> work, CancellationToken cancellationToken) =>
+    internal Task WriteAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken) =>
         WriteAsync<bool>(async (c, t) => { await work(c, t); return true; }, cancellationToken);
 
     /// <summary>
@@ -134,9 +158,9 @@ public sealed class GatewayDatabase : IGatewayStorage
     internal int PendingWriteCount => _pendingWrites.Count;
     private readonly SemaphoreSlim _writerGate = new(1, 1);
 
-    private sealed class WriteRequest(Func<SqliteConnection, IDbTransaction, Task<object?>> work, CancellationToken cancellationToken)
+    private sealed class WriteRequest(Func<DbConnection, DbTransaction, Task<object?>> work, CancellationToken cancellationToken)
     {
-        public Func<SqliteConnection, IDbTransaction, Task<object?>> Work { get; } = work;
+        public Func<DbConnection, DbTransaction, Task<object?>> Work { get; } = work;
         public CancellationToken CancellationToken { get; } = cancellationToken;
         public TaskCompletionSource<object?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public object? Result { get; set; }

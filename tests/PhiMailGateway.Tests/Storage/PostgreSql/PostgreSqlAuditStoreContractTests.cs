@@ -12,7 +12,7 @@ public sealed class PostgreSqlAuditStoreContractTests : AuditStoreContract
     protected override async Task<(IAuditStore Store, AuditKeys Keys)> CreateAsync()
     {
         _storage = await PostgreSqlTestStorage.CreateAsync();
-        return (new PostgreSqlAuditStore(_storage.Storage, _storage.Sealer), new AuditKeys(MasterKey.LoadOrCreate(_storage.Options)));
+        return (new SqlAuditStore(_storage.Storage, _storage.Sealer), new AuditKeys(MasterKey.LoadOrCreate(_storage.Options)));
     }
 
     protected override Task MakeUnwritableAsync() => _storage.SetReadOnlyAsync(true);

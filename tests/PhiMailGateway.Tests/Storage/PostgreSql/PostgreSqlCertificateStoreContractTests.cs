@@ -11,7 +11,7 @@ public sealed class PostgreSqlCertificateStoreContractTests : CertificateStoreCo
     protected override async Task<ICertificateStore> CreateAsync()
     {
         _storage = await PostgreSqlTestStorage.CreateAsync();
-        return new PostgreSqlCertificateStore(_storage.Storage, TimeProvider.System);
+        return new SqlCertificateStore(_storage.Storage, TimeProvider.System);
     }
 
     protected override async Task DestroyAsync() => await _storage.DisposeAsync();

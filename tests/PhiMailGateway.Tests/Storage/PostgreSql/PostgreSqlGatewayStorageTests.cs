@@ -86,7 +86,7 @@ public sealed class PostgreSqlGatewayStorageTests
     public async Task AuditRows_UpdateDeleteOrTruncate_RefusedByTheDatabase()
     {
         await using var storage = await PostgreSqlTestStorage.CreateAsync();
-        var audit = new PostgreSqlAuditStore(storage.Storage, storage.Sealer);
+        var audit = new SqlAuditStore(storage.Storage, storage.Sealer);
         await audit.AppendAsync([new PhiMailGateway.Audit.AuditEventRow { RecordedAt = 1, Type = "Relayed", QueueId = "Q1" }], CancellationToken.None);
         await using var connection = new NpgsqlConnection(storage.Database.ConnectionString);
         await connection.OpenAsync();

@@ -12,7 +12,7 @@ public sealed class PostgreSqlGuardStoreContractTests : GuardStoreContract
     protected override async Task<(IGuardStore Guard, IAuditStore Audit)> CreateAsync()
     {
         _storage = await PostgreSqlTestStorage.CreateAsync();
-        return (new PostgreSqlGuardStore(_storage.Storage), new PostgreSqlAuditStore(_storage.Storage, _storage.Sealer));
+        return (new SqlGuardStore(_storage.Storage), new SqlAuditStore(_storage.Storage, _storage.Sealer));
     }
 
     protected override async Task DestroyAsync() => await _storage.DisposeAsync();

@@ -12,7 +12,7 @@ public sealed class PostgreSqlMessageQueueContractTests : MessageQueueContract
     protected override async Task<(IMessageQueue Queue, IAuditStore Audit)> CreateAsync(TimeProvider time)
     {
         _storage = await PostgreSqlTestStorage.CreateAsync();
-        return (_storage.Queue(time, "node-a"), new PostgreSqlAuditStore(_storage.Storage, _storage.Sealer));
+        return (_storage.Queue(time, "node-a"), new SqlAuditStore(_storage.Storage, _storage.Sealer));
     }
 
     protected override Task MakeUnwritableAsync() => _storage.SetReadOnlyAsync(true);

@@ -16,8 +16,8 @@ public sealed class PostgreSqlPickupCodesAndSessionsContractTests : PickupCodesA
     {
         _storage = await PostgreSqlTestStorage.CreateAsync();
         var master = MasterKey.LoadOrCreate(_storage.Options);
-        _packages = new PickupPackageStore(new PostgreSqlPickupPackages(_storage.Storage, time), master, _storage.Options, options, time);
-        return (new PostgreSqlPickupCodes(_storage.Storage, master, options, time), new PostgreSqlPickupSessions(_storage.Storage, options, time));
+        _packages = new PickupPackageStore(new SqlPickupPackages(_storage.Storage, time), master, _storage.Options, options, time);
+        return (new SqlPickupCodes(_storage.Storage, master, options, time), new SqlPickupSessions(_storage.Storage, options, time));
     }
 
     protected override async Task<string> CreatePackageAsync()

@@ -12,7 +12,7 @@ public sealed class PostgreSqlPickupPackagesContractTests : PickupPackagesContra
     protected override async Task<(IPickupPackages Packages, IPickupSessions Sessions)> CreateAsync(PickupOptions options, TimeProvider time)
     {
         _storage = await PostgreSqlTestStorage.CreateAsync();
-        return (new PostgreSqlPickupPackages(_storage.Storage, time), new PostgreSqlPickupSessions(_storage.Storage, options, time));
+        return (new SqlPickupPackages(_storage.Storage, time), new SqlPickupSessions(_storage.Storage, options, time));
     }
 
     protected override async Task DestroyAsync() => await _storage.DisposeAsync();

@@ -22,7 +22,7 @@ public sealed class PostgreSqlSharedPickupTests
     {
         _storage = await PostgreSqlTestStorage.CreateAsync();
         _second = _storage.NewInstance();
-        var packages = new PickupPackageStore(new PostgreSqlPickupPackages(_storage.Storage, TimeProvider.System), MasterKey.LoadOrCreate(_storage.Options),
+        var packages = new PickupPackageStore(new SqlPickupPackages(_storage.Storage, TimeProvider.System), MasterKey.LoadOrCreate(_storage.Options),
             _storage.Options, Options, TimeProvider.System);
         var file = new PackageSource("xray.jpg", "image/jpeg", (s, ct) => s.WriteAsync(DentalCorpus.IntraoralPhotoJpeg(), ct).AsTask());
         _packageId = (await packages.CreateAsync("Q1", "dr.lee@specialist.example", "office@practice.example", PickupScope.Attachments, [file], CancellationToken.None)).PackageId;
@@ -35,7 +35,7 @@ public sealed class PostgreSqlSharedPickupTests
         await _storage.DisposeAsync();
     }
 
-    private PostgreSqlPickupCodes Codes(PostgreSqlGatewayStorage instance) =>
+    private SqlPickupCodes Codes(PostgreSqlGatewayStorage instance) =>
         new(instance, MasterKey.LoadOrCreate(_storage.Options), Options, TimeProvider.System);
 
     [Test]
@@ -58,8 +58,8 @@ public sealed class PostgreSqlSharedPickupTests
     [Test]
     public async Task Downloads_ThroughTwoInstancesAtOnce_StopAtTheCap()
     {
-        var a = new PostgreSqlPickupPackages(_storage.Storage, TimeProvider.System);
-        var b = new PostgreSqlPickupPackages(_second, TimeProvider.System);
+        var a = new SqlPickupPackages(_storage.Storage, TimeProvider.System);
+        var b = new SqlPickupPackages(_second, TimeProvider.System);
 
         var tries = Enumerable.Range(0, Options.MaxDownloads * 3)
             .Select(i => Task.Run(() => (i % 2 == 0 ? a : b).TryCountDownloadAsync(_packageId, [0], CancellationToken.None)));

@@ -15,8 +15,8 @@ public sealed class PostgreSqlSharedQueueContractTests : SharedQueueContract
         var second = _storage.NewInstance();
         await second.MigrateAsync(CancellationToken.None);
         return new SharedNodes(
-            _storage.Queue(time, "node-a", lease), new PostgreSqlAuditStore(_storage.Storage, _storage.Sealer),
-            _storage.Queue(time, "node-b", lease, second), new PostgreSqlAuditStore(second, _storage.Sealer),
+            _storage.Queue(time, "node-a", lease), new SqlAuditStore(_storage.Storage, _storage.Sealer),
+            _storage.Queue(time, "node-b", lease, second), new SqlAuditStore(second, _storage.Sealer),
             new AuditKeys(MasterKey.LoadOrCreate(_storage.Options)));
     }
 

@@ -20,7 +20,7 @@ public sealed class SqliteAuditStoreContractTests : AuditStoreContract
         await database.MigrateAsync(CancellationToken.None);
         var keys = new AuditKeys(MasterKey.LoadOrCreate(options));
         var sealer = new AuditChainSealer(keys, new AuditHeadFile(options, NullLogger<AuditHeadFile>.Instance));
-        return (new SqliteAuditStore(database, sealer), keys);
+        return (new SqlAuditStore(database, sealer), keys);
     }
 
     protected override Task MakeUnwritableAsync()

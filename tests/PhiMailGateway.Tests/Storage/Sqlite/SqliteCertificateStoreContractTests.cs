@@ -14,7 +14,7 @@ public sealed class SqliteCertificateStoreContractTests : CertificateStoreContra
         _dir = new TempDirectory();
         var database = new GatewayDatabase(Path.Combine(_dir.Path, "gateway.db"));
         await database.MigrateAsync(CancellationToken.None);
-        return new SqliteCertificateStore(database, TimeProvider.System);
+        return new SqlCertificateStore(database, TimeProvider.System);
     }
 
     protected override Task DestroyAsync()

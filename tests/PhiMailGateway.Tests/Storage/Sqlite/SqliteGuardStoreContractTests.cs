@@ -13,7 +13,7 @@ public sealed class SqliteGuardStoreContractTests : GuardStoreContract
     protected override async Task<(IGuardStore Guard, IAuditStore Audit)> CreateAsync()
     {
         _bed = await QueueTestBed.CreateAsync();
-        return (new SqliteGuardStore(_bed.Database), new SqliteAuditStore(_bed.Database, _bed.Sealer));
+        return (new SqlGuardStore(_bed.Database), new SqlAuditStore(_bed.Database, _bed.Sealer));
     }
 
     protected override Task DestroyAsync()

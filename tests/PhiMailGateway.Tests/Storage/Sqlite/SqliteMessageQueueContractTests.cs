@@ -18,7 +18,7 @@ public sealed class SqliteMessageQueueContractTests : MessageQueueContract
         var database = new GatewayDatabase(options);
         await database.MigrateAsync(CancellationToken.None);
         var sealer = QueueTestBed.NewSealer(options);
-        return (new SqliteMessageQueue(database, sealer, time), new SqliteAuditStore(database, sealer));
+        return (new SqliteMessageQueue(database, sealer, time), new SqlAuditStore(database, sealer));
     }
 
     protected override Task MakeUnwritableAsync()

@@ -19,8 +19,8 @@ public sealed class SqlitePickupCodesAndSessionsContractTests : PickupCodesAndSe
         var database = new GatewayDatabase(gateway);
         await database.MigrateAsync(CancellationToken.None);
         var master = MasterKey.LoadOrCreate(gateway);
-        _packages = new PickupPackageStore(new SqlitePickupPackages(database, time), master, gateway, options, time);
-        return (new SqlitePickupCodes(database, master, options, time), new SqlitePickupSessions(database, options, time));
+        _packages = new PickupPackageStore(new SqlPickupPackages(database, time), master, gateway, options, time);
+        return (new SqlPickupCodes(database, master, options, time), new SqlPickupSessions(database, options, time));
     }
 
     protected override async Task<string> CreatePackageAsync()

@@ -16,7 +16,7 @@ public sealed class SqlitePickupPackagesContractTests : PickupPackagesContract
         _dir = new TempDirectory();
         var database = new GatewayDatabase(new GatewayOptions { DataDirectory = _dir.Path, HostName = "gw.test" });
         await database.MigrateAsync(CancellationToken.None);
-        return (new SqlitePickupPackages(database, time), new SqlitePickupSessions(database, options, time));
+        return (new SqlPickupPackages(database, time), new SqlPickupSessions(database, options, time));
     }
 
     protected override Task DestroyAsync()

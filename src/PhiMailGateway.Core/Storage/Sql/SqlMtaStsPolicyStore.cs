@@ -1,10 +1,10 @@
 using Dapper;
 using PhiMailGateway.Direct;
 
-namespace PhiMailGateway.Storage.Sqlite;
+namespace PhiMailGateway.Storage.Sql;
 
-/// <summary>MTA-STS policies in <c>mta_sts_policies</c>.</summary>
-public sealed class SqliteMtaStsPolicyStore(GatewayDatabase database) : IMtaStsPolicyStore
+/// <summary>MTA-STS policies in <c>mta_sts_policies</c>; on a shared database a policy one instance fetched holds for all of them.</summary>
+public sealed class SqlMtaStsPolicyStore(ISqlDatabase database) : IMtaStsPolicyStore
 {
     public Task<MtaStsPolicy?> FindAsync(string domain, CancellationToken cancellationToken) =>
         database.ReadAsync(async c =>

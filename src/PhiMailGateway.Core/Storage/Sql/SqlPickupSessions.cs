@@ -1,10 +1,13 @@
 using Dapper;
 using PhiMailGateway.Protection.Pickup;
 
-namespace PhiMailGateway.Storage.PostgreSql;
+namespace PhiMailGateway.Storage.Sql;
 
-/// <summary>Web sessions of verified recipients in <c>pickup_sessions</c>, valid on every instance; only hashes of the cookie values are stored.</summary>
-public sealed class PostgreSqlPickupSessions(PostgreSqlGatewayStorage database, PickupOptions options, TimeProvider time) : IPickupSessions
+/// <summary>
+/// Web sessions of verified recipients in <c>pickup_sessions</c>; only hashes of the cookie values
+/// are stored. On a shared database a session made through one instance is valid on every other.
+/// </summary>
+public sealed class SqlPickupSessions(ISqlDatabase database, PickupOptions options, TimeProvider time) : IPickupSessions
 {
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 

@@ -2,31 +2,42 @@ using Dapper;
 using PhiMailGateway.Audit;
 using PhiMailGateway.Guard;
 
-namespace PhiMailGateway.Storage.PostgreSql;
+namespace PhiMailGateway.Storage.Sql;
 
 /// <summary>
-/// The guard's knowledge in <c>guard_known</c>, and its reading of the shared audit tables. Reading
-/// "delivered since seq N" up to the highest committed seq is safe with several instances: seqs are
-/// handed out under the chain lock, which is held until commit, so no lower seq can still become
-/// visible after a higher one.
+/// The guard's knowledge in <c>guard_known</c>, and its reading of the audit tables. Reading
+/// "delivered since seq N" up to the highest committed seq is safe with several instances on one
+/// database: seqs are handed out under the chain lock, which is held until commit, so no lower seq
+/// can still become visible after a higher one.
 /// </summary>
-public sealed class PostgreSqlGuardStore(PostgreSqlGatewayStorage storage) : IGuardStore
+public sealed class SqlGuardStore(ISqlDatabase database) : IGuardStore
 {
     // A delivered disclosure of images: a Relayed event for the recipient of a disclosure with PHI.
-    private const string DeliveredJoin = """
+    private readonly string _deliveredSince = $"""
+        SELECT d.recipient, d.recipient_name
         FROM audit_events e
-        JOIN disclosures d ON d.delivery_id = e.delivery_id AND lower(d.recipient) = lower(e.recipient)
-        WHERE e.type = @relayed AND d.phi_count > 0
+        JOIN disclosures d ON d.delivery_id = e.delivery_id AND {database.Dialect.EqualIgnoringCase("d.recipient", "e.recipient")}
+        WHERE e.type = @relayed AND d.phi_count > 0 AND e.seq > @afterSeq AND e.seq <= @upTo
+        ORDER BY e.seq
         """;
 
+    private readonly string _patientRecipients = $"""
+        SELECT DISTINCT p.patient_lookup, lower(d.recipient)
+        FROM disclosure_patients p
+        JOIN disclosures d ON d.seq = p.disclosure_seq
+        WHERE {database.Dialect.In("p.patient_lookup", "@lookups")} AND d.phi_count > 0
+          AND EXISTS (SELECT 1 FROM audit_events e WHERE e.delivery_id = d.delivery_id AND e.type = @relayed
+                      AND {database.Dialect.EqualIgnoringCase("e.recipient", "d.recipient")})
+        """;
+
+    private readonly string _listKnown = $"SELECT entry, source, added_at, added_by FROM guard_known ORDER BY {database.Dialect.Binary("entry")}";
+
     public Task<GuardHistory> ReadDeliveredSinceAsync(long afterSeq, CancellationToken cancellationToken) =>
-        storage.ReadAsync(async c =>
+        database.ReadAsync(async c =>
         {
             var upTo = await c.ExecuteScalarAsync<long?>("SELECT MAX(seq) FROM audit_events") ?? 0;
             if (upTo <= afterSeq) return new GuardHistory([], afterSeq);
-            var rows = await c.QueryAsync<(string Address, string? Name)>(
-                $"SELECT d.recipient, d.recipient_name {DeliveredJoin} AND e.seq > @afterSeq AND e.seq <= @upTo ORDER BY e.seq",
-                new { relayed = AuditEventTypes.Relayed, afterSeq, upTo });
+            var rows = await c.QueryAsync<(string Address, string? Name)>(_deliveredSince, new { relayed = AuditEventTypes.Relayed, afterSeq, upTo });
             return new GuardHistory(rows.AsList(), upTo);
         }, cancellationToken);
 
@@ -34,17 +45,10 @@ public sealed class PostgreSqlGuardStore(PostgreSqlGatewayStorage storage) : IGu
         CancellationToken cancellationToken)
     {
         if (patientLookups.Count == 0) return Task.FromResult<IReadOnlyDictionary<string, IReadOnlyList<string>>>(new Dictionary<string, IReadOnlyList<string>>());
-        return storage.ReadAsync(async c =>
+        return database.ReadAsync(async c =>
         {
             var rows = await c.QueryAsync<(string Lookup, string Address)>(
-                """
-                SELECT DISTINCT p.patient_lookup, lower(d.recipient)
-                FROM disclosure_patients p
-                JOIN disclosures d ON d.seq = p.disclosure_seq
-                WHERE p.patient_lookup = ANY(@lookups) AND d.phi_count > 0
-                  AND EXISTS (SELECT 1 FROM audit_events e WHERE e.delivery_id = d.delivery_id AND e.type = @relayed
-                              AND lower(e.recipient) = lower(d.recipient))
-                """, new { lookups = patientLookups.ToArray(), relayed = AuditEventTypes.Relayed });
+                _patientRecipients, new { lookups = SqlDialect.ListParameter(patientLookups), relayed = AuditEventTypes.Relayed });
             var byLookup = patientLookups.Distinct(StringComparer.Ordinal).ToDictionary(l => l, _ => new List<string>(), StringComparer.Ordinal);
             foreach (var (lookup, address) in rows) byLookup[lookup].Add(address);
             return (IReadOnlyDictionary<string, IReadOnlyList<string>>)byLookup.ToDictionary(
@@ -53,15 +57,14 @@ public sealed class PostgreSqlGuardStore(PostgreSqlGatewayStorage storage) : IGu
     }
 
     public Task<long> KnownVersionAsync(CancellationToken cancellationToken) =>
-        storage.ReadAsync(c => c.ExecuteScalarAsync<long>("SELECT known_version FROM guard_state WHERE id = 1"), cancellationToken);
+        database.ReadAsync(c => c.ExecuteScalarAsync<long>("SELECT known_version FROM guard_state WHERE id = 1"), cancellationToken);
 
     public Task<IReadOnlyList<KnownEntry>> ListKnownAsync(CancellationToken cancellationToken) =>
-        storage.ReadAsync(async c => (IReadOnlyList<KnownEntry>)(await c.QueryAsync<(string Entry, string Source, long AddedAt, string? AddedBy)>(
-                "SELECT entry, source, added_at, added_by FROM guard_known ORDER BY entry COLLATE \"C\""))
+        database.ReadAsync(async c => (IReadOnlyList<KnownEntry>)(await c.QueryAsync<(string Entry, string Source, long AddedAt, string? AddedBy)>(_listKnown))
             .Select(r => new KnownEntry(r.Entry, r.Source, DateTimeOffset.FromUnixTimeMilliseconds(r.AddedAt), r.AddedBy)).ToList(), cancellationToken);
 
     public Task<bool> AddKnownAsync(KnownEntry entry, CancellationToken cancellationToken) =>
-        storage.WriteAsync(async (c, t) =>
+        database.WriteAsync(async (c, t) =>
         {
             var added = await c.ExecuteAsync(
                 "INSERT INTO guard_known (entry, source, added_at, added_by) VALUES (@Entry, @Source, @at, @AddedBy) ON CONFLICT (entry) DO NOTHING",
@@ -71,7 +74,7 @@ public sealed class PostgreSqlGuardStore(PostgreSqlGatewayStorage storage) : IGu
         }, cancellationToken);
 
     public Task<bool> RemoveKnownAsync(string entry, CancellationToken cancellationToken) =>
-        storage.WriteAsync(async (c, t) =>
+        database.WriteAsync(async (c, t) =>
         {
             var removed = await c.ExecuteAsync("DELETE FROM guard_known WHERE entry = @entry", new { entry }, t) > 0;
             if (removed) await c.ExecuteAsync("UPDATE guard_state SET known_version = known_version + 1 WHERE id = 1", transaction: t);

@@ -2,16 +2,25 @@ using Dapper;
 using Org.BouncyCastle.X509;
 using PhiMailGateway.Certificates;
 
-namespace PhiMailGateway.Storage.Sqlite;
+namespace PhiMailGateway.Storage.Sql;
 
 /// <summary>
-/// Recipient S/MIME certificates in <c>gateway.db</c> (tables <c>certificates</c>,
-/// <c>certificate_addresses</c>, <c>certificate_crls</c>). Plain, portable SQL through Dapper, so a
-/// PostgreSQL store can follow for multi-instance practices.
+/// Recipient S/MIME certificates (tables <c>certificates</c>, <c>certificate_addresses</c>,
+/// <c>certificate_crls</c>); on a shared database a certificate imported through one instance
+/// encrypts on all of them. Names are ordered byte by byte whatever the database's collation.
 /// </summary>
-public sealed class SqliteCertificateStore(GatewayDatabase database, TimeProvider time) : ICertificateStore
+public sealed class SqlCertificateStore(ISqlDatabase database, TimeProvider time) : ICertificateStore
 {
     private const string CertificateColumns = "c.thumbprint AS Thumbprint, c.is_authority AS IsAuthority, c.der AS Der";
+
+    private readonly string _boundAddresses =
+        $"SELECT address FROM certificate_addresses WHERE thumbprint = @thumbprint ORDER BY {database.Dialect.Binary("address")}";
+
+    private readonly string _allCertificates =
+        $"SELECT {CertificateColumns} FROM certificates c ORDER BY {database.Dialect.Binary("c.subject")}, c.thumbprint";
+
+    private readonly string _allBindings =
+        $"SELECT address, thumbprint FROM certificate_addresses ORDER BY {database.Dialect.Binary("address")}";
 
     public async Task<ImportResult> ImportAsync(CertificateBundle bundle, string? address, CancellationToken cancellationToken)
     {
@@ -38,7 +47,7 @@ public sealed class SqliteCertificateStore(GatewayDatabase database, TimeProvide
                         serial = certificate.SerialNumber.ToString(16).ToUpperInvariant(),
                         notBefore = new DateTimeOffset(certificate.NotBefore, TimeSpan.Zero).ToUnixTimeMilliseconds(),
                         notAfter = new DateTimeOffset(certificate.NotAfter, TimeSpan.Zero).ToUnixTimeMilliseconds(),
-                        authority = authority ? 1 : 0,
+                        authority,
                         der = certificate.GetEncoded(),
                         now,
                     }, transaction);
@@ -50,7 +59,7 @@ public sealed class SqliteCertificateStore(GatewayDatabase database, TimeProvide
                         new { a, thumbprint }, transaction);
                 }
                 var bound = (await connection.QueryAsync<string>(
-                    "SELECT address FROM certificate_addresses WHERE thumbprint = @thumbprint ORDER BY address", new { thumbprint }, transaction)).ToList();
+                    _boundAddresses, new { thumbprint }, transaction)).ToList();
                 imported.Add(new ImportedCertificate(new StoredCertificate(thumbprint, certificate, authority, bound), inserted > 0));
             }
             var newCrls = 0;
@@ -95,7 +104,7 @@ public sealed class SqliteCertificateStore(GatewayDatabase database, TimeProvide
                 // A recipient certificate nobody uses any more goes too; a shared one stays.
                 await connection.ExecuteAsync(
                     """
-                    DELETE FROM certificates WHERE thumbprint = @thumbprint AND is_authority = 0
+                    DELETE FROM certificates WHERE thumbprint = @thumbprint AND NOT is_authority
                       AND NOT EXISTS (SELECT 1 FROM certificate_addresses a WHERE a.thumbprint = @thumbprint)
                     """, new { thumbprint }, transaction);
             }
@@ -106,12 +115,12 @@ public sealed class SqliteCertificateStore(GatewayDatabase database, TimeProvide
     public Task<CertificateSnapshot> LoadAllAsync(CancellationToken cancellationToken) =>
         database.ReadAsync(connection => LoadAllAsync(connection, cancellationToken), cancellationToken);
 
-    private static async Task<CertificateSnapshot> LoadAllAsync(System.Data.IDbConnection connection, CancellationToken cancellationToken)
+    private async Task<CertificateSnapshot> LoadAllAsync(System.Data.IDbConnection connection, CancellationToken cancellationToken)
     {
         var rows = (await connection.QueryAsync<CertificateRow>(new CommandDefinition(
-            $"SELECT {CertificateColumns} FROM certificates c ORDER BY c.subject", cancellationToken: cancellationToken))).ToList();
+            _allCertificates, cancellationToken: cancellationToken))).ToList();
         var bindings = (await connection.QueryAsync<(string Address, string Thumbprint)>(new CommandDefinition(
-            "SELECT address, thumbprint FROM certificate_addresses ORDER BY address", cancellationToken: cancellationToken)))
+            _allBindings, cancellationToken: cancellationToken)))
             .ToLookup(b => b.Thumbprint, b => b.Address);
         var all = rows.Select(r => ToStored(r, bindings[r.Thumbprint].ToList())).ToList();
         return new CertificateSnapshot(all.Where(c => !c.IsAuthority).ToList(), all.Where(c => c.IsAuthority).Select(c => c.Certificate).ToList(),
@@ -130,22 +139,28 @@ public sealed class SqliteCertificateStore(GatewayDatabase database, TimeProvide
             $"""
             SELECT {CertificateColumns} FROM certificates c
             JOIN certificate_addresses a ON a.thumbprint = c.thumbprint
-            WHERE a.address = @key AND c.is_authority = 0
+            WHERE a.address = @key AND NOT c.is_authority
             """, new { key }, cancellationToken: cancellationToken)))
             .Select(r => ToStored(r, [key])).ToList();
         if (recipients.Count == 0) return new CertificateSnapshot([], [], []);
         var authorities = (await connection.QueryAsync<CertificateRow>(new CommandDefinition(
-            $"SELECT {CertificateColumns} FROM certificates c WHERE c.is_authority = 1", cancellationToken: cancellationToken)))
+            $"SELECT {CertificateColumns} FROM certificates c WHERE c.is_authority", cancellationToken: cancellationToken)))
             .Select(r => ToStored(r, []).Certificate).ToList();
         return new CertificateSnapshot(recipients, authorities, await CrlsAsync(connection, cancellationToken));
     }
 
     private static async Task<IReadOnlyList<X509Crl>> CrlsAsync(System.Data.IDbConnection connection, CancellationToken cancellationToken) =>
-        (await connection.QueryAsync<byte[]>(new CommandDefinition("SELECT der FROM certificate_crls ORDER BY this_update", cancellationToken: cancellationToken)))
+        (await connection.QueryAsync<byte[]>(new CommandDefinition("SELECT der FROM certificate_crls ORDER BY this_update, crl_id", cancellationToken: cancellationToken)))
             .Select(der => new X509Crl(der)).ToList();
 
     private static StoredCertificate ToStored(CertificateRow row, IReadOnlyList<string> addresses) =>
-        new(row.Thumbprint, ParsedCertificates.Get(row.Thumbprint, row.Der), row.IsAuthority != 0, addresses);
+        new(row.Thumbprint, ParsedCertificates.Get(row.Thumbprint, row.Der), row.IsAuthority, addresses);
 
-    private sealed record CertificateRow(string Thumbprint, long IsAuthority, byte[] Der);
+    // Properties, not a positional record: Dapper converts SQLite's 0/1 into the bool only on a setter.
+    private sealed class CertificateRow
+    {
+        public string Thumbprint { get; init; } = "";
+        public bool IsAuthority { get; init; }
+        public byte[] Der { get; init; } = [];
+    }
 }

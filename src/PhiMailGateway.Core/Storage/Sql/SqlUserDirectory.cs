@@ -1,15 +1,15 @@
 using Dapper;
 using PhiMailGateway.Users;
 
-namespace PhiMailGateway.Storage.Sqlite;
+namespace PhiMailGateway.Storage.Sql;
 
 /// <summary>
-/// SMTP AUTH accounts in the <c>users</c> table of <see cref="GatewayDatabase"/>. Plain, portable SQL
-/// so a PostgreSQL directory can follow for multi-instance practices.
+/// SMTP AUTH accounts in the <c>users</c> table; on a shared database an account added through one
+/// instance (or the CLI) authenticates on every other.
 /// PBKDF2 runs while no connection is open: a slow hash must not hold a pooled connection (or, for
 /// writes, the database write lock) for tens of milliseconds.
 /// </summary>
-public sealed class SqliteUserDirectory : IUserDirectory
+public sealed class SqlUserDirectory : IUserDirectory
 {
     // Verified against when the user does not exist, so an unknown name costs the same PBKDF2 work as
     // a known one and AUTH timing does not reveal which accounts exist. It tracks DefaultIterations; its
@@ -17,16 +17,18 @@ public sealed class SqliteUserDirectory : IUserDirectory
     private static readonly string DummyHash = PasswordHasher.Format(
         PasswordHasher.DefaultIterations, "phimail-dummy-16"u8.ToArray(), new byte[PasswordHasher.HashBytes]);
 
-    private readonly GatewayDatabase _database;
+    private readonly ISqlDatabase _database;
     private readonly TimeProvider _time;
+    private readonly string _list;
     private readonly VerifiedPasswordCache? _verified;
 
     /// <param name="verified">Where a returning user's checked password is remembered (serve); null checks every time (the CLI).</param>
-    public SqliteUserDirectory(GatewayDatabase database, TimeProvider? time = null, VerifiedPasswordCache? verified = null)
+    public SqlUserDirectory(ISqlDatabase database, TimeProvider? time = null, VerifiedPasswordCache? verified = null)
     {
         _database = database;
         _time = time ?? TimeProvider.System;
         _verified = verified;
+        _list = $"SELECT name AS Name, created_at AS CreatedAt, updated_at AS UpdatedAt FROM users ORDER BY {database.Dialect.Binary("name")}";
     }
 
     public async Task<bool> AddOrUpdateAsync(string name, string password, CancellationToken cancellationToken)
@@ -60,8 +62,7 @@ public sealed class SqliteUserDirectory : IUserDirectory
     public async Task<IReadOnlyList<UserAccount>> ListAsync(CancellationToken cancellationToken)
     {
         var rows = await _database.ReadAsync(connection => connection.QueryAsync<UserRow>(new CommandDefinition(
-            "SELECT name AS Name, created_at AS CreatedAt, updated_at AS UpdatedAt FROM users ORDER BY name",
-            cancellationToken: cancellationToken)), cancellationToken);
+            _list, cancellationToken: cancellationToken)), cancellationToken);
         return rows.Select(r => new UserAccount(
             r.Name,
             DateTimeOffset.FromUnixTimeMilliseconds(r.CreatedAt),

@@ -2,15 +2,18 @@ using System.Security.Cryptography;
 using Dapper;
 using PhiMailGateway.Protection.Pickup;
 
-namespace PhiMailGateway.Storage.PostgreSql;
+namespace PhiMailGateway.Storage.Sql;
 
 /// <summary>
-/// One-time codes in <c>pickup_codes</c>, and the wrong-code count and lock on the package row,
-/// shared by every instance: each issue and check locks the package row first, so wrong codes
-/// tried through several instances add up to one count and lock the package after the same total.
+/// One-time codes in <c>pickup_codes</c>, and the wrong-code count and lock on the package row.
+/// Each issue and check locks the package row first (where the database has row locks), so wrong
+/// codes tried through several instances add up to one count and lock the package after the same total.
 /// </summary>
-public sealed class PostgreSqlPickupCodes(PostgreSqlGatewayStorage database, MasterKey masterKey, PickupOptions options, TimeProvider time) : IPickupCodes
+public sealed class SqlPickupCodes(ISqlDatabase database, MasterKey masterKey, PickupOptions options, TimeProvider time) : IPickupCodes
 {
+    private readonly string? _lockPackage = database.Dialect.LockRows("pickup_packages", "package_id = @packageId");
+    private readonly string _selectPackage = $"SELECT * FROM pickup_packages WHERE package_id = @packageId{database.Dialect.ForUpdate}";
+
     // Only a keyed hash of each code is stored: a copy of the database does not give the codes.
     private readonly byte[] _codeKey = masterKey.Derive("pickup-code-mac/v1");
 
@@ -24,7 +27,7 @@ public sealed class PostgreSqlPickupCodes(PostgreSqlGatewayStorage database, Mas
         var issued = await database.WriteAsync(async (c, t) =>
         {
             // The package row first: instances serving the same link at once count one after the other.
-            await c.ExecuteAsync("SELECT 1 FROM pickup_packages WHERE package_id = @packageId FOR UPDATE", new { packageId }, t);
+            if (_lockPackage is not null) await c.ExecuteAsync(_lockPackage, new { packageId }, t);
             var recent = await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM pickup_codes WHERE package_id = @packageId AND created_at > @since",
                 new { packageId, since = now - (long)TimeSpan.FromHours(1).TotalMilliseconds }, t);
             if (recent >= options.MaxCodesPerHour) return false;
@@ -50,7 +53,7 @@ public sealed class PostgreSqlPickupCodes(PostgreSqlGatewayStorage database, Mas
         var now = Now;
         return await database.WriteAsync(async (c, t) =>
         {
-            var package = await c.QuerySingleAsync<PickupPackage>("SELECT * FROM pickup_packages WHERE package_id = @packageId FOR UPDATE", new { packageId }, t);
+            var package = await c.QuerySingleAsync<PickupPackage>(_selectPackage, new { packageId }, t);
             if (package.LockedUntil is { } until && until > now)
                 return new CodeCheckResult(CodeCheck.Locked, 0, DateTimeOffset.FromUnixTimeMilliseconds(until));
             var open = await c.QueryAsync<(byte[] Salt, byte[] CodeHash)>(

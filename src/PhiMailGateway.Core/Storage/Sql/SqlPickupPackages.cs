@@ -1,14 +1,33 @@
 using Dapper;
 using PhiMailGateway.Protection.Pickup;
 
-namespace PhiMailGateway.Storage.PostgreSql;
+namespace PhiMailGateway.Storage.Sql;
 
 /// <summary>
-/// Pickup packages in <c>pickup_packages</c>, <c>pickup_files</c> and <c>pickup_labels</c>, shared
-/// by every instance. Download counts lock the package row, so the cap holds across instances.
+/// Pickup packages in <c>pickup_packages</c>, <c>pickup_files</c> and <c>pickup_labels</c>. Download
+/// counts lock the package row first (where the database has row locks), so the cap holds across
+/// instances sharing one database.
 /// </summary>
-public sealed class PostgreSqlPickupPackages(PostgreSqlGatewayStorage database, TimeProvider time) : IPickupPackages
+public sealed class SqlPickupPackages(ISqlDatabase database, TimeProvider time) : IPickupPackages
 {
+    private readonly string? _lockPackage = database.Dialect.LockRows("pickup_packages", "package_id = @packageId");
+
+    private const string WithDownloadsLeft = "download_count < (SELECT max_downloads FROM pickup_packages WHERE package_id = @packageId)";
+
+    private readonly string _countFilesLeft =
+        $"SELECT COUNT(*) FROM pickup_files WHERE package_id = @packageId AND {database.Dialect.In("file_index", "@indexes")} AND {WithDownloadsLeft}";
+
+    private readonly string _countDownloads =
+        $"UPDATE pickup_files SET download_count = download_count + 1 WHERE package_id = @packageId AND {database.Dialect.In("file_index", "@indexes")} AND {WithDownloadsLeft}";
+
+    // Each package expires through one instance only, which alone records it: rows another instance
+    // is expiring now are skipped, not waited for.
+    private readonly string _expireDue = $"""
+        UPDATE pickup_packages SET state = 'Expired'
+        WHERE package_id IN (SELECT package_id FROM pickup_packages WHERE state = 'Active' AND expires_at <= @now{database.Dialect.ForUpdateSkipLocked})
+        RETURNING *
+        """;
+
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 
     public Task CreateAsync(NewPickupPackage package, CancellationToken cancellationToken) =>
@@ -84,20 +103,17 @@ public sealed class PostgreSqlPickupPackages(PostgreSqlGatewayStorage database, 
         return database.WriteAsync(async (c, t) =>
         {
             // The package row first: instances serving the same link at once count one after the other.
-            await c.ExecuteAsync("SELECT 1 FROM pickup_packages WHERE package_id = @packageId FOR UPDATE", new { packageId }, t);
+            if (_lockPackage is not null) await c.ExecuteAsync(_lockPackage, new { packageId }, t);
             var available = await c.ExecuteScalarAsync<long>("""
                 SELECT COUNT(*) FROM pickup_packages
                 WHERE package_id = @packageId AND state = 'Active' AND purged_at IS NULL AND download_count < max_downloads AND expires_at > @now
                 """, new { packageId, now }, t);
             if (available != 1 || fileIndexes.Count == 0) return false;
-            // Checked before anything is counted, as the SQLite store does.
-            const string WithDownloadsLeft = """
-                package_id = @packageId AND file_index = ANY(@indexes)
-                AND download_count < (SELECT max_downloads FROM pickup_packages WHERE package_id = @packageId)
-                """;
-            var left = await c.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM pickup_files WHERE {WithDownloadsLeft}", new { packageId, indexes }, t);
+            // Checked before anything is counted: SQLite shares the transaction with other writes of
+            // the batch, so a partial count could not be rolled back on its own.
+            var left = await c.ExecuteScalarAsync<long>(_countFilesLeft, new { packageId, indexes }, t);
             if (left != indexes.Length) return false;
-            await c.ExecuteAsync($"UPDATE pickup_files SET download_count = download_count + 1 WHERE {WithDownloadsLeft}", new { packageId, indexes }, t);
+            await c.ExecuteAsync(_countDownloads, new { packageId, indexes }, t);
             await c.ExecuteAsync("""
                 UPDATE pickup_packages SET download_count = (SELECT MIN(download_count) FROM pickup_files WHERE package_id = @packageId)
                 WHERE package_id = @packageId
@@ -123,12 +139,8 @@ public sealed class PostgreSqlPickupPackages(PostgreSqlGatewayStorage database, 
         var now = Now;
         return database.WriteAsync(async (c, t) =>
         {
-            // Locked and changed by id: each package expires through one instance only, which
-            // alone records it. Rows another instance is expiring now are skipped, not waited for.
-            var due = (await c.QueryAsync<PickupPackage>(
-                "SELECT * FROM pickup_packages WHERE state = 'Active' AND expires_at <= @now ORDER BY package_id FOR UPDATE SKIP LOCKED", new { now }, t)).ToList();
-            await c.ExecuteAsync("UPDATE pickup_packages SET state = 'Expired' WHERE package_id = ANY(@ids)", new { ids = due.Select(p => p.PackageId).ToArray() }, t);
-            return (IReadOnlyList<PickupPackage>)due;
+            var expired = await c.QueryAsync<PickupPackage>(_expireDue, new { now }, t);
+            return (IReadOnlyList<PickupPackage>)expired.OrderBy(p => p.PackageId, StringComparer.Ordinal).ToList();
         }, cancellationToken);
     }
 

@@ -1,42 +1,46 @@
 using Dapper;
 using PhiMailGateway.Audit;
 
-namespace PhiMailGateway.Storage.Sqlite;
+namespace PhiMailGateway.Storage.Sql;
 
 /// <summary>
 /// The audit chain in the <c>disclosures</c>, <c>disclosure_patients</c> and <c>audit_events</c>
-/// tables of <c>gateway.db</c>; triggers (migration 0002) refuse UPDATE and DELETE on them.
+/// tables; triggers (SQLite migration 0002, PostgreSQL 0001) refuse UPDATE and DELETE on them, and
+/// TRUNCATE in PostgreSQL. On a shared database `audit verify` on any instance reads the whole
+/// chain, whichever instance wrote each row.
 /// </summary>
-public sealed class SqliteAuditStore(GatewayDatabase database, AuditChainSealer sealer) : IAuditStore
+public sealed class SqlAuditStore(ISqlDatabase database, AuditChainSealer sealer) : IAuditStore
 {
-    /// <summary>The triggers that make the audit tables append-only; `audit verify` reports any that is gone.</summary>
-    public static readonly IReadOnlyList<string> Triggers =
-    [
-        "disclosures_no_update", "disclosures_no_delete",
-        "disclosure_patients_no_update", "disclosure_patients_no_delete",
-        "audit_events_no_update", "audit_events_no_delete",
-    ];
+    private readonly SqlDialect _dialect = database.Dialect;
+
+    private readonly string _eventsOfQueues = $"SELECT * FROM audit_events WHERE {database.Dialect.In("queue_id", "@chunk")}";
+
+    private readonly string _eventsOfPackages = $"SELECT * FROM audit_events WHERE {database.Dialect.In("package_id", "@chunk")} AND queue_id IS NULL";
+
+    private readonly string _eventsOfTypes =
+        $"SELECT * FROM audit_events WHERE {database.Dialect.In("type", "@types")} AND recorded_at >= @since AND recorded_at < @until ORDER BY seq";
 
     public Task<ChainHead> AppendAsync(IReadOnlyList<AuditRow> rows, CancellationToken cancellationToken) =>
-        database.WriteAsync(async (c, t) => await SqliteAuditChain.AppendAsync(sealer, c, t, rows) ?? await SqliteAuditChain.ReadHeadAsync(c, t), cancellationToken);
+        database.WriteAsync(async (c, t) => await SqlAuditChain.AppendAsync(_dialect, sealer, c, t, rows) ?? await SqlAuditChain.ReadHeadAsync(c, t), cancellationToken);
 
     public Task<ChainHead> ReadHeadAsync(CancellationToken cancellationToken) =>
-        database.ReadAsync(c => SqliteAuditChain.ReadHeadAsync(c), cancellationToken);
+        database.ReadAsync(c => SqlAuditChain.ReadHeadAsync(c), cancellationToken);
 
     public Task OpenChainAsync(CancellationToken cancellationToken) =>
-        database.WriteAsync((c, t) => SqliteAuditChain.OpenAsync(sealer, c, t), cancellationToken);
+        database.WriteAsync((c, t) => SqlAuditChain.OpenAsync(_dialect, sealer, c, t), cancellationToken);
 
+    /// <summary>One snapshot for the whole read, so rows another writer appends meanwhile cannot show up in one table and not yet in the other.</summary>
     public Task<StoredAuditChain> ReadChainAsync(CancellationToken cancellationToken) =>
-        database.ReadAsync(async connection =>
+        database.ReadSnapshotAsync(async (connection, transaction) =>
         {
-            var present = (await connection.QueryAsync<string>("SELECT name FROM sqlite_master WHERE type = 'trigger'")).ToHashSet(StringComparer.Ordinal);
-            var disclosures = (await connection.QueryAsync<DisclosureRow>("SELECT * FROM disclosures ORDER BY seq")).AsList();
-            var lookups = (await connection.QueryAsync<(long Seq, string Lookup)>("SELECT disclosure_seq, patient_lookup FROM disclosure_patients"))
+            var present = (await connection.QueryAsync<string>(_dialect.TriggerNames, transaction: transaction)).ToHashSet(StringComparer.Ordinal);
+            var disclosures = (await connection.QueryAsync<DisclosureRow>("SELECT * FROM disclosures ORDER BY seq", transaction: transaction)).AsList();
+            var lookups = (await connection.QueryAsync<(long Seq, string Lookup)>("SELECT disclosure_seq, patient_lookup FROM disclosure_patients", transaction: transaction))
                 .ToLookup(x => x.Seq, x => x.Lookup);
             foreach (var d in disclosures) d.PatientLookups = lookups[d.Seq].ToList();
-            var events = (await connection.QueryAsync<AuditEventRow>("SELECT * FROM audit_events ORDER BY seq")).AsList();
+            var events = (await connection.QueryAsync<AuditEventRow>("SELECT * FROM audit_events ORDER BY seq", transaction: transaction)).AsList();
             var orphans = lookups.Select(g => g.Key).Except(disclosures.Select(d => d.Seq)).Order().ToList();
-            return new StoredAuditChain(disclosures, events, orphans, Triggers.Where(t => !present.Contains(t)).ToList());
+            return new StoredAuditChain(disclosures, events, orphans, _dialect.AuditTriggers.Where(t => !present.Contains(t)).ToList());
         }, cancellationToken);
 
     public Task<IReadOnlyList<DisclosureRow>> FindDisclosuresAsync(DisclosureFilter filter, CancellationToken cancellationToken)
@@ -72,18 +76,19 @@ public sealed class SqliteAuditStore(GatewayDatabase database, AuditChainSealer 
         database.ReadAsync(async connection =>
         {
             var events = new List<AuditEventRow>();
-            // Chunks keep each IN list well below SQLite's limit on bound parameters.
+            // Chunks keep each IN list well below SQLite's limit on bound parameters (PostgreSQL binds each as one array).
             foreach (var chunk in queueIds.Distinct(StringComparer.Ordinal).Chunk(500))
-                events.AddRange(await connection.QueryAsync<AuditEventRow>("SELECT * FROM audit_events WHERE queue_id IN @chunk ORDER BY seq", new { chunk }));
+                events.AddRange(await connection.QueryAsync<AuditEventRow>(_eventsOfQueues, new { chunk }));
             foreach (var chunk in packageIds.Distinct(StringComparer.Ordinal).Chunk(500))
-                events.AddRange(await connection.QueryAsync<AuditEventRow>("SELECT * FROM audit_events WHERE package_id IN @chunk AND queue_id IS NULL ORDER BY seq", new { chunk }));
+                events.AddRange(await connection.QueryAsync<AuditEventRow>(_eventsOfPackages, new { chunk }));
+            events.Sort((a, b) => a.Seq.CompareTo(b.Seq));
             return (IReadOnlyList<AuditEventRow>)events;
         }, cancellationToken);
 
     public Task<IReadOnlyList<AuditEventRow>> FindEventsOfTypesAsync(IReadOnlyCollection<string> types, DateTimeOffset? since, DateTimeOffset? until,
         CancellationToken cancellationToken) =>
         database.ReadAsync(async connection => (IReadOnlyList<AuditEventRow>)(await connection.QueryAsync<AuditEventRow>(
-            "SELECT * FROM audit_events WHERE type IN @types AND recorded_at >= @since AND recorded_at < @until ORDER BY seq",
-            new { types, since = since?.ToUnixTimeMilliseconds() ?? long.MinValue, until = until?.ToUnixTimeMilliseconds() ?? long.MaxValue })).AsList(),
+            _eventsOfTypes,
+            new { types = SqlDialect.ListParameter(types), since = since?.ToUnixTimeMilliseconds() ?? long.MinValue, until = until?.ToUnixTimeMilliseconds() ?? long.MaxValue })).AsList(),
             cancellationToken);
 }

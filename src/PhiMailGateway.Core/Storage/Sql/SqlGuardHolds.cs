@@ -1,18 +1,25 @@
-using System.Data;
+using System.Data.Common;
 using Dapper;
 using PhiMailGateway.Audit;
 using PhiMailGateway.Guard;
 using PhiMailGateway.Queue;
 
-namespace PhiMailGateway.Storage.Sqlite;
+namespace PhiMailGateway.Storage.Sql;
 
-/// <summary>The guard's held copies in <c>guard_holds</c>; each change commits with its audit events.</summary>
-public sealed class SqliteGuardHolds(GatewayDatabase database, AuditChainSealer sealer, TimeProvider time) : IGuardHolds
+/// <summary>
+/// The guard's held copies in <c>guard_holds</c>; each change commits with its audit events, taking
+/// the chain's lock before any row (see <see cref="SqlMessageQueue"/> on lock order).
+/// </summary>
+public sealed class SqlGuardHolds(ISqlDatabase database, AuditChainSealer sealer, TimeProvider time) : IGuardHolds
 {
+    private readonly SqlDialect _dialect = database.Dialect;
+    private readonly QueueRows _rows = new(database.Dialect);
+    private readonly string _inStates = $"{Select} WHERE {database.Dialect.In("h.state", "@states")} ORDER BY h.created_at, h.hold_id";
+
     private const string Select = "SELECT h.*, m.sender FROM guard_holds h JOIN messages m ON m.queue_id = h.queue_id";
 
-    /// <summary>Written by <see cref="SqliteMessageQueue.CommitDisclosureAsync"/> in the transaction of the message's other copies.</summary>
-    internal static async Task InsertAsync(IDbConnection c, IDbTransaction t, string queueId, GuardRecords guard, long now)
+    /// <summary>Written by <see cref="SqlMessageQueue.CommitDisclosureAsync"/> in the transaction of the message's other copies.</summary>
+    internal static async Task InsertAsync(DbConnection c, DbTransaction t, string queueId, GuardRecords guard, long now)
     {
         foreach (var hold in guard.Holds)
         {
@@ -49,7 +56,7 @@ public sealed class SqliteGuardHolds(GatewayDatabase database, AuditChainSealer 
                 """
                 SELECT d.delivery_id, r.recipient, d.action, d.next_attempt_at, d.attempts, d.state, r.status
                 FROM deliveries d JOIN delivery_recipients r ON r.delivery_id = d.delivery_id
-                WHERE d.queue_id = @queueId AND d.is_dsn = 0 ORDER BY d.created_at, d.delivery_id, r.recipient
+                WHERE d.queue_id = @queueId AND NOT d.is_dsn ORDER BY d.created_at, d.delivery_id, r.recipient
                 """, new { queueId }))
                 .Select(r => new SenderCopy(r.DeliveryId, r.Recipient, r.Action, r.NextAttemptAt,
                     r.State == DeliveryStates.Pending && r.Attempts == 0 && r.NextAttemptAt > now, r.Status))
@@ -65,12 +72,13 @@ public sealed class SqliteGuardHolds(GatewayDatabase database, AuditChainSealer 
     public Task<HoldDecided> RecallAsync(string deliveryId, DateTimeOffset now, IReadOnlyList<AuditRow> events, CancellationToken cancellationToken) =>
         database.WriteAsync(async (c, t) =>
         {
+            if (events.Count > 0) await SqlAuditChain.LockAsync(_dialect, c, t);
             var at = now.ToUnixTimeMilliseconds();
             // Only a copy the worker cannot have picked up yet: never tried, and not yet due.
             var queueId = await c.ExecuteScalarAsync<string?>(
                 """
                 UPDATE deliveries SET state = @Done, last_error = 'recalled by the sender'
-                WHERE delivery_id = @deliveryId AND state = @Pending AND attempts = 0 AND next_attempt_at > @at AND is_dsn = 0
+                WHERE delivery_id = @deliveryId AND state = @Pending AND attempts = 0 AND next_attempt_at > @at AND NOT is_dsn
                 RETURNING queue_id
                 """,
                 new { deliveryId, at, DeliveryStates.Done, DeliveryStates.Pending }, t);
@@ -78,19 +86,19 @@ public sealed class SqliteGuardHolds(GatewayDatabase database, AuditChainSealer 
             await c.ExecuteAsync(
                 "UPDATE delivery_recipients SET status = @Failed, response = 'recalled by the sender', updated_at = @at WHERE delivery_id = @deliveryId AND status = @Pending",
                 new { RecipientStates.Failed, at, deliveryId, RecipientStates.Pending }, t);
-            await SqliteAuditChain.AppendAsync(sealer, c, t, events);
-            return new HoldDecided(true, await SqliteMessageQueue.FinishIfSettledAsync(c, t, queueId));
+            await SqlAuditChain.AppendAsync(_dialect, sealer, c, t, events);
+            return new HoldDecided(true, await _rows.FinishIfSettledAsync(c, t, queueId));
         }, cancellationToken);
 
     public Task<IReadOnlyList<GuardHold>> InStatesAsync(IReadOnlyCollection<string> states, CancellationToken cancellationToken) =>
         database.ReadAsync(async c => (IReadOnlyList<GuardHold>)(await c.QueryAsync<GuardHold>(
-            $"{Select} WHERE h.state IN @states ORDER BY h.created_at, h.hold_id", new { states })).AsList(), cancellationToken);
+            _inStates, new { states = SqlDialect.ListParameter(states) })).AsList(), cancellationToken);
 
     public Task<IReadOnlyList<GuardHold>> DueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
         database.ReadAsync(async c => (IReadOnlyList<GuardHold>)(await c.QueryAsync<GuardHold>(
             $"""
             {Select} WHERE (h.state = @Released AND h.next_attempt_at <= @now) OR (h.state = @Held AND h.expires_at <= @now)
-            ORDER BY h.created_at LIMIT @limit
+            ORDER BY h.created_at, h.hold_id LIMIT @limit
             """,
             new { GuardHoldStates.Released, GuardHoldStates.Held, now = now.ToUnixTimeMilliseconds(), limit })).AsList(), cancellationToken);
 
@@ -103,6 +111,7 @@ public sealed class SqliteGuardHolds(GatewayDatabase database, AuditChainSealer 
         CancellationToken cancellationToken) =>
         database.WriteAsync(async (c, t) =>
         {
+            if (events.Count > 0) await SqlAuditChain.LockAsync(_dialect, c, t);
             var queueId = await c.ExecuteScalarAsync<string?>(
                 """
                 UPDATE guard_holds SET state = @State, decided_at = @now, decided_by = @By, decision_reason = @Reason
@@ -110,21 +119,22 @@ public sealed class SqliteGuardHolds(GatewayDatabase database, AuditChainSealer 
                 """,
                 new { decision.State, now = time.GetUtcNow().ToUnixTimeMilliseconds(), decision.By, decision.Reason, holdId, GuardHoldStates.Held }, t);
             if (queueId is null) return new HoldDecided(false, []);
-            if (notice is not null) await SqliteMessageQueue.InsertDeliveryAsync(c, t, queueId, notice, time.GetUtcNow().ToUnixTimeMilliseconds());
-            await SqliteAuditChain.AppendAsync(sealer, c, t, events);
-            return new HoldDecided(true, await SqliteMessageQueue.FinishIfSettledAsync(c, t, queueId));
+            if (notice is not null) await _rows.InsertDeliveryAsync(c, t, queueId, notice, time.GetUtcNow().ToUnixTimeMilliseconds());
+            await SqlAuditChain.AppendAsync(_dialect, sealer, c, t, events);
+            return new HoldDecided(true, await _rows.FinishIfSettledAsync(c, t, queueId));
         }, cancellationToken);
 
     public Task<HoldDecided> CommitReleaseAsync(string holdId, IReadOnlyList<NewDelivery> outbound, IReadOnlyList<AuditRow> records,
         CancellationToken cancellationToken) =>
         database.WriteAsync(async (c, t) =>
         {
+            if (records.Count > 0) await SqlAuditChain.LockAsync(_dialect, c, t);
             var queueId = await c.ExecuteScalarAsync<string?>(
                 "UPDATE guard_holds SET state = @Sent WHERE hold_id = @holdId AND state = @Released RETURNING queue_id",
                 new { GuardHoldStates.Sent, holdId, GuardHoldStates.Released }, t);
             if (queueId is null) return new HoldDecided(false, []);
-            foreach (var delivery in outbound) await SqliteMessageQueue.InsertDeliveryAsync(c, t, queueId, delivery, time.GetUtcNow().ToUnixTimeMilliseconds());
-            await SqliteAuditChain.AppendAsync(sealer, c, t, records);
-            return new HoldDecided(true, await SqliteMessageQueue.FinishIfSettledAsync(c, t, queueId));
+            foreach (var delivery in outbound) await _rows.InsertDeliveryAsync(c, t, queueId, delivery, time.GetUtcNow().ToUnixTimeMilliseconds());
+            await SqlAuditChain.AppendAsync(_dialect, sealer, c, t, records);
+            return new HoldDecided(true, await _rows.FinishIfSettledAsync(c, t, queueId));
         }, cancellationToken);
 }
