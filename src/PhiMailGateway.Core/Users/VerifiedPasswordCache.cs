@@ -34,7 +34,7 @@ public sealed class VerifiedPasswordCache
         _time = time ?? TimeProvider.System;
     }
 
-    /// <summary>How many checks were answered from memory, for the metrics page and the tests.</summary>
+    /// <summary>How many checks were answered from memory (what the tests observe instead of timing).</summary>
     public long Hits => Interlocked.Read(ref _hits);
 
     /// <summary>True when this exact password was verified against this exact stored hash within the lifetime.</summary>
