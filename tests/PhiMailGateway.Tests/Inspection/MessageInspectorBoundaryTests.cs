@@ -218,4 +218,78 @@ public class MessageInspectorBoundaryTests
     public async Task MessageInspector_LogoNotReferencedFromTheHtml_NotADecoration() =>
         Assert.That((await Inspect(RelatedLogo("other@practice.example"))).Findings.Any(f => f.Kind == ImageKind.Decoration), Is.False,
             "a decoration must be one the HTML shows");
+    // ------------------------------------------------------------------ items in the text, messages under other types
+
+    /// <summary><paramref name="levels"/> multiparts around one leaf (its headers and body as written), so the leaf sits at that depth.</summary>
+    private static byte[] NestedLeaf(int levels, string leaf)
+    {
+        var sb = new StringBuilder(Headers);
+        for (var i = 0; i < levels; i++) sb.Append($"Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n");
+        sb.Append(leaf);
+        for (var i = levels - 1; i >= 0; i--) sb.Append($"\r\n--b{i}--");
+        sb.Append("\r\n");
+        return Encoding.ASCII.GetBytes(sb.ToString());
+    }
+
+    private static string DataUriLeaf() =>
+        $"Content-Type: text/plain\r\n\r\nSee data:application/dicom;base64,{Convert.ToBase64String(DentalCorpus.Dicom())}\r\n\r\nThanks";
+
+    private static string EmlLeaf() =>
+        "Content-Type: application/octet-stream\r\n\r\n" + Headers + "Content-Type: application/dicom\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+        Convert.ToBase64String(DentalCorpus.Dicom(), Base64FormattingOptions.InsertLineBreaks);
+
+    [Test]
+    public async Task MessageInspector_DataUriInATextPartOneAboveTheMimeDepth_DicomFound()
+    {
+        // The text part sits at depth 31, so the item in it is at 32: still inside the bound.
+        var report = await Inspect(NestedLeaf(new InspectionOptions().MaxMimeDepth - 1, DataUriLeaf()));
+        AssertNothingFailedClosed(report);
+        Assert.That(report.Findings.Count(f => f.Kind == ImageKind.Dicom), Is.EqualTo(1), Describe(report));
+    }
+
+    [Test]
+    public async Task MessageInspector_DataUriInATextPartAtTheMimeDepth_Unknown() =>
+        AssertFailedClosed(await Inspect(NestedLeaf(new InspectionOptions().MaxMimeDepth, DataUriLeaf())), "embedded items nested deeper than 32");
+
+    [Test]
+    public async Task MessageInspector_EmlAsOctetStreamOneAboveTheMimeDepth_DicomFound()
+    {
+        var report = await Inspect(NestedLeaf(new InspectionOptions().MaxMimeDepth - 1, EmlLeaf()));
+        AssertNothingFailedClosed(report);
+        Assert.That(report.Findings.Count(f => f.Kind == ImageKind.Dicom), Is.EqualTo(1), Describe(report));
+    }
+
+    [Test]
+    public async Task MessageInspector_EmlAsOctetStreamAtTheMimeDepth_Unknown() =>
+        AssertFailedClosed(await Inspect(NestedLeaf(new InspectionOptions().MaxMimeDepth, EmlLeaf())), "Inspection:MaxMimeDepth");
+
+    private static byte[] HtmlPartsWithIcons(params int[] iconsPerPart)
+    {
+        var icon = $"<img src=\"data:image/png;base64,{Convert.ToBase64String(DentalCorpus.SignatureLogoPng())}\">";
+        var sb = new StringBuilder(Headers + "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n");
+        foreach (var n in iconsPerPart) sb.Append("--b1\r\nContent-Type: text/html\r\n\r\n").Append(string.Concat(Enumerable.Repeat(icon, n))).Append("\r\n");
+        sb.Append("--b1--\r\n");
+        return Encoding.ASCII.GetBytes(sb.ToString());
+    }
+
+    [Test]
+    public async Task MessageInspector_ExactlyTheEmbeddedItemLimitInOnePart_NotUnknown()
+    {
+        var report = await Inspect(HtmlPartsWithIcons(3), new InspectionOptions { MaxEmbeddedItems = 3 });
+        AssertNothingFailedClosed(report);
+        Assert.That(report.Findings.Count(f => f.Format == "PNG"), Is.EqualTo(3), Describe(report));
+    }
+
+    [Test]
+    public async Task MessageInspector_EmbeddedItemsOfTwoPartsTogetherExactlyTheLimit_NotUnknown() =>
+        AssertNothingFailedClosed(await Inspect(HtmlPartsWithIcons(2, 2), new InspectionOptions { MaxEmbeddedItems = 4 }));
+
+    [Test]
+    public async Task MessageInspector_EmbeddedItemsOfTwoPartsTogetherPastTheLimit_UnknownAtTheSecondPart()
+    {
+        // Each part alone stays within the limit; the count is per message.
+        var report = await Inspect(HtmlPartsWithIcons(2, 2), new InspectionOptions { MaxEmbeddedItems = 3 });
+        AssertFailedClosed(report, "Inspection:MaxEmbeddedItems");
+        Assert.That(report.FailedClosed.Single().PartSpecifier, Is.EqualTo("2"), Describe(report));
+    }
 }
