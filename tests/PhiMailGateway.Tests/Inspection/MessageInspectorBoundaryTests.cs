@@ -292,4 +292,54 @@ public class MessageInspectorBoundaryTests
         AssertFailedClosed(report, "Inspection:MaxEmbeddedItems");
         Assert.That(report.FailedClosed.Single().PartSpecifier, Is.EqualTo("2"), Describe(report));
     }
+    // ------------------------------------------------------------------ TNEF
+
+    private static void TnefAttribute(Stream s, MimeKit.Tnef.TnefAttributeLevel level, MimeKit.Tnef.TnefAttributeTag tag, byte[] data, bool goodChecksum = true)
+    {
+        s.WriteByte((byte)level);
+        s.Write(BitConverter.GetBytes((uint)tag));
+        s.Write(BitConverter.GetBytes((uint)data.Length));
+        s.Write(data);
+        ushort checksum = 0;
+        foreach (var b in data) checksum += b;
+        s.Write(BitConverter.GetBytes(goodChecksum ? checksum : (ushort)(checksum + 1)));
+    }
+
+    /// <summary>The fixture's 6 attributes (version, code page, class, and the attachment's three) and <paramref name="subjects"/> more.</summary>
+    private static byte[] TnefWithSubjects(int subjects)
+    {
+        var s = new MemoryStream();
+        s.Write(DentalCorpus.Tnef(("note.txt", "hello"u8.ToArray())));
+        for (var i = 0; i < subjects; i++) TnefAttribute(s, MimeKit.Tnef.TnefAttributeLevel.Message, MimeKit.Tnef.TnefAttributeTag.Subject, "x\0"u8.ToArray());
+        return s.ToArray();
+    }
+
+    [Test]
+    public async Task MessageInspector_TnefOfExactlyOneHundredThousandAttributes_Read() =>
+        AssertNothingFailedClosed(await InspectAttachment("winmail.dat", TnefWithSubjects(100_000 - 6), "application/ms-tnef"));
+
+    [Test]
+    public async Task MessageInspector_TnefOfOneAttributeMoreThanOneHundredThousand_Unknown() =>
+        AssertFailedClosed(await InspectAttachment("winmail.dat", TnefWithSubjects(100_000 - 5), "application/ms-tnef"), "TNEF has more than 100000 attributes");
+
+    /// <summary>A winmail.dat of <paramref name="subjects"/> subject attributes, then one whose checksum is wrong, then one more.</summary>
+    private static byte[] TnefWithDamageAfter(int subjects)
+    {
+        var s = new MemoryStream();
+        s.Write(DentalCorpus.Tnef(("note.txt", "hello"u8.ToArray())));
+        var subject = Encoding.ASCII.GetBytes("x\0");
+        for (var i = 0; i < subjects; i++) TnefAttribute(s, MimeKit.Tnef.TnefAttributeLevel.Message, MimeKit.Tnef.TnefAttributeTag.Subject, subject);
+        TnefAttribute(s, MimeKit.Tnef.TnefAttributeLevel.Message, MimeKit.Tnef.TnefAttributeTag.Subject, subject, goodChecksum: false);
+        TnefAttribute(s, MimeKit.Tnef.TnefAttributeLevel.Message, MimeKit.Tnef.TnefAttributeTag.Subject, subject);
+        return s.ToArray();
+    }
+
+    [Test]
+    public async Task MessageInspector_TnefDamagedAfterAFewAttributes_Unknown() =>
+        AssertFailedClosed(await InspectAttachment("winmail.dat", TnefWithDamageAfter(10), "application/ms-tnef"), "TNEF");
+
+    [Test]
+    public async Task MessageInspector_TnefDamagedOnlyAfterOneHundredThousandAttributes_Unknown() =>
+        // The strict pass stops counting at 100000 attributes; what it did not read must not count as well-formed.
+        AssertFailedClosed(await InspectAttachment("winmail.dat", TnefWithDamageAfter(100_005), "application/ms-tnef"), "TNEF");
 }
