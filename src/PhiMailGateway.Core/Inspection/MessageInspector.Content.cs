@@ -14,6 +14,7 @@ public sealed partial class MessageInspector
 {
     private const int CopyBufferBytes = 81920;
     private const int RatioCheckMinBytes = 4096;
+    private const int MaxTnefAttributes = 100_000;
 
     private static InspectionFinding FailClosed(Anchor anchor, IReadOnlyList<string> path, string? declaredType, string reason, long size = 0, string format = "Unknown", string? sha256 = null) => new()
     {
@@ -247,11 +248,19 @@ public sealed partial class MessageInspector
             using (var reader = new TnefReader(new NonClosingStream(file), 0, TnefComplianceMode.Loose))
             {
                 var attributes = 0;
+                var tooMany = false;
                 while (reader.ReadNextAttribute())
                 {
-                    if (++attributes > 100_000) break;
+                    if (++attributes <= MaxTnefAttributes) continue;
+                    // Damage past the attributes the strict pass read would go unseen: the rest is not certain.
+                    tooMany = true;
+                    break;
                 }
-                if (reader.ComplianceStatus != TnefComplianceStatus.Compliant)
+                if (tooMany)
+                {
+                    walk.Findings.Add(FailClosed(container.Anchor, container.Path, container.DeclaredType, $"TNEF has more than {MaxTnefAttributes} attributes", file.Length, "TNEF"));
+                }
+                else if (reader.ComplianceStatus != TnefComplianceStatus.Compliant)
                 {
                     walk.Findings.Add(FailClosed(container.Anchor, container.Path, container.DeclaredType, $"TNEF is damaged ({reader.ComplianceStatus})", file.Length, "TNEF"));
                 }
