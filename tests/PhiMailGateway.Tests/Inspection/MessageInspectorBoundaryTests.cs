@@ -42,19 +42,7 @@ public class MessageInspectorBoundaryTests
         return bytes;
     }
 
-    private static byte[] StoredZip(params (string Name, byte[] Content)[] entries)
-    {
-        var s = new MemoryStream();
-        using (var zip = new ZipArchive(s, ZipArchiveMode.Create, leaveOpen: true))
-        {
-            foreach (var (name, content) in entries)
-            {
-                using var e = zip.CreateEntry(name, CompressionLevel.NoCompression).Open();
-                e.Write(content);
-            }
-        }
-        return s.ToArray();
-    }
+    private static byte[] StoredZip(params (string Name, byte[] Content)[] entries) => DentalCorpus.ZipWith(CompressionLevel.NoCompression, entries);
 
     private static byte[] TextEntries(int count) =>
         DentalCorpus.Zip(Enumerable.Range(0, count).Select(i => ($"note{i}.txt", Encoding.ASCII.GetBytes($"note {i}"))).ToArray());

@@ -305,14 +305,16 @@ public static class DentalCorpus
 
     // ---------------------------------------------------------------- containers
 
-    public static byte[] Zip(params (string Name, byte[] Content)[] entries)
+    public static byte[] Zip(params (string Name, byte[] Content)[] entries) => ZipWith(CompressionLevel.Optimal, entries);
+
+    public static byte[] ZipWith(CompressionLevel level, params (string Name, byte[] Content)[] entries)
     {
         var s = new MemoryStream();
         using (var zip = new ZipArchive(s, ZipArchiveMode.Create, leaveOpen: true))
         {
             foreach (var (name, content) in entries)
             {
-                using var e = zip.CreateEntry(name, CompressionLevel.Optimal).Open();
+                using var e = zip.CreateEntry(name, level).Open();
                 e.Write(content);
             }
         }
