@@ -146,6 +146,7 @@ public class EmbeddedBlockScannerBoundaryTests
         var data = Data(3072);
         var block = Scan($"begin-base64 644 x\n{B64(data)} \n====\n").Blocks.Single();
         Assert.That(block.FailClosedReason, Is.EqualTo("begin-base64 line too long"));
+        Assert.That(block.Content, Is.Empty, "no part of the line is decoded");
     }
 
     [Test]
@@ -160,6 +161,7 @@ public class EmbeddedBlockScannerBoundaryTests
     {
         var block = Scan($"=ybegin line=128 size=5000 name=x\r\n{new string('k', 5000)}\r\n=yend size=5000\r\n", 4096).Blocks.Single();
         Assert.That(block.FailClosedReason, Is.EqualTo("yEnc line too long"));
+        Assert.That(block.Content, Is.Empty, "no part of the line is decoded");
     }
 
     [Test]
@@ -264,6 +266,7 @@ public class EmbeddedBlockScannerBoundaryTests
     [TestCase("data&#5x8;")]
     [TestCase("data&#0;")]
     [TestCase("data&\r\n#58;")]
+    [TestCase("data&#5\u0018;")]
     public void EmbeddedBlockScanner_ReferenceThatIsNotAColon_IsNotADataUri(string scheme)
     {
         Assert.That(Scan($"<img src=\"{scheme}image/png;base64,{B64(Bytes)}\">").Blocks, Is.Empty);
@@ -284,6 +287,26 @@ public class EmbeddedBlockScannerBoundaryTests
     public void EmbeddedBlockScanner_DataAtTheEndOfALine_DoesNotHideABlockOnTheNext(string before)
     {
         AssertDecoded(Single($"{before}begin 644 x.jpg\r\n{Uu(Bytes)}`\r\nend\r\n"), Bytes);
+    }
+
+    [Test]
+    public void EmbeddedBlockScanner_ColonReferenceAfterAnotherReference_IsStillADataUri()
+    {
+        AssertDecoded(Single($"data&amp; more <img src=\"data&#58;image/png;base64,{B64(Bytes)}\">"), Bytes);
+    }
+
+    [Test]
+    public void EmbeddedBlockScanner_NumericReferenceEndsAtItsFirstNonDigit_EvenAHexLetter()
+    {
+        var block = Single($"<img src=\"data&#58abc/png;base64,{B64(Bytes)}\">");
+        AssertDecoded(block, Bytes);
+        Assert.That(block.DeclaredType, Is.EqualTo("abc/png"));
+    }
+
+    [Test]
+    public void EmbeddedBlockScanner_PartialMatchAcrossALineBreak_DoesNotHideDataOnTheNextLine()
+    {
+        AssertDecoded(Single($"see da\r\ndata:image/png;base64,{B64(Bytes)}\r\n"), Bytes);
     }
 
     // ---- the header: media type up to the comma ----
@@ -336,6 +359,14 @@ public class EmbeddedBlockScannerBoundaryTests
         var header = "image/" + new string('x', length - 6 - 7) + ";base64";
         var blocks = Scan($"data:{header},{B64(Bytes)}\r\n").Blocks;
         Assert.That(blocks, Has.Count.EqualTo(found ? 1 : 0));
+    }
+
+    [Test]
+    public void EmbeddedBlockScanner_TwoUrisWithDifferentHeaders_EachKeepsItsOwn()
+    {
+        var blocks = Scan($"<img src=\"data:text/plain,AB\"><img src=\"data:image/png;base64,{B64(Bytes)}\">").Blocks;
+        Assert.That(blocks.Select(b => b.DeclaredType), Is.EqualTo(new[] { "text/plain", "image/png" }));
+        AssertDecoded(blocks[1], Bytes);
     }
 
     // ---- the base64 payload ----
@@ -453,6 +484,57 @@ public class EmbeddedBlockScannerBoundaryTests
         Assert.That(block.Content, Is.Empty);
     }
 
+    [TestCase("Q")]
+    [TestCase("QUE")]
+    [TestCase("QU==")]
+    [TestCase("Q=")]
+    [TestCase("QUFB%4")]
+    public void EmbeddedBlockScanner_UriAfterOneThatEndedMidGroup_StartsAFreshGroup(string first)
+    {
+        var blocks = Scan($"<img src=\"data:;base64,{first}\"><img src=\"data:;base64,{B64(Bytes)}\">").Blocks;
+        Assert.That(blocks, Has.Count.EqualTo(2));
+        AssertDecoded(blocks[1], Bytes);
+    }
+
+    [Test]
+    public void EmbeddedBlockScanner_BlockAfterAUriEndedByABlankLine_IsFoundToo()
+    {
+        var blocks = Scan($"data:;base64,{B64(Bytes)}\r\n\r\nbegin 644 x.jpg\r\n{Uu(Bytes)}`\r\nend\r\n").Blocks;
+        Assert.That(blocks.Select(b => b.Kind), Is.EqualTo(new[] { "data: URI (base64)", "uuencode block" }));
+        AssertDecoded(blocks[0], Bytes);
+        AssertDecoded(blocks[1], Bytes);
+    }
+
+    // The first defect is the reason given; later ones in the same item do not replace it.
+    [TestCase("data:;base64,Q=%G0\"", "data: URI does not decode as base64 (padding where no group can end)")]
+    [TestCase("data:;base64,Q=!\"", "data: URI does not decode as base64 (padding where no group can end)")]
+    [TestCase("data:;base64,Q=QU=A\"", "data: URI does not decode as base64 (padding where no group can end)")]
+    [TestCase("data:;base64,Q=%", "data: URI does not decode as base64 (padding where no group can end)")]
+    [TestCase("begin 644 x\r\nM!!a\r\n!\r\nend\r\n", "uuencode line has characters outside its alphabet")]
+    [TestCase("begin 644 x\r\n!\r\nM!!a\r\nend\r\n", "uuencode line length does not match its count")]
+    [TestCase("begin 644 x\r\nMa\r\n{LongLine}\r\nend\r\n", "uuencode line has characters outside its alphabet")]
+    [TestCase("begin 644 x\r\nMa\r\n", "uuencode line has characters outside its alphabet")]
+    [TestCase("begin-base64 644 x\r\nQ!\r\n{LongLine}\r\n====\r\n", "begin-base64 block does not decode (a character outside the base64 alphabet)")]
+    [TestCase("begin-base64 644 x\r\n{LongLine}\r\nQ!\r\n====\r\n", "begin-base64 line too long")]
+    [TestCase("begin-base64 644 x\r\nQ!\r\n====\r\n", "begin-base64 block does not decode (a character outside the base64 alphabet)")]
+    [TestCase("begin-base64 644 x\r\nQ!\r\n", "begin-base64 block does not decode (a character outside the base64 alphabet)")]
+    [TestCase("=ybegin line=128 name=x\r\n=ypart begin=1 end=3\r\nklm\r\n=yend size=3\r\n", "yEnc header has no size")]
+    [TestCase("=ybegin line=128 name=x\r\n{LongLine}\r\n=yend size=3\r\n", "yEnc header has no size")]
+    [TestCase("=ybegin line=128 name=x\r\nkl=\r\n=yend size=3\r\n", "yEnc header has no size")]
+    [TestCase("=ybegin line=128 name=x\r\nklm\r\n", "yEnc header has no size")]
+    public void EmbeddedBlockScanner_ItemWithTwoDefects_GivesTheFirst(string text, string reason)
+    {
+        var block = Scan(text.Replace("{LongLine}", new string('Q', 5000)), 4096).Blocks.Single();
+        Assert.That(block.FailClosedReason, Is.EqualTo(reason));
+    }
+
+    [Test]
+    public void EmbeddedBlockScanner_ItemOverTheBoundAfterADefect_GivesTheDefect()
+    {
+        var block = Scan($"<img src=\"data:;base64,Q={B64(Bytes)}\">", maxItemBytes: 100).Blocks.Single();
+        Assert.That(block.FailClosedReason, Is.EqualTo("data: URI does not decode as base64 (padding where no group can end)"));
+    }
+
     // ---- the percent-encoded payload ----
 
     [TestCase(' ')]
@@ -534,6 +616,7 @@ public class EmbeddedBlockScannerBoundaryTests
         lines[1] = lines[1][..10] + c + lines[1][11..];
         var block = Single(UuBlock(string.Join("\r\n", lines)));
         Assert.That(block.FailClosedReason, Is.EqualTo("uuencode line has characters outside its alphabet"));
+        Assert.That(block.Content, Is.EqualTo((byte[])[.. Bytes[..45], .. Bytes[90..]]), "only the damaged line is not decoded");
     }
 
     [TestCase(58, true)]  // two trailing zero characters dropped
@@ -545,7 +628,11 @@ public class EmbeddedBlockScannerBoundaryTests
         var line = "M" + new string('`', characters);
         var block = Single(UuBlock(line + "\r\n"));
         if (decodes) AssertDecoded(block, new byte[45]);
-        else Assert.That(block.FailClosedReason, Is.EqualTo("uuencode line length does not match its count"));
+        else
+        {
+            Assert.That(block.FailClosedReason, Is.EqualTo("uuencode line length does not match its count"));
+            Assert.That(block.Content, Is.Empty, "the line is not decoded");
+        }
     }
 
     [TestCase(1)]
@@ -574,6 +661,7 @@ public class EmbeddedBlockScannerBoundaryTests
     {
         Assert.That(Scan($"begin 9 x\r\n{Uu(Bytes)}`\r\nend\r\n").Blocks, Is.Empty);
         Assert.That(Scan($"begin \r\n{Uu(Bytes)}`\r\nend\r\n").Blocks, Is.Empty);
+        Assert.That(Scan($"begun 644 x\r\n{Uu(Bytes)}`\r\nend\r\n").Blocks, Is.Empty);
         AssertDecoded(Single($"begin 7 x\r\n{Uu(Bytes)}`\r\nend\r\n"), Bytes);
         AssertDecoded(Single($"begin 0 x\r\n{Uu(Bytes)}`\r\nend\r\n"), Bytes);
     }
@@ -655,6 +743,36 @@ public class EmbeddedBlockScannerBoundaryTests
     {
         var block = Single("=ybegin line=128 size=3 name=x\r\n=ypart begin=1 end=3\r\nklm\r\n=yend size=3\r\n");
         Assert.That(block.FailClosedReason, Is.EqualTo("yEnc part of a multi-part file (a fragment cannot be read with certainty)"));
+        Assert.That(block.Content, Is.EqualTo(new byte[] { 0x41, 0x42, 0x43 }), "the =ypart line is not data");
+    }
+
+    [Test]
+    public void EmbeddedBlockScanner_EmptyYencFile_IsNoItem()
+    {
+        Assert.That(Scan("=ybegin line=128 size=0 name=x\r\n=yend size=0\r\n").Blocks, Is.Empty);
+    }
+
+    // ---- one block after another ----
+
+    [Test]
+    public void EmbeddedBlockScanner_BlocksOneAfterAnother_AreEachFound()
+    {
+        var yenc = Encoding.Latin1.GetString(FailClosedCorpus.Yenc(Bytes, "x.jpg"));
+        var text = $"begin 644 x.jpg\r\n{Uu(Bytes)}`\r\nend\r\nbegin-base64 644 x.jpg\r\n{Lines(B64(Bytes), 76)}\r\n====\r\n"
+            + $"{yenc}begin 644 y.jpg\r\n{Uu(Bytes)}`\r\nend\r\n<img src=\"data:image/png;base64,{B64(Bytes)}\">\r\n";
+        var blocks = Scan(text).Blocks;
+        Assert.That(blocks.Select(b => b.Kind), Is.EqualTo(new[] { "uuencode block", "begin-base64 block", "yEnc block", "uuencode block", "data: URI (base64)" }));
+        foreach (var block in blocks) AssertDecoded(block, Bytes);
+    }
+
+    [Test]
+    public void EmbeddedBlockScanner_BlockAfterOneWithATooLongLine_IsReadLineByLineAgain()
+    {
+        var text = $"begin-base64 644 x\r\n{new string('Q', 5000)}\r\n====\r\nbegin-base64 644 y\r\n{Lines(B64(Bytes), 76)}\r\n====\r\n";
+        var blocks = Scan(text, 4096).Blocks;
+        Assert.That(blocks, Has.Count.EqualTo(2));
+        Assert.That(blocks[0].FailClosedReason, Is.EqualTo("begin-base64 line too long"));
+        AssertDecoded(blocks[1], Bytes);
     }
 
     // ---- how many, how large ----
@@ -672,7 +790,7 @@ public class EmbeddedBlockScannerBoundaryTests
     public void EmbeddedBlockScanner_OneOverTheAllowance_IsTooManyWhateverTheKind()
     {
         var text = $"<img src=\"data:image/png;base64,iVBORw0KGgo=\">\r\nbegin 644 x\r\n{Uu(Bytes)}`\r\nend\r\n";
-        var scanner = Scan(text, allowance: 1);
+        var scanner = Scan(text, allowance: 1, maxItemBytes: 100); // the uuencoded 301 bytes, not kept, are over the bound too
         Assert.That(scanner.Blocks, Has.Count.EqualTo(1));
         Assert.That(scanner.Blocks[0].Kind, Is.EqualTo("data: URI (base64)"));
         Assert.That(scanner.TooMany, Is.True);
