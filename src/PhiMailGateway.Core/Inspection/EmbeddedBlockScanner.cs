@@ -23,6 +23,7 @@ internal sealed class EmbeddedBlockScanner(int allowance, long maxItemBytes)
     private const int MaxLineBytes = 4096;
     private const int IdleLineBytes = 64;
     private const int MaxDataHeaderBytes = 256;
+    private const int MaxEntityChars = 8;   // "#x3a", "#58", "colon" (leading zeros are not kept)
 
     private static readonly SearchValues<byte> IdleStops = SearchValues.Create("dD\n"u8);
 
@@ -111,15 +112,9 @@ internal sealed class EmbeddedBlockScanner(int allowance, long maxItemBytes)
                 if (!DataPercentByte(b)) return;
                 break;
         }
-        if (b == '\n')
-        {
-            EndLine();
-        }
-        else
-        {
-            AppendLine([b]);
-            if (_state == State.Idle) MatchData(b);
-        }
+        if (b != '\n') AppendLine([b]);
+        if (_state == State.Idle) MatchData(b);
+        if (b == '\n') EndLine();
         _previous = b;
     }
 
@@ -144,18 +139,22 @@ internal sealed class EmbeddedBlockScanner(int allowance, long maxItemBytes)
             // "data&#58;" and friends: browsers decode character references in attributes before the URI.
             if (b == ';')
             {
-                var entity = _entity.ToString().ToLowerInvariant();
                 _dataMatch = 0;
-                if (entity == "colon" || ColonReference(entity)) StartDataHeader();
+                if (_entity.ToString() is "colon" or "#58" or "#x3a") StartDataHeader();
                 return;
             }
-            if (_entity.Length < 8 && (char.IsAsciiLetterOrDigit((char)b) || b == '#'))
-            {
-                _entity.Append((char)b);
-                return;
-            }
+            if (ExtendsReference(b)) return;
             _dataMatch = 0;
+            // A numeric reference needs no semicolon: "data&#58image/png" is a data: URI to a browser.
+            if (_entity.ToString() is "#58" or "#x3a")
+            {
+                StartDataHeader();
+                DataHeaderByte(b);
+                return;
+            }
         }
+        // A browser drops tabs and line breaks anywhere in a URL: "da\r\nta:" in an attribute is "data:".
+        if (_dataMatch != 0 && b is (byte)'\t' or (byte)'\r' or (byte)'\n') return;
         if (_dataMatch == 4 && b == '&')
         {
             _dataMatch = 5;
@@ -178,13 +177,35 @@ internal sealed class EmbeddedBlockScanner(int allowance, long maxItemBytes)
         _state = State.DataHeader;
     }
 
-    private static bool ColonReference(string entity)
+    /// <summary>
+    /// Whether <paramref name="b"/> belongs to the character reference after "data&amp;", kept lowercase
+    /// in <see cref="_entity"/> without leading zeros, so a colon is "colon", "#58" or "#x3a".
+    /// </summary>
+    private bool ExtendsReference(byte b)
     {
-        if (!entity.StartsWith('#')) return false;
-        var hex = entity.Length > 1 && entity[1] == 'x';
-        var digits = entity[(hex ? 2 : 1)..];
-        return digits.Length > 0 && int.TryParse(digits, hex ? System.Globalization.NumberStyles.HexNumber : System.Globalization.NumberStyles.None,
-            System.Globalization.CultureInfo.InvariantCulture, out var value) && value == ':';
+        var c = char.IsAsciiLetterUpper((char)b) ? (char)(b | 0x20) : (char)b;
+        if (_entity.Length == 0)
+        {
+            if (b != '#' && !char.IsAsciiLetter(c)) return false;
+        }
+        else if (_entity[0] != '#')
+        {
+            if (!char.IsAsciiLetterOrDigit(c)) return false;
+        }
+        else if (_entity.Length == 1 && c == 'x')
+        {
+            // "&#x": the digits that follow are hexadecimal.
+        }
+        else
+        {
+            var hex = _entity.Length > 1 && _entity[1] == 'x';
+            if (hex ? !char.IsAsciiHexDigit(c) : !char.IsAsciiDigit(c)) return false;
+            // Leading zeros change nothing ("&#0000058;"), so they take no room.
+            if (c == '0' && _entity.Length == (hex ? 2 : 1)) return true;
+        }
+        if (_entity.Length >= MaxEntityChars) return false;
+        _entity.Append(c);
+        return true;
     }
 
     private static bool IsWordByte(byte b) => b is >= (byte)'a' and <= (byte)'z' or >= (byte)'A' and <= (byte)'Z' or >= (byte)'0' and <= (byte)'9' or (byte)'-' or (byte)'_';
@@ -193,7 +214,9 @@ internal sealed class EmbeddedBlockScanner(int allowance, long maxItemBytes)
     {
         if (b == ',')
         {
-            var header = _dataHeader.ToString().ToLowerInvariant();
+            // Browsers strip whitespace around the media type and allow it before "base64"
+            // ("data: image/png ; base64,"), and drop tabs and line breaks anywhere in a URL.
+            var header = string.Concat(_dataHeader.ToString().Where(c => c > ' ')).ToLowerInvariant();
             var base64 = header.EndsWith(";base64", StringComparison.Ordinal);
             var type = header.Split(';')[0];
             StartItem(base64 ? "data: URI (base64)" : "data: URI", type.Length == 0 ? null : Uri.UnescapeDataString(type));
@@ -203,8 +226,8 @@ internal sealed class EmbeddedBlockScanner(int allowance, long maxItemBytes)
             _blankLines = 0;
             return;
         }
-        // Not a data URI after all ("data: see below"): only media type characters may come before the comma.
-        if (b <= ' ' || b >= 0x7F || b is (byte)'"' or (byte)'\'' or (byte)'<' or (byte)'>' or (byte)'(' or (byte)')' || _dataHeader.Length >= MaxDataHeaderBytes)
+        // Not a data URI after all ("data: see below."): only media type characters and spaces may come before the comma.
+        if ((b < ' ' && b is not ((byte)'\t' or (byte)'\r' or (byte)'\n')) || b >= 0x7F || b is (byte)'"' or (byte)'\'' or (byte)'<' or (byte)'>' or (byte)'(' or (byte)')' || _dataHeader.Length >= MaxDataHeaderBytes)
         {
             _state = State.Idle;
             return;
@@ -279,13 +302,22 @@ internal sealed class EmbeddedBlockScanner(int allowance, long maxItemBytes)
             Write([(byte)_percentValue]);
             return true;
         }
-        if (b <= ' ' || b is (byte)'"' or (byte)'\'' or (byte)')' or (byte)'<' or (byte)'>') return EndDataWith(b);
-        if (b == '%')
+        switch (b)
         {
-            _percent = 0;
-            _percentValue = 0;
-            return true;
+            case (byte)'\n':
+                // Folded like a base64 URI (a browser drops the line breaks), but text after a blank line is not payload.
+                if (++_blankLines >= 2) return EndDataWith(b);
+                return true;
+            case (byte)'\r' or (byte)'\t':
+                return true;
+            case (byte)'%':
+                _percent = 0;
+                _percentValue = 0;
+                _blankLines = 0;
+                return true;
         }
+        if (b <= ' ' || b is (byte)'"' or (byte)'\'' or (byte)')' or (byte)'<' or (byte)'>') return EndDataWith(b);
+        _blankLines = 0;
         Write([b]);
         return true;
     }
@@ -340,7 +372,6 @@ internal sealed class EmbeddedBlockScanner(int allowance, long maxItemBytes)
         }
         _lineLength = 0;
         _lineOverflow = false;
-        _dataMatch = 0;
     }
 
     private void StartBlock(ReadOnlySpan<byte> line)
@@ -395,7 +426,8 @@ internal sealed class EmbeddedBlockScanner(int allowance, long maxItemBytes)
             _error ??= "uuencode line length does not match its count";
             return;
         }
-        Span<byte> decoded = stackalloc byte[48];
+        // The count character allows up to 63 bytes a line (encoders write 45; a line of more is still read).
+        Span<byte> decoded = stackalloc byte[63];
         var written = 0;
         for (var j = 0; j < needed && written < n; j += 4)
         {
