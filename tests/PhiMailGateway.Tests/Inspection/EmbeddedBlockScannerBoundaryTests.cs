@@ -55,23 +55,7 @@ public class EmbeddedBlockScannerBoundaryTests
         string.Join("\r\n", Enumerable.Range(0, (text.Length + width - 1) / width).Select(i => text.Substring(i * width, Math.Min(width, text.Length - i * width))));
 
     /// <summary>uuencode with <paramref name="perLine"/> bytes a line ('`' for zero, as most encoders write).</summary>
-    private static string Uu(byte[] data, int perLine = 45, char zero = '`')
-    {
-        char C(int v) => v == 0 ? zero : (char)(v + 32);
-        var sb = new StringBuilder();
-        for (var i = 0; i < data.Length; i += perLine)
-        {
-            var n = Math.Min(perLine, data.Length - i);
-            sb.Append(C(n));
-            for (var j = 0; j < n; j += 3)
-            {
-                int b0 = data[i + j], b1 = j + 1 < n ? data[i + j + 1] : 0, b2 = j + 2 < n ? data[i + j + 2] : 0;
-                sb.Append(C(b0 >> 2)).Append(C(((b0 << 4) | (b1 >> 4)) & 63)).Append(C(((b1 << 2) | (b2 >> 6)) & 63)).Append(C(b2 & 63));
-            }
-            sb.Append("\r\n");
-        }
-        return sb.ToString();
-    }
+    private static string Uu(byte[] data, int perLine = 45, char zero = '`') => FailClosedCorpus.Uuencode(data, perLine, zero);
 
     private static string UuBlock(string lines) => $"begin 644 x.jpg\r\n{lines}`\r\nend\r\n";
 

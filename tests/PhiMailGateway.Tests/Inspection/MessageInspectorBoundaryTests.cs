@@ -282,16 +282,8 @@ public class MessageInspectorBoundaryTests
     }
     // ------------------------------------------------------------------ TNEF
 
-    private static void TnefAttribute(Stream s, MimeKit.Tnef.TnefAttributeLevel level, MimeKit.Tnef.TnefAttributeTag tag, byte[] data, bool goodChecksum = true)
-    {
-        s.WriteByte((byte)level);
-        s.Write(BitConverter.GetBytes((uint)tag));
-        s.Write(BitConverter.GetBytes((uint)data.Length));
-        s.Write(data);
-        ushort checksum = 0;
-        foreach (var b in data) checksum += b;
-        s.Write(BitConverter.GetBytes(goodChecksum ? checksum : (ushort)(checksum + 1)));
-    }
+    private static void TnefAttribute(Stream s, MimeKit.Tnef.TnefAttributeLevel level, MimeKit.Tnef.TnefAttributeTag tag, byte[] data, bool goodChecksum = true) =>
+        DentalCorpus.TnefAttribute(s, level, tag, data, goodChecksum);
 
     /// <summary>The fixture's 6 attributes (version, code page, class, and the attachment's three) and <paramref name="subjects"/> more.</summary>
     private static byte[] TnefWithSubjects(int subjects)

@@ -366,7 +366,8 @@ public static class DentalCorpus
         return s.ToArray();
     }
 
-    private static void TnefAttribute(Stream s, TnefAttributeLevel level, TnefAttributeTag tag, byte[] data)
+    /// <param name="goodChecksum">False writes a checksum one off, as a damaged file would carry.</param>
+    internal static void TnefAttribute(Stream s, TnefAttributeLevel level, TnefAttributeTag tag, byte[] data, bool goodChecksum = true)
     {
         s.WriteByte((byte)level);
         s.Write(BitConverter.GetBytes((uint)tag));
@@ -374,7 +375,7 @@ public static class DentalCorpus
         s.Write(data);
         ushort checksum = 0;
         foreach (var b in data) checksum += b;
-        s.Write(BitConverter.GetBytes(checksum));
+        s.Write(BitConverter.GetBytes(goodChecksum ? checksum : (ushort)(checksum + 1)));
     }
 
     // ---------------------------------------------------------------- messages

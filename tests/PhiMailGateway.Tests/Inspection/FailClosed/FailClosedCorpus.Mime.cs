@@ -157,14 +157,14 @@ public static partial class FailClosedCorpus
         return sb.ToString();
     }
 
-    /// <summary>Classic uuencode body lines (45 bytes a line), without the begin and end lines.</summary>
-    internal static string Uuencode(byte[] data)
+    /// <summary>Classic uuencode body lines (45 bytes a line unless told; zero as a backquote or a space), without the begin and end lines.</summary>
+    internal static string Uuencode(byte[] data, int perLine = 45, char zero = '`')
     {
-        static char C(int v) => v == 0 ? '`' : (char)(v + 32);
+        char C(int v) => v == 0 ? zero : (char)(v + 32);
         var sb = new StringBuilder();
-        for (var i = 0; i < data.Length; i += 45)
+        for (var i = 0; i < data.Length; i += perLine)
         {
-            var n = Math.Min(45, data.Length - i);
+            var n = Math.Min(perLine, data.Length - i);
             sb.Append(C(n));
             for (var j = 0; j < n; j += 3)
             {
